@@ -1,0 +1,50 @@
+# Mesa: `make run` serves the org on http://127.0.0.1:3001, `make test` runs every check.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HASH := $(shell cksum pyproject.toml | cut -d' ' -f1)
+RUN_STAMP := $(VENV)/.run-$(HASH)
+DEV_STAMP := $(VENV)/.dev-$(HASH)
+export PATH := $(CURDIR)/.tools/npm/node_modules/.bin:$(PATH)
+
+.PHONY: run test lint unit browser-deps cli-deps bench clean
+
+$(RUN_STAMP):
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check .
+	touch $@
+
+$(DEV_STAMP):
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check ".[dev]"
+	touch $@ $(RUN_STAMP)
+
+run: $(RUN_STAMP)
+	$(BIN)/python -m mesa.serve
+
+# Debian's chromium for the Playwright browser tests (no browser download).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# The real agent CLIs, pinned (an unpinned install can resolve a stale version).
+cli-deps:
+	@test -f .tools/npm/.installed-3 || { mkdir -p .tools/npm && npm install --silent --no-audit --no-fund --prefix .tools/npm \
+		@anthropic-ai/claude-code@2.1.330 @openai/codex@0.169.0 @google/gemini-cli@0.61.0 >/dev/null && touch .tools/npm/.installed-3; }
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy .
+	$(BIN)/python manage.py makemigrations --check --dry-run >/dev/null
+
+unit: $(DEV_STAMP)
+	$(BIN)/pytest -q
+
+test: $(DEV_STAMP) browser-deps cli-deps lint
+	$(BIN)/pytest -q
+
+bench: $(DEV_STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .tools .test-mesa.db*

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from agents.models import Agent, AgentVersion
+
+
+class AgentVersionInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = AgentVersion
+    fk_name = "agent"
+    extra = 0
+    fields = ("number", "note", "actor_label", "changes", "created_at")
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Agent)
+class AgentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("name", "slug", "org", "archetype", "runner", "model", "reports_to", "status")
+    list_filter = ("org", "runner", "status", "archetype")
+    search_fields = ("name", "slug")
+    raw_id_fields = ("reports_to", "review_agent")
+    inlines = [AgentVersionInline]
+
+
+@admin.register(AgentVersion)
+class AgentVersionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("agent", "number", "note", "actor_label", "created_at")
+    list_filter = ("agent__org",)

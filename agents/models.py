@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from orgs.models import Org
+
+
+class Runner(models.TextChoices):
+    CLAUDE_CODE = "claude_code", "Claude Code"
+    CODEX = "codex", "Codex"
+    GEMINI = "gemini", "Gemini CLI"
+    OPENCODE = "opencode", "OpenCode"
+    COPILOT = "copilot", "Copilot"
+    OPENAI = "openai", "OpenAI-compatible endpoint"
+    NOOP = "noop", "No-op (tests)"
+    DRY_RUN = "dry_run", "Dry run (records the prompt)"
+    COMMAND = "command", "Any command"
+
+
+class AgentStatus(models.TextChoices):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    TERMINATED = "terminated"
+
+
+# The fields whose every change is stored as an AgentVersion (and can be rolled back).
+CONFIG_FIELDS: tuple[str, ...] = (
+    "name",
+    "archetype",
+    "runner",
+    "model",
+    "working_dir",
+    "base_branch",
+    "reports_to",
+    "review_agent",
+    "max_turns",
+    "timeout_s",
+    "heartbeat_enabled",
+    "heartbeat_interval_s",
+    "status",
+    "daily_token_limit",
+    "daily_cost_limit_usd",
+    "disallowed_tools",
+    "env",
+)
+
+
+class Agent(models.Model):
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="agents")
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60)
+    archetype = models.CharField(max_length=60, default="other")
+    runner = models.CharField(max_length=20, choices=Runner.choices, default=Runner.CLAUDE_CODE)
+    model = models.CharField(max_length=120, blank=True, default="")
+    working_dir = models.CharField(max_length=500, blank=True, default="")
+    # Branch worktrees start from; empty = the repository's current HEAD branch.
+    base_branch = models.CharField(max_length=200, blank=True, default="")
+    reports_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports")
+    review_agent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reviewees")
+    max_turns = models.PositiveIntegerField(default=40)
+    timeout_s = models.PositiveIntegerField(default=1800)
+    heartbeat_enabled = models.BooleanField(default=False)
+    heartbeat_interval_s = models.PositiveIntegerField(default=300)
+    status = models.CharField(max_length=12, choices=AgentStatus.choices, default=AgentStatus.ACTIVE)
+    daily_token_limit = models.PositiveBigIntegerField(null=True, blank=True)
+    daily_cost_limit_usd = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    disallowed_tools = models.JSONField(default=list, blank=True)
+    # Extra environment for the agent's process (never shown in run output).
+    env = models.JSONField(default=dict, blank=True)
+    config_version = models.PositiveIntegerField(default=0)
+    # Liveness reported by the agent itself through POST /api/v1/heartbeat.
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    last_seen_note = models.CharField(max_length=300, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["org", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "slug"], name="agent_unique_slug_per_org"),
+            models.CheckConstraint(condition=~Q(reports_to=F("id")), name="agent_not_own_manager"),
+            models.CheckConstraint(condition=~Q(review_agent=F("id")), name="agent_not_own_reviewer"),
+            models.CheckConstraint(condition=Q(runner__in=Runner.values), name="agent_runner_valid"),
+            models.CheckConstraint(condition=Q(status__in=AgentStatus.values), name="agent_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.slug})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == AgentStatus.ACTIVE
+
+    @property
+    def is_root(self) -> bool:
+        return self.reports_to_id is None
+
+
+class AgentVersion(models.Model):
+    """One stored version of an agent's configuration.
+
+    ``config`` is the full snapshot after the change (foreign keys as ids);
+    ``changes`` maps each changed field to ``[old, new]``.
+    """
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    config = models.JSONField()
+    changes = models.JSONField(default=dict, blank=True)
+    note = models.CharField(max_length=200, blank=True, default="")
+    actor_agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=100, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["agent", "-number"]
+        constraints = [models.UniqueConstraint(fields=["agent", "number"], name="agent_version_unique_number")]
+
+    def __str__(self) -> str:
+        return f"{self.agent.slug} v{self.number}"

@@ -1,0 +1,242 @@
+"""Writes for agents: creation, configuration changes (always versioned), rollback."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from agents.models import CONFIG_FIELDS, Agent, AgentStatus, AgentVersion, Runner
+from orgs.actors import Actor
+from orgs.errors import Conflict, InvalidInput, NotFound
+from orgs.events import event_publish
+from orgs.models import Org
+from orgs.services import activity_record
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
+FK_FIELDS = ("reports_to", "review_agent")
+MIN_HEARTBEAT_S = 10
+
+
+def _snapshot(agent: Agent) -> dict[str, Any]:
+    """The agent's configuration as JSON-safe values (foreign keys as ids)."""
+    config: dict[str, Any] = {}
+    for field in CONFIG_FIELDS:
+        if field in FK_FIELDS:
+            config[field] = getattr(agent, f"{field}_id")
+        else:
+            value = getattr(agent, field)
+            config[field] = str(value) if isinstance(value, Decimal) else value
+    return config
+
+
+def _check_manager(agent: Agent, manager: Agent | None) -> None:
+    """Refuse a reporting line that points to the agent itself or closes a cycle."""
+    if manager is None:
+        return
+    if manager.org_id != agent.org_id:
+        raise InvalidInput("The manager must be an agent of the same org.", field="reports_to")
+    if agent.pk is not None and manager.pk == agent.pk:
+        raise InvalidInput("An agent cannot report to itself.", field="reports_to", code="reporting_cycle")
+    seen: set[int] = set()
+    cursor: Agent | None = manager
+    while cursor is not None and agent.pk is not None:
+        if cursor.pk == agent.pk:
+            raise InvalidInput(
+                f"{agent.slug} cannot report to {manager.slug}: {manager.slug} already reports "
+                f"(directly or further up) to {agent.slug}.",
+                field="reports_to",
+                code="reporting_cycle",
+            )
+        if cursor.pk in seen:  # a pre-existing cycle; stop rather than loop forever
+            break
+        seen.add(cursor.pk)
+        cursor = Agent.objects.filter(pk=cursor.reports_to_id).first() if cursor.reports_to_id else None
+
+
+def _clean_value(field: str, value: Any, agent: Agent) -> Any:
+    """Validate and coerce one configuration value; raise InvalidInput naming the field."""
+    if field in FK_FIELDS:
+        if value is not None and not isinstance(value, Agent):
+            raise InvalidInput(f"{field} must be an agent.", field=field)
+        if field == "review_agent" and value is not None:
+            if value.org_id != agent.org_id:
+                raise InvalidInput("The reviewer must be an agent of the same org.", field=field)
+            if agent.pk is not None and value.pk == agent.pk:
+                raise InvalidInput("An agent cannot review its own work.", field=field)
+        return value
+    if field == "name":
+        value = str(value or "").strip()
+        if not value:
+            raise InvalidInput("An agent needs a name.", field=field)
+        return value[:120]
+    if field == "runner":
+        if value not in Runner.values:
+            raise InvalidInput(f"Unknown runner {value!r}; use one of {', '.join(Runner.values)}.", field=field)
+        return value
+    if field == "status":
+        if value not in AgentStatus.values:
+            raise InvalidInput(f"Unknown status {value!r}; use one of {', '.join(AgentStatus.values)}.", field=field)
+        return value
+    if field == "archetype":
+        from archetypes.loader import archetype_exists
+
+        value = str(value or "").strip()
+        if not archetype_exists(value):
+            raise InvalidInput(f"There is no archetype {value!r}.", field=field)
+        return value
+    if field in {"max_turns", "timeout_s", "heartbeat_interval_s"}:
+        try:
+            number = int(value)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput(f"{field} must be a whole number.", field=field) from exc
+        minimum = MIN_HEARTBEAT_S if field == "heartbeat_interval_s" else 1
+        if number < minimum:
+            raise InvalidInput(f"{field} must be at least {minimum}.", field=field)
+        return number
+    if field == "daily_token_limit":
+        if value in (None, ""):
+            return None
+        try:
+            number = int(value)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput("daily_token_limit must be a whole number or empty.", field=field) from exc
+        if number < 0:
+            raise InvalidInput("daily_token_limit cannot be negative.", field=field)
+        return number
+    if field == "daily_cost_limit_usd":
+        if value in (None, ""):
+            return None
+        try:
+            amount = Decimal(str(value)).quantize(Decimal("0.01"))
+        except (InvalidOperation, ValueError) as exc:
+            raise InvalidInput("daily_cost_limit_usd must be a number or empty.", field=field) from exc
+        if amount < 0:
+            raise InvalidInput("daily_cost_limit_usd cannot be negative.", field=field)
+        return amount
+    if field == "heartbeat_enabled":
+        return bool(value)
+    if field == "disallowed_tools":
+        if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+            raise InvalidInput("disallowed_tools must be a list of tool names.", field=field)
+        return [t.strip() for t in value if t.strip()]
+    if field == "env":
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            raise InvalidInput("env must be an object of NAME: value pairs.", field=field)
+        for key in value:
+            if key.startswith("MESA_"):
+                raise InvalidInput(f"{key}: MESA_* variables are set by Mesa itself.", field=field)
+        return {k: str(v) for k, v in value.items()}
+    if field in {"model", "working_dir", "base_branch"}:
+        return str(value or "").strip()
+    raise InvalidInput(f"Unknown agent field {field!r}.", field=field)
+
+
+def _record_version(agent: Agent, *, actor: Actor, changes: dict[str, Any], note: str) -> AgentVersion:
+    number = agent.config_version + 1
+    Agent.objects.filter(pk=agent.pk).update(config_version=number)
+    agent.config_version = number
+    return AgentVersion.objects.create(
+        agent=agent,
+        number=number,
+        config=_snapshot(agent),
+        changes=changes,
+        note=note,
+        actor_agent=actor.agent,
+        actor_user=actor.user if actor.user is not None and actor.user.pk else None,
+        actor_label=str(actor)[:100],
+    )
+
+
+def _publish(agent: Agent, type_: str) -> None:
+    event_publish(
+        org=agent.org,
+        type=type_,
+        data={"id": agent.pk, "slug": agent.slug, "name": agent.name, "status": agent.status},
+    )
+
+
+@transaction.atomic
+def agent_create(*, actor: Actor, org: Org, slug: str, name: str = "", **config: Any) -> Agent:
+    """Create an agent (version 1 of its configuration)."""
+    slug = slug.strip().lower()
+    if not SLUG_RE.match(slug):
+        raise InvalidInput(
+            "The agent slug must be lowercase letters, digits and '-', starting with a letter or digit.",
+            field="slug",
+        )
+    unknown = set(config) - set(CONFIG_FIELDS)
+    if unknown:
+        raise InvalidInput(f"Unknown agent field(s): {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
+    agent = Agent(org=org, slug=slug)
+    values = {"name": name or slug, "archetype": config.pop("archetype", "other"), **config}
+    for field, value in values.items():
+        setattr(agent, field, _clean_value(field, value, agent))
+    _check_manager(agent, agent.reports_to)
+    try:
+        with transaction.atomic():
+            agent.save()
+    except IntegrityError as exc:
+        raise Conflict(f"An agent with the slug {slug!r} already exists in this org.", code="duplicate") from exc
+    _record_version(agent, actor=actor, changes={}, note="created")
+    activity_record(org=org, actor=actor, verb="created", obj=agent)
+    _publish(agent, "agent_created")
+    return agent
+
+
+@transaction.atomic
+def agent_update(*, actor: Actor, agent: Agent, note: str = "", **changes: Any) -> Agent:
+    """Change configuration fields; each effective change is stored as a new version.
+
+    Returns the agent unchanged (and writes nothing) when no value differs.
+    """
+    unknown = set(changes) - set(CONFIG_FIELDS)
+    if unknown:
+        raise InvalidInput(f"Unknown agent field(s): {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
+    # Lock the row so two concurrent edits cannot interleave their version numbers.
+    locked = Agent.objects.select_for_update().filter(pk=agent.pk).first()
+    if locked is None:
+        raise NotFound("That agent no longer exists.")
+    agent.refresh_from_db()
+    before = _snapshot(agent)
+    for field, value in changes.items():
+        cleaned = _clean_value(field, value, agent)
+        if field == "reports_to":
+            _check_manager(agent, cleaned)
+        setattr(agent, field, cleaned)
+    after = _snapshot(agent)
+    diff = {f: [before[f], after[f]] for f in CONFIG_FIELDS if before[f] != after[f]}
+    if not diff:
+        return agent
+    agent.save()
+    _record_version(agent, actor=actor, changes=diff, note=note)
+    activity_record(org=agent.org, actor=actor, verb="updated", obj=agent, details={"changes": diff})
+    _publish(agent, "agent_updated")
+    return agent
+
+
+@transaction.atomic
+def agent_rollback(*, actor: Actor, agent: Agent, version: int) -> Agent:
+    """Restore the configuration of ``version``; the restore is itself a new version."""
+    target = AgentVersion.objects.filter(agent=agent, number=version).first()
+    if target is None:
+        raise NotFound(f"{agent.slug} has no version {version}.")
+    changes: dict[str, Any] = {}
+    for field in CONFIG_FIELDS:
+        if field not in target.config:
+            continue
+        value = target.config[field]
+        if field in FK_FIELDS:
+            value = Agent.objects.filter(org=agent.org, pk=value).first() if value else None
+        changes[field] = value
+    return agent_update(actor=actor, agent=agent, note=f"rollback to v{version}", **changes)
+
+
+def agent_pause(*, actor: Actor, agent: Agent) -> Agent:
+    return agent_update(actor=actor, agent=agent, status=AgentStatus.PAUSED, note="paused")
+
+
+def agent_resume(*, actor: Actor, agent: Agent) -> Agent:
+    return agent_update(actor=actor, agent=agent, status=AgentStatus.ACTIVE, note="resumed")

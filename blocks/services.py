@@ -1,0 +1,234 @@
+"""Writes for work blocks (sprints) and apex blocks (strategic goals), and the alignment score."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from blocks.models import ApexBlock, ApexStatus, WorkBlock, WorkBlockStatus
+from orgs.actors import Actor
+from orgs.errors import Conflict, Forbidden, InvalidInput
+from orgs.events import event_publish
+from orgs.models import Org
+from orgs.services import activity_record
+
+WORK_BLOCK_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    WorkBlockStatus.PROPOSED: (WorkBlockStatus.ACTIVE, WorkBlockStatus.CANCELLED),
+    WorkBlockStatus.ACTIVE: (WorkBlockStatus.READY, WorkBlockStatus.CANCELLED),
+    WorkBlockStatus.READY: (WorkBlockStatus.SHIPPED, WorkBlockStatus.ACTIVE, WorkBlockStatus.CANCELLED),
+    WorkBlockStatus.SHIPPED: (),
+    WorkBlockStatus.CANCELLED: (),
+}
+_UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class Alignment:
+    aligned: int
+    total: int
+
+    @property
+    def percent(self) -> int | None:
+        """Whole percent of open work blocks tied to an active goal; None when there are none."""
+        return round(self.aligned * 100 / self.total) if self.total else None
+
+
+def alignment_score(org: Org) -> Alignment:
+    """Share of *active and ready* work blocks linked to an *active* apex block."""
+    open_blocks = WorkBlock.objects.filter(org=org, status__in=[WorkBlockStatus.ACTIVE, WorkBlockStatus.READY])
+    total = open_blocks.count()
+    aligned = open_blocks.filter(apex_block__status=ApexStatus.ACTIVE).count() if total else 0
+    return Alignment(aligned=aligned, total=total)
+
+
+def _clean(value: str, field: str, *, required: bool = False, limit: int = 200) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise InvalidInput(f"{field} is required.", field=field)
+    if len(value) > limit:
+        raise InvalidInput(f"{field} is longer than {limit} characters.", field=field)
+    return value
+
+
+def _check_apex(org: Org, apex: ApexBlock | None) -> None:
+    if apex is not None and apex.org_id != org.pk:
+        raise InvalidInput("That apex block belongs to another org.", field="apex_block")
+
+
+def _require_board_or_ceo(actor: Actor) -> None:
+    from issues.permissions import is_ceo
+
+    if actor.agent is not None and not is_ceo(actor.agent):
+        raise Forbidden("Only the board or the CEO may change work blocks and goals.")
+
+
+def _publish(block: WorkBlock, **extra: Any) -> None:
+    event_publish(
+        org=block.org,
+        type="work_block_updated",
+        data={"id": block.pk, "title": block.title, "status": block.status, **extra},
+    )
+
+
+@transaction.atomic
+def work_block_create(
+    *,
+    actor: Actor,
+    org: Org,
+    title: str,
+    goal: str = "",
+    acceptance_criteria: str = "",
+    north_star_metric: str = "",
+    north_star_target: str = "",
+    apex_block: ApexBlock | None = None,
+) -> WorkBlock:
+    """Propose a work block (it starts as ``proposed``). Any agent of the org may propose."""
+    _check_apex(org, apex_block)
+    block = WorkBlock.objects.create(
+        org=org,
+        title=_clean(title, "title", required=True),
+        goal=_clean(goal, "goal", limit=20_000),
+        acceptance_criteria=_clean(acceptance_criteria, "acceptance_criteria", limit=20_000),
+        north_star_metric=_clean(north_star_metric, "north_star_metric"),
+        north_star_target=_clean(north_star_target, "north_star_target"),
+        apex_block=apex_block,
+    )
+    activity_record(org=org, actor=actor, verb="proposed", obj=block)
+    _publish(block, created=True)
+    return block
+
+
+@transaction.atomic
+def work_block_update(
+    *,
+    actor: Actor,
+    block: WorkBlock,
+    title: str = _UNSET,
+    goal: str = _UNSET,
+    acceptance_criteria: str = _UNSET,
+    north_star_metric: str = _UNSET,
+    north_star_target: str = _UNSET,
+    apex_block: ApexBlock | None = _UNSET,
+) -> WorkBlock:
+    _require_board_or_ceo(actor)
+    changes: dict[str, Any] = {}
+    texts = {
+        "title": (title, 200),
+        "goal": (goal, 20_000),
+        "acceptance_criteria": (acceptance_criteria, 20_000),
+        "north_star_metric": (north_star_metric, 200),
+        "north_star_target": (north_star_target, 200),
+    }
+    for field, (value, limit) in texts.items():
+        if value is _UNSET:
+            continue
+        cleaned = _clean(value, field, required=field == "title", limit=limit)
+        if cleaned != getattr(block, field):
+            changes[field] = [getattr(block, field), cleaned]
+            setattr(block, field, cleaned)
+    if apex_block is not _UNSET:
+        _check_apex(block.org, apex_block)
+        new_id = apex_block.pk if apex_block else None
+        if new_id != block.apex_block_id:
+            changes["apex_block"] = [block.apex_block_id, new_id]
+            block.apex_block = apex_block
+    if changes:
+        block.save()
+        activity_record(org=block.org, actor=actor, verb="updated", obj=block, details={"changes": changes})
+        _publish(block, changes=sorted(changes))
+    return block
+
+
+@transaction.atomic
+def work_block_transition(*, actor: Actor, block: WorkBlock, to: str) -> WorkBlock:
+    """Move a work block through proposed → active → ready → shipped (+ cancelled, ready → active).
+
+    A second active block in the org is refused with Conflict (code ``active_block_exists``).
+    """
+    _require_board_or_ceo(actor)
+    old = block.status
+    if to not in WorkBlockStatus.values:
+        raise InvalidInput(f"Unknown work block status {to!r}.", field="status")
+    if to == old:
+        return block
+    allowed = WORK_BLOCK_TRANSITIONS.get(old, ())
+    if to not in allowed:
+        where = ", ".join(allowed) if allowed else f"nowhere ({old} is final)"
+        raise Conflict(
+            f"Work block {block.title!r} cannot move from {old} to {to}. Allowed from {old}: {where}.",
+            code="illegal_transition",
+            allowed=list(allowed),
+            current=old,
+        )
+    if to == WorkBlockStatus.ACTIVE:
+        other = WorkBlock.objects.filter(org=block.org, status=WorkBlockStatus.ACTIVE).exclude(pk=block.pk).first()
+        if other is not None:
+            raise Conflict(
+                f"Work block {other.title!r} is already active; ship or cancel it first.",
+                code="active_block_exists",
+            )
+    now = timezone.now()
+    fields: dict[str, Any] = {"status": to, "updated_at": now}
+    if to == WorkBlockStatus.ACTIVE:
+        if block.activated_at is None:
+            fields["activated_at"] = now
+        fields["completed_at"] = None
+    if to in {WorkBlockStatus.SHIPPED, WorkBlockStatus.CANCELLED}:
+        fields["completed_at"] = now
+    try:
+        with transaction.atomic():
+            updated = WorkBlock.objects.filter(pk=block.pk, status=old).update(**fields)
+    except IntegrityError as exc:  # the partial unique index caught a concurrent activation
+        raise Conflict("Another work block was activated meanwhile.", code="active_block_exists") from exc
+    if not updated:
+        raise Conflict(f"Work block {block.title!r} changed meanwhile; reload and try again.", code="stale")
+    for name, value in fields.items():
+        setattr(block, name, value)
+    activity_record(org=block.org, actor=actor, verb="moved", obj=block, details={"from": old, "to": to})
+    _publish(block, from_status=old)
+    return block
+
+
+@transaction.atomic
+def apex_block_create(*, actor: Actor, org: Org, title: str, goal: str = "") -> ApexBlock:
+    _require_board_or_ceo(actor)
+    apex = ApexBlock.objects.create(
+        org=org, title=_clean(title, "title", required=True), goal=_clean(goal, "goal", limit=20_000)
+    )
+    activity_record(org=org, actor=actor, verb="created", obj=apex)
+    event_publish(org=org, type="apex_block_updated", data={"id": apex.pk, "title": apex.title, "status": apex.status})
+    return apex
+
+
+@transaction.atomic
+def apex_block_update(
+    *, actor: Actor, apex: ApexBlock, title: str = _UNSET, goal: str = _UNSET, status: str = _UNSET
+) -> ApexBlock:
+    _require_board_or_ceo(actor)
+    changes: dict[str, Any] = {}
+    if title is not _UNSET:
+        cleaned = _clean(title, "title", required=True)
+        if cleaned != apex.title:
+            changes["title"] = [apex.title, cleaned]
+            apex.title = cleaned
+    if goal is not _UNSET:
+        cleaned = _clean(goal, "goal", limit=20_000)
+        if cleaned != apex.goal:
+            changes["goal"] = [apex.goal, cleaned]
+            apex.goal = cleaned
+    if status is not _UNSET:
+        if status not in ApexStatus.values:
+            raise InvalidInput("status must be active or archived.", field="status")
+        if status != apex.status:
+            changes["status"] = [apex.status, status]
+            apex.status = status
+    if changes:
+        apex.save()
+        activity_record(org=apex.org, actor=actor, verb="updated", obj=apex, details={"changes": changes})
+        event_publish(
+            org=apex.org, type="apex_block_updated", data={"id": apex.pk, "title": apex.title, "status": apex.status}
+        )
+    return apex

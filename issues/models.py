@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from orgs.models import Org
+
+
+class Status(models.TextChoices):
+    TODO = "todo", "Todo"
+    IN_PROGRESS = "in_progress", "In progress"
+    BLOCKED = "blocked", "Blocked"
+    IN_REVIEW = "in_review", "In review"
+    BOARD_REVIEW = "board_review", "Board review"
+    DONE = "done", "Done"
+    WONT_DO = "wont_do", "Won't do"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+TERMINAL_STATUSES: frozenset[str] = frozenset({Status.DONE, Status.WONT_DO, Status.CANCELLED})
+OPEN_STATUSES: tuple[str, ...] = tuple(s for s in Status.values if s not in TERMINAL_STATUSES)
+
+
+class Priority(models.IntegerChoices):
+    NONE = 0, "No priority"
+    LOW = 1, "Low"
+    MEDIUM = 2, "Medium"
+    HIGH = 3, "High"
+    URGENT = 4, "Urgent"
+
+
+class IssueType(models.TextChoices):
+    TASK = "task"
+    BUG = "bug"
+    FEATURE = "feature"
+    CHORE = "chore"
+    DOCS = "docs"
+    RESEARCH = "research"
+    EPIC = "epic"
+
+
+class Label(models.Model):
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="labels")
+    name = models.CharField(max_length=50)
+    color = models.CharField(max_length=7, default="#8b8d98")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "name"], name="label_unique_name_per_org"),
+            models.CheckConstraint(condition=Q(color__regex=r"^#[0-9a-fA-F]{6}$"), name="label_color_hex"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Issue(models.Model):
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="issues")
+    number = models.PositiveIntegerField()
+    key = models.CharField(max_length=24)
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True, default="")
+    acceptance_criteria = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=14, choices=Status.choices, default=Status.TODO)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NONE)
+    type = models.CharField(max_length=12, choices=IssueType.choices, default=IssueType.TASK)
+    labels = models.ManyToManyField(Label, blank=True, related_name="issues")
+    assignee = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_issues"
+    )
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    work_block = models.ForeignKey(
+        "blocks.WorkBlock", null=True, blank=True, on_delete=models.SET_NULL, related_name="issues"
+    )
+    created_by_agent = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="created_issues"
+    )
+    created_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by_label = models.CharField(max_length=100, blank=True, default="")
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-priority", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "number"], name="issue_unique_number_per_org"),
+            models.UniqueConstraint(fields=["org", "key"], name="issue_unique_key_per_org"),
+            models.CheckConstraint(condition=Q(status__in=Status.values), name="issue_status_valid"),
+            models.CheckConstraint(condition=Q(priority__gte=0, priority__lte=4), name="issue_priority_range"),
+            models.CheckConstraint(condition=~Q(parent=F("id")), name="issue_not_own_parent"),
+        ]
+        indexes = [
+            models.Index(fields=["org", "status"], name="issue_org_status"),
+            models.Index(fields=["assignee", "status"], name="issue_assignee_status"),
+            models.Index(fields=["org", "-updated_at"], name="issue_org_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.title}"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+class RelationKind(models.TextChoices):
+    BLOCKS = "blocks", "blocks"
+    RELATES_TO = "relates_to", "relates to"
+    DUPLICATES = "duplicates", "duplicates"
+
+
+class IssueRelation(models.Model):
+    """A directed relation: ``source`` blocks / relates to / duplicates ``target``.
+
+    "blocked by" is the inverse of ``blocks`` read from the target's side.
+    """
+
+    source = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="relations_out")
+    target = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="relations_in")
+    kind = models.CharField(max_length=12, choices=RelationKind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "target", "kind"], name="issue_relation_unique"),
+            models.CheckConstraint(condition=~Q(source=F("target")), name="issue_relation_not_self"),
+            models.CheckConstraint(condition=Q(kind__in=RelationKind.values), name="issue_relation_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source.key} {self.kind} {self.target.key}"
+
+
+class CommentKind(models.TextChoices):
+    COMMENT = "comment"
+    EVIDENCE = "evidence"
+    SYSTEM = "system"
+
+
+class Comment(models.Model):
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="comments")
+    author_agent = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="comments"
+    )
+    author_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    author_label = models.CharField(max_length=100, blank=True, default="")
+    body = models.TextField()
+    kind = models.CharField(max_length=10, choices=CommentKind.choices, default=CommentKind.COMMENT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.CheckConstraint(condition=Q(kind__in=CommentKind.values), name="comment_kind_valid")]
+        indexes = [models.Index(fields=["issue", "created_at"], name="comment_issue_time")]
+
+    def __str__(self) -> str:
+        return f"{self.issue.key}: {self.body[:40]}"

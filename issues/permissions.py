@@ -1,0 +1,67 @@
+"""Who may change which issue. Every write path (HTML, API, Telegram) asks here.
+
+Rules: board actors (humans, board keys, the system) and the CEO (the root of
+the org chart, archetype ``ceo``) may act on everything in their org. Any other
+agent may update or comment on issues assigned to itself, to agents that report
+to it (directly or further down), or to agents whose work it reviews. Anyone in
+the org may read and create issues.
+"""
+
+from __future__ import annotations
+
+from agents.models import Agent
+from issues.models import Issue
+from orgs.actors import Actor
+from orgs.errors import Forbidden, NotFound
+
+
+def is_ceo(agent: Agent) -> bool:
+    return agent.reports_to_id is None and agent.archetype == "ceo"
+
+
+def manages(manager: Agent, agent_id: int | None) -> bool:
+    """True when the agent with ``agent_id`` reports to ``manager``, directly or further down."""
+    if agent_id is None:
+        return False
+    edges = dict(Agent.objects.filter(org_id=manager.org_id).values_list("id", "reports_to_id"))
+    seen: set[int] = set()
+    cursor = edges.get(agent_id)
+    while cursor is not None and cursor not in seen:
+        if cursor == manager.pk:
+            return True
+        seen.add(cursor)
+        cursor = edges.get(cursor)
+    return False
+
+
+def edit_denial(actor: Actor, issue: Issue) -> str | None:
+    """Why ``actor`` may not change ``issue``, or None when it may."""
+    if actor.agent is None:
+        return None if actor.board else "Only board members may change issues."
+    agent = actor.agent
+    if agent.org_id != issue.org_id:
+        return "This issue belongs to another org."
+    if is_ceo(agent) or issue.assignee_id == agent.pk:
+        return None
+    if issue.assignee_id is None:
+        return f"{issue.key} is unassigned; check it out first or ask the CEO to assign it."
+    assignee = issue.assignee
+    if assignee is not None and assignee.review_agent_id == agent.pk:
+        return None
+    if manages(agent, issue.assignee_id):
+        return None
+    return (
+        f"{issue.key} is assigned to {assignee.slug if assignee else 'someone else'}; you may only change issues "
+        "assigned to you, to agents reporting to you, or whose work you review."
+    )
+
+
+def require_edit(actor: Actor, issue: Issue) -> None:
+    reason = edit_denial(actor, issue)
+    if reason:
+        raise Forbidden(reason)
+
+
+def require_org(actor: Actor, org_id: int) -> None:
+    if actor.agent is not None and actor.agent.org_id != org_id:
+        raise NotFound("Not found.")

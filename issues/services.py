@@ -1,0 +1,492 @@
+"""Writes for issues, comments, labels and relations.
+
+Every rule about issues lives here once; the HTML views, the API and the
+Telegram bot all call these functions.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from agents.models import Agent
+from blocks.models import WorkBlock, WorkBlockStatus
+from issues.lifecycle import allowed_moves, is_allowed
+from issues.models import (
+    OPEN_STATUSES,
+    TERMINAL_STATUSES,
+    Comment,
+    CommentKind,
+    Issue,
+    IssueRelation,
+    IssueType,
+    Label,
+    Priority,
+    RelationKind,
+    Status,
+)
+from issues.permissions import require_edit
+from orgs.actors import Actor
+from orgs.errors import Conflict, Forbidden, InvalidInput
+from orgs.events import event_publish
+from orgs.models import Org
+from orgs.services import activity_record
+
+MAX_TITLE = 300
+MAX_BODY = 100_000
+COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+_UNSET: Any = object()
+
+
+def issue_event_data(issue: Issue, **extra: Any) -> dict[str, Any]:
+    return {
+        "key": issue.key,
+        "id": issue.pk,
+        "title": issue.title,
+        "status": issue.status,
+        "priority": issue.priority,
+        "assignee": issue.assignee.slug if issue.assignee_id and issue.assignee else None,
+        "assignee_id": issue.assignee_id,
+        **extra,
+    }
+
+
+def _clean_title(title: str) -> str:
+    title = " ".join((title or "").split())
+    if not title:
+        raise InvalidInput("An issue needs a title.", field="title")
+    if len(title) > MAX_TITLE:
+        raise InvalidInput(f"The title is longer than {MAX_TITLE} characters.", field="title")
+    return title
+
+
+def _clean_text(value: str, field: str) -> str:
+    value = value or ""
+    if len(value) > MAX_BODY:
+        raise InvalidInput(f"{field} is longer than {MAX_BODY} characters.", field=field)
+    return value
+
+
+def _clean_priority(priority: Any) -> int:
+    try:
+        value = int(priority)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput("priority must be 0 (none) to 4 (urgent).", field="priority") from exc
+    if value not in Priority.values:
+        raise InvalidInput("priority must be 0 (none) to 4 (urgent).", field="priority")
+    return value
+
+
+def _clean_type(type_: str) -> str:
+    if type_ not in IssueType.values:
+        raise InvalidInput(f"Unknown type {type_!r}; use one of {', '.join(IssueType.values)}.", field="type")
+    return type_
+
+
+def _same_org(org: Org, obj: Any, field: str) -> None:
+    if obj is not None and obj.org_id != org.pk:
+        raise InvalidInput(f"{field} belongs to another org.", field=field)
+
+
+def _check_parent(org: Org, parent: Issue | None, issue: Issue | None = None) -> None:
+    if parent is None:
+        return
+    _same_org(org, parent, "parent")
+    depth = 1
+    cursor: Issue | None = parent
+    seen: set[int] = set()
+    while cursor is not None:
+        if issue is not None and cursor.pk == issue.pk:
+            raise InvalidInput(f"{parent.key} is a sub-issue of {issue.key}; that would make a loop.", field="parent")
+        if cursor.pk in seen:
+            break
+        seen.add(cursor.pk)
+        depth += 1
+        cursor = cursor.parent if cursor.parent_id else None
+    limit = settings.MESA_MAX_ISSUE_DEPTH
+    if depth > limit + 1:
+        raise InvalidInput(
+            f"Sub-issues may nest at most {limit} levels deep; {parent.key} is already {depth - 1} levels down.",
+            field="parent",
+            code="too_deep",
+        )
+
+
+def _check_work_block(org: Org, block: WorkBlock | None) -> None:
+    if block is None:
+        return
+    _same_org(org, block, "work_block")
+    if block.status in {WorkBlockStatus.SHIPPED, WorkBlockStatus.CANCELLED}:
+        raise InvalidInput(f"Work block {block.title!r} is {block.status}; pick an open one.", field="work_block")
+
+
+def _resolve_labels(org: Org, names: list[str]) -> list[Label]:
+    wanted = {n.strip().lower(): n.strip() for n in names if n and n.strip()}
+    if not wanted:
+        return []
+    found = {lab.name.lower(): lab for lab in Label.objects.filter(org=org)}
+    missing = [wanted[n] for n in wanted if n not in found]
+    if missing:
+        known = ", ".join(sorted(lab.name for lab in found.values())) or "none yet"
+        raise InvalidInput(
+            f"Unknown label(s): {', '.join(missing)}. Known labels: {known}. Create a label first.", field="labels"
+        )
+    return [found[n] for n in wanted]
+
+
+def find_open_duplicate(org: Org, title: str) -> Issue | None:
+    """An open issue whose title equals ``title`` ignoring case and spacing."""
+    normal = " ".join(title.split()).lower()
+    for candidate in Issue.objects.filter(org=org, status__in=OPEN_STATUSES, title__iexact=normal).only(
+        "id", "key", "title"
+    ):
+        if " ".join(candidate.title.split()).lower() == normal:
+            return candidate
+    return None
+
+
+def _allocate_number(org: Org) -> int:
+    """Next issue number for ``org``: gapless and unique under concurrency.
+
+    The conditional UPDATE takes the row's write lock (SQLite: the database
+    lock held since BEGIN IMMEDIATE; Postgres: the row lock) until commit, so no
+    two transactions read the same value, and a rollback returns the number.
+    """
+    Org.objects.filter(pk=org.pk).update(issue_seq=F("issue_seq") + 1)
+    return Org.objects.filter(pk=org.pk).values_list("issue_seq", flat=True).get()
+
+
+@transaction.atomic
+def issue_create(
+    *,
+    actor: Actor,
+    org: Org,
+    title: str,
+    description: str = "",
+    acceptance_criteria: str = "",
+    priority: int = Priority.NONE,
+    type: str = IssueType.TASK,
+    labels: list[str] | None = None,
+    assignee: Agent | None = None,
+    parent: Issue | None = None,
+    work_block: WorkBlock | None = None,
+) -> Issue:
+    """Create an issue in ``todo`` with the next ``<PREFIX>-<n>`` key.
+
+    Raises Conflict (code ``duplicate``, ``existing_key``) when an open issue has
+    the same title.
+    """
+    if actor.agent is not None and actor.agent.org_id != org.pk:
+        raise Forbidden("You can only create issues in your own org.")
+    title = _clean_title(title)
+    description = _clean_text(description, "description")
+    acceptance_criteria = _clean_text(acceptance_criteria, "acceptance_criteria")
+    priority = _clean_priority(priority)
+    type = _clean_type(type)
+    _same_org(org, assignee, "assignee")
+    _check_parent(org, parent)
+    _check_work_block(org, work_block)
+    label_rows = _resolve_labels(org, labels or [])
+    duplicate = find_open_duplicate(org, title)
+    if duplicate is not None:
+        raise Conflict(
+            f"{duplicate.key} already has this title and is still open.",
+            code="duplicate",
+            existing_key=duplicate.key,
+        )
+    number = _allocate_number(org)
+    org.refresh_from_db(fields=["issue_prefix"])
+    issue = Issue.objects.create(
+        org=org,
+        number=number,
+        key=f"{org.issue_prefix}-{number}",
+        title=title,
+        description=description,
+        acceptance_criteria=acceptance_criteria,
+        priority=priority,
+        type=type,
+        assignee=assignee,
+        parent=parent,
+        work_block=work_block,
+        **actor.author_fields("created_by"),
+    )
+    if label_rows:
+        issue.labels.set(label_rows)
+    activity_record(org=org, actor=actor, verb="created", obj=issue)
+    event_publish(
+        org=org,
+        type="issue_created",
+        data=issue_event_data(issue, actor_agent_id=actor.agent.pk if actor.agent else None),
+    )
+    return issue
+
+
+@transaction.atomic
+def issue_transition(*, actor: Actor, issue: Issue, to: str, comment: str = "", check: bool = True) -> Issue:
+    """Move ``issue`` to status ``to`` through the lifecycle.
+
+    Raises Conflict (code ``illegal_transition``, listing ``allowed``) for a move the
+    lifecycle forbids, and Conflict (code ``stale``) when the issue changed status
+    meanwhile. ``check=False`` skips the permission check (callers that already
+    decided, e.g. checkout).
+    """
+    if check:
+        require_edit(actor, issue)
+    old = issue.status
+    if to not in Status.values:
+        raise InvalidInput(f"Unknown status {to!r}; statuses are {', '.join(Status.values)}.", field="status")
+    if to == old:
+        return issue
+    if not is_allowed(old, to):
+        allowed = list(allowed_moves(old))
+        where = ", ".join(allowed) if allowed else f"nowhere ({old} is final)"
+        raise Conflict(
+            f"{issue.key} cannot move from {old} to {to}. Allowed from {old}: {where}.",
+            code="illegal_transition",
+            allowed=allowed,
+            current=old,
+        )
+    if to == Status.IN_PROGRESS and issue.assignee_id is None:
+        raise InvalidInput(f"{issue.key} has no assignee; assign it before starting it.", field="assignee")
+    now = timezone.now()
+    fields: dict[str, Any] = {"status": to, "updated_at": now}
+    if to == Status.IN_PROGRESS and issue.started_at is None:
+        fields["started_at"] = now
+    if to in TERMINAL_STATUSES:
+        fields["completed_at"] = now
+    # Conditional update: only moves the issue if nobody moved it since we read it.
+    if not Issue.objects.filter(pk=issue.pk, status=old).update(**fields):
+        current = Issue.objects.filter(pk=issue.pk).values_list("status", flat=True).first()
+        raise Conflict(
+            f"{issue.key} changed meanwhile (it is now {current}); reload and try again.",
+            code="stale",
+            current=current,
+        )
+    for name, value in fields.items():
+        setattr(issue, name, value)
+    activity_record(org=issue.org, actor=actor, verb="moved", obj=issue, details={"from": old, "to": to})
+    if comment.strip():
+        comment_create(actor=actor, issue=issue, body=comment, check=False)
+    event_publish(
+        org=issue.org,
+        type="issue_updated",
+        data=issue_event_data(
+            issue,
+            changes=["status"],
+            from_status=old,
+            actor_agent_id=actor.agent.pk if actor.agent else None,
+        ),
+    )
+    return issue
+
+
+@transaction.atomic
+def issue_update(
+    *,
+    actor: Actor,
+    issue: Issue,
+    title: str = _UNSET,
+    description: str = _UNSET,
+    acceptance_criteria: str = _UNSET,
+    priority: int = _UNSET,
+    type: str = _UNSET,
+    labels: list[str] = _UNSET,
+    assignee: Agent | None = _UNSET,
+    parent: Issue | None = _UNSET,
+    work_block: WorkBlock | None = _UNSET,
+    check: bool = True,
+) -> Issue:
+    """Change the given fields (only those), leaving concurrent edits of other fields intact."""
+    if check:
+        require_edit(actor, issue)
+    org = issue.org
+    fields: dict[str, Any] = {}
+    changes: dict[str, Any] = {}
+
+    def change(name: str, old: Any, new: Any, shown_old: Any = None, shown_new: Any = None) -> None:
+        if old != new:
+            fields[name] = new
+            changes[name] = [shown_old if shown_old is not None else old, shown_new if shown_new is not None else new]
+
+    if title is not _UNSET:
+        change("title", issue.title, _clean_title(title))
+    if description is not _UNSET:
+        change("description", issue.description, _clean_text(description, "description"))
+    if acceptance_criteria is not _UNSET:
+        change(
+            "acceptance_criteria", issue.acceptance_criteria, _clean_text(acceptance_criteria, "acceptance_criteria")
+        )
+    if priority is not _UNSET:
+        change("priority", issue.priority, _clean_priority(priority))
+    if type is not _UNSET:
+        change("type", issue.type, _clean_type(type))
+    if assignee is not _UNSET:
+        _same_org(org, assignee, "assignee")
+        old_slug = issue.assignee.slug if issue.assignee_id and issue.assignee else None
+        new_id = assignee.pk if assignee else None
+        if issue.assignee_id != new_id:
+            fields["assignee_id"] = new_id
+            changes["assignee"] = [old_slug, assignee.slug if assignee else None]
+    if parent is not _UNSET:
+        _check_parent(org, parent, issue)
+        new_id = parent.pk if parent else None
+        if issue.parent_id != new_id:
+            fields["parent_id"] = new_id
+            changes["parent"] = [issue.parent.key if issue.parent_id and issue.parent else None, parent and parent.key]
+    if work_block is not _UNSET:
+        _check_work_block(org, work_block)
+        new_id = work_block.pk if work_block else None
+        if issue.work_block_id != new_id:
+            fields["work_block_id"] = new_id
+            changes["work_block"] = [issue.work_block_id, new_id]
+    label_rows: list[Label] | None = None
+    if labels is not _UNSET:
+        label_rows = _resolve_labels(org, labels)
+        old_names = sorted(lab.name for lab in issue.labels.all())
+        new_names = sorted(lab.name for lab in label_rows)
+        if old_names != new_names:
+            changes["labels"] = [old_names, new_names]
+        else:
+            label_rows = None
+    if not changes:
+        return issue
+    fields["updated_at"] = timezone.now()
+    Issue.objects.filter(pk=issue.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(issue, name, value)
+    if "assignee_id" in fields:
+        issue.assignee = assignee
+    if "parent_id" in fields:
+        issue.parent = parent
+    if "work_block_id" in fields:
+        issue.work_block = work_block
+    if label_rows is not None:
+        issue.labels.set(label_rows)
+    activity_record(org=org, actor=actor, verb="updated", obj=issue, details={"changes": changes})
+    event_publish(
+        org=org,
+        type="issue_updated",
+        data=issue_event_data(issue, changes=sorted(changes), actor_agent_id=actor.agent.pk if actor.agent else None),
+    )
+    return issue
+
+
+@transaction.atomic
+def issue_delete(*, actor: Actor, issue: Issue) -> None:
+    """Delete an issue (board and CEO only); its sub-issues become top-level."""
+    from issues.permissions import is_ceo
+
+    if actor.agent is not None and not is_ceo(actor.agent):
+        raise Forbidden("Only the board or the CEO may delete issues.")
+    if not actor.board and actor.agent is None:
+        raise Forbidden("Only the board or the CEO may delete issues.")
+    org, key = issue.org, issue.key
+    activity_record(org=org, actor=actor, verb="deleted", obj=issue, details={"title": issue.title})
+    issue.delete()
+    event_publish(org=org, type="issue_deleted", data={"key": key})
+
+
+@transaction.atomic
+def comment_create(
+    *, actor: Actor, issue: Issue, body: str, kind: str = CommentKind.COMMENT, check: bool = True
+) -> Comment:
+    """Add a comment. ``system`` comments come only from the system actor."""
+    if check:
+        require_edit(actor, issue)
+    body = (body or "").strip()
+    if not body:
+        raise InvalidInput("A comment needs a body.", field="body")
+    _clean_text(body, "body")
+    if kind not in CommentKind.values:
+        raise InvalidInput(f"Unknown comment kind {kind!r}; use comment or evidence.", field="kind")
+    if kind == CommentKind.SYSTEM and actor.kind != "system":
+        raise InvalidInput("Only Mesa itself writes system comments; use comment or evidence.", field="kind")
+    comment = Comment.objects.create(issue=issue, body=body, kind=kind, **actor.author_fields("author"))
+    Issue.objects.filter(pk=issue.pk).update(updated_at=timezone.now())
+    activity_record(
+        org=issue.org, actor=actor, verb="commented", obj=issue, details={"comment_id": comment.pk, "kind": kind}
+    )
+    event_publish(
+        org=issue.org,
+        type="comment_created",
+        data={
+            "id": comment.pk,
+            "issue_key": issue.key,
+            "issue_id": issue.pk,
+            "kind": kind,
+            "author": str(actor),
+            "actor_kind": actor.kind,
+            "actor_agent_id": actor.agent.pk if actor.agent else None,
+            "body": body[:500],
+        },
+    )
+    return comment
+
+
+def system_comment(*, issue: Issue, body: str) -> Comment:
+    return comment_create(actor=Actor.system(), issue=issue, body=body, kind=CommentKind.SYSTEM, check=False)
+
+
+@transaction.atomic
+def label_create(*, actor: Actor, org: Org, name: str, color: str = "#8b8d98") -> Label:
+    name = " ".join((name or "").split())
+    if not name:
+        raise InvalidInput("A label needs a name.", field="name")
+    if len(name) > 50:
+        raise InvalidInput("Label names are at most 50 characters.", field="name")
+    if not COLOR_RE.match(color or ""):
+        raise InvalidInput("color must be a hex colour like #e5484d.", field="color")
+    if Label.objects.filter(org=org, name__iexact=name).exists():
+        raise Conflict(f"The label {name!r} already exists.", code="duplicate")
+    try:
+        with transaction.atomic():
+            label = Label.objects.create(org=org, name=name, color=color)
+    except IntegrityError as exc:
+        raise Conflict(f"The label {name!r} already exists.", code="duplicate") from exc
+    activity_record(org=org, actor=actor, verb="created", obj=label)
+    event_publish(org=org, type="label_created", data={"id": label.pk, "name": name, "color": color})
+    return label
+
+
+@transaction.atomic
+def relation_add(*, actor: Actor, source: Issue, target: Issue, kind: str) -> IssueRelation:
+    """Relate two issues: ``blocks``, ``blocked_by`` (stored as the inverse), ``relates_to``, ``duplicates``."""
+    require_edit(actor, source)
+    if kind == "blocked_by":
+        source, target, kind = target, source, RelationKind.BLOCKS
+    if kind not in RelationKind.values:
+        raise InvalidInput("kind must be blocks, blocked_by, relates_to or duplicates.", field="kind")
+    if source.org_id != target.org_id:
+        raise InvalidInput("Both issues must be in the same org.", field="target")
+    if source.pk == target.pk:
+        raise InvalidInput("An issue cannot be related to itself.", field="target")
+    if (
+        kind == RelationKind.BLOCKS
+        and IssueRelation.objects.filter(source=target, target=source, kind=RelationKind.BLOCKS).exists()
+    ):
+        raise Conflict(f"{target.key} already blocks {source.key}; a mutual block would deadlock both.")
+    relation, created = IssueRelation.objects.get_or_create(source=source, target=target, kind=kind)
+    if created:
+        activity_record(
+            org=source.org, actor=actor, verb="related", obj=source, details={"kind": kind, "target": target.key}
+        )
+        event_publish(org=source.org, type="issue_updated", data=issue_event_data(source, changes=["relations"]))
+    return relation
+
+
+@transaction.atomic
+def relation_remove(*, actor: Actor, source: Issue, target: Issue, kind: str) -> None:
+    require_edit(actor, source)
+    if kind == "blocked_by":
+        source, target, kind = target, source, RelationKind.BLOCKS
+    deleted, _ = IssueRelation.objects.filter(source=source, target=target, kind=kind).delete()
+    if deleted:
+        activity_record(
+            org=source.org, actor=actor, verb="unrelated", obj=source, details={"kind": kind, "target": target.key}
+        )
+        event_publish(org=source.org, type="issue_updated", data=issue_event_data(source, changes=["relations"]))

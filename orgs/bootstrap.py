@@ -1,0 +1,110 @@
+"""Create (or complete) an org from a template. Running it again changes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from agents.models import Agent, Runner
+from agents.services import agent_create, agent_update
+from issues.models import Label
+from issues.services import label_create
+from orgs.actors import Actor
+from orgs.errors import InvalidInput
+from orgs.models import Org
+from orgs.org_templates import template_get
+from orgs.services import normalise_prefix, org_create
+
+# Template keys copied onto agents as configuration.
+AGENT_KEYS = (
+    "archetype",
+    "max_turns",
+    "timeout_s",
+    "heartbeat_enabled",
+    "heartbeat_interval_s",
+    "daily_token_limit",
+    "daily_cost_limit_usd",
+    "disallowed_tools",
+    "model",
+)
+
+
+@dataclass
+class BootstrapResult:
+    org: Org
+    org_created: bool
+    agents_created: list[str] = field(default_factory=list)
+    labels_created: list[str] = field(default_factory=list)
+
+
+@transaction.atomic
+def org_bootstrap(
+    *,
+    actor: Actor,
+    template: str,
+    org_slug: str = "mesa",
+    org_name: str = "",
+    prefix: str = "MESA",
+    runner: str = Runner.CLAUDE_CODE,
+    model: str = "",
+    working_dir: str = "",
+) -> BootstrapResult:
+    """Create the org if missing, then every template agent and label that does not exist yet.
+
+    Existing agents are left exactly as they are (a human may have changed them).
+    """
+    if runner not in Runner.values:
+        raise InvalidInput(f"Unknown runner {runner!r}; use one of {', '.join(Runner.values)}.", field="runner")
+    tpl = template_get(template)
+    org = Org.objects.filter(slug=org_slug).first()
+    created = org is None
+    if org is None:
+        org = org_create(
+            actor=actor, name=org_name or org_slug.replace("-", " ").title(), slug=org_slug, issue_prefix=prefix
+        )
+    else:
+        normalise_prefix(prefix)  # still reject a malformed --prefix loudly
+    result = BootstrapResult(org=org, org_created=created)
+
+    existing = {a.slug: a for a in Agent.objects.filter(org=org)}
+    new: dict[str, Agent] = {}
+    for spec in tpl.agents:
+        slug = str(spec["slug"])
+        if slug in existing:
+            continue
+        config = {k: spec[k] for k in AGENT_KEYS if k in spec}
+        if model and "model" not in config:
+            config["model"] = model
+        new[slug] = agent_create(
+            actor=actor,
+            org=org,
+            slug=slug,
+            name=str(spec.get("name", slug)),
+            runner=runner,
+            working_dir=working_dir,
+            **config,
+        )
+        result.agents_created.append(slug)
+    everyone = {**existing, **new}
+    for spec in tpl.agents:
+        agent = new.get(str(spec["slug"]))
+        if agent is None:
+            continue
+        links = {}
+        for key in ("reports_to", "review_agent"):
+            ref = str(spec.get(key) or "")
+            if ref:
+                if ref not in everyone:
+                    raise InvalidInput(f"Template {tpl.slug}: {agent.slug}.{key} names unknown agent {ref!r}.")
+                links[key] = everyone[ref]
+        if links:
+            agent_update(actor=actor, agent=agent, note="bootstrap reporting lines", **links)
+
+    known = {name.lower() for name in Label.objects.filter(org=org).values_list("name", flat=True)}
+    for spec in tpl.labels:
+        name = str(spec.get("name", ""))
+        if name and name.lower() not in known:
+            label_create(actor=actor, org=org, name=name, color=str(spec.get("color", "#8b8d98")))
+            result.labels_created.append(name)
+    return result

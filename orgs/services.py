@@ -1,0 +1,123 @@
+"""Writes for orgs and the audit trail."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.db import IntegrityError, models, transaction
+from django.utils.text import slugify
+
+from orgs.actors import Actor
+from orgs.errors import Conflict, InvalidInput
+from orgs.events import event_publish
+from orgs.models import Activity, Org
+
+PREFIX_RE = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
+
+
+def activity_record(
+    *,
+    org: Org,
+    actor: Actor,
+    verb: str,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    object_repr: str = "",
+    details: dict[str, Any] | None = None,
+    publish: bool = True,
+) -> Activity:
+    """Write one audit row (and its live ``activity`` event) for a mutation."""
+    if obj is not None:
+        object_type = object_type or obj._meta.model_name or ""
+        object_id = object_id or str(getattr(obj, "key", None) or obj.pk)
+        object_repr = object_repr or str(obj)[:300]
+    user = actor.user if actor.user is not None and actor.user.pk else None
+    row = Activity.objects.create(
+        org=org,
+        actor_kind=actor.kind,
+        actor_agent=actor.agent,
+        actor_user=user,
+        actor_label=str(actor)[:100],
+        verb=verb,
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=object_repr[:300],
+        details=details or {},
+    )
+    if publish:
+        event_publish(
+            org=org,
+            type="activity",
+            data={
+                "id": row.pk,
+                "actor": row.actor_label,
+                "verb": verb,
+                "object_type": object_type,
+                "object_id": object_id,
+                "object_repr": row.object_repr,
+            },
+        )
+    return row
+
+
+def normalise_prefix(prefix: str) -> str:
+    value = prefix.strip().upper()
+    if not PREFIX_RE.match(value):
+        raise InvalidInput(
+            "The issue prefix must be 1-10 letters or digits and start with a letter (e.g. MESA).",
+            field="issue_prefix",
+        )
+    return value
+
+
+@transaction.atomic
+def org_create(*, actor: Actor, name: str, slug: str = "", issue_prefix: str = "MESA") -> Org:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("An org needs a name.", field="name")
+    slug = slugify(slug or name)
+    if not slug:
+        raise InvalidInput("The org slug must contain letters or digits.", field="slug")
+    prefix = normalise_prefix(issue_prefix)
+    is_default = not Org.objects.exists()
+    try:
+        with transaction.atomic():
+            org = Org.objects.create(name=name, slug=slug, issue_prefix=prefix, is_default=is_default)
+    except IntegrityError as exc:
+        raise Conflict(f"An org with the slug {slug!r} already exists.", code="duplicate") from exc
+    activity_record(org=org, actor=actor, verb="created", obj=org)
+    return org
+
+
+@transaction.atomic
+def org_update(
+    *,
+    actor: Actor,
+    org: Org,
+    name: str | None = None,
+    issue_prefix: str | None = None,
+    features: dict[str, bool] | None = None,
+) -> Org:
+    """Rename, change the prefix for *new* issues, or flip feature flags."""
+    changes: dict[str, Any] = {}
+    if name is not None and name.strip() and name.strip() != org.name:
+        changes["name"] = [org.name, name.strip()]
+        org.name = name.strip()
+    if issue_prefix is not None:
+        prefix = normalise_prefix(issue_prefix)
+        if prefix != org.issue_prefix:
+            changes["issue_prefix"] = [org.issue_prefix, prefix]
+            org.issue_prefix = prefix
+    if features:
+        current = dict(org.settings.get("features", {}))
+        for key, value in features.items():
+            if current.get(key) != bool(value):
+                changes[f"features.{key}"] = [current.get(key, False), bool(value)]
+                current[key] = bool(value)
+        org.settings = {**org.settings, "features": current}
+    if changes:
+        org.save()
+        activity_record(org=org, actor=actor, verb="updated", obj=org, details={"changes": changes})
+    return org

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from runners.models import Run, RunEvent
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("id", "agent", "issue", "mode", "status", "cost_usd", "started_at", "finished_at")
+    list_filter = ("org", "status", "mode", "runner")
+    raw_id_fields = ("agent", "issue")
+
+
+@admin.register(RunEvent)
+class RunEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("run", "seq", "type", "created_at")
+    raw_id_fields = ("run",)

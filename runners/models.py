@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from orgs.models import Org
+
+
+class RunMode(models.TextChoices):
+    TASK = "task"
+    REVIEW = "review"
+    HEARTBEAT = "heartbeat"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    TIMED_OUT = "timed_out"
+    BUDGET_EXCEEDED = "budget_exceeded"
+
+
+FINISHED_RUN_STATUSES: frozenset[str] = frozenset(
+    {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.TIMED_OUT, RunStatus.BUDGET_EXCEEDED}
+)
+
+
+class Run(models.Model):
+    """One execution of one agent, queued in the database and claimed by a scheduler."""
+
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="runs")
+    agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="runs")
+    issue = models.ForeignKey("issues.Issue", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    mode = models.CharField(max_length=10, choices=RunMode.choices, default=RunMode.TASK)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    reason = models.CharField(max_length=200, blank=True, default="")  # what woke the agent
+    runner = models.CharField(max_length=20, blank=True, default="")
+    model = models.CharField(max_length=120, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    exit_code = models.IntegerField(null=True, blank=True)
+    failure_reason = models.TextField(blank=True, default="")
+    prompt = models.TextField(blank=True, default="")
+    stdout = models.TextField(blank=True, default="")
+    diff = models.TextField(blank=True, default="")
+    branch = models.CharField(max_length=200, blank=True, default="")
+    worktree_path = models.CharField(max_length=500, blank=True, default="")
+    isolated = models.BooleanField(default=False)  # False = ran in place (no git repo)
+    tokens_in = models.PositiveBigIntegerField(default=0)
+    tokens_out = models.PositiveBigIntegerField(default=0)
+    tokens_cache_read = models.PositiveBigIntegerField(default=0)
+    tokens_cache_write = models.PositiveBigIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    num_turns = models.PositiveIntegerField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=100, blank=True, default="")
+    pid = models.IntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=RunStatus.values), name="run_status_valid"),
+            models.CheckConstraint(condition=Q(mode__in=RunMode.values), name="run_mode_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "id"], name="run_status_queue"),
+            models.Index(fields=["agent", "status"], name="run_agent_status"),
+            models.Index(fields=["issue", "-id"], name="run_issue_recent"),
+            models.Index(fields=["agent", "started_at"], name="run_agent_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} {self.agent_id} {self.status}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_RUN_STATUSES
+
+    @property
+    def tokens_total(self) -> int:
+        return self.tokens_in + self.tokens_out + self.tokens_cache_read + self.tokens_cache_write
+
+
+class RunEvent(models.Model):
+    """One parsed event of a run's output stream (assistant text, tool call, result, ...)."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    type = models.CharField(max_length=30)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "seq"]
+        constraints = [models.UniqueConstraint(fields=["run", "seq"], name="run_event_unique_seq")]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} #{self.seq} {self.type}"

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(settings: Any, tmp_path: Path) -> None:
+    """Archetype overrides and extra templates never touch the developer's real directories."""
+    settings.MESA_ARCHETYPES_DIR = str(tmp_path / "archetype-overrides")
+    settings.MESA_TEMPLATES_DIR = ""
+
+
+@pytest.fixture
+def org(db: None) -> Any:
+    from tests.factories import make_org
+
+    return make_org(name="Acme", slug="acme", issue_prefix="ACME")

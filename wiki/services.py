@@ -1,0 +1,108 @@
+"""Writes for wiki pages; every edit keeps a revision."""
+
+from __future__ import annotations
+
+import re
+
+from django.db import IntegrityError, transaction
+
+from orgs.actors import Actor
+from orgs.errors import Conflict, InvalidInput
+from orgs.events import event_publish
+from orgs.models import Org
+from orgs.services import activity_record
+from wiki.models import WikiPage, WikiRevision
+
+MAX_CONTENT = 500_000
+_UNSET: str = "\0unset"
+
+
+def wiki_slugify(title: str) -> str:
+    """Lowercase; every run of characters other than a-z and 0-9 becomes one '-'; trimmed."""
+    return re.sub(r"[^a-z0-9]+", "-", (title or "").lower()).strip("-")[:200]
+
+
+def _revision(page: WikiPage, actor: Actor) -> WikiRevision:
+    return WikiRevision.objects.create(
+        page=page, number=page.revision, title=page.title, content=page.content, **actor.author_fields("author")
+    )
+
+
+def _publish(page: WikiPage, verb: str) -> None:
+    event_publish(org=page.org, type="wiki_updated", data={"slug": page.slug, "title": page.title, "verb": verb})
+
+
+@transaction.atomic
+def wiki_page_create(*, actor: Actor, org: Org, title: str, content: str = "", slug: str = "") -> WikiPage:
+    title = " ".join((title or "").split())
+    if not title:
+        raise InvalidInput("A wiki page needs a title.", field="title")
+    if len(title) > 200:
+        raise InvalidInput("Titles are at most 200 characters.", field="title")
+    if len(content or "") > MAX_CONTENT:
+        raise InvalidInput(f"The content is longer than {MAX_CONTENT} characters.", field="content")
+    slug = wiki_slugify(slug or title)
+    if not slug:
+        raise InvalidInput("The title must contain letters or digits to make a slug.", field="title")
+    if WikiPage.objects.filter(org=org, slug=slug).exists():
+        raise Conflict(f"A wiki page with the slug {slug!r} already exists.", code="duplicate", slug=slug)
+    try:
+        with transaction.atomic():
+            page = WikiPage.objects.create(
+                org=org,
+                slug=slug,
+                title=title,
+                content=content or "",
+                **actor.author_fields("created_by"),
+                **actor.author_fields("updated_by"),
+            )
+    except IntegrityError as exc:
+        raise Conflict(f"A wiki page with the slug {slug!r} already exists.", code="duplicate", slug=slug) from exc
+    _revision(page, actor)
+    activity_record(org=org, actor=actor, verb="created", obj=page, object_id=page.slug)
+    _publish(page, "created")
+    return page
+
+
+@transaction.atomic
+def wiki_page_update(
+    *, actor: Actor, page: WikiPage, title: str = _UNSET, content: str = _UNSET, base_revision: int | None = None
+) -> WikiPage:
+    """Edit a page, keeping the new text as a revision.
+
+    With ``base_revision`` (the revision the editor started from) a concurrent
+    edit is refused with Conflict (code ``stale``) instead of being overwritten.
+    """
+    new_title = page.title if title is _UNSET else " ".join((title or "").split())
+    new_content = page.content if content is _UNSET else (content or "")
+    if not new_title:
+        raise InvalidInput("A wiki page needs a title.", field="title")
+    if len(new_content) > MAX_CONTENT:
+        raise InvalidInput(f"The content is longer than {MAX_CONTENT} characters.", field="content")
+    if new_title == page.title and new_content == page.content:
+        return page
+    expected = page.revision if base_revision is None else base_revision
+    updated = WikiPage.objects.filter(pk=page.pk, revision=expected).update(
+        title=new_title,
+        content=new_content,
+        revision=expected + 1,
+        **actor.author_fields("updated_by"),
+    )
+    if not updated:
+        raise Conflict(
+            f"{page.slug} was edited by someone else meanwhile; reload it and apply your change again.",
+            code="stale",
+        )
+    page.refresh_from_db()
+    _revision(page, actor)
+    activity_record(org=page.org, actor=actor, verb="edited", obj=page, object_id=page.slug)
+    _publish(page, "edited")
+    return page
+
+
+@transaction.atomic
+def wiki_page_delete(*, actor: Actor, page: WikiPage) -> None:
+    org, slug = page.org, page.slug
+    activity_record(org=org, actor=actor, verb="deleted", obj=page, object_id=slug)
+    page.delete()
+    event_publish(org=org, type="wiki_updated", data={"slug": slug, "verb": "deleted"})
