@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "approvals",
     "archetypes",
     "runners",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -95,7 +96,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
 }
+# Bodies over this size are refused (API: 413).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MESA_MAX_BODY_BYTES", 1_048_576)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Mesa agent API",
     "DESCRIPTION": "The REST API that agents (and scripts with a board key) use to drive the Mesa board.",

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from agents.models import Agent
+from api.keys import key_create, parse_duration
+from api.models import KeyKind
+from orgs.actors import Actor
+from orgs.errors import MesaError
+from orgs.selectors import org_default
+
+
+class Command(BaseCommand):
+    help = "Print a new API key for an agent that lives outside Mesa."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("agent", help="agent slug")
+        parser.add_argument("--org", default="", help="org slug (default: the default org)")
+        parser.add_argument("--expires", default="", help="lifetime such as 30d or 12h (default: never)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from orgs.models import Org
+
+        org = Org.objects.filter(slug=options["org"]).first() if options["org"] else org_default()
+        if org is None:
+            raise CommandError("No such org. Run `python manage.py bootstrap` first or pass --org.")
+        agent = Agent.objects.filter(org=org, slug=options["agent"]).first()
+        if agent is None:
+            raise CommandError(f"There is no agent {options['agent']!r} in {org.slug}.")
+        try:
+            expires = parse_duration(options["expires"]) if options["expires"] else None
+            _, raw = key_create(
+                actor=Actor.system("cli"),
+                org=org,
+                kind=KeyKind.AGENT,
+                agent=agent,
+                expires_in=expires,
+                name=f"cli key for {agent.slug}",
+            )
+        except MesaError as exc:
+            raise CommandError(exc.message) from exc
+        self.stdout.write(raw)
