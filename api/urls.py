@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from api.urls_core import urlpatterns as core
+from api.urls_more import urlpatterns as more
 
-# Each noun's endpoints are added here as they are built (see api/views/).
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns = [*core, *more]

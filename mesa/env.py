@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -80,7 +81,12 @@ def database_config(url: str, base_dir: Path) -> dict[str, Any]:
                     "PRAGMA busy_timeout=20000;"
                 ),
             },
-            "TEST": {"NAME": str(base_dir / ".test-mesa.db")},
+            # A file (not :memory:) so tests can use threads and subprocesses against
+            # the real database; one per pytest process so parallel runs never collide.
+            "TEST": {
+                "NAME": os.environ.get("MESA_TEST_DB")
+                or str(Path(tempfile.gettempdir()) / f"mesa-test-{os.getpid()}.db")
+            },
         }
     if scheme in {"postgres", "postgresql", "pgsql"}:
         options = dict(parse_qsl(parts.query))

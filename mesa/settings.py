@@ -121,3 +121,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("MESA_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Scheduler and runners (issue 4) ---
+
+# --- Dashboard (issue 5) ---
+
+# --- Human gates and notifications (issue 6) ---
