@@ -9,22 +9,45 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesa.settings")
 
 
+def _migrations_pending() -> bool:
+    """True unless every migration file on disk is recorded as applied.
+
+    Reading file names and one table is far cheaper than loading the migration
+    graph (which imports every migration module) on each start.
+    """
+    from django.apps import apps
+    from django.db import connection
+    from django.db.utils import DatabaseError
+
+    on_disk: set[tuple[str, str]] = set()
+    for config in apps.get_app_configs():
+        folder = Path(config.path) / "migrations"
+        if folder.is_dir():
+            on_disk.update((config.label, f.stem) for f in folder.glob("[0-9]*.py"))
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT app, name FROM django_migrations")
+            applied = set(cursor.fetchall())
+    except DatabaseError:
+        return True
+    return not on_disk <= applied
+
+
 def _prepare() -> None:
     import django
     from django.core.management import call_command
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
 
     django.setup()
-    executor = MigrationExecutor(connection)
-    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+    if _migrations_pending():
         call_command("migrate", interactive=False, verbosity=1)
     from orgs.models import Org
 
@@ -32,13 +55,43 @@ def _prepare() -> None:
         call_command("bootstrap", template=os.environ.get("MESA_TEMPLATE", "startup"))
 
 
-def _start_scheduler() -> subprocess.Popen[bytes] | None:
-    base = Path(__file__).resolve().parent.parent
-    if os.environ.get("MESA_SCHEDULER", "1") == "0":
-        return None
-    if not (base / "runners" / "management" / "commands" / "scheduler.py").exists():
-        return None
-    return subprocess.Popen([sys.executable, str(base / "manage.py"), "scheduler"], cwd=base)
+class _Scheduler:
+    """The scheduler child process, started once the web server accepts connections."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.stopping = threading.Event()
+
+    def start_when_listening(self, host: str, port: int) -> None:
+        base = Path(__file__).resolve().parent.parent
+        if os.environ.get("MESA_SCHEDULER", "1") == "0":
+            return
+        if not (base / "runners" / "management" / "commands" / "scheduler.py").exists():
+            return
+
+        def wait_then_start() -> None:
+            # Starting it after the port is open keeps it from competing with the
+            # web server for the CPU during start-up.
+            while not self.stopping.is_set():
+                try:
+                    socket.create_connection((host, port), timeout=0.2).close()
+                    break
+                except OSError:
+                    self.stopping.wait(0.02)
+            if not self.stopping.is_set():
+                self.proc = subprocess.Popen([sys.executable, str(base / "manage.py"), "scheduler"], cwd=base)
+
+        threading.Thread(target=wait_then_start, name="start-scheduler", daemon=True).start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        proc = self.proc
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def main() -> None:
@@ -51,7 +104,8 @@ def main() -> None:
     from mesa.asgi import application
 
     host, port = settings.HOST, settings.PORT
-    scheduler = _start_scheduler()
+    scheduler = _Scheduler()
+    scheduler.start_when_listening(host, port)
     print(f"Mesa is serving on http://{host}:{port}/", flush=True)
     try:
         Server(
@@ -61,12 +115,7 @@ def main() -> None:
             verbosity=0,
         ).run()
     finally:
-        if scheduler is not None and scheduler.poll() is None:
-            scheduler.send_signal(signal.SIGTERM)
-            try:
-                scheduler.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                scheduler.kill()
+        scheduler.stop()
 
 
 if __name__ == "__main__":
