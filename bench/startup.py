@@ -90,7 +90,10 @@ def main(rounds: int = 5, idle_s: float = 5.0) -> dict[str, Any]:
         for i in range(rounds):
             t0 = time.monotonic()
             proc = subprocess.Popen(
-                [sys.executable, "-m", "mesa.serve"], cwd=BASE, env=env, stdout=subprocess.DEVNULL,
+                [sys.executable, "-m", "mesa.serve"],
+                cwd=BASE,
+                env=env,
+                stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
             try:
