@@ -7,7 +7,7 @@ RUN_STAMP := $(VENV)/.run-$(HASH)
 DEV_STAMP := $(VENV)/.dev-$(HASH)
 export PATH := $(CURDIR)/.tools/npm/node_modules/.bin:$(PATH)
 
-.PHONY: run test lint unit browser-deps cli-deps bench clean
+.PHONY: run test lint unit browser-deps cli-deps test-cli bench clean
 
 $(RUN_STAMP):
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,8 +28,12 @@ browser-deps:
 
 # The real agent CLIs, pinned (an unpinned install can resolve a stale version).
 cli-deps:
-	@test -f .tools/npm/.installed-3 || { mkdir -p .tools/npm && npm install --silent --no-audit --no-fund --prefix .tools/npm \
-		@anthropic-ai/claude-code@2.1.330 @openai/codex@0.169.0 @google/gemini-cli@0.61.0 >/dev/null && touch .tools/npm/.installed-3; }
+	@test -f .tools/npm/.installed-4 || { mkdir -p .tools/npm && npm install --silent --no-audit --no-fund --prefix .tools/npm \
+		@anthropic-ai/claude-code@2.1.330 @openai/codex@0.169.0 @google/gemini-cli@0.61.0 opencode-ai@1.18.33 >/dev/null \
+		&& touch .tools/npm/.installed-4; }
+
+test-cli: $(DEV_STAMP) cli-deps
+	$(BIN)/pytest -q -m cli
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check .

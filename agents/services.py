@@ -13,7 +13,7 @@ from orgs.actors import Actor
 from orgs.errors import Conflict, InvalidInput, NotFound
 from orgs.events import event_publish
 from orgs.models import Org
-from orgs.services import activity_record
+from orgs.services import activity_record, require_member
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
 FK_FIELDS = ("reports_to", "review_agent")
@@ -41,7 +41,8 @@ def _check_manager(agent: Agent, manager: Agent | None) -> None:
     if agent.pk is not None and manager.pk == agent.pk:
         raise InvalidInput("An agent cannot report to itself.", field="reports_to", code="reporting_cycle")
     seen: set[int] = set()
-    cursor: Agent | None = manager
+    # Walk the chain as stored, not from the caller's (possibly stale) manager instance.
+    cursor: Agent | None = Agent.objects.filter(pk=manager.pk).first()
     while cursor is not None and agent.pk is not None:
         if cursor.pk == agent.pk:
             raise InvalidInput(
@@ -161,6 +162,7 @@ def _publish(agent: Agent, type_: str) -> None:
 @transaction.atomic
 def agent_create(*, actor: Actor, org: Org, slug: str, name: str = "", **config: Any) -> Agent:
     """Create an agent (version 1 of its configuration)."""
+    require_member(actor, org.pk)
     slug = slug.strip().lower()
     if not SLUG_RE.match(slug):
         raise InvalidInput(
@@ -192,9 +194,14 @@ def agent_update(*, actor: Actor, agent: Agent, note: str = "", **changes: Any) 
 
     Returns the agent unchanged (and writes nothing) when no value differs.
     """
+    require_member(actor, agent.org_id)
     unknown = set(changes) - set(CONFIG_FIELDS)
     if unknown:
         raise InvalidInput(f"Unknown agent field(s): {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
+    if "reports_to" in changes:
+        # Re-orgs in one org take turns, so two crossing moves (a under b, b under a) cannot both pass
+        # the cycle check (Postgres: the org row lock, taken before the agent's; SQLite: BEGIN IMMEDIATE).
+        list(Org.objects.select_for_update(no_key=True).filter(pk=agent.org_id).values_list("pk", flat=True))
     # Lock the row so two concurrent edits cannot interleave their version numbers.
     locked = Agent.objects.select_for_update().filter(pk=agent.pk).first()
     if locked is None:
@@ -240,3 +247,27 @@ def agent_pause(*, actor: Actor, agent: Agent) -> Agent:
 
 def agent_resume(*, actor: Actor, agent: Agent) -> Agent:
     return agent_update(actor=actor, agent=agent, status=AgentStatus.ACTIVE, note="resumed")
+
+
+def agent_heartbeat(*, agent: Agent, note: str = "") -> Agent:
+    """Record that ``agent`` is alive and what it is doing (``last_seen_at`` / ``last_seen_note``).
+
+    Publishes an ``agent_heartbeat`` event for the dashboard but writes no
+    Activity row: liveness pings every few minutes would drown the audit trail,
+    and they change no configuration or work.
+    """
+    from django.utils import timezone
+
+    note = " ".join((note or "").split())
+    if len(note) > 300:
+        raise InvalidInput("The note is at most 300 characters.", field="note")
+    now = timezone.now()
+    with transaction.atomic():
+        Agent.objects.filter(pk=agent.pk).update(last_seen_at=now, last_seen_note=note)
+        agent.last_seen_at, agent.last_seen_note = now, note
+        event_publish(
+            org=agent.org,
+            type="agent_heartbeat",
+            data={"id": agent.pk, "slug": agent.slug, "note": note, "at": now.isoformat()},
+        )
+    return agent

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
 from orgs.errors import MesaError
@@ -62,3 +62,30 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     else:
         return None  # a real bug: let Django log it and answer 500
     return Response(body, status=status, headers=headers)
+
+
+class ErrorOutput(serializers.Serializer):  # type: ignore[type-arg]
+    """The one error shape (extra keys such as ``field``, ``allowed`` or ``existing_key`` may follow)."""
+
+    error = serializers.CharField(help_text="A sentence for humans (and agents) saying what went wrong.")
+    code = serializers.CharField(help_text="A stable machine code, e.g. invalid, forbidden, illegal_transition.")
+    field = serializers.CharField(required=False, help_text="The input field at fault (400 only).")
+
+
+_ERROR_TEXT = {
+    400: "Bad input (the field is named), or malformed JSON.",
+    401: "Missing, unknown, expired or revoked key.",
+    403: "The key may not do this (the reason is given).",
+    404: "Not found in the key's org.",
+    409: "Conflict with the current state (duplicate, illegal transition, already claimed).",
+    413: "The body is over the size limit.",
+    415: "The body is not JSON.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int, Any]:
+    """drf-spectacular ``responses`` entries in the error shape for ``statuses`` (401 always included)."""
+    from drf_spectacular.utils import OpenApiResponse
+
+    wanted = sorted({401, *statuses})
+    return {s: OpenApiResponse(response=ErrorOutput, description=_ERROR_TEXT.get(s, "Error.")) for s in wanted}

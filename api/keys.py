@@ -100,9 +100,12 @@ def key_lookup(raw: str) -> ApiKey | None:
     """The live key for ``raw`` (not expired, not revoked), with its org and agent loaded."""
     if not raw.startswith("mesa_") or len(raw) > 200:
         return None
-    key = ApiKey.objects.select_related("org", "agent", "agent__org").filter(digest=digest(raw)).first()
+    # digest is unique: no ORDER BY. The agent's org is the key's org (key_create checks), so no second join.
+    key = next(iter(ApiKey.objects.select_related("org", "agent").filter(digest=digest(raw)).order_by()[:1]), None)
     if key is None or key.revoked_at is not None:
         return None
+    if key.agent is not None:
+        key.agent.org = key.org
     now = timezone.now()
     if key.expires_at is not None and key.expires_at <= now:
         return None

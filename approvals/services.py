@@ -14,7 +14,7 @@ from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput
 from orgs.events import event_publish
 from orgs.models import Org
-from orgs.services import activity_record
+from orgs.services import activity_record, require_member
 
 DECISIONS = (ApprovalStatus.APPROVED, ApprovalStatus.REJECTED)
 
@@ -47,6 +47,7 @@ def approval_create(
     payload: dict[str, Any] | None = None,
 ) -> Approval:
     """Ask for a decision. ``reviewer`` addresses an agent; otherwise the humans decide."""
+    require_member(actor, org.pk)
     title = " ".join((title or "").split())
     if not title:
         raise InvalidInput("An approval needs a title saying what is asked.", field="title")
@@ -54,7 +55,14 @@ def approval_create(
         raise InvalidInput("The title is at most 300 characters.", field="title")
     if kind not in ApprovalKind.values:
         raise InvalidInput(f"Unknown approval kind {kind!r}.", field="kind")
-    for field, obj in (("issue", issue), ("work_block", work_block), ("reviewer", reviewer)):
+    related = (
+        ("issue", issue),
+        ("work_block", work_block),
+        ("reviewer", reviewer),
+        ("subject_agent", subject_agent),
+        ("archetype_patch", archetype_patch),
+    )
+    for field, obj in related:
         if obj is not None and obj.org_id != org.pk:
             raise InvalidInput(f"{field} belongs to another org.", field=field)
     approval = Approval.objects.create(

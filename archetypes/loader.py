@@ -52,7 +52,8 @@ def parse(text: str) -> tuple[dict[str, str], str]:
 
 
 def _load(slug: str, source: str, path: Path) -> Archetype:
-    text = path.read_text(encoding="utf-8")
+    # A hand-edited override in another encoding must not take every archetype page down with it.
+    text = path.read_text(encoding="utf-8", errors="replace")
     meta, body = parse(text)
     title = meta.get("title") or slug.replace("-", " ").title()
     return Archetype(

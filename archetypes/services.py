@@ -14,7 +14,7 @@ from archetypes.models import ArchetypePatch, PatchStatus
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput
 from orgs.models import Org
-from orgs.services import activity_record
+from orgs.services import activity_record, require_member
 
 MAX_TEXT = 200_000
 
@@ -32,6 +32,7 @@ def archetype_patch_create(
     *, actor: Actor, org: Org, archetype: str, proposed_text: str, reason: str = ""
 ) -> ArchetypePatch:
     """Propose replacement text for an archetype and ask the humans to approve it."""
+    require_member(actor, org.pk)
     from approvals.models import ApprovalKind
     from approvals.services import approval_create
 
@@ -72,6 +73,29 @@ def _decide(patch: ArchetypePatch, actor: Actor, status: str, comment: str) -> N
         patch.refresh_from_db()
         raise Conflict(f"This patch was already {patch.status}.", code="already_decided")
     patch.refresh_from_db()
+    _close_pending_approvals(patch, actor, status, comment)
+
+
+def _close_pending_approvals(patch: ArchetypePatch, actor: Actor, status: str, comment: str) -> None:
+    """A patch decided directly also settles its approval, which would otherwise wait forever.
+
+    (Decided through ``approval_resolve``, that approval is no longer pending, so nothing happens here.)
+    """
+    from approvals.models import Approval, ApprovalStatus
+    from approvals.services import approval_event_data
+    from orgs.events import event_publish
+
+    user = actor.user if actor.user is not None and actor.user.pk else None
+    for approval in Approval.objects.filter(archetype_patch=patch, status=ApprovalStatus.PENDING):
+        if Approval.objects.filter(pk=approval.pk, status=ApprovalStatus.PENDING).update(
+            status=status,
+            decided_by_user=user,
+            decided_by_label=str(actor)[:100],
+            decision_comment=comment,
+            decided_at=timezone.now(),
+        ):
+            approval.refresh_from_db()
+            event_publish(org=approval.org, type="approval_resolved", data=approval_event_data(approval))
 
 
 @transaction.atomic
@@ -104,6 +128,8 @@ def archetype_patch_rollback(*, actor: Actor, patch: ArchetypePatch) -> Archetyp
         status=PatchStatus.ROLLED_BACK
     ):
         raise Conflict("Only an approved patch can be rolled back.", code="not_approved")
+    # The caller's instance may predate the approval; previous_text/previous_override live in the row.
+    patch.refresh_from_db()
     target = override_dir() / f"{patch.archetype}.md"
     if patch.previous_override:
         _write_atomically(target, patch.previous_text)

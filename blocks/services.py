@@ -13,7 +13,7 @@ from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput
 from orgs.events import event_publish
 from orgs.models import Org
-from orgs.services import activity_record
+from orgs.services import activity_record, require_member
 
 WORK_BLOCK_TRANSITIONS: dict[str, tuple[str, ...]] = {
     WorkBlockStatus.PROPOSED: (WorkBlockStatus.ACTIVE, WorkBlockStatus.CANCELLED),
@@ -65,6 +65,11 @@ def _require_board_or_ceo(actor: Actor) -> None:
         raise Forbidden("Only the board or the CEO may change work blocks and goals.")
 
 
+def require_block_editor(actor: Actor) -> None:
+    """Forbidden unless ``actor`` is the board or the CEO (who plan work blocks and their issues)."""
+    _require_board_or_ceo(actor)
+
+
 def _publish(block: WorkBlock, **extra: Any) -> None:
     event_publish(
         org=block.org,
@@ -86,6 +91,7 @@ def work_block_create(
     apex_block: ApexBlock | None = None,
 ) -> WorkBlock:
     """Propose a work block (it starts as ``proposed``). Any agent of the org may propose."""
+    require_member(actor, org.pk)
     _check_apex(org, apex_block)
     block = WorkBlock.objects.create(
         org=org,
@@ -113,6 +119,7 @@ def work_block_update(
     north_star_target: str = _UNSET,
     apex_block: ApexBlock | None = _UNSET,
 ) -> WorkBlock:
+    require_member(actor, block.org_id)
     _require_board_or_ceo(actor)
     changes: dict[str, Any] = {}
     texts = {
@@ -136,7 +143,8 @@ def work_block_update(
             changes["apex_block"] = [block.apex_block_id, new_id]
             block.apex_block = apex_block
     if changes:
-        block.save()
+        # Only the edited columns: a stale instance must not undo a concurrent status move.
+        block.save(update_fields=[*changes, "updated_at"])
         activity_record(org=block.org, actor=actor, verb="updated", obj=block, details={"changes": changes})
         _publish(block, changes=sorted(changes))
     return block
@@ -148,6 +156,7 @@ def work_block_transition(*, actor: Actor, block: WorkBlock, to: str) -> WorkBlo
 
     A second active block in the org is refused with Conflict (code ``active_block_exists``).
     """
+    require_member(actor, block.org_id)
     _require_board_or_ceo(actor)
     old = block.status
     if to not in WorkBlockStatus.values:
@@ -194,6 +203,7 @@ def work_block_transition(*, actor: Actor, block: WorkBlock, to: str) -> WorkBlo
 
 @transaction.atomic
 def apex_block_create(*, actor: Actor, org: Org, title: str, goal: str = "") -> ApexBlock:
+    require_member(actor, org.pk)
     _require_board_or_ceo(actor)
     apex = ApexBlock.objects.create(
         org=org, title=_clean(title, "title", required=True), goal=_clean(goal, "goal", limit=20_000)
@@ -207,6 +217,7 @@ def apex_block_create(*, actor: Actor, org: Org, title: str, goal: str = "") -> 
 def apex_block_update(
     *, actor: Actor, apex: ApexBlock, title: str = _UNSET, goal: str = _UNSET, status: str = _UNSET
 ) -> ApexBlock:
+    require_member(actor, apex.org_id)
     _require_board_or_ceo(actor)
     changes: dict[str, Any] = {}
     if title is not _UNSET:
@@ -226,7 +237,7 @@ def apex_block_update(
             changes["status"] = [apex.status, status]
             apex.status = status
     if changes:
-        apex.save()
+        apex.save(update_fields=[*changes, "updated_at"])
         activity_record(org=apex.org, actor=actor, verb="updated", obj=apex, details={"changes": changes})
         event_publish(
             org=apex.org, type="apex_block_updated", data={"id": apex.pk, "title": apex.title, "status": apex.status}

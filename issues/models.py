@@ -100,6 +100,8 @@ class Issue(models.Model):
             models.Index(fields=["org", "status"], name="issue_org_status"),
             models.Index(fields=["assignee", "status"], name="issue_assignee_status"),
             models.Index(fields=["org", "-updated_at"], name="issue_org_recent"),
+            # The board's top cards per status column, read straight from the index (issues/board.py).
+            models.Index(fields=["org", "status", "-priority", "-updated_at", "-id"], name="issue_board_order"),
         ]
 
     def __str__(self) -> str:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from issues.models import Issue
+import difflib
+import re
+
+from django.db.models import Q
+
+from agents.models import Agent
+from issues.models import OPEN_STATUSES, Issue, Status
 from orgs.actors import Actor
 from orgs.errors import NotFound
 from orgs.models import Org
@@ -16,11 +22,79 @@ def issue_get_for(*, actor: Actor, org: Org, key: str) -> Issue:
     """
     if actor.agent is not None and actor.agent.org_id != org.pk:
         raise NotFound(f"There is no issue {key}.")
+    # The key is unique per org: no ORDER BY, and the caller's org object instead of a join.
     issue = (
-        Issue.objects.select_related("org", "assignee", "parent", "work_block")
+        Issue.objects.select_related("assignee", "parent", "work_block")
         .filter(org=org, key=(key or "").upper())
-        .first()
+        .order_by()[:1]
     )
-    if issue is None:
+    found = next(iter(issue), None)
+    if found is None:
         raise NotFound(f"There is no issue {key}.")
-    return issue
+    found.org = org
+    return found
+
+
+def review_q(agent: Agent) -> Q:
+    """Issues ``in_review`` whose review falls to ``agent``.
+
+    The reviewer of an issue is its assignee's ``review_agent``; failing that the
+    assignee's manager; failing that (an unassigned issue or a root agent) the
+    CEO. Nobody reviews their own work: the CEO's own issues go to the board.
+    """
+    from issues.permissions import is_ceo
+
+    mine = Q(assignee__review_agent=agent) | Q(assignee__review_agent__isnull=True, assignee__reports_to=agent)
+    if is_ceo(agent):
+        mine |= Q(assignee__isnull=True) | Q(assignee__review_agent__isnull=True, assignee__reports_to__isnull=True)
+    return Q(status=Status.IN_REVIEW) & mine & ~Q(assignee=agent)
+
+
+def board_review_q() -> Q:
+    """What needs the humans: ``board_review`` issues, and the CEO's own work ``in_review``
+    (nobody reviews their own work, and the CEO has no manager)."""
+    ceo_own = Q(assignee__review_agent__isnull=True, assignee__reports_to__isnull=True, assignee__archetype="ceo")
+    return Q(status=Status.BOARD_REVIEW) | (Q(status=Status.IN_REVIEW) & ceo_own)
+
+
+def _tokens(text: str) -> list[str]:
+    return [t for t in re.split(r"[^0-9a-z]+", text.lower()) if t]
+
+
+def title_similarity(a: str, b: str) -> float:
+    """0..1: the mean of word-set Jaccard and the character-level difflib ratio of normalised titles."""
+    ta, tb = _tokens(a), _tokens(b)
+    if not ta or not tb:
+        return 0.0
+    sa, sb = set(ta), set(tb)
+    jaccard = len(sa & sb) / len(sa | sb)
+    ratio = difflib.SequenceMatcher(None, " ".join(ta), " ".join(tb)).ratio()
+    return round((jaccard + ratio) / 2, 3)
+
+
+def issue_similar(*, org: Org, title: str, threshold: float = 0.5, limit: int = 10) -> list[tuple[Issue, float]]:
+    """Open issues of ``org`` whose titles look like ``title``, best first, with their score."""
+    words = _tokens(title)
+    if not words:
+        return []
+    needle = " ".join(words)
+    needle_set = set(words)
+    scored: list[tuple[float, int, int]] = []
+    rows = Issue.objects.filter(org=org, status__in=OPEN_STATUSES).values_list("id", "number", "title")
+    for pk, number, other in rows:
+        tw = _tokens(other)
+        if not tw:
+            continue
+        other_set = set(tw)
+        jaccard = len(needle_set & other_set) / len(needle_set | other_set)
+        matcher = difflib.SequenceMatcher(None, needle, " ".join(tw))
+        # quick_ratio() bounds ratio() from above: skip the expensive exact ratio when even that cannot pass.
+        if (jaccard + matcher.quick_ratio()) / 2 < threshold:
+            continue
+        score = round((jaccard + matcher.ratio()) / 2, 3)
+        if score >= threshold:
+            scored.append((score, -number, pk))
+    scored.sort(reverse=True)
+    best = scored[:limit]
+    issues = Issue.objects.select_related("assignee").in_bulk([pk for _, _, pk in best])
+    return [(issues[pk], score) for score, _, pk in best if pk in issues]

@@ -11,7 +11,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, Length
 from django.utils import timezone
 
 from agents.models import Agent
@@ -35,7 +36,7 @@ from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput
 from orgs.events import event_publish
 from orgs.models import Org
-from orgs.services import activity_record
+from orgs.services import activity_record, require_member
 
 MAX_TITLE = 300
 MAX_BODY = 100_000
@@ -109,9 +110,19 @@ def _check_parent(org: Org, parent: Issue | None, issue: Issue | None = None) ->
         depth += 1
         cursor = cursor.parent if cursor.parent_id else None
     limit = settings.MESA_MAX_ISSUE_DEPTH
-    if depth > limit + 1:
+    # Moving an issue moves its own sub-issues too: count the levels below it.
+    below = 0
+    if issue is not None and issue.pk is not None:
+        frontier, visited = [issue.pk], {issue.pk}
+        while frontier and below <= limit:
+            children = Issue.objects.filter(parent_id__in=frontier).values_list("id", flat=True)
+            frontier = [pk for pk in children if pk not in visited]
+            visited.update(frontier)
+            below += 1 if frontier else 0
+    if depth + below > limit + 1:
+        extra = f" and {issue.key if issue else 'it'} has {below} level(s) of sub-issues" if below else ""
         raise InvalidInput(
-            f"Sub-issues may nest at most {limit} levels deep; {parent.key} is already {depth - 1} levels down.",
+            f"Sub-issues may nest at most {limit} levels deep; {parent.key} is already {depth - 1} levels down{extra}.",
             field="parent",
             code="too_deep",
         )
@@ -142,9 +153,13 @@ def _resolve_labels(org: Org, names: list[str]) -> list[Label]:
 def find_open_duplicate(org: Org, title: str) -> Issue | None:
     """An open issue whose title equals ``title`` ignoring case and spacing."""
     normal = " ".join(title.split()).lower()
-    for candidate in Issue.objects.filter(org=org, status__in=OPEN_STATUSES, title__iexact=normal).only(
-        "id", "key", "title"
-    ):
+    candidates = Issue.objects.filter(org=org, status__in=OPEN_STATUSES)
+    if normal.isascii():
+        candidates = candidates.filter(title__iexact=normal)
+    else:
+        # SQLite folds case for ASCII only, so iexact would miss "Über" vs "über": narrow by length instead.
+        candidates = candidates.annotate(title_length=Length("title")).filter(title_length=len(normal))
+    for candidate in candidates.only("id", "key", "title"):
         if " ".join(candidate.title.split()).lower() == normal:
             return candidate
     return None
@@ -192,6 +207,9 @@ def issue_create(
     _check_parent(org, parent)
     _check_work_block(org, work_block)
     label_rows = _resolve_labels(org, labels or [])
+    # Serialise creations per org (the row lock is held until commit; SQLite's BEGIN IMMEDIATE
+    # already does this) so the duplicate check sees every issue a concurrent creation committed.
+    list(Org.objects.select_for_update(no_key=True).filter(pk=org.pk).values_list("pk", flat=True))
     duplicate = find_open_duplicate(org, title)
     if duplicate is not None:
         raise Conflict(
@@ -381,6 +399,8 @@ def issue_delete(*, actor: Actor, issue: Issue) -> None:
     """Delete an issue (board and CEO only); its sub-issues become top-level."""
     from issues.permissions import is_ceo
 
+    require_member(actor, issue.org_id)
+
     if actor.agent is not None and not is_ceo(actor.agent):
         raise Forbidden("Only the board or the CEO may delete issues.")
     if not actor.board and actor.agent is None:
@@ -434,6 +454,7 @@ def system_comment(*, issue: Issue, body: str) -> Comment:
 
 @transaction.atomic
 def label_create(*, actor: Actor, org: Org, name: str, color: str = "#8b8d98") -> Label:
+    require_member(actor, org.pk)
     name = " ".join((name or "").split())
     if not name:
         raise InvalidInput("A label needs a name.", field="name")
@@ -490,3 +511,153 @@ def relation_remove(*, actor: Actor, source: Issue, target: Issue, kind: str) ->
             org=source.org, actor=actor, verb="unrelated", obj=source, details={"kind": kind, "target": target.key}
         )
         event_publish(org=source.org, type="issue_updated", data=issue_event_data(source, changes=["relations"]))
+
+
+def issue_checkout(*, actor: Actor, issue: Issue) -> Issue:
+    """Claim ``issue`` for the calling agent: ``todo`` → ``in_progress`` and assigned, in one conditional update.
+
+    Of many concurrent checkouts exactly one wins; the others get Conflict
+    (code ``already_claimed`` / ``not_claimable``). Checking out an issue the
+    caller already holds in progress is a no-op. An issue assigned to another
+    agent is Forbidden, except for the CEO, who may take it over. Board actors
+    are not agents and cannot hold work (InvalidInput ``not_an_agent``).
+
+    The checks that need no lock run before the write transaction, so losers of
+    a race on SQLite do not queue for the write lock just to be told no.
+    """
+    from issues.permissions import is_ceo
+
+    agent = actor.agent
+    if agent is None:
+        raise InvalidInput(
+            "Only an agent can check out an issue; assign it with PATCH {'assignee': '<slug>'} instead.",
+            code="not_an_agent",
+        )
+    if agent.org_id != issue.org_id:
+        raise Forbidden("This issue belongs to another org.")
+    if issue.status == Status.IN_PROGRESS and issue.assignee_id == agent.pk:
+        return issue
+    # Status first: a loser of a race reads the winner's claim and must get 409, not 403.
+    if issue.status != Status.TODO:
+        raise Conflict(
+            f"{issue.key} is {issue.status}, not todo; only todo issues can be checked out.",
+            code="not_claimable",
+            current=issue.status,
+        )
+    takeover = is_ceo(agent)
+    if issue.assignee_id not in (None, agent.pk) and not takeover:
+        holder = issue.assignee.slug if issue.assignee else "another agent"
+        raise Forbidden(f"{issue.key} is assigned to {holder}; only they (or the CEO) can check it out.")
+    now = timezone.now()
+    with transaction.atomic():
+        claim = Issue.objects.filter(pk=issue.pk, status=Status.TODO)
+        if not takeover:
+            claim = claim.filter(Q(assignee__isnull=True) | Q(assignee=agent))
+        won = claim.update(
+            status=Status.IN_PROGRESS,
+            assignee=agent,
+            started_at=Coalesce(F("started_at"), Value(now)),
+            updated_at=now,
+        )
+        if not won:
+            row = Issue.objects.filter(pk=issue.pk).values("status", "assignee_id", "assignee__slug").first()
+            if row and row["status"] == Status.IN_PROGRESS and row["assignee_id"] == agent.pk:
+                issue.status, issue.assignee = Status.IN_PROGRESS, agent
+                return issue
+            current = str(row["status"]) if row else "deleted"
+            winner = row["assignee__slug"] if row else None
+            raise Conflict(
+                f"{issue.key} was claimed meanwhile (it is now {current}"
+                + (f", held by {winner}" if winner else "")
+                + ").",
+                code="already_claimed",
+                current=current,
+                holder=winner,
+            )
+        from_status, old_assignee = issue.status, issue.assignee.slug if issue.assignee_id and issue.assignee else None
+        issue.status, issue.assignee, issue.updated_at = Status.IN_PROGRESS, agent, now
+        issue.started_at = issue.started_at or now
+        activity_record(
+            org=issue.org,
+            actor=actor,
+            verb="checked out",
+            obj=issue,
+            details={"from": from_status, "to": Status.IN_PROGRESS, "previous_assignee": old_assignee},
+        )
+        event_publish(
+            org=issue.org,
+            type="issue_updated",
+            data=issue_event_data(
+                issue, changes=["assignee", "status"], from_status=from_status, actor_agent_id=agent.pk
+            ),
+        )
+    return issue
+
+
+def release_denial(actor: Actor, issue: Issue) -> str | None:
+    """Why ``actor`` may not release ``issue``, or None: the holder, its managers, the CEO and the board may."""
+    from issues.permissions import is_ceo, manages
+
+    if actor.agent is None:
+        return None if actor.board else "Only board members may release issues."
+    agent = actor.agent
+    if agent.org_id != issue.org_id:
+        return "This issue belongs to another org."
+    if issue.assignee_id == agent.pk or is_ceo(agent) or manages(agent, issue.assignee_id):
+        return None
+    holder = issue.assignee.slug if issue.assignee_id and issue.assignee else "nobody"
+    return f"{issue.key} is held by {holder}; only the holder, its managers, the CEO or the board may release it."
+
+
+def issue_release(*, actor: Actor, issue: Issue, comment: str = "") -> Issue:
+    """Give a claimed issue back: ``in_progress`` / ``blocked`` → ``todo`` and unassigned.
+
+    This deliberately steps outside the lifecycle table (which has no
+    in_progress → todo move): releasing undoes a checkout, it is not progress.
+    Raises Conflict ``not_held`` when the issue is not held, ``stale`` when it
+    changed meanwhile.
+    """
+    reason = release_denial(actor, issue)
+    if reason:
+        raise Forbidden(reason)
+    held = (Status.IN_PROGRESS, Status.BLOCKED)
+    if issue.status not in held:
+        raise Conflict(
+            f"{issue.key} is {issue.status}; only in_progress or blocked issues can be released.",
+            code="not_held",
+            current=issue.status,
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        if not Issue.objects.filter(pk=issue.pk, status=issue.status, assignee_id=issue.assignee_id).update(
+            status=Status.TODO, assignee=None, updated_at=now
+        ):
+            current = Issue.objects.filter(pk=issue.pk).values_list("status", flat=True).first()
+            raise Conflict(
+                f"{issue.key} changed meanwhile (it is now {current}); reload and try again.",
+                code="stale",
+                current=current,
+            )
+        from_status = issue.status
+        old_assignee = issue.assignee.slug if issue.assignee_id and issue.assignee else None
+        issue.status, issue.assignee, issue.updated_at = Status.TODO, None, now
+        activity_record(
+            org=issue.org,
+            actor=actor,
+            verb="released",
+            obj=issue,
+            details={"from": from_status, "to": Status.TODO, "previous_assignee": old_assignee},
+        )
+        if comment.strip():
+            comment_create(actor=actor, issue=issue, body=comment, check=False)
+        event_publish(
+            org=issue.org,
+            type="issue_updated",
+            data=issue_event_data(
+                issue,
+                changes=["assignee", "status"],
+                from_status=from_status,
+                actor_agent_id=actor.agent.pk if actor.agent else None,
+            ),
+        )
+    return issue

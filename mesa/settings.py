@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "orgs",
     "agents",
     "issues",
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "archetypes",
     "runners",
     "api",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -105,6 +107,23 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The REST API that agents (and scripts with a board key) use to drive the Mesa board.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI / Redoc assets come from the installed sidecar package: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status" / "kind": give each choice set its own schema name.
+    "ENUM_NAME_OVERRIDES": {
+        "IssueStatusEnum": "issues.models.Status",
+        "AgentStatusEnum": "agents.models.AgentStatus",
+        "WorkBlockStatusEnum": "blocks.models.WorkBlockStatus",
+        "ApexBlockStatusEnum": "blocks.models.ApexStatus",
+        "ApprovalStatusEnum": "approvals.models.ApprovalStatus",
+        "ArchetypePatchStatusEnum": "archetypes.models.PatchStatus",
+        "ApprovalKindEnum": "approvals.models.ApprovalKind",
+        "CommentKindEnum": "issues.models.CommentKind",
+        "NewCommentKindEnum": ["comment", "evidence"],
+        "RelationKindEnum": ["blocks", "blocked_by", "relates_to", "duplicates", "duplicated_by"],
+    },
 }
 
 # Mesa's own knobs.
@@ -123,7 +142,50 @@ LOGGING = {
 }
 
 # --- Scheduler and runners (issue 4) ---
+# At most this many runs execute at once (all agents together), and per agent.
+MESA_MAX_RUNS = env_int("MESA_MAX_RUNS", 4)
+MESA_MAX_RUNS_PER_AGENT = env_int("MESA_MAX_RUNS_PER_AGENT", 1)
+# The API base URL handed to agents as $MESA_API_URL.
+MESA_API_URL = env_str("MESA_API_URL", f"http://127.0.0.1:{PORT}/api/v1")
+# Where per-run git worktrees live; relative paths are under the repository root.
+MESA_WORKTREES_DIR = env_str("MESA_WORKTREES_DIR", "var/worktrees")
+# Keep a run's worktree after it ends (the branch is always kept when it has changes).
+MESA_KEEP_WORKTREES = env_bool("MESA_KEEP_WORKTREES", False)
+# Where agents without a working_dir run (one directory per agent, not a git repo).
+MESA_WORKSPACES_DIR = env_str("MESA_WORKSPACES_DIR", "var/workspaces")
+# Failed or timed-out runs on one issue before it is moved to blocked.
+MESA_RETRY_CAP = env_int("MESA_RETRY_CAP", 3)
+# A failed task/review run is retried automatically after this many seconds (times the failures so far).
+MESA_RETRY_DELAY_S = env_int("MESA_RETRY_DELAY_S", 30)
+# Seconds between SIGTERM and SIGKILL when a run is stopped.
+MESA_KILL_GRACE_S = env_int("MESA_KILL_GRACE_S", 5)
+# A TOML file of model prices (USD per million tokens) overriding runners/prices.toml; read at use time.
+MESA_PRICES_FILE = env_str("MESA_PRICES_FILE", "")
+# How often (seconds) the idle scheduler looks for new events (a cheap PRAGMA data_version on SQLite).
+MESA_SCHEDULER_POLL_S = float(env_str("MESA_SCHEDULER_POLL_S", "0.05"))
+# Unix datagram socket other processes nudge the scheduler on; empty = next to the SQLite file.
+MESA_SCHEDULER_SOCKET = env_str("MESA_SCHEDULER_SOCKET", "")
 
 # --- Dashboard (issue 5) ---
+# Pages need a login unless MESA_TRUSTED_LOCAL (loopback); the API under /api/ keeps its bearer keys.
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+MIDDLEWARE.append("orgs.access.AccessMiddleware")
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("orgs.access.context")  # type: ignore[index]
+MESA_BOARD_COLUMN_LIMIT = env_int("MESA_BOARD_COLUMN_LIMIT", 50)
+# Live events (orgs/sse.py): how often the hub looks for events written by other processes,
+# and how long an idle stream waits before a keepalive comment.
+MESA_SSE_POLL_MS = env_int("MESA_SSE_POLL_MS", 20)
+MESA_SSE_KEEPALIVE_S = float(env_str("MESA_SSE_KEEPALIVE_S", "15"))
 
 # --- Human gates and notifications (issue 6) ---
+# Links in notifications (the Open button) point here.
+MESA_PUBLIC_URL = env_str("MESA_PUBLIC_URL", "http://127.0.0.1:3001")
+# Delivery retries: attempt n waits BACKOFF · 2^(n-1) s (capped) unless the server said Retry-After.
+MESA_NOTIFY_MAX_ATTEMPTS = env_int("MESA_NOTIFY_MAX_ATTEMPTS", 6)
+MESA_NOTIFY_BACKOFF_S = env_int("MESA_NOTIFY_BACKOFF_S", 30)
+MESA_NOTIFY_BACKOFF_MAX_S = env_int("MESA_NOTIFY_BACKOFF_MAX_S", 3600)
+MESA_NOTIFY_TIMEOUT_S = env_int("MESA_NOTIFY_TIMEOUT_S", 10)
+MESA_TELEGRAM_POLL_TIMEOUT_S = env_int("MESA_TELEGRAM_POLL_TIMEOUT_S", 25)
+# httpx logs every request URL at INFO, and Bot API URLs contain the bot token.
+LOGGING["loggers"]["httpx"] = {"level": "WARNING"}  # type: ignore[index]

@@ -2,9 +2,21 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls")),
+    # The OpenAPI 3 schema and readable docs, served without any CDN (drf-spectacular-sidecar).
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("orgs.urls_live")),
+    path("settings/notifications/", include("notifications.urls")),
     path("", include("orgs.urls")),
+    path("", include("issues.urls")),
+    path("", include("agents.urls")),
+    path("", include("runners.urls")),
+    path("", include("blocks.urls")),
+    path("", include("approvals.urls")),
+    path("", include("wiki.urls")),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils.text import slugify
 
 from agents.models import Agent, Runner
 from agents.services import agent_create, agent_update
@@ -57,6 +58,8 @@ def org_bootstrap(
     if runner not in Runner.values:
         raise InvalidInput(f"Unknown runner {runner!r}; use one of {', '.join(Runner.values)}.", field="runner")
     tpl = template_get(template)
+    # The same normalisation org_create applies, so "--org 'My Team'" finds its org on the next run.
+    org_slug = slugify(org_slug) or org_slug
     org = Org.objects.filter(slug=org_slug).first()
     created = org is None
     if org is None:

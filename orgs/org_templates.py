@@ -6,6 +6,7 @@ are listed too and win over built-in ones with the same name.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,8 @@ from django.conf import settings
 from orgs.errors import InvalidInput, NotFound
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "org_templates"
+# A template name is a file stem, never a path (no "../" out of the template directories).
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,59}$")
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,9 @@ def _load(path: Path) -> OrgTemplate:
     labels = data.get("labels", [])
     if not isinstance(agents, list) or not isinstance(labels, list):
         raise InvalidInput(f"Template {path.name}: agents and labels must be arrays of tables.", field="template")
+    for spec in agents:
+        if not isinstance(spec, dict) or not isinstance(spec.get("slug"), str) or not spec["slug"]:
+            raise InvalidInput(f"Template {path.name}: every [[agents]] entry needs a slug.", field="template")
     return OrgTemplate(
         slug=path.stem,
         name=str(data.get("name", path.stem)),
@@ -62,7 +68,7 @@ def template_list() -> list[OrgTemplate]:
 
 
 def template_get(slug: str) -> OrgTemplate:
-    for directory in _dirs():
+    for directory in _dirs() if NAME_RE.match(slug or "") else []:
         path = directory / f"{slug}.toml"
         if path.is_file():
             return _load(path)

@@ -9,9 +9,9 @@ from django.db import IntegrityError, models, transaction
 from django.utils.text import slugify
 
 from orgs.actors import Actor
-from orgs.errors import Conflict, InvalidInput
+from orgs.errors import Conflict, Forbidden, InvalidInput
 from orgs.events import event_publish
-from orgs.models import Activity, Org
+from orgs.models import DEFAULT_FEATURES, Activity, Org
 
 PREFIX_RE = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
 
@@ -60,6 +60,12 @@ def activity_record(
             },
         )
     return row
+
+
+def require_member(actor: Actor, org_id: int) -> None:
+    """Forbidden when ``actor`` is an agent of another org; every write into an org checks this."""
+    if actor.agent is not None and actor.agent.org_id != org_id:
+        raise Forbidden("That belongs to another org.")
 
 
 def normalise_prefix(prefix: str) -> str:
@@ -113,11 +119,14 @@ def org_update(
     if features:
         current = dict(org.settings.get("features", {}))
         for key, value in features.items():
-            if current.get(key) != bool(value):
-                changes[f"features.{key}"] = [current.get(key, False), bool(value)]
+            # Compare with the effective value (defaults included) so re-stating a default is no change.
+            effective = bool(current.get(key, DEFAULT_FEATURES.get(key, False)))
+            if effective != bool(value):
+                changes[f"features.{key}"] = [effective, bool(value)]
                 current[key] = bool(value)
         org.settings = {**org.settings, "features": current}
     if changes:
-        org.save()
+        # Never write issue_seq from this (possibly stale) instance: that would hand out used numbers again.
+        org.save(update_fields=["name", "issue_prefix", "settings", "updated_at"])
         activity_record(org=org, actor=actor, verb="updated", obj=org, details={"changes": changes})
     return org

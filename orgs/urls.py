@@ -4,6 +4,14 @@ from django.urls import path
 
 from orgs import views
 
+app_name = "orgs"
+
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", views.dashboard, name="dashboard"),
+    path("activity/", views.activity, name="activity"),
+    path("usage/", views.usage, name="usage"),
+    path("settings/", views.settings_page, name="settings"),
+    path("org/switch", views.switch_org, name="switch"),
+    path("login/", views.login_view, name="login"),
+    path("logout/", views.logout_view, name="logout"),
 ]

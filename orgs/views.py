@@ -1,18 +1,289 @@
+"""HTML views of the org: dashboard, activity, usage, settings, the org switcher, login and logout."""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from datetime import UTC, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from agents.models import Agent
-from issues.models import Issue
-from orgs.selectors import org_default
+from agents.models import Agent, AgentStatus
+from blocks.models import WorkBlock, WorkBlockStatus
+from blocks.services import alignment_score
+from issues.models import OPEN_STATUSES, TERMINAL_STATUSES, Issue, Label
+from issues.services import label_create
+from orgs.access import SESSION_ORG_KEY, HtmxHttpRequest, back_url, fail, human_actor, require_org
+from orgs.errors import MesaError
+from orgs.models import DEFAULT_FEATURES, Activity, Org
+from orgs.services import org_update
+from runners.models import Run, RunStatus
+from runners.usage import UsageTotals, day_start, usage_by_agent, usage_by_day
+
+ACTIVITY_PAGE_SIZE = 50
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    """A plain overview of the default org: its agents and its issues."""
-    org = org_default()
-    agents = issues = None
-    if org is not None:
-        agents = Agent.objects.filter(org=org).select_related("reports_to").order_by("name")
-        issues = Issue.objects.filter(org=org).select_related("assignee").order_by("-updated_at")[:200]
-    return render(request, "orgs/home.html", {"org": org, "agents": agents, "issues": issues})
+def agent_states(org: Org) -> list[dict[str, Any]]:
+    """Each agent with its live state: running (which issue) / idle / paused / over budget; three queries."""
+    agents = list(Agent.objects.filter(org=org).exclude(status=AgentStatus.TERMINATED).order_by("name"))
+    running: dict[int, Run] = {}
+    run: Run | None
+    for run in (
+        Run.objects.filter(org=org, status=RunStatus.RUNNING)
+        .select_related("issue")
+        .only("id", "agent_id", "issue__key", "issue__title", "started_at", "mode")
+    ):
+        running.setdefault(run.agent_id, run)
+    today = usage_by_agent(org, since=day_start())
+    rows = []
+    for agent in agents:
+        usage = today.get(agent.pk)
+        over = bool(
+            usage
+            and (
+                (agent.daily_cost_limit_usd is not None and usage.cost_usd >= agent.daily_cost_limit_usd)
+                or (agent.daily_token_limit is not None and usage.tokens >= agent.daily_token_limit)
+            )
+        )
+        run = running.get(agent.pk)
+        if agent.status == AgentStatus.PAUSED:
+            state = "paused"
+        elif over:
+            state = "over"
+        elif run is not None:
+            state = "running"
+        else:
+            state = "idle"
+        rows.append({"agent": agent, "state": state, "run": run, "today": usage})
+    return rows
+
+
+def _dashboard_context(org: Org) -> dict[str, Any]:
+    states = agent_states(org)
+    cost_today = sum((r["today"].cost_usd for r in states if r["today"]), Decimal(0))
+    budget = sum((r["agent"].daily_cost_limit_usd or Decimal(0) for r in states), Decimal(0))
+    counts = Issue.objects.filter(org=org).aggregate(
+        open=Count("id", filter=Q(status__in=OPEN_STATUSES)), total=Count("id")
+    )
+    active_block = WorkBlock.objects.filter(org=org, status=WorkBlockStatus.ACTIVE).first()
+    progress = None
+    if active_block is not None:
+        progress = Issue.objects.filter(work_block=active_block).aggregate(
+            total=Count("id"), done=Count("id", filter=Q(status__in=TERMINAL_STATUSES))
+        )
+    return {
+        "states": states,
+        "agent_count": len(states),
+        "running_count": sum(1 for r in states if r["state"] == "running"),
+        "queued_count": Run.objects.filter(org=org, status=RunStatus.QUEUED).count(),
+        "cost_today": cost_today,
+        "budget_today": budget,
+        "issue_counts": counts,
+        "active_block": active_block,
+        "progress": progress,
+        "alignment": alignment_score(org),
+        "recent_issues": list(Issue.objects.filter(org=org).select_related("assignee").order_by("-updated_at")[:12]),
+        "activity": list(Activity.objects.filter(org=org).order_by("-id")[:20]),
+    }
+
+
+@require_GET
+def dashboard(request: HtmxHttpRequest) -> HttpResponse:
+    from orgs.access import current_org
+
+    org = current_org(request)
+    if org is None:
+        return render(request, "orgs/empty.html")
+    ctx = _dashboard_context(org)
+    if request.htmx and request.htmx.target == "dash-live":
+        return render(request, "orgs/partials/dashboard_live.html", ctx)
+    if request.htmx and request.htmx.target == "activity-feed":
+        return render(request, "orgs/partials/feed.html", ctx)
+    return render(request, "orgs/dashboard.html", ctx)
+
+
+@require_GET
+def activity(request: HtmxHttpRequest) -> HttpResponse:
+    """The audit trail, newest first, filterable by actor, verb and object type, 50 a page."""
+    org = require_org(request)
+    qs = Activity.objects.filter(org=org).select_related("actor_agent").order_by("-id")
+    filters = {k: request.GET.get(k, "").strip() for k in ("actor", "verb", "object_type", "q")}
+    if filters["actor"]:
+        qs = qs.filter(actor_label=filters["actor"])
+    if filters["verb"]:
+        qs = qs.filter(verb=filters["verb"])
+    if filters["object_type"]:
+        qs = qs.filter(object_type=filters["object_type"])
+    if filters["q"]:
+        qs = qs.filter(Q(object_repr__icontains=filters["q"]) | Q(object_id__iexact=filters["q"]))
+    page = Paginator(qs, ACTIVITY_PAGE_SIZE).get_page(request.GET.get("page"))
+    since = timezone.now() - timedelta(days=14)
+    per_day = list(
+        Activity.objects.filter(org=org, created_at__gte=since)
+        .annotate(day=TruncDate("created_at", tzinfo=UTC))
+        .values("day")
+        .annotate(n=Count("id"))
+        .order_by("day")
+    )
+    ctx = {
+        "page": page,
+        "filters": {k: v for k, v in filters.items() if v},
+        "verbs": list(Activity.objects.filter(org=org).order_by().values_list("verb", flat=True).distinct()[:50]),
+        "types": list(
+            Activity.objects.filter(org=org).order_by().values_list("object_type", flat=True).distinct()[:50]
+        ),
+        "per_day": [(str(row["day"]), row["n"]) for row in per_day],
+    }
+    template = (
+        "orgs/partials/activity_rows.html"
+        if request.htmx and request.htmx.target == "activity-list"
+        else "orgs/activity.html"
+    )
+    return render(request, template, ctx)
+
+
+@require_GET
+def usage(request: HtmxHttpRequest) -> HttpResponse:
+    """Tokens and cost per agent (today and 14 days) and per day, with a bar chart."""
+    org = require_org(request)
+    days = usage_by_day(org, days=14)
+    since = day_start() - timedelta(days=13)
+    per_agent = usage_by_agent(org, since=since)
+    today = usage_by_agent(org, since=day_start())
+    agents = list(Agent.objects.filter(org=org).order_by("name"))
+    rows = [
+        {"agent": a, "period": per_agent.get(a.pk), "today": today.get(a.pk)}
+        for a in agents
+        if per_agent.get(a.pk) or a.status != AgentStatus.TERMINATED
+    ]
+    rows.sort(key=lambda r: -(r["period"].cost_usd if isinstance(r["period"], UsageTotals) else 0))
+    total_cost = sum((u.cost_usd for _, u in days), Decimal(0))
+    total_tokens = sum(u.tokens for _, u in days)
+    return render(
+        request,
+        "orgs/usage.html",
+        {
+            "rows": rows,
+            "days": days,
+            "cost_series": [(d, u.cost_usd) for d, u in days],
+            "token_series": [(d, u.tokens) for d, u in days],
+            "total_cost": total_cost,
+            "total_tokens": total_tokens,
+            "total_runs": sum(u.runs for _, u in days),
+        },
+    )
+
+
+def _scheduler_state() -> dict[str, Any] | None:
+    try:
+        from runners.models import SchedulerState
+    except ImportError:
+        return None
+    state = SchedulerState.objects.filter(pk=1).first()
+    return {"paused": bool(state and state.paused), "state": state}
+
+
+@require_http_methods(["GET", "POST"])
+def settings_page(request: HtmxHttpRequest) -> HttpResponse:
+    """Org name, issue prefix, feature flags, labels, notification settings, scheduler pause."""
+    org = require_org(request)
+    error: MesaError | None = None
+    if request.method == "POST":
+        action = request.POST.get("action", "org")
+        actor = human_actor(request)
+        try:
+            if action == "org":
+                features = {name: name in request.POST.getlist("features") for name in _feature_names(org)}
+                org_update(
+                    actor=actor,
+                    org=org,
+                    name=request.POST.get("name", ""),
+                    issue_prefix=request.POST.get("issue_prefix", org.issue_prefix),
+                    features=features,
+                )
+                messages.success(request, "Settings saved.")
+            elif action == "label":
+                label_create(
+                    actor=actor,
+                    org=org,
+                    name=request.POST.get("label_name", ""),
+                    color=request.POST.get("label_color", "#8b8d98"),
+                )
+                messages.success(request, "Label created.")
+            elif action in {"pause", "resume"}:
+                from runners import services as runner_services
+
+                fn = getattr(runner_services, f"scheduler_{action}", None)
+                if fn is None:
+                    messages.error(request, "This Mesa has no scheduler switch yet.")
+                else:
+                    fn(actor=actor)
+                    messages.success(request, "Scheduler paused." if action == "pause" else "Scheduler resumed.")
+        except MesaError as exc:
+            error = exc
+        else:
+            return HttpResponseRedirect(reverse("orgs:settings"))
+    ctx = {
+        "error": error,
+        "error_field": error.extra.get("field") if error else None,
+        "features": [(name, org.feature(name)) for name in _feature_names(org)],
+        "labels": list(Label.objects.filter(org=org).annotate(n=Count("issues"))),
+        "scheduler": _scheduler_state(),
+        "values": request.POST if error else None,
+        "login_required": not settings.MESA_TRUSTED_LOCAL,
+    }
+    return render(request, "orgs/settings.html", ctx, status=error.status if error else 200)
+
+
+def _feature_names(org: Org) -> list[str]:
+    return sorted({*DEFAULT_FEATURES, *org.settings.get("features", {})})
+
+
+@require_POST
+def switch_org(request: HtmxHttpRequest) -> HttpResponse:
+    """Remember the chosen org in the session."""
+    slug = request.POST.get("org", "")
+    if Org.objects.filter(slug=slug).exists():
+        request.session[SESSION_ORG_KEY] = slug
+    else:
+        messages.error(request, f"There is no org {slug!r}.")
+    return HttpResponseRedirect(back_url(request, reverse("orgs:dashboard")))
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request: HtmxHttpRequest) -> HttpResponse:
+    nxt = request.POST.get("next") or request.GET.get("next") or "/"
+    error = ""
+    if request.method == "POST":
+        user = authenticate(
+            request, username=request.POST.get("username", ""), password=request.POST.get("password", "")
+        )
+        if user is not None and user.is_active:
+            login(request, user)
+            return HttpResponseRedirect(back_url(request, "/"))
+        error = "Wrong username or password."
+    return render(
+        request,
+        "orgs/login.html",
+        {"next": nxt, "error": error, "username": request.POST.get("username", "")},
+        status=400 if error else 200,
+    )
+
+
+@require_POST
+def logout_view(request: HtmxHttpRequest) -> HttpResponse:
+    logout(request)
+    return HttpResponseRedirect(reverse("orgs:login"))
+
+
+__all__ = ["activity", "dashboard", "fail", "login_view", "logout_view", "settings_page", "switch_org", "usage"]

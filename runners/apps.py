@@ -6,3 +6,14 @@ from django.apps import AppConfig
 class RunnersConfig(AppConfig):
     name = "runners"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Nudge the scheduler process right after a wake-type event commits (see runners/wake.py).
+        from approvals.models import ApprovalKind
+        from approvals.services import APPLIERS
+        from orgs.events import add_listener
+        from runners.budget import apply_budget_raise
+        from runners.wake import on_event
+
+        add_listener(on_event)
+        APPLIERS.setdefault(ApprovalKind.BUDGET_RAISE, apply_budget_raise)

@@ -88,10 +88,16 @@ class EventSink(Protocol):
 
 @dataclass
 class Outcome:
+    """How a runner's execution ended. The scheduler maps it to the run's final status:
+    ``stop_reason`` (``timed_out``, ``budget_exceeded``, ``cancelled``) wins, then a non-empty
+    ``failure_reason`` (or a result event with ``is_error``) means ``failed``, else ``completed``."""
+
     exit_code: int | None
     failure_reason: str = ""
     stdout: str = ""
     num_turns: int | None = None
+    stop_reason: str = ""  # why Mesa stopped the process early, "" when it ended by itself
+    stderr_tail: str = ""  # the last few KiB of stderr (redacted before storing)
 
 
 class BaseRunner:
@@ -112,11 +118,20 @@ class SubprocessRunner(BaseRunner):
     def stdin(self, ctx: RunContext) -> bytes | None:
         return None
 
+    def env(self, ctx: RunContext) -> dict[str, str]:
+        """Extra environment variables this runner's CLI needs, merged over ``ctx.env`` by ``execute``."""
+        return {}
+
     def parse_line(self, line: str) -> list[ParsedEvent]:
         """Parse one line of stdout. Must never raise: unknown input becomes a ``raw`` event."""
         raise NotImplementedError
 
     def execute(self, ctx: RunContext, sink: EventSink) -> Outcome:
+        from dataclasses import replace
+
         from runners.executor import run_subprocess
 
+        extra_env = self.env(ctx)
+        if extra_env:
+            ctx = replace(ctx, env={**ctx.env, **extra_env})
         return run_subprocess(self, ctx, sink)

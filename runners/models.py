@@ -25,6 +25,9 @@ class RunStatus(models.TextChoices):
 FINISHED_RUN_STATUSES: frozenset[str] = frozenset(
     {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.TIMED_OUT, RunStatus.BUDGET_EXCEEDED}
 )
+ACTIVE_RUN_STATUSES: tuple[str, ...] = (RunStatus.QUEUED, RunStatus.RUNNING)
+# Outcomes that count towards the retry cap of an issue.
+FAILED_RUN_STATUSES: tuple[str, ...] = (RunStatus.FAILED, RunStatus.TIMED_OUT)
 
 
 class Run(models.Model):
@@ -57,12 +60,30 @@ class Run(models.Model):
     num_turns = models.PositiveIntegerField(null=True, blank=True)
     claimed_by = models.CharField(max_length=100, blank=True, default="")
     pid = models.IntegerField(null=True, blank=True)
+    stderr = models.TextField(blank=True, default="")  # the tail of stderr, redacted
+    # Set by run_cancel on a running run; the executor sees it through the sink and stops the process.
+    cancel_requested = models.BooleanField(default=False)
+    # Another wake-up arrived while this run was running: dispatch again when it ends.
+    rerun_requested = models.BooleanField(default=False)
+    # A retry waits until then before it can be claimed (backoff after a failure).
+    not_before = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=RunStatus.values), name="run_status_valid"),
             models.CheckConstraint(condition=Q(mode__in=RunMode.values), name="run_mode_valid"),
+            # Never two queued/running runs of one agent on one issue (nor two issue-less heartbeats).
+            models.UniqueConstraint(
+                fields=["agent", "issue"],
+                condition=Q(status__in=["queued", "running"], issue__isnull=False),
+                name="run_one_active_per_agent_issue",
+            ),
+            models.UniqueConstraint(
+                fields=["agent"],
+                condition=Q(status__in=["queued", "running"], issue__isnull=True),
+                name="run_one_active_heartbeat_per_agent",
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "id"], name="run_status_queue"),
@@ -98,3 +119,18 @@ class RunEvent(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.run_id} #{self.seq} {self.type}"
+
+
+class SchedulerState(models.Model):
+    """The scheduler's persisted switches (one row, pk=1): survives restarts."""
+
+    paused = models.BooleanField(default=False)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    paused_by = models.CharField(max_length=100, blank=True, default="")
+    # Liveness of the scheduler process, written every few seconds by the loop.
+    beat_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=100, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return "scheduler paused" if self.paused else "scheduler running"

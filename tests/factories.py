@@ -98,3 +98,32 @@ def make_user(**kw: Any) -> Any:
     kw.setdefault("username", f"user{n}")
     kw.setdefault("password", "pw-not-secret-123")
     return get_user_model().objects.create_user(**kw)
+
+
+def make_issues_bulk(org: Org, n: int, **kw: Any) -> list[Issue]:
+    """``n`` issues created with one bulk insert (keys and numbers continue the org's sequence).
+
+    For size and query-count tests of list pages; bypasses the service on purpose.
+    """
+    from django.db.models import F
+
+    from issues.models import Status
+
+    start = Org.objects.filter(pk=org.pk).values_list("issue_seq", flat=True).get()
+    statuses = kw.pop("statuses", list(Status.values))
+    rows = [
+        Issue(
+            org=org,
+            number=start + i + 1,
+            key=f"{org.issue_prefix}-{start + i + 1}",
+            title=f"Bulk issue {start + i + 1}",
+            status=statuses[i % len(statuses)],
+            priority=i % 5,
+            **kw,
+        )
+        for i in range(n)
+    ]
+    Issue.objects.bulk_create(rows, batch_size=500)
+    Org.objects.filter(pk=org.pk).update(issue_seq=F("issue_seq") + n)
+    org.refresh_from_db()
+    return rows

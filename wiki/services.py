@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from django.db import IntegrityError, transaction
 
@@ -10,16 +11,20 @@ from orgs.actors import Actor
 from orgs.errors import Conflict, InvalidInput
 from orgs.events import event_publish
 from orgs.models import Org
-from orgs.services import activity_record
+from orgs.services import activity_record, require_member
 from wiki.models import WikiPage, WikiRevision
+from wiki.search import search_index, search_remove
 
 MAX_CONTENT = 500_000
+# Slugs that would collide with API routes (GET /api/v1/wiki/search); such pages get a suffix.
+RESERVED_SLUGS = frozenset({"search"})
 _UNSET: str = "\0unset"
 
 
 def wiki_slugify(title: str) -> str:
-    """Lowercase; every run of characters other than a-z and 0-9 becomes one '-'; trimmed."""
-    return re.sub(r"[^a-z0-9]+", "-", (title or "").lower()).strip("-")[:200]
+    """Accents folded (é → e), lowercase; every run of characters other than a-z and 0-9 becomes one '-'; trimmed."""
+    folded = unicodedata.normalize("NFKD", title or "").encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")[:200]
 
 
 def _revision(page: WikiPage, actor: Actor) -> WikiRevision:
@@ -34,6 +39,7 @@ def _publish(page: WikiPage, verb: str) -> None:
 
 @transaction.atomic
 def wiki_page_create(*, actor: Actor, org: Org, title: str, content: str = "", slug: str = "") -> WikiPage:
+    require_member(actor, org.pk)
     title = " ".join((title or "").split())
     if not title:
         raise InvalidInput("A wiki page needs a title.", field="title")
@@ -44,6 +50,8 @@ def wiki_page_create(*, actor: Actor, org: Org, title: str, content: str = "", s
     slug = wiki_slugify(slug or title)
     if not slug:
         raise InvalidInput("The title must contain letters or digits to make a slug.", field="title")
+    if slug in RESERVED_SLUGS:
+        slug = f"{slug}-page"
     if WikiPage.objects.filter(org=org, slug=slug).exists():
         raise Conflict(f"A wiki page with the slug {slug!r} already exists.", code="duplicate", slug=slug)
     try:
@@ -59,6 +67,7 @@ def wiki_page_create(*, actor: Actor, org: Org, title: str, content: str = "", s
     except IntegrityError as exc:
         raise Conflict(f"A wiki page with the slug {slug!r} already exists.", code="duplicate", slug=slug) from exc
     _revision(page, actor)
+    search_index(page)
     activity_record(org=org, actor=actor, verb="created", obj=page, object_id=page.slug)
     _publish(page, "created")
     return page
@@ -73,6 +82,7 @@ def wiki_page_update(
     With ``base_revision`` (the revision the editor started from) a concurrent
     edit is refused with Conflict (code ``stale``) instead of being overwritten.
     """
+    require_member(actor, page.org_id)
     new_title = page.title if title is _UNSET else " ".join((title or "").split())
     new_content = page.content if content is _UNSET else (content or "")
     if not new_title:
@@ -95,6 +105,7 @@ def wiki_page_update(
         )
     page.refresh_from_db()
     _revision(page, actor)
+    search_index(page)
     activity_record(org=page.org, actor=actor, verb="edited", obj=page, object_id=page.slug)
     _publish(page, "edited")
     return page
@@ -102,7 +113,9 @@ def wiki_page_update(
 
 @transaction.atomic
 def wiki_page_delete(*, actor: Actor, page: WikiPage) -> None:
+    require_member(actor, page.org_id)
     org, slug = page.org, page.slug
     activity_record(org=org, actor=actor, verb="deleted", obj=page, object_id=slug)
+    search_remove(page.pk)
     page.delete()
     event_publish(org=org, type="wiki_updated", data={"slug": slug, "verb": "deleted"})

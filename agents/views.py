@@ -1,0 +1,248 @@
+"""HTML views for agents: list, org chart, the agent page (config, versions, runs, usage, inbox) and its actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Q
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from agents.models import Agent, AgentStatus, AgentVersion, Runner
+from agents.services import agent_create, agent_pause, agent_resume, agent_rollback, agent_update
+from approvals.models import Approval, ApprovalStatus
+from archetypes.loader import archetype_list
+from issues.models import OPEN_STATUSES, Issue
+from orgs.access import HtmxHttpRequest, fail, human_actor, require_org
+from orgs.errors import InvalidInput, MesaError
+from orgs.models import Org
+from orgs.views import agent_states
+from runners.models import Run
+from runners.usage import agent_usage_today, usage_by_day
+
+# Fields of the configuration form, in order; the FK fields take a slug.
+FORM_FIELDS: tuple[str, ...] = (
+    "name",
+    "archetype",
+    "runner",
+    "model",
+    "working_dir",
+    "base_branch",
+    "reports_to",
+    "review_agent",
+    "max_turns",
+    "timeout_s",
+    "heartbeat_enabled",
+    "heartbeat_interval_s",
+    "daily_token_limit",
+    "daily_cost_limit_usd",
+    "disallowed_tools",
+)
+
+
+def _get_agent(org: Org, slug: str) -> Agent:
+    agent = Agent.objects.select_related("reports_to", "review_agent").filter(org=org, slug=slug).first()
+    if agent is None:
+        raise Http404(f"There is no agent {slug!r}.")
+    return agent
+
+
+@require_http_methods(["GET", "POST"])
+def agent_list(request: HtmxHttpRequest) -> HttpResponse:
+    """All agents with their live state and open work; POST creates one."""
+    org = require_org(request)
+    error: MesaError | None = None
+    if request.method == "POST":
+        try:
+            manager_slug = request.POST.get("reports_to", "")
+            manager = Agent.objects.filter(org=org, slug=manager_slug).first() if manager_slug else None
+            agent = agent_create(
+                actor=human_actor(request),
+                org=org,
+                slug=request.POST.get("slug", ""),
+                name=request.POST.get("name", ""),
+                archetype=request.POST.get("archetype") or "other",
+                runner=request.POST.get("runner") or Runner.CLAUDE_CODE,
+                model=request.POST.get("model", ""),
+                working_dir=request.POST.get("working_dir", ""),
+                reports_to=manager,
+            )
+        except MesaError as exc:
+            error = exc
+        else:
+            return HttpResponseRedirect(reverse("agents:detail", args=[agent.slug]))
+    states = agent_states(org)
+    open_counts = dict(
+        Issue.objects.filter(org=org, status__in=OPEN_STATUSES, assignee__isnull=False)
+        .values("assignee_id")
+        .annotate(n=Count("id"))
+        .values_list("assignee_id", "n")
+    )
+    for row in states:
+        row["open_issues"] = open_counts.get(row["agent"].pk, 0)
+    return render(
+        request,
+        "agents/list.html",
+        {
+            "states": states,
+            "error": error,
+            "values": request.POST if error else {},
+            "archetypes": archetype_list(),
+            "runners": Runner.choices,
+        },
+        status=error.status if error else 200,
+    )
+
+
+@require_GET
+def org_chart(request: HtmxHttpRequest) -> HttpResponse:
+    """The reporting tree, roots first (one query)."""
+    org = require_org(request)
+    agents = list(Agent.objects.filter(org=org).exclude(status=AgentStatus.TERMINATED).order_by("name"))
+    children: dict[int | None, list[Agent]] = {}
+    ids = {a.pk for a in agents}
+    for agent in agents:
+        parent = agent.reports_to_id if agent.reports_to_id in ids else None
+        children.setdefault(parent, []).append(agent)
+
+    def build(parent: int | None, seen: frozenset[int]) -> list[dict[str, Any]]:
+        return [
+            {"agent": a, "children": build(a.pk, seen | {a.pk}) if a.pk not in seen else []}
+            for a in children.get(parent, [])
+        ]
+
+    return render(request, "agents/chart.html", {"tree": build(None, frozenset())})
+
+
+def _agent_context(request: HtmxHttpRequest, agent: Agent) -> dict[str, Any]:
+    org = agent.org
+    return {
+        "agent": agent,
+        "others": [
+            a for a in Agent.objects.filter(org=org).only("id", "slug", "name").order_by("name") if a.pk != agent.pk
+        ],
+        "archetypes": archetype_list(),
+        "runners": Runner.choices,
+    }
+
+
+@require_GET
+def detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    org = require_org(request)
+    agent = _get_agent(org, slug)
+    today = agent_usage_today(agent)
+    days = usage_by_day(org, days=14, agent=agent)
+    ctx = _agent_context(request, agent)
+    ctx.update(
+        {
+            "today": today,
+            "over_budget": (agent.daily_cost_limit_usd is not None and today.cost_usd >= agent.daily_cost_limit_usd)
+            or (agent.daily_token_limit is not None and today.tokens >= agent.daily_token_limit),
+            "cost_series": [(d, u.cost_usd) for d, u in days],
+            "token_series": [(d, u.tokens) for d, u in days],
+            "versions": list(AgentVersion.objects.filter(agent=agent).order_by("-number")[:30]),
+            "runs": list(
+                Run.objects.filter(agent=agent)
+                .select_related("issue")
+                .defer("prompt", "stdout", "diff")
+                .order_by("-id")[:20]
+            ),
+            "inbox": list(
+                Issue.objects.filter(assignee=agent, status__in=OPEN_STATUSES).order_by("-priority", "created_at")[:50]
+            ),
+            "approvals": list(
+                Approval.objects.filter(Q(reviewer=agent) | Q(subject_agent=agent), status=ApprovalStatus.PENDING)[:20]
+            ),
+            "reports": list(Agent.objects.filter(reports_to=agent).only("slug", "name", "status")),
+        }
+    )
+    if request.htmx and request.htmx.target == "agent-runs":
+        return render(request, "agents/partials/runs.html", ctx)
+    return render(request, "agents/agent.html", ctx)
+
+
+def _form_changes(request: HtmxHttpRequest, agent: Agent) -> dict[str, Any]:
+    post = request.POST
+    changes: dict[str, Any] = {}
+    for field in FORM_FIELDS:
+        if field == "heartbeat_enabled":
+            changes[field] = post.get(field) == "on"
+            continue
+        if field not in post:
+            continue
+        value: Any = post[field]
+        if field in {"reports_to", "review_agent"}:
+            value = Agent.objects.filter(org=agent.org, slug=value).first() if value else None
+            if post[field] and value is None:
+                raise InvalidInput(f"There is no agent {post[field]!r}.", field=field)
+        elif field == "disallowed_tools":
+            value = [t.strip() for t in value.replace("\n", ",").split(",") if t.strip()]
+        changes[field] = value
+    return changes
+
+
+@require_POST
+def edit(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Save the configuration form; every effective change becomes a new version."""
+    org = require_org(request)
+    agent = _get_agent(org, slug)
+    error: MesaError | None = None
+    try:
+        agent_update(
+            actor=human_actor(request), agent=agent, note="edited in the dashboard", **_form_changes(request, agent)
+        )
+    except MesaError as exc:
+        error = exc
+        agent.refresh_from_db()
+    url = reverse("agents:detail", args=[agent.slug])
+    if not request.htmx:
+        return fail(request, error, back=url) if error else HttpResponseRedirect(url)
+    ctx = _agent_context(request, agent)
+    ctx.update({"error": error, "error_field": error.extra.get("field") if error else None, "saved": error is None})
+    return render(request, "agents/partials/config_form.html", ctx, status=error.status if error else 200)
+
+
+@require_POST
+def action(request: HtmxHttpRequest, slug: str, verb: str) -> HttpResponse:
+    """pause / resume / wake / rollback, then back to the agent page."""
+    from django.contrib import messages
+
+    org = require_org(request)
+    agent = _get_agent(org, slug)
+    actor = human_actor(request)
+    url = reverse("agents:detail", args=[agent.slug])
+    try:
+        if verb == "pause":
+            agent_pause(actor=actor, agent=agent)
+            messages.success(request, f"{agent.name} is paused.")
+        elif verb == "resume":
+            agent_resume(actor=actor, agent=agent)
+            messages.success(request, f"{agent.name} is active again.")
+        elif verb == "rollback":
+            version = request.POST.get("version", "")
+            if not version.isdigit():
+                raise InvalidInput("Pick a version to roll back to.", field="version")
+            agent_rollback(actor=actor, agent=agent, version=int(version))
+            messages.success(request, f"{agent.name} is back to the configuration of v{version}.")
+        elif verb == "wake":
+            try:
+                from runners.services import run_enqueue
+            except ImportError:
+                messages.error(
+                    request, "Wake now needs the scheduler (runners.services.run_enqueue), not installed here."
+                )
+            else:
+                key = request.POST.get("issue", "")
+                issue = Issue.objects.filter(org=org, key=key.upper()).first() if key else None
+                result = run_enqueue(agent=agent, issue=issue, reason=f"woken by {actor}")
+                note = "queued" if result.created else f"already {result.run.status}"
+                messages.success(request, f"Run #{result.run.pk} {note}.")
+        else:
+            raise Http404("Unknown action.")
+    except MesaError as exc:
+        return fail(request, exc, back=url)
+    if request.htmx:
+        return HttpResponse(status=204, headers={"HX-Redirect": url})
+    return HttpResponseRedirect(url)

@@ -1,0 +1,3 @@
+"""Input/output serializers of the API, one module per noun."""
+
+from __future__ import annotations

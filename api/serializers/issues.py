@@ -1,0 +1,347 @@
+"""Issue shapes. Output serializers describe the JSON (and drive the OpenAPI schema);
+the ``*_out`` functions build the same dicts directly, because the hot list and
+detail paths cannot afford DRF's per-field overhead on hundreds of rows. A test
+keeps both in step (tests/api/test_issues.py::test_it_renders_rows_like_the_serializer).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from rest_framework import serializers
+
+from api.fields import StrictCharField, StrictInput, StrictIntegerField
+from issues.lifecycle import allowed_moves
+from issues.models import Comment, CommentKind, Issue, IssueRelation, IssueType, Priority, Status
+from runners.models import Run
+
+
+def iso(value: datetime | None) -> str | None:
+    """A datetime as DRF renders it (ISO 8601, ``Z`` for UTC)."""
+    if value is None:
+        return None
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+# --- output ---------------------------------------------------------------------------------------------------
+
+
+class IssueOutput(serializers.Serializer):  # type: ignore[type-arg]
+    """An issue as it appears in lists (no long texts)."""
+
+    id = serializers.IntegerField()
+    key = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.ChoiceField(choices=Status.choices)
+    priority = serializers.IntegerField(help_text="0 none, 1 low, 2 medium, 3 high, 4 urgent.")
+    type = serializers.ChoiceField(choices=IssueType.choices)
+    assignee = serializers.CharField(source="assignee.slug", allow_null=True, help_text="Agent slug or null.")
+    parent = serializers.CharField(  # type: ignore[assignment]
+        source="parent.key", allow_null=True, help_text="Parent issue key or null."
+    )
+    work_block = serializers.IntegerField(source="work_block_id", allow_null=True)
+    labels = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+
+    def get_labels(self, obj: Issue) -> list[str]:
+        return sorted(lab.name for lab in obj.labels.all())
+
+
+_ROW_VALUES = (
+    "id",
+    "key",
+    "title",
+    "status",
+    "priority",
+    "type",
+    "work_block_id",
+    "created_at",
+    "updated_at",
+    "started_at",
+    "completed_at",
+)
+
+
+def issue_rows(queryset: QuerySet[Issue], *, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+    """List rows for ``queryset`` (sliced by offset/limit) in two queries: the rows, then their labels."""
+    qs = queryset.values(*_ROW_VALUES, assignee_slug=F("assignee__slug"), parent_key=F("parent__key"))
+    raw = list(qs[offset : offset + limit] if limit is not None else qs[offset:])
+    labels: dict[int, list[str]] = {}
+    if raw:
+        through = Issue.labels.through.objects.filter(issue_id__in=[r["id"] for r in raw])
+        for issue_id, name in through.values_list("issue_id", "label__name"):
+            labels.setdefault(issue_id, []).append(name)
+    return [
+        {
+            "id": r["id"],
+            "key": r["key"],
+            "title": r["title"],
+            "status": r["status"],
+            "priority": r["priority"],
+            "type": r["type"],
+            "assignee": r["assignee_slug"],
+            "parent": r["parent_key"],
+            "work_block": r["work_block_id"],
+            "labels": sorted(labels.get(r["id"], [])),
+            "created_at": iso(r["created_at"]),
+            "updated_at": iso(r["updated_at"]),
+            "started_at": iso(r["started_at"]),
+            "completed_at": iso(r["completed_at"]),
+        }
+        for r in raw
+    ]
+
+
+def issue_row(issue: Issue, labels: list[str] | None = None) -> dict[str, Any]:
+    """One list row from a loaded instance (assignee / parent should be select_related)."""
+    if labels is None:
+        labels = [lab.name for lab in issue.labels.all()]
+    return {
+        "id": issue.pk,
+        "key": issue.key,
+        "title": issue.title,
+        "status": issue.status,
+        "priority": issue.priority,
+        "type": issue.type,
+        "assignee": issue.assignee.slug if issue.assignee_id and issue.assignee else None,
+        "parent": issue.parent.key if issue.parent_id and issue.parent else None,
+        "work_block": issue.work_block_id,
+        "labels": sorted(labels),
+        "created_at": iso(issue.created_at),
+        "updated_at": iso(issue.updated_at),
+        "started_at": iso(issue.started_at),
+        "completed_at": iso(issue.completed_at),
+    }
+
+
+class CommentOutput(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=CommentKind.choices)
+    body = serializers.CharField()
+    author = serializers.CharField(help_text="Agent slug, user name, or a label such as 'board key mesa_board_…'.")
+    author_kind = serializers.ChoiceField(choices=["agent", "human", "system"])
+    created_at = serializers.DateTimeField()
+
+
+def comment_out(comment: Comment, author_slug: str | None = None) -> dict[str, Any]:
+    if comment.author_agent_id:
+        author = author_slug or (comment.author_agent.slug if comment.author_agent else comment.author_label)
+        kind = "agent"
+    else:
+        author = comment.author_label or "board"
+        kind = "system" if comment.kind == CommentKind.SYSTEM else "human"
+    return {
+        "id": comment.pk,
+        "kind": comment.kind,
+        "body": comment.body,
+        "author": author,
+        "author_kind": kind,
+        "created_at": iso(comment.created_at),
+    }
+
+
+class ChildOutput(serializers.Serializer):  # type: ignore[type-arg]
+    key = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.ChoiceField(choices=Status.choices)
+    assignee = serializers.CharField(allow_null=True)
+
+
+class RelationOutput(serializers.Serializer):  # type: ignore[type-arg]
+    kind = serializers.ChoiceField(
+        choices=["blocks", "blocked_by", "relates_to", "duplicates", "duplicated_by"],
+        help_text="Read from this issue's side: 'blocked_by X' means X blocks this issue.",
+    )
+    key = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.ChoiceField(choices=Status.choices)
+
+
+class RunsSummaryOutput(serializers.Serializer):  # type: ignore[type-arg]
+    count = serializers.IntegerField()
+    last_status = serializers.CharField(allow_null=True)
+    tokens = serializers.IntegerField(help_text="Input + output + cache tokens of all runs.")
+    cost_usd = serializers.FloatField()
+
+
+class IssueDetailOutput(IssueOutput):
+    """An issue with everything an agent needs to work on it."""
+
+    description = serializers.CharField()
+    acceptance_criteria = serializers.CharField()
+    created_by = serializers.CharField()
+    allowed_transitions = serializers.ListField(
+        child=serializers.CharField(), help_text="Statuses this issue may move to next."
+    )
+    comments = CommentOutput(many=True)
+    children = ChildOutput(many=True)
+    relations = RelationOutput(many=True)
+    runs = RunsSummaryOutput()
+
+
+_INVERSE = {"blocks": "blocked_by", "duplicates": "duplicated_by", "relates_to": "relates_to"}
+
+
+def issue_detail_out(issue: Issue) -> dict[str, Any]:
+    """The full issue (assignee / parent select_related) in six queries, whatever its size.
+
+    Every collection is read with ``values_list`` (no model instances): this is the
+    most requested endpoint of the API.
+    """
+    labels = list(
+        Issue.labels.through.objects.filter(issue_id=issue.pk).order_by().values_list("label__name", flat=True)
+    )
+    out = issue_row(issue, labels)
+    comments = []
+    for pk, kind, body, agent_slug, label, created in (
+        Comment.objects.filter(issue_id=issue.pk)
+        .order_by("created_at", "id")
+        .values_list("id", "kind", "body", "author_agent__slug", "author_label", "created_at")
+    ):
+        if agent_slug:
+            author, author_kind = agent_slug, "agent"
+        else:
+            author, author_kind = label or "board", "system" if kind == CommentKind.SYSTEM else "human"
+        comments.append(
+            {
+                "id": pk,
+                "kind": kind,
+                "body": body,
+                "author": author,
+                "author_kind": author_kind,
+                "created_at": iso(created),
+            }
+        )
+    children = [
+        {"key": key, "title": title, "status": status, "assignee": slug}
+        for key, title, status, slug in Issue.objects.filter(parent_id=issue.pk)
+        .order_by("number")
+        .values_list("key", "title", "status", "assignee__slug")
+    ]
+    relations: list[dict[str, Any]] = []
+    for source_id, kind, s_key, s_title, s_status, t_key, t_title, t_status in (
+        IssueRelation.objects.filter(Q(source_id=issue.pk) | Q(target_id=issue.pk))
+        .order_by("id")
+        .values_list(
+            "source_id",
+            "kind",
+            "source__key",
+            "source__title",
+            "source__status",
+            "target__key",
+            "target__title",
+            "target__status",
+        )
+    ):
+        if source_id == issue.pk:
+            relations.append({"kind": kind, "key": t_key, "title": t_title, "status": t_status})
+        else:
+            relations.append({"kind": _INVERSE.get(kind, kind), "key": s_key, "title": s_title, "status": s_status})
+    last_run = Run.objects.filter(issue_id=OuterRef("issue_id")).order_by("-id").values("status")[:1]
+    totals = (
+        Run.objects.filter(issue_id=issue.pk)
+        .order_by()
+        .values("issue_id")
+        .annotate(
+            n=Count("id"),
+            t_in=Sum("tokens_in"),
+            t_out=Sum("tokens_out"),
+            t_cr=Sum("tokens_cache_read"),
+            t_cw=Sum("tokens_cache_write"),
+            cost=Sum("cost_usd"),
+            last_status=Subquery(last_run),
+        )
+    )
+    found = list(totals)  # one row, or none without runs
+    agg: dict[str, Any] = dict(found[0]) if found else {"n": 0, "cost": None, "last_status": None}
+    tokens = sum(int(agg.get(k) or 0) for k in ("t_in", "t_out", "t_cr", "t_cw"))
+    out.update(
+        description=issue.description,
+        acceptance_criteria=issue.acceptance_criteria,
+        created_by=issue.created_by_label or "board",
+        allowed_transitions=list(allowed_moves(issue.status)),
+        comments=comments,
+        children=children,
+        relations=relations,
+        runs={
+            "count": agg["n"],
+            "last_status": agg["last_status"],
+            "tokens": tokens,
+            "cost_usd": float(agg["cost"] or Decimal(0)),
+        },
+    )
+    return out
+
+
+class SimilarOutput(serializers.Serializer):  # type: ignore[type-arg]
+    key = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.ChoiceField(choices=Status.choices)
+    assignee = serializers.CharField(allow_null=True)
+    score = serializers.FloatField(help_text="0..1; 1 means the same words in the same order.")
+
+
+# --- input ----------------------------------------------------------------------------------------------------
+
+
+class IssueCreateInput(StrictInput):
+    title = StrictCharField(max_length=300)
+    description = StrictCharField(required=False, allow_blank=True, default="")
+    acceptance_criteria = StrictCharField(required=False, allow_blank=True, default="")
+    priority = StrictIntegerField(required=False, min_value=0, max_value=4, default=Priority.NONE)
+    type = serializers.ChoiceField(choices=IssueType.choices, required=False, default=IssueType.TASK)
+    assignee = StrictCharField(
+        required=False, allow_null=True, allow_blank=True, help_text="Agent slug; omitted or null = unassigned."
+    )
+    parent = StrictCharField(  # type: ignore[assignment]
+        required=False, allow_null=True, allow_blank=True, help_text="Parent issue key."
+    )
+    labels = serializers.ListField(child=StrictCharField(), required=False, default=list)
+    work_block = StrictIntegerField(required=False, allow_null=True)
+
+
+class IssueUpdateInput(StrictInput):
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    title = StrictCharField(required=False, max_length=300)
+    description = StrictCharField(required=False, allow_blank=True)
+    acceptance_criteria = StrictCharField(required=False, allow_blank=True)
+    priority = StrictIntegerField(required=False, min_value=0, max_value=4)
+    type = serializers.ChoiceField(choices=IssueType.choices, required=False)
+    assignee = StrictCharField(
+        required=False, allow_null=True, allow_blank=True, help_text='Agent slug; "" or null unassigns.'
+    )
+    parent = StrictCharField(  # type: ignore[assignment]
+        required=False, allow_null=True, allow_blank=True, help_text='Issue key; "" or null.'
+    )
+    labels = serializers.ListField(child=StrictCharField(), required=False, help_text="Replaces all labels.")
+    work_block = StrictIntegerField(required=False, allow_null=True)
+    comment = StrictCharField(
+        required=False, allow_blank=True, help_text="Posted as your comment in the same transaction."
+    )
+
+
+class CommentCreateInput(StrictInput):
+    body = StrictCharField(max_length=100_000)
+    kind = serializers.ChoiceField(
+        choices=[CommentKind.COMMENT, CommentKind.EVIDENCE],
+        required=False,
+        default=CommentKind.COMMENT,
+        help_text="evidence = proof the work is done (test output, links).",
+    )
+
+
+class ReleaseInput(StrictInput):
+    comment = StrictCharField(required=False, allow_blank=True, default="", help_text="Why you give it back.")
+
+
+class SimilarityInput(StrictInput):
+    title = StrictCharField(max_length=300)
+    threshold = serializers.FloatField(required=False, min_value=0, max_value=1, default=0.5)
+    limit = StrictIntegerField(required=False, min_value=1, max_value=50, default=10)

@@ -1,0 +1,42 @@
+"""Resolving references in request bodies and query strings (slugs, keys, ids) within the caller's org.
+
+A reference that does not resolve is a 400 naming the field (the request is
+wrong), not a 404 (the URL is fine).
+"""
+
+from __future__ import annotations
+
+from agents.models import Agent
+from blocks.models import WorkBlock
+from issues.models import Issue
+from orgs.errors import InvalidInput
+from orgs.models import Org
+
+
+def agent_ref(org: Org, slug: str | None, field: str) -> Agent | None:
+    """The agent ``slug`` of ``org``; None for "" / null."""
+    if not slug:
+        return None
+    agent = Agent.objects.filter(org=org, slug=slug.strip().lower()).first()
+    if agent is None:
+        known = ", ".join(Agent.objects.filter(org=org).order_by("slug").values_list("slug", flat=True)[:50])
+        raise InvalidInput(f"There is no agent {slug!r} in this org. Agents: {known or 'none'}.", field=field)
+    return agent
+
+
+def issue_ref(org: Org, key: str | None, field: str) -> Issue | None:
+    if not key:
+        return None
+    issue = Issue.objects.select_related("parent").filter(org=org, key=key.strip().upper()).first()
+    if issue is None:
+        raise InvalidInput(f"There is no issue {key!r} in this org.", field=field)
+    return issue
+
+
+def work_block_ref(org: Org, block_id: int | None, field: str) -> WorkBlock | None:
+    if block_id is None:
+        return None
+    block = WorkBlock.objects.filter(org=org, pk=block_id).first()
+    if block is None:
+        raise InvalidInput(f"There is no work block {block_id} in this org.", field=field)
+    return block

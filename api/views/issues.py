@@ -1,0 +1,309 @@
+"""Issues: list, get, create, update, delete, checkout, release, comments, similarity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from api.base import MesaAPIView
+from api.errors import error_responses
+from api.pagination import PAGE_PARAMETERS, Page, envelope
+from api.serializers.issues import (
+    CommentCreateInput,
+    CommentOutput,
+    IssueCreateInput,
+    IssueDetailOutput,
+    IssueOutput,
+    IssueUpdateInput,
+    ReleaseInput,
+    SimilarityInput,
+    SimilarOutput,
+    comment_out,
+    issue_detail_out,
+    issue_rows,
+)
+from api.views._lookups import agent_ref, issue_ref, work_block_ref
+from issues.models import OPEN_STATUSES, Issue, Status
+from issues.permissions import require_edit
+from issues.selectors import issue_get_for, issue_similar
+from issues.services import (
+    comment_create,
+    issue_checkout,
+    issue_create,
+    issue_delete,
+    issue_release,
+    issue_transition,
+    issue_update,
+)
+from orgs.errors import InvalidInput
+from orgs.models import Org
+
+TAGS = ["issues"]
+
+
+def _statuses(request: Request) -> list[str]:
+    wanted: list[str] = []
+    for raw in request.query_params.getlist("status"):
+        for part in raw.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if part == "open":
+                wanted.extend(OPEN_STATUSES)
+            elif part in Status.values:
+                wanted.append(part)
+            else:
+                raise InvalidInput(
+                    f"Unknown status {part!r}; use open or any of {', '.join(Status.values)}.", field="status"
+                )
+    return wanted
+
+
+def issue_filter(request: Request, org: Org) -> QuerySet[Issue]:
+    """The org's issues narrowed by the query string (see IssueCollectionApi.get)."""
+    qs = Issue.objects.filter(org=org)
+    params = request.query_params
+    statuses = _statuses(request)
+    if statuses:
+        qs = qs.filter(status__in=statuses)
+    assignee = params.get("assignee", "").strip()
+    if assignee == "none":
+        qs = qs.filter(assignee__isnull=True)
+    elif assignee == "me":
+        agent = request.actor.agent  # type: ignore[attr-defined]
+        if agent is None:
+            raise InvalidInput("assignee=me needs an agent key; a board key is nobody.", field="assignee")
+        qs = qs.filter(assignee=agent)
+    elif assignee:
+        found = agent_ref(org, assignee, "assignee")
+        qs = qs.filter(assignee=found)
+    label = params.get("label", "").strip()
+    if label:
+        qs = qs.filter(labels__org=org, labels__name__iexact=label)
+    block = params.get("work_block", "").strip()
+    if block:
+        if not block.isdigit() or len(block) > 15:
+            raise InvalidInput("work_block must be a work block id.", field="work_block")
+        qs = qs.filter(work_block_id=int(block))
+    parent = params.get("parent", "").strip()
+    if parent:
+        qs = qs.filter(parent__key=parent.upper())
+    q = params.get("q", "").strip()
+    if q:
+        qs = qs.filter(Q(key__iexact=q) | Q(title__icontains=q) | Q(description__icontains=q))
+    return qs.order_by("-priority", "created_at", "id")
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter(
+        "status",
+        OpenApiTypes.STR,
+        description="Comma-separated statuses (or repeated); 'open' = every non-terminal status.",
+    ),
+    OpenApiParameter("assignee", OpenApiTypes.STR, description="Agent slug, 'me', or 'none' for unassigned."),
+    OpenApiParameter("label", OpenApiTypes.STR, description="Label name."),
+    OpenApiParameter("work_block", OpenApiTypes.INT, description="Work block id."),
+    OpenApiParameter("parent", OpenApiTypes.STR, description="Parent issue key."),
+    OpenApiParameter("q", OpenApiTypes.STR, description="Text search over key, title and description."),
+    *PAGE_PARAMETERS,
+]
+
+
+class IssueCollectionApi(MesaAPIView):
+    @extend_schema(
+        operation_id="issues_list",
+        tags=TAGS,
+        summary="List issues",
+        parameters=LIST_PARAMETERS,
+        responses={200: envelope(IssueOutput), **error_responses(400)},
+    )
+    def get(self, request: Request) -> Response:
+        org = self.org(request)
+        page = Page.from_request(request)
+        qs = issue_filter(request, org)
+        rows = issue_rows(qs, offset=page.offset, limit=page.limit)
+        page.settle(len(rows), qs.count)
+        return page.response(request, rows)
+
+    @extend_schema(
+        operation_id="issues_create",
+        tags=TAGS,
+        summary="Create an issue",
+        description="An open issue with the same title (ignoring case and spacing) is a 409 with `existing_key`.",
+        request=IssueCreateInput,
+        responses={201: IssueDetailOutput, **error_responses(400, 403, 409, 413, 415)},
+    )
+    def post(self, request: Request) -> Response:
+        org, actor = self.org(request), self.actor(request)
+        data = self.input(request, IssueCreateInput)
+        issue = issue_create(
+            actor=actor,
+            org=org,
+            title=data["title"],
+            description=data["description"],
+            acceptance_criteria=data["acceptance_criteria"],
+            priority=data["priority"],
+            type=data["type"],
+            labels=data["labels"],
+            assignee=agent_ref(org, data.get("assignee"), "assignee"),
+            parent=issue_ref(org, data.get("parent"), "parent"),
+            work_block=work_block_ref(org, data.get("work_block"), "work_block"),
+        )
+        issue = issue_get_for(actor=actor, org=org, key=issue.key)
+        return Response(issue_detail_out(issue), status=status.HTTP_201_CREATED)
+
+
+class IssueApi(MesaAPIView):
+    @extend_schema(
+        operation_id="issues_get",
+        tags=TAGS,
+        summary="Get an issue with comments, children, relations and a runs summary",
+        responses={200: IssueDetailOutput, **error_responses(404)},
+    )
+    def get(self, request: Request, key: str) -> Response:
+        issue = issue_get_for(actor=self.actor(request), org=self.org(request), key=key)
+        return Response(issue_detail_out(issue))
+
+    @extend_schema(
+        operation_id="issues_update",
+        tags=TAGS,
+        summary="Update an issue (status, fields, and an optional comment, all in one transaction)",
+        description=(
+            "Only the given fields change. `status` moves through the lifecycle: an illegal move is a 409 whose "
+            "`allowed` lists the legal next statuses. You may change issues assigned to you, to agents reporting "
+            "to you, or whose work you review; the CEO and board keys may change everything."
+        ),
+        request=IssueUpdateInput,
+        responses={200: IssueDetailOutput, **error_responses(400, 403, 404, 409, 413, 415)},
+    )
+    def patch(self, request: Request, key: str) -> Response:
+        org, actor = self.org(request), self.actor(request)
+        issue = issue_get_for(actor=actor, org=org, key=key)
+        data = self.input(request, IssueUpdateInput)
+        require_edit(actor, issue)
+        changes: dict[str, Any] = {
+            name: data[name]
+            for name in ("title", "description", "acceptance_criteria", "priority", "type", "labels")
+            if name in data
+        }
+        if "assignee" in data:
+            changes["assignee"] = agent_ref(org, data["assignee"], "assignee")
+        if "parent" in data:
+            changes["parent"] = issue_ref(org, data["parent"], "parent")
+        if "work_block" in data:
+            changes["work_block"] = work_block_ref(org, data["work_block"], "work_block")
+        comment = data.get("comment", "")
+        with transaction.atomic():
+            if changes:
+                issue = issue_update(actor=actor, issue=issue, check=False, **changes)
+            if "status" in data and data["status"] != issue.status:
+                issue = issue_transition(actor=actor, issue=issue, to=data["status"], comment=comment, check=False)
+            elif comment.strip():
+                comment_create(actor=actor, issue=issue, body=comment, check=False)
+        issue = issue_get_for(actor=actor, org=org, key=issue.key)
+        return Response(issue_detail_out(issue))
+
+    @extend_schema(
+        operation_id="issues_delete",
+        tags=TAGS,
+        summary="Delete an issue (board keys and the CEO only)",
+        responses={204: OpenApiResponse(description="Deleted."), **error_responses(403, 404)},
+    )
+    def delete(self, request: Request, key: str) -> Response:
+        actor = self.actor(request)
+        issue = issue_get_for(actor=actor, org=self.org(request), key=key)
+        issue_delete(actor=actor, issue=issue)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class IssueCheckoutApi(MesaAPIView):
+    @extend_schema(
+        operation_id="issues_checkout",
+        tags=TAGS,
+        summary="Claim a todo issue: it becomes in_progress and yours, atomically",
+        description=(
+            "Of many concurrent checkouts exactly one wins (200); the others get 409 `already_claimed`. "
+            "An issue you already hold in progress is a 200 (idempotent). An issue assigned to another agent is a "
+            "403 (the CEO may take it over). Board keys are not agents: 400 `not_an_agent`. No body needed."
+        ),
+        request=None,
+        responses={200: IssueOutput, **error_responses(400, 403, 404, 409)},
+    )
+    def post(self, request: Request, key: str) -> Response:
+        from api.serializers.issues import issue_row
+
+        actor = self.actor(request)
+        issue = issue_get_for(actor=actor, org=self.org(request), key=key)
+        issue = issue_checkout(actor=actor, issue=issue)
+        return Response(issue_row(issue))
+
+
+class IssueReleaseApi(MesaAPIView):
+    @extend_schema(
+        operation_id="issues_release",
+        tags=TAGS,
+        summary="Give a claimed issue back (in_progress/blocked → todo, unassigned)",
+        description="The holder, its managers, the CEO and board keys may release. Optional body {comment}.",
+        request=ReleaseInput,
+        responses={200: IssueOutput, **error_responses(400, 403, 404, 409, 415)},
+    )
+    def post(self, request: Request, key: str) -> Response:
+        from api.serializers.issues import issue_row
+
+        actor = self.actor(request)
+        issue = issue_get_for(actor=actor, org=self.org(request), key=key)
+        data = self.input(request, ReleaseInput)
+        issue = issue_release(actor=actor, issue=issue, comment=data["comment"])
+        return Response(issue_row(issue))
+
+
+class IssueCommentsApi(MesaAPIView):
+    @extend_schema(
+        operation_id="issues_comment",
+        tags=TAGS,
+        summary="Comment on an issue (kind comment or evidence)",
+        request=CommentCreateInput,
+        responses={201: CommentOutput, **error_responses(400, 403, 404, 413, 415)},
+    )
+    def post(self, request: Request, key: str) -> Response:
+        actor = self.actor(request)
+        issue = issue_get_for(actor=actor, org=self.org(request), key=key)
+        data = self.input(request, CommentCreateInput)
+        comment = comment_create(actor=actor, issue=issue, body=data["body"], kind=data["kind"])
+        slug = actor.agent.slug if actor.agent else None
+        return Response(comment_out(comment, slug), status=status.HTTP_201_CREATED)
+
+
+class IssueSimilarityApi(MesaAPIView):
+    @extend_schema(
+        operation_id="issues_similarity",
+        tags=TAGS,
+        summary="Open issues whose titles look like the given one (check before creating)",
+        request=SimilarityInput,
+        responses={200: envelope(SimilarOutput), **error_responses(400, 415)},
+    )
+    def post(self, request: Request) -> Response:
+        data = self.input(request, SimilarityInput)
+        found = issue_similar(
+            org=self.org(request), title=data["title"], threshold=data["threshold"], limit=data["limit"]
+        )
+        results = [
+            {
+                "key": issue.key,
+                "title": issue.title,
+                "status": issue.status,
+                "assignee": issue.assignee.slug if issue.assignee_id and issue.assignee else None,
+                "score": score,
+            }
+            for issue, score in found
+        ]
+        page = Page(limit=data["limit"], offset=0)
+        page.slice_list(results)
+        return page.response(request, results)

@@ -1,0 +1,3 @@
+"""Benchmarks: ``python -m bench`` runs every ``bench/<name>.py`` that has a ``main()`` and prints one JSON object."""
+
+from __future__ import annotations

@@ -1,0 +1,165 @@
+"""SSE latency and memory: an issue update made by another process → the event at N connected clients.
+
+A real daphne serves a fresh SQLite database on loopback. N clients hold
+``/events`` streams open (raw asyncio sockets, like N browser tabs); a separate
+Django process then updates one issue ``UPDATES`` times, printing the wall-clock
+time right after each commit. Each client stamps the matching ``issue_updated``
+frame on arrival. Latency = arrival - commit, over all clients and updates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.browser.server import mesa_env, prepare_db, start_daphne  # noqa: E402
+
+CLIENT_COUNTS = (1, 50, 200)
+UPDATES = 20
+GAP_S = 0.15
+
+WRITER = """
+import sys, time, json
+import django
+django.setup()
+from orgs.actors import Actor
+from orgs.models import Org
+from issues.models import Issue
+from issues.services import issue_create, issue_update
+org = Org.objects.get(slug="mesa")
+issue = Issue.objects.filter(org=org, title__startswith="bench-sse").first() or issue_create(
+    actor=Actor.system("bench"), org=org, title="bench-sse")
+print("ready", flush=True)
+tag = sys.argv[1]
+for i in range(int(sys.argv[2])):
+    time.sleep(float(sys.argv[3]))
+    issue_update(actor=Actor.system("bench"), issue=issue, title=f"bench-sse {tag} {i}")
+    print(json.dumps({"i": i, "t": time.time()}), flush=True)
+"""
+
+
+async def _client(port: int, tag: str, arrivals: dict[int, float], ready: asyncio.Event) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 20)
+    writer.write(b"GET /events?org=mesa HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
+    await writer.drain()
+    await reader.readuntil(b"\r\n\r\n")  # response head
+    prefix = f"bench-sse {tag} ".encode()
+    try:
+        while True:
+            chunk = await reader.readuntil(b"\n\n")
+            now = time.time()
+            if b": hello" in chunk:
+                ready.set()
+            if b"event: issue_updated" not in chunk or prefix not in chunk:
+                continue
+            for frame in chunk.split(b"\n\n"):
+                for line in frame.split(b"\n"):
+                    # Chunked transfer framing may sit between frames; the data line is intact.
+                    if line.startswith(b"data: ") and prefix in line:
+                        title = json.loads(line[6:])["title"]
+                        arrivals.setdefault(int(title.rsplit(" ", 1)[1]), now)
+    except (asyncio.CancelledError, asyncio.IncompleteReadError, ConnectionError):
+        pass
+    finally:
+        writer.close()
+
+
+def _percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def _round(port: int, pid: int, db: Path, clients: int, tag: str) -> dict[str, Any]:
+    arrivals: list[dict[int, float]] = [{} for _ in range(clients)]
+    readies = [asyncio.Event() for _ in range(clients)]
+    tasks = [asyncio.create_task(_client(port, tag, arrivals[n], readies[n])) for n in range(clients)]
+    await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 60)
+    cpu_before = _cpu_s(pid)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        WRITER,
+        tag,
+        str(UPDATES),
+        str(GAP_S),
+        cwd=REPO,
+        env=mesa_env(db),
+        stdout=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    commits: dict[int, float] = {}
+    async for raw in proc.stdout:
+        line = raw.decode().strip()
+        if line.startswith("{"):
+            row = json.loads(line)
+            commits[row["i"]] = row["t"]
+    await proc.wait()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(len(a) < UPDATES for a in arrivals):
+        await asyncio.sleep(0.05)
+    cpu_ms = (_cpu_s(pid) - cpu_before) * 1000
+    latencies = [(a[i] - commits[i]) * 1000 for a in arrivals for i in a if i in commits]
+    missing = clients * UPDATES - len(latencies)
+    result = {
+        "clients": clients,
+        "updates": UPDATES,
+        "samples": len(latencies),
+        "missing": missing,
+        "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
+        "p95_ms": round(_percentile(latencies, 95), 2) if latencies else None,
+        "max_ms": round(max(latencies), 2) if latencies else None,
+        "server_rss_mb": round(_rss_kb(pid) / 1024, 1),
+        # Server CPU per update fanned out to every client (includes ~7 s of idle polling at 50/s).
+        "server_cpu_ms_per_update": round(cpu_ms / UPDATES, 2),
+    }
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return result
+
+
+def main() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="mesa-bench-sse-") as tmp:
+        directory = Path(tmp)
+        db = prepare_db(directory)
+        server = start_daphne(db, directory / "daphne.log")
+        try:
+            time.sleep(0.5)
+            idle_mb = round(server.rss_kb() / 1024, 1)
+            rounds = [asyncio.run(_round(server.port, server.proc.pid, db, n, f"r{n}")) for n in CLIENT_COUNTS]
+        finally:
+            server.stop()
+    return {
+        "sse_latency": rounds,
+        "server_rss_idle_mb": idle_mb,
+        "server_rss_200_clients_mb": next((r["server_rss_mb"] for r in rounds if r["clients"] == 200), None),
+        "target_p95_ms_at_200": 100,
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(), indent=2))

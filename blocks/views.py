@@ -1,0 +1,238 @@
+"""HTML views for work blocks (sprints, with lifecycle buttons and metrics) and the strategy page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, Sum
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from blocks.models import ApexBlock, ApexStatus, WorkBlock, WorkBlockStatus
+from blocks.services import (
+    WORK_BLOCK_TRANSITIONS,
+    alignment_score,
+    apex_block_create,
+    apex_block_update,
+    work_block_create,
+    work_block_transition,
+    work_block_update,
+)
+from issues.models import TERMINAL_STATUSES, Issue, Status
+from orgs.access import HtmxHttpRequest, fail, human_actor, require_org
+from orgs.errors import MesaError
+from orgs.models import Org
+from runners.models import Run
+
+OPEN_BLOCK_STATUSES = (WorkBlockStatus.ACTIVE, WorkBlockStatus.READY)
+ACTION_LABELS: dict[str, str] = {
+    WorkBlockStatus.ACTIVE: "Activate",
+    WorkBlockStatus.READY: "Mark ready",
+    WorkBlockStatus.SHIPPED: "Ship",
+    WorkBlockStatus.CANCELLED: "Cancel",
+}
+
+
+@dataclass
+class Metrics:
+    planned: int = 0
+    completed: int = 0
+    cancelled: int = 0
+    runs: int = 0
+    cost: Decimal = Decimal(0)
+    cycle: timedelta | None = None
+
+    @property
+    def cycle_seconds(self) -> float | None:
+        return self.cycle.total_seconds() if self.cycle is not None else None
+
+
+def block_metrics(org: Org, block_ids: list[int]) -> dict[int, Metrics]:
+    """Per block: planned / completed / cancelled issues, runs and cost of its issues, mean cycle time (3 queries)."""
+    out = {pk: Metrics() for pk in block_ids}
+    if not block_ids:
+        return out
+    for row in (
+        Issue.objects.filter(org=org, work_block_id__in=block_ids)
+        .values("work_block_id")
+        .annotate(
+            planned=Count("id"),
+            completed=Count("id", filter=Q(status=Status.DONE)),
+            cancelled=Count("id", filter=Q(status__in=[Status.CANCELLED, Status.WONT_DO])),
+        )
+        .order_by()
+    ):
+        m = out[row["work_block_id"]]
+        m.planned, m.completed, m.cancelled = row["planned"], row["completed"], row["cancelled"]
+    runs = (
+        Run.objects.filter(org=org, issue__work_block_id__in=block_ids)
+        .values_list("issue__work_block_id")
+        .annotate(n=Count("id"), cost=Sum("cost_usd"))
+        .order_by()
+    )
+    for block_id, n, cost in runs:
+        m = out[block_id]
+        m.runs, m.cost = n, Decimal(cost or 0)
+    spans: dict[int, list[timedelta]] = {}
+    for block_id, started, completed in Issue.objects.filter(
+        org=org, work_block_id__in=block_ids, status=Status.DONE, started_at__isnull=False, completed_at__isnull=False
+    ).values_list("work_block_id", "started_at", "completed_at"):
+        if block_id is not None and started is not None and completed is not None:
+            spans.setdefault(block_id, []).append(completed - started)
+    for block_id, values in spans.items():
+        out[block_id].cycle = sum(values, timedelta()) / len(values)
+    return out
+
+
+@require_http_methods(["GET", "POST"])
+def block_list(request: HtmxHttpRequest) -> HttpResponse:
+    """All work blocks with metrics; POST proposes a new one."""
+    org = require_org(request)
+    error: MesaError | None = None
+    if request.method == "POST":
+        try:
+            apex_id = request.POST.get("apex_block", "")
+            apex = ApexBlock.objects.filter(org=org, pk=int(apex_id)).first() if apex_id.isdigit() else None
+            block = work_block_create(
+                actor=human_actor(request),
+                org=org,
+                title=request.POST.get("title", ""),
+                goal=request.POST.get("goal", ""),
+                acceptance_criteria=request.POST.get("acceptance_criteria", ""),
+                north_star_metric=request.POST.get("north_star_metric", ""),
+                north_star_target=request.POST.get("north_star_target", ""),
+                apex_block=apex,
+            )
+        except MesaError as exc:
+            error = exc
+        else:
+            return HttpResponseRedirect(reverse("blocks:detail", args=[block.pk]))
+    blocks = list(WorkBlock.objects.filter(org=org).select_related("apex_block").order_by("-created_at"))
+    metrics = block_metrics(org, [b.pk for b in blocks])
+    order = {s: i for i, s in enumerate(["active", "ready", "proposed", "shipped", "cancelled"])}
+    blocks.sort(key=lambda b: order.get(b.status, 9))
+    return render(
+        request,
+        "blocks/list.html",
+        {
+            "rows": [(b, metrics[b.pk]) for b in blocks],
+            "apexes": list(ApexBlock.objects.filter(org=org, status=ApexStatus.ACTIVE)),
+            "error": error,
+            "values": request.POST if error else {},
+        },
+        status=error.status if error else 200,
+    )
+
+
+def _get_block(org: Org, block_id: int) -> WorkBlock:
+    block = WorkBlock.objects.select_related("apex_block").filter(org=org, pk=block_id).first()
+    if block is None:
+        raise Http404("There is no such work block.")
+    return block
+
+
+@require_GET
+def block_detail(request: HtmxHttpRequest, block_id: int) -> HttpResponse:
+    org = require_org(request)
+    block = _get_block(org, block_id)
+    issues = list(
+        Issue.objects.filter(work_block=block).select_related("assignee").order_by("status", "-priority")[:500]
+    )
+    metrics = block_metrics(org, [block.pk])[block.pk]
+    return render(
+        request,
+        "blocks/detail.html",
+        {
+            "wb": block,
+            "metrics": metrics,
+            "issues": issues,
+            "actions": [(s, ACTION_LABELS.get(s, s)) for s in WORK_BLOCK_TRANSITIONS.get(block.status, ())],
+            "apexes": list(ApexBlock.objects.filter(org=org, status=ApexStatus.ACTIVE)),
+            "terminal": TERMINAL_STATUSES,
+        },
+    )
+
+
+@require_POST
+def block_move(request: HtmxHttpRequest, block_id: int) -> HttpResponse:
+    org = require_org(request)
+    block = _get_block(org, block_id)
+    url = reverse("blocks:detail", args=[block.pk])
+    try:
+        work_block_transition(actor=human_actor(request), block=block, to=request.POST.get("status", ""))
+    except MesaError as exc:
+        return fail(request, exc, back=url)
+    return HttpResponseRedirect(url)
+
+
+@require_POST
+def block_edit(request: HtmxHttpRequest, block_id: int) -> HttpResponse:
+    org = require_org(request)
+    block = _get_block(org, block_id)
+    url = reverse("blocks:detail", args=[block.pk])
+    post = request.POST
+    try:
+        apex_id = post.get("apex_block", "")
+        apex = ApexBlock.objects.filter(org=org, pk=int(apex_id)).first() if apex_id.isdigit() else None
+        work_block_update(
+            actor=human_actor(request),
+            block=block,
+            title=post.get("title", block.title),
+            goal=post.get("goal", block.goal),
+            acceptance_criteria=post.get("acceptance_criteria", block.acceptance_criteria),
+            north_star_metric=post.get("north_star_metric", block.north_star_metric),
+            north_star_target=post.get("north_star_target", block.north_star_target),
+            apex_block=apex,
+        )
+    except MesaError as exc:
+        return fail(request, exc, back=url)
+    return HttpResponseRedirect(url)
+
+
+@require_http_methods(["GET", "POST"])
+def strategy(request: HtmxHttpRequest) -> HttpResponse:
+    """Apex blocks with their aligned work blocks, the alignment score and the drift (unaligned active work)."""
+    org = require_org(request)
+    error: MesaError | None = None
+    if request.method == "POST":
+        actor = human_actor(request)
+        try:
+            apex_id = request.POST.get("apex", "")
+            if apex_id.isdigit():
+                apex = ApexBlock.objects.filter(org=org, pk=int(apex_id)).first()
+                if apex is None:
+                    raise Http404("There is no such goal.")
+                apex_block_update(actor=actor, apex=apex, status=request.POST.get("status", apex.status))
+            else:
+                apex_block_create(
+                    actor=actor, org=org, title=request.POST.get("title", ""), goal=request.POST.get("goal", "")
+                )
+        except MesaError as exc:
+            error = exc
+        else:
+            return HttpResponseRedirect(reverse("blocks:strategy"))
+    apexes = list(ApexBlock.objects.filter(org=org).order_by("status", "-created_at"))
+    blocks = list(WorkBlock.objects.filter(org=org).exclude(status=WorkBlockStatus.CANCELLED).order_by("-created_at"))
+    by_apex: dict[int | None, list[WorkBlock]] = {}
+    for b in blocks:
+        by_apex.setdefault(b.apex_block_id, []).append(b)
+    active_apex_ids = {a.pk for a in apexes if a.status == ApexStatus.ACTIVE}
+    drift = [b for b in blocks if b.status in OPEN_BLOCK_STATUSES and b.apex_block_id not in active_apex_ids]
+    drift_issue_count = (
+        Issue.objects.filter(work_block__in=drift).exclude(status__in=TERMINAL_STATUSES).count() if drift else 0
+    )
+    ctx: dict[str, Any] = {
+        "apexes": [(a, by_apex.get(a.pk, [])) for a in apexes],
+        "unaligned": by_apex.get(None, []),
+        "alignment": alignment_score(org),
+        "drift": drift,
+        "drift_issue_count": drift_issue_count,
+        "error": error,
+        "values": request.POST if error else {},
+    }
+    return render(request, "blocks/strategy.html", ctx, status=error.status if error else 200)

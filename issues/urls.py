@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from issues import views
+
+app_name = "issues"
+
+urlpatterns = [
+    path("issues/", views.board, name="board"),
+    path("issues/new", views.create, name="create"),
+    path("issues/<str:key>/", views.detail, name="detail"),
+    path("issues/<str:key>/edit", views.edit, name="edit"),
+    path("issues/<str:key>/move", views.move, name="move"),
+    path("issues/<str:key>/comment", views.comment, name="comment"),
+    path("issues/<str:key>/relate", views.relate, name="relate"),
+]

@@ -1,0 +1,318 @@
+"""HTML views for issues: board / list, the issue page, create, inline edits, comments, moving cards.
+
+Every write goes through ``issues.services``; a refused change is reported
+inline (htmx) or as a message (plain POST), and nothing is half-done.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from agents.models import Agent
+from approvals.models import Approval
+from blocks.models import WorkBlock, WorkBlockStatus
+from issues.board import GROUPINGS, grouped, parse_filters
+from issues.lifecycle import allowed_moves
+from issues.models import Comment, Issue, IssueRelation, IssueType, Label, Priority, Status
+from issues.selectors import issue_get_for
+from issues.services import comment_create, issue_create, issue_transition, issue_update, relation_add
+from orgs.access import HtmxHttpRequest, back_url, fail, human_actor, org_agents, require_org
+from orgs.errors import InvalidInput, MesaError, NotFound
+from orgs.models import Org
+from runners.models import Run
+
+VIEW_COOKIE = "mesa_board_view"
+MAX_LIMIT = 500
+ISSUE_TRANSCRIPT_TAIL = 60
+
+
+def _limit(request: HtmxHttpRequest) -> int:
+    default = int(getattr(settings, "MESA_BOARD_COLUMN_LIMIT", 50))
+    raw = request.GET.get("limit", "")
+    return max(1, min(MAX_LIMIT, int(raw))) if raw.isdigit() else default
+
+
+def _board_context(request: HtmxHttpRequest, org: Org) -> dict[str, Any]:
+    view = request.GET.get("view") or request.COOKIES.get(VIEW_COOKIE) or "board"
+    view = view if view in {"board", "list"} else "board"
+    grouping = request.GET.get("group", "status")
+    grouping = grouping if grouping in GROUPINGS else "status"
+    if view == "board":
+        grouping = "status"
+    filters = parse_filters(request.GET)
+    agents = org_agents(request)
+    labels = list(Label.objects.filter(org=org).only("id", "name", "color"))
+    groups = grouped(org, filters, grouping=grouping, limit=_limit(request), agents=agents, labels=labels)
+    return {
+        "view": view,
+        "grouping": grouping,
+        "groups": groups,
+        "filters": filters,
+        "agents": agents,
+        "labels": labels,
+        "blocks": list(
+            WorkBlock.objects.filter(org=org)
+            .exclude(status__in=[WorkBlockStatus.SHIPPED, WorkBlockStatus.CANCELLED])
+            .only("id", "title", "status")
+        ),
+        "statuses": Status.choices,
+        "priorities": Priority.choices,
+        "types": IssueType.choices,
+        "moves": {s: allowed_moves(s) for s in Status.values},
+        "status_labels": dict(Status.choices),
+        "total": sum(g.count for g in groups),
+    }
+
+
+@require_GET
+def board(request: HtmxHttpRequest) -> HttpResponse:
+    """The issues of the org as a kanban (columns by status) or a grouped list; htmx gets just the columns."""
+    org = require_org(request)
+    ctx = _board_context(request, org)
+    template = "issues/partials/board_columns.html" if request.htmx else "issues/board.html"
+    response = render(request, template, ctx)
+    if request.GET.get("view") in {"board", "list"}:
+        response.set_cookie(VIEW_COOKIE, request.GET["view"], max_age=365 * 86400, samesite="Lax")
+    return response
+
+
+@require_POST
+def move(request: HtmxHttpRequest, key: str) -> HttpResponse:
+    """Move a card to another status through the lifecycle service."""
+    org = require_org(request)
+    actor = human_actor(request)
+    board_url = reverse("issues:board") + (f"?{request.GET.urlencode()}" if request.GET else "")
+    try:
+        issue = issue_get_for(actor=actor, org=org, key=key)
+        issue_transition(actor=actor, issue=issue, to=request.POST.get("status", ""))
+    except MesaError as exc:
+        return fail(request, exc, back=back_url(request, board_url))
+    if request.htmx:
+        return render(request, "issues/partials/board_columns.html", _board_context(request, org))
+    return HttpResponseRedirect(back_url(request, board_url))
+
+
+def _issue_form_values(request: HtmxHttpRequest) -> dict[str, str]:
+    return {k: request.POST.get(k, "") for k in ("title", "description", "priority", "type", "assignee", "parent")}
+
+
+@require_http_methods(["GET", "POST"])
+def create(request: HtmxHttpRequest) -> HttpResponse:
+    """The full create form (GET); POST creates the issue and opens it, or shows the form again with the error."""
+    org = require_org(request)
+    values = _issue_form_values(request) if request.method == "POST" else {"parent": request.GET.get("parent", "")}
+    error: MesaError | None = None
+    if request.method == "POST":
+        actor = human_actor(request)
+        try:
+            assignee = None
+            if values["assignee"]:
+                assignee = Agent.objects.filter(org=org, slug=values["assignee"]).first()
+                if assignee is None:
+                    raise InvalidInput(f"There is no agent {values['assignee']!r}.", field="assignee")
+            parent = issue_get_for(actor=actor, org=org, key=values["parent"]) if values["parent"] else None
+            priority = int(values["priority"]) if values["priority"].isdigit() else 0
+            issue = issue_create(
+                actor=actor,
+                org=org,
+                title=values["title"],
+                description=values["description"],
+                priority=priority,
+                type=values["type"] or IssueType.TASK,
+                assignee=assignee,
+                parent=parent,
+            )
+        except MesaError as exc:
+            error = exc
+        else:
+            url = reverse("issues:detail", args=[issue.key])
+            if request.htmx:
+                return HttpResponse(status=204, headers={"HX-Redirect": url})
+            return HttpResponseRedirect(url)
+    ctx = {
+        "values": values,
+        "error": error,
+        "error_field": error.extra.get("field") if error else None,
+        "existing_key": error.extra.get("existing_key") if error else None,
+        "agents": org_agents(request),
+        "priorities": Priority.choices,
+        "types": IssueType.choices,
+    }
+    return render(request, "issues/create.html", ctx, status=error.status if error else 200)
+
+
+def _issue_context(request: HtmxHttpRequest, issue: Issue) -> dict[str, Any]:
+    org = issue.org
+    return {
+        "issue": issue,
+        "issue_labels": list(issue.labels.all()),
+        "labels": list(Label.objects.filter(org=org).only("id", "name", "color")),
+        "agents": org_agents(request),
+        "blocks": list(
+            WorkBlock.objects.filter(org=org)
+            .exclude(status__in=[WorkBlockStatus.SHIPPED, WorkBlockStatus.CANCELLED])
+            .only("id", "title", "status")
+        ),
+        "moves": allowed_moves(issue.status),
+        "status_labels": dict(Status.choices),
+        "priorities": Priority.choices,
+        "types": IssueType.choices,
+    }
+
+
+def _runs_context(issue: Issue) -> dict[str, Any]:
+    runs = list(
+        Run.objects.filter(issue=issue).select_related("agent").defer("prompt", "stdout", "diff").order_by("-id")[:20]
+    )
+    latest = runs[0] if runs else None
+    # The issue page shows the tail of the latest run; the run page has the whole transcript.
+    events = list(latest.events.order_by("-seq")[:ISSUE_TRANSCRIPT_TAIL])[::-1] if latest else []
+    latest_diff = Run.objects.filter(issue=issue).exclude(diff="").values_list("id", "diff").order_by("-id").first()
+    return {"runs": runs, "latest": latest, "events": events, "latest_diff": latest_diff}
+
+
+def _comments(issue: Issue) -> list[Comment]:
+    return list(issue.comments.select_related("author_agent", "author_user").order_by("created_at", "id"))
+
+
+@require_GET
+def detail(request: HtmxHttpRequest, key: str) -> HttpResponse:
+    """The issue page. htmx requests targeting one section get only that section."""
+    org = require_org(request)
+    issue = _get_issue(request, org, key)
+    target = request.htmx.target if request.htmx else None
+    if target == "issue-props":
+        return render(request, "issues/partials/props.html", _issue_context(request, issue))
+    if target == "issue-comments":
+        return render(request, "issues/partials/comments.html", {"issue": issue, "comments": _comments(issue)})
+    if target == "issue-runs":
+        return render(request, "issues/partials/runs.html", {"issue": issue, **_runs_context(issue)})
+    if target == "issue-main":
+        return render(request, "issues/partials/main.html", {"issue": issue})
+    ctx = _issue_context(request, issue)
+    ctx.update(_runs_context(issue))
+    ctx["comments"] = _comments(issue)
+    ctx["children"] = list(issue.children.select_related("assignee").order_by("number"))
+    ctx["relations_out"] = list(IssueRelation.objects.filter(source=issue).select_related("target"))
+    ctx["relations_in"] = list(IssueRelation.objects.filter(target=issue).select_related("source"))
+    ctx["approvals"] = list(Approval.objects.filter(issue=issue).order_by("-created_at")[:20])
+    return render(request, "issues/issue.html", ctx)
+
+
+def _get_issue(request: HtmxHttpRequest, org: Org, key: str) -> Issue:
+    from django.http import Http404
+
+    try:
+        return issue_get_for(actor=human_actor(request), org=org, key=key)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+@require_POST
+def edit(request: HtmxHttpRequest, key: str) -> HttpResponse:
+    """Change one or more fields in place: status through the lifecycle, the rest through issue_update."""
+    org = require_org(request)
+    issue = _get_issue(request, org, key)
+    actor = human_actor(request)
+    post = request.POST
+    error: MesaError | None = None
+    try:
+        changes: dict[str, Any] = {}
+        if "title" in post:
+            changes["title"] = post["title"]
+        if "description" in post:
+            changes["description"] = post["description"]
+        if "priority" in post:
+            if not post["priority"].isdigit():
+                raise InvalidInput("Pick a priority.", field="priority")
+            changes["priority"] = int(post["priority"])
+        if "type" in post:
+            changes["type"] = post["type"]
+        if "assignee" in post:
+            slug = post["assignee"]
+            assignee = Agent.objects.filter(org=org, slug=slug).first() if slug else None
+            if slug and assignee is None:
+                raise InvalidInput(f"There is no agent {slug!r}.", field="assignee")
+            changes["assignee"] = assignee
+        if "work_block" in post:
+            raw = post["work_block"]
+            block = WorkBlock.objects.filter(org=org, pk=int(raw)).first() if raw.isdigit() else None
+            if raw and block is None:
+                raise InvalidInput("There is no such work block.", field="work_block")
+            changes["work_block"] = block
+        if "labels_present" in post:
+            changes["labels"] = post.getlist("labels")
+        if changes:
+            issue = issue_update(actor=actor, issue=issue, **changes)
+        if post.get("status"):
+            issue = issue_transition(actor=actor, issue=issue, to=post["status"], comment=post.get("comment", ""))
+    except MesaError as exc:
+        error = exc
+        issue = _get_issue(request, org, key)
+    url = reverse("issues:detail", args=[issue.key])
+    if not request.htmx:
+        if error is not None:
+            return fail(request, error, back=url)
+        return HttpResponseRedirect(url)
+    target = request.htmx.target or "issue-props"
+    if target == "issue-main":
+        return render(
+            request,
+            "issues/partials/main.html",
+            {"issue": issue, "error": error},
+            status=error.status if error else 200,
+        )
+    ctx = _issue_context(request, issue)
+    ctx["error"] = error
+    return render(request, "issues/partials/props.html", ctx, status=error.status if error else 200)
+
+
+@require_POST
+def comment(request: HtmxHttpRequest, key: str) -> HttpResponse:
+    org = require_org(request)
+    issue = _get_issue(request, org, key)
+    error: MesaError | None = None
+    try:
+        comment_create(
+            actor=human_actor(request),
+            issue=issue,
+            body=request.POST.get("body", ""),
+            kind=request.POST.get("kind") or "comment",
+        )
+    except MesaError as exc:
+        error = exc
+    url = reverse("issues:detail", args=[issue.key])
+    if not request.htmx:
+        return fail(request, error, back=url) if error else HttpResponseRedirect(url + "#comments")
+    ctx = {
+        "issue": issue,
+        "comments": _comments(issue),
+        "error": error,
+        "body": request.POST.get("body", "") if error else "",
+    }
+    return render(request, "issues/partials/comments.html", ctx, status=error.status if error else 200)
+
+
+@require_POST
+def relate(request: HtmxHttpRequest, key: str) -> HttpResponse:
+    org = require_org(request)
+    actor = human_actor(request)
+    issue = _get_issue(request, org, key)
+    url = reverse("issues:detail", args=[issue.key])
+    try:
+        target = issue_get_for(actor=actor, org=org, key=request.POST.get("target", "").strip())
+        relation_add(actor=actor, source=issue, target=target, kind=request.POST.get("kind", "relates_to"))
+    except MesaError as exc:
+        return fail(request, exc, back=url)
+    if request.htmx:
+        return HttpResponse(status=204, headers={"HX-Refresh": "true"})
+    return HttpResponseRedirect(url)
+
+
+__all__ = ["board", "comment", "create", "detail", "edit", "move", "relate"]

@@ -1,0 +1,144 @@
+"""Hard daily budgets: what an agent may still spend today (UTC), and what happens when it may not.
+
+``budget_remaining`` is read before every dispatch and when a run starts (it seeds the
+mid-run meter in ``runners/sink.py``). ``budget_block`` is the one reaction to an agent
+over budget: no run, a system comment on the issue, and one pending ``budget_raise``
+approval (never a second one while one is pending).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from agents.models import Agent
+from issues.models import Issue
+from runners.usage import agent_usage_today
+
+
+@dataclass(frozen=True)
+class Remaining:
+    """What is left today. ``None`` = no limit of that kind."""
+
+    tokens: int | None
+    cost_usd: Decimal | None
+    used_tokens: int = 0
+    used_cost_usd: Decimal = Decimal(0)
+
+    @property
+    def exhausted(self) -> bool:
+        return (self.tokens is not None and self.tokens <= 0) or (
+            self.cost_usd is not None and self.cost_usd <= Decimal(0)
+        )
+
+    @property
+    def limited(self) -> bool:
+        return self.tokens is not None or self.cost_usd is not None
+
+    def describe(self, agent: Agent) -> str:
+        parts = []
+        if agent.daily_token_limit is not None:
+            parts.append(f"{self.used_tokens:,} of {agent.daily_token_limit:,} tokens")
+        if agent.daily_cost_limit_usd is not None:
+            parts.append(f"${self.used_cost_usd:.4f} of ${agent.daily_cost_limit_usd:.2f}")
+        return " and ".join(parts) or "no limit"
+
+
+def budget_remaining(agent: Agent, *, exclude_run_id: int | None = None) -> Remaining:
+    """Today's remaining token and cost budget of ``agent`` (all its runs created today count)."""
+    if agent.daily_token_limit is None and agent.daily_cost_limit_usd is None:
+        return Remaining(None, None)
+    used = agent_usage_today(agent)
+    used_tokens, used_cost = used.tokens, used.cost_usd
+    if exclude_run_id is not None:
+        from runners.models import Run
+
+        row = (
+            Run.objects.filter(pk=exclude_run_id)
+            .values("tokens_in", "tokens_out", "tokens_cache_read", "tokens_cache_write", "cost_usd")
+            .first()
+        )
+        if row:
+            used_tokens -= row["tokens_in"] + row["tokens_out"] + row["tokens_cache_read"] + row["tokens_cache_write"]
+            used_cost -= Decimal(row["cost_usd"])
+    tokens = None if agent.daily_token_limit is None else int(agent.daily_token_limit) - used_tokens
+    cost = None if agent.daily_cost_limit_usd is None else Decimal(agent.daily_cost_limit_usd) - used_cost
+    return Remaining(tokens, cost, used_tokens, used_cost)
+
+
+def over_budget(agent: Agent) -> bool:
+    return budget_remaining(agent).exhausted
+
+
+def budget_block(*, agent: Agent, issue: Issue | None, remaining: Remaining | None = None) -> None:
+    """React to ``agent`` being over its daily budget: comment on the issue, ask for a raise once."""
+    from approvals.models import Approval, ApprovalKind, ApprovalStatus
+    from approvals.services import approval_create
+    from issues.services import system_comment
+    from orgs.actors import Actor
+
+    remaining = remaining or budget_remaining(agent)
+    spent = remaining.describe(agent)
+    pending = Approval.objects.filter(
+        org_id=agent.org_id, kind=ApprovalKind.BUDGET_RAISE, subject_agent=agent, status=ApprovalStatus.PENDING
+    ).exists()
+    if issue is not None and not pending:
+        # One comment per budget episode: while a raise is pending the issue already says so.
+        system_comment(
+            issue=issue,
+            body=(
+                f"{agent.slug} is over its daily budget ({spent} used today, UTC), so it was not started. "
+                "A budget raise has been requested; it resumes after a raise or tomorrow."
+            ),
+        )
+    if not pending:
+        proposal = proposed_limits(agent)
+        shown = " and ".join(
+            part
+            for part in (
+                f"{proposal['daily_token_limit']:,} tokens" if proposal["daily_token_limit"] is not None else "",
+                f"${proposal['daily_cost_limit_usd']}" if proposal["daily_cost_limit_usd"] is not None else "",
+            )
+            if part
+        )
+        approval_create(
+            actor=Actor.system("scheduler"),
+            org=agent.org,
+            kind=ApprovalKind.BUDGET_RAISE,
+            title=f"Raise the daily budget of {agent.slug} to {shown}",
+            reason=f"{agent.slug} has used {spent} today and cannot start new work. "
+            "Approving doubles its daily limits; rejecting keeps it stopped until tomorrow (UTC).",
+            issue=issue,
+            subject_agent=agent,
+            payload={"agent_id": agent.pk, **proposal},
+        )
+
+
+def proposed_limits(agent: Agent) -> dict[str, Any]:
+    """The raise Mesa proposes: each configured daily limit doubled."""
+    tokens = None if agent.daily_token_limit is None else max(1, int(agent.daily_token_limit)) * 2
+    cost = None
+    if agent.daily_cost_limit_usd is not None:
+        cost = str((max(Decimal(agent.daily_cost_limit_usd), Decimal("0.01")) * 2).quantize(Decimal("0.01")))
+    return {"daily_token_limit": tokens, "daily_cost_limit_usd": cost}
+
+
+def apply_budget_raise(approval: Any, actor: Any) -> None:
+    """``APPLIERS["budget_raise"]``: an approved raise sets the proposed limits (never lowers them)."""
+    from agents.services import agent_update
+    from approvals.models import ApprovalStatus
+
+    if approval.status != ApprovalStatus.APPROVED or approval.subject_agent is None:
+        return
+    agent = approval.subject_agent
+    payload = approval.payload or {}
+    changes: dict[str, Any] = {}
+    tokens = payload.get("daily_token_limit")
+    if tokens is not None and agent.daily_token_limit is not None and int(tokens) > agent.daily_token_limit:
+        changes["daily_token_limit"] = int(tokens)
+    cost = payload.get("daily_cost_limit_usd")
+    if cost is not None and agent.daily_cost_limit_usd is not None and Decimal(cost) > agent.daily_cost_limit_usd:
+        changes["daily_cost_limit_usd"] = Decimal(cost)
+    if changes:
+        agent_update(actor=actor, agent=agent, note=f"budget raise approved (approval {approval.pk})", **changes)

@@ -1,0 +1,226 @@
+"""Claude Code: ``claude -p --output-format stream-json --verbose``.
+
+The stream (one JSON object per line, tested against claude-code 2.1.330):
+
+* ``{"type":"system","subtype":"init","session_id","model","cwd","tools",...}``
+* ``{"type":"assistant","message":{"id","model","content":[<one block>],"usage":{...}}}`` -
+  one line per content block (``text``, ``tool_use``, ``thinking``); every line of one API
+  message repeats the same ``message.id`` and ``usage``, and later lines may carry larger
+  figures (the output count grows while the message streams). The mid-run meter therefore
+  counts, per message id, only the increase over what was already counted.
+* ``{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id","content","is_error"}]}}``
+* ``{"type":"result","subtype","is_error","num_turns","result","total_cost_usd","usage":{...}}`` -
+  the run's totals. The cost is the TOP-LEVEL ``total_cost_usd`` (the original Mesa read a
+  field that does not exist there and showed $0).
+
+Runs unattended: ``--dangerously-skip-permissions`` (which claude refuses as root unless
+``IS_SANDBOX=1``, set through :meth:`env`), ``--disallowedTools`` from the agent.
+An instance keeps per-run state (the message ids already metered): use one per run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from runners import pricing
+from runners.base import ParsedEvent, RunContext, SubprocessRunner, Usage
+from runners.cli_common import (
+    as_decimal,
+    as_int,
+    binary,
+    cap,
+    has_tokens,
+    json_object,
+    prompt_via_stdin,
+    raw,
+    with_prefix,
+)
+
+
+def _usage(data: Any) -> Usage:
+    data = data if isinstance(data, dict) else {}
+    return Usage(
+        tokens_in=as_int(data.get("input_tokens")),
+        tokens_out=as_int(data.get("output_tokens")),
+        cache_read=as_int(data.get("cache_read_input_tokens")),
+        cache_write=as_int(data.get("cache_creation_input_tokens")),
+    )
+
+
+def _tool_result_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [
+            str(block.get("text", "")) if isinstance(block, dict) and block.get("type") == "text" else cap(block, 2000)
+            for block in content
+        ]
+        return "\n".join(parts)
+    return "" if content is None else cap(content)
+
+
+@dataclass
+class _Seen:
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cache_read: int = 0
+    cache_write: int = 0
+
+
+class ClaudeCodeRunner(SubprocessRunner):
+    name: ClassVar[str] = "claude_code"
+    binary: ClassVar[str | None] = "claude"
+
+    def __init__(self) -> None:
+        self._model = ""
+        self._seen: dict[str, _Seen] = {}
+
+    def command(self, ctx: RunContext) -> list[str]:
+        self._model = ctx.model
+        self._seen = {}
+        argv = [binary(ctx, "claude"), "-p", "--output-format", "stream-json", "--verbose"]
+        if ctx.max_turns and ctx.max_turns > 0:
+            argv += ["--max-turns", str(ctx.max_turns)]
+        if ctx.model:
+            argv += ["--model", ctx.model]
+        if ctx.system_prompt.strip():
+            argv += ["--append-system-prompt", ctx.system_prompt]
+        argv.append("--dangerously-skip-permissions")
+        tools = [tool.strip() for tool in ctx.disallowed_tools if tool.strip()]
+        if tools:
+            # The `=` form: --disallowedTools is variadic and would swallow the prompt otherwise.
+            argv.append("--disallowedTools=" + ",".join(tools))
+        if not prompt_via_stdin(ctx.prompt):
+            argv += ["--", ctx.prompt]  # `--`: a prompt starting with "-" is not an option
+        return with_prefix(ctx, argv)
+
+    def stdin(self, ctx: RunContext) -> bytes | None:
+        return ctx.prompt.encode("utf-8") if prompt_via_stdin(ctx.prompt) else None
+
+    def env(self, ctx: RunContext) -> dict[str, str]:
+        # claude refuses --dangerously-skip-permissions as root unless told it is sandboxed; a run
+        # is confined to its own worktree. No auto-update or telemetry traffic from agent runs.
+        return {
+            "IS_SANDBOX": "1",
+            "DISABLE_AUTOUPDATER": "1",
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        }
+
+    # --- parsing -------------------------------------------------------------------------
+
+    def parse_line(self, line: str) -> list[ParsedEvent]:
+        obj = json_object(line)
+        if obj is None:
+            return [raw(line)]
+        kind = obj.get("type")
+        if kind == "system":
+            return [self._system(obj)]
+        if kind == "assistant":
+            return self._assistant(obj)
+        if kind == "user":
+            return self._user(obj)
+        if kind == "result":
+            return [self._result(obj)]
+        if kind == "stream_event":
+            return []  # only with --include-partial-messages, which Mesa does not ask for
+        return [raw(line, kind=str(kind))]
+
+    def _system(self, obj: dict[str, Any]) -> ParsedEvent:
+        if obj.get("subtype") == "init" and isinstance(obj.get("model"), str):
+            self._model = obj["model"] or self._model
+        keys = ("subtype", "session_id", "model", "cwd", "permissionMode", "claude_code_version", "apiKeySource")
+        data = {key: obj[key] for key in keys if key in obj}
+        if isinstance(obj.get("tools"), list):
+            data["tools"] = [str(tool) for tool in obj["tools"]][:200]
+        return ParsedEvent("system", data)
+
+    def _meter(self, message: dict[str, Any]) -> Usage | None:
+        """The usage this line adds: per message id, only the growth over what was counted."""
+        reported = _usage(message.get("usage"))
+        if not has_tokens(reported):
+            return None
+        msg_id = str(message.get("id") or "")
+        seen = self._seen.setdefault(msg_id, _Seen()) if msg_id else _Seen()
+        delta = Usage(
+            tokens_in=max(reported.tokens_in - seen.tokens_in, 0),
+            tokens_out=max(reported.tokens_out - seen.tokens_out, 0),
+            cache_read=max(reported.cache_read - seen.cache_read, 0),
+            cache_write=max(reported.cache_write - seen.cache_write, 0),
+        )
+        seen.tokens_in = max(seen.tokens_in, reported.tokens_in)
+        seen.tokens_out = max(seen.tokens_out, reported.tokens_out)
+        seen.cache_read = max(seen.cache_read, reported.cache_read)
+        seen.cache_write = max(seen.cache_write, reported.cache_write)
+        if not has_tokens(delta):
+            return None
+        model = str(message.get("model") or self._model)
+        if pricing.is_priced(model):
+            delta.cost_usd = pricing.price(model, delta)
+        return delta
+
+    def _assistant(self, obj: dict[str, Any]) -> list[ParsedEvent]:
+        message = obj.get("message")
+        if not isinstance(message, dict):
+            return [raw(cap(obj, 4000), kind="assistant")]
+        events: list[ParsedEvent] = []
+        content = message.get("content")
+        for block in content if isinstance(content, list) else []:
+            if not isinstance(block, dict):
+                continue
+            btype = block.get("type")
+            if btype == "text":
+                events.append(ParsedEvent("text", {"text": cap(block.get("text", ""))}))
+            elif btype == "thinking":
+                events.append(ParsedEvent("text", {"text": cap(block.get("thinking", "")), "thinking": True}))
+            elif btype == "tool_use":
+                events.append(
+                    ParsedEvent(
+                        "tool_use",
+                        {"id": block.get("id", ""), "name": block.get("name", ""), "input": block.get("input", {})},
+                    )
+                )
+        if obj.get("error"):
+            events.append(ParsedEvent("error", {"message": str(obj["error"])}, is_error=True))
+        if not events:
+            events.append(ParsedEvent("system", {"subtype": "assistant_message", "id": message.get("id", "")}))
+        usage = self._meter(message)
+        if usage is not None:
+            events[0].usage = usage
+        return events
+
+    def _user(self, obj: dict[str, Any]) -> list[ParsedEvent]:
+        message = obj.get("message")
+        content = message.get("content") if isinstance(message, dict) else None
+        events = []
+        for block in content if isinstance(content, list) else []:
+            if isinstance(block, dict) and block.get("type") == "tool_result":
+                is_error = bool(block.get("is_error"))
+                events.append(
+                    ParsedEvent(
+                        "tool_result",
+                        {
+                            "tool_use_id": block.get("tool_use_id", ""),
+                            "content": cap(_tool_result_text(block.get("content"))),
+                            "is_error": is_error,
+                        },
+                        is_error=is_error,
+                    )
+                )
+        return events  # a plain user message (the prompt echoed back) is not worth storing twice
+
+    def _result(self, obj: dict[str, Any]) -> ParsedEvent:
+        final = _usage(obj.get("usage"))
+        final.cost_usd = as_decimal(obj.get("total_cost_usd"))
+        subtype = str(obj.get("subtype") or "")
+        is_error = bool(obj.get("is_error")) or (bool(subtype) and subtype != "success")
+        keys = ("subtype", "is_error", "num_turns", "result", "session_id", "duration_ms", "stop_reason")
+        data: dict[str, Any] = {key: obj[key] for key in keys if key in obj}
+        data["num_turns"] = as_int(obj.get("num_turns")) if "num_turns" in obj else None
+        data["result"] = cap(obj.get("result", ""))
+        data["total_cost_usd"] = str(final.cost_usd) if final.cost_usd is not None else None
+        if obj.get("terminal_reason"):
+            data["terminal_reason"] = obj["terminal_reason"]
+        if obj.get("permission_denials"):
+            data["permission_denials"] = obj["permission_denials"]
+        return ParsedEvent("result", data, final=final, is_error=is_error)

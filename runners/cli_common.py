@@ -1,0 +1,111 @@
+"""Small helpers shared by the CLI runners: JSON lines, raw events, argv prefixes, prompts.
+
+``RunContext.extra`` keys understood by every CLI runner:
+
+* ``binary``: the executable to start instead of the runner's default name (a path or a name
+  looked up on ``ctx.env["PATH"]``).
+* ``command_prefix``: an argv list put in front of the command, for wrappers such as
+  ``nice -n 10``, ``firejail`` or ``unshare -n ...`` (the contract tests use it to keep the real
+  CLIs off the network).
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from runners.base import ParsedEvent, RunContext, Usage
+
+MAX_TEXT = 20_000  # characters of one tool output / message kept in an event
+
+
+def json_object(line: str) -> dict[str, Any] | None:
+    """The JSON object on ``line``, or None when the line is not one."""
+    text = line.strip()
+    if not text.startswith("{"):
+        return None
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def raw(line: str, **extra: Any) -> ParsedEvent:
+    """An unparseable or unknown line, kept verbatim (capped)."""
+    return ParsedEvent("raw", {"line": cap(line, 4000), **extra})
+
+
+def cap(text: Any, limit: int = MAX_TEXT) -> str:
+    value = text if isinstance(text, str) else json.dumps(text, default=str)
+    if len(value) <= limit:
+        return value
+    return value[:limit] + f"\n[... {len(value) - limit} characters cut ...]"
+
+
+def as_int(value: Any) -> int:
+    """A non-negative int from a JSON number (anything else counts as 0)."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return max(value, 0)
+    if isinstance(value, float) and value == value:  # not NaN
+        return max(int(value), 0)
+    return 0
+
+
+def as_decimal(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        result = Decimal(str(value))
+    except ArithmeticError:
+        return None
+    return result if result.is_finite() and result >= 0 else None
+
+
+def has_tokens(usage: Usage) -> bool:
+    return usage.tokens_total > 0
+
+
+def binary(ctx: RunContext, default: str) -> str:
+    configured = ctx.extra.get("binary")
+    return str(configured) if configured else default
+
+
+def with_prefix(ctx: RunContext, argv: list[str]) -> list[str]:
+    prefix = ctx.extra.get("command_prefix") or []
+    return [str(part) for part in prefix] + argv
+
+
+def combined_prompt(ctx: RunContext) -> str:
+    """The task prompt with the role text in front, for CLIs without a system-prompt flag.
+
+    When the prompt already carries the role text (the prompt builder may include it), it is
+    not repeated.
+    """
+    role = (ctx.system_prompt or "").strip()
+    if not role or role in ctx.prompt:
+        return ctx.prompt
+    return f"# Your role\n\n{role}\n\n# Your task\n\n{ctx.prompt}"
+
+
+def sub(obj: Any, key: str) -> dict[str, Any]:
+    """``obj[key]`` when both are JSON objects, else an empty dict."""
+    value = obj.get(key) if isinstance(obj, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def option(ctx: RunContext, key: str, env_name: str, default: str = "") -> str:
+    """A runner setting: ``ctx.extra[key]``, else the agent's environment variable ``env_name``."""
+    value = ctx.extra.get(key) or ctx.env.get(env_name) or default
+    return str(value)
+
+
+# Linux caps one argv string at 128 KiB (MAX_ARG_STRLEN); longer prompts go through stdin.
+ARGV_PROMPT_MAX = 100_000
+
+
+def prompt_via_stdin(prompt: str) -> bool:
+    return len(prompt.encode("utf-8")) > ARGV_PROMPT_MAX

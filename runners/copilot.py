@@ -1,0 +1,152 @@
+"""GitHub Copilot CLI: ``copilot -p <prompt> --allow-all-tools --output-format json``.
+
+In prompt mode with ``--output-format json`` Copilot writes JSONL session events, each
+``{"type": ..., "data": {...}}``: ``assistant.message{messageId, content, toolRequests}``,
+``assistant.message_delta{messageId, deltaContent}``, ``assistant.reasoning{content}``,
+``assistant.turn_start`` / ``assistant.turn_end``, ``assistant.usage{model, inputTokens,
+outputTokens, cacheReadTokens, cacheWriteTokens, cost}``, ``tool.execution_start{toolCallId,
+toolName, arguments}``, ``tool.execution_complete{toolCallId, success, result{content,
+detailedContent}, error{message}}``, ``session.error{message}`` and a final
+``result{exitCode, usage{premiumRequests, totalApiDurationMs, sessionDurationMs}}``.
+This shape comes from public parsers of the CLI, not from a run on this machine (the binary is
+not installed here): the parser is tolerant, and a line that is not JSON (an older CLI without
+``--output-format``) is kept as a ``text`` event rather than dropped.
+
+Copilot bills premium requests, not tokens; tokens and a cost are recorded when
+``assistant.usage`` reports them (the cost from ``runners/prices.toml`` when it gives none).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from runners import pricing
+from runners.base import ParsedEvent, RunContext, SubprocessRunner, Usage
+from runners.cli_common import as_int, binary, cap, combined_prompt, json_object, raw, sub, with_prefix
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            item if isinstance(item, str) else str(item.get("text", ""))
+            for item in content
+            if isinstance(item, str | dict)
+        )
+    if isinstance(content, dict):
+        return str(content.get("text", ""))
+    return ""
+
+
+class CopilotRunner(SubprocessRunner):
+    name: ClassVar[str] = "copilot"
+    binary: ClassVar[str | None] = "copilot"
+
+    def __init__(self) -> None:
+        self._model = ""
+        self._turns = 0
+        self._totals = Usage()
+
+    def command(self, ctx: RunContext) -> list[str]:
+        self._model = ctx.model
+        self._turns = 0
+        self._totals = Usage()
+        argv = [binary(ctx, "copilot"), "--output-format", "json", "--allow-all-tools"]
+        if ctx.model:
+            argv += ["--model", ctx.model]
+        argv += ["-p", combined_prompt(ctx)]
+        return with_prefix(ctx, argv)
+
+    def parse_line(self, line: str) -> list[ParsedEvent]:
+        obj = json_object(line)
+        if obj is None:
+            return [ParsedEvent("text", {"text": cap(line)})] if line.strip() else []
+        kind = str(obj.get("type") or "")
+        data = sub(obj, "data")
+        if kind == "assistant.message":
+            events = []
+            text = _content_text(data.get("content"))
+            if text:
+                events.append(ParsedEvent("text", {"id": data.get("messageId", ""), "text": cap(text)}))
+            # toolRequests are announced again by tool.execution_start, which is kept instead.
+            return events
+        if kind in ("assistant.message_delta", "assistant.reasoning_delta", "tool.execution_partial_result"):
+            return []  # the complete message / result follows; storing both would double the text
+        if kind == "assistant.reasoning":
+            return [ParsedEvent("text", {"text": cap(_content_text(data.get("content"))), "thinking": True})]
+        if kind == "assistant.turn_end":
+            self._turns += 1
+            return []
+        if kind == "assistant.usage":
+            return [self._usage(data)]
+        if kind == "tool.execution_start":
+            return [
+                ParsedEvent(
+                    "tool_use",
+                    {
+                        "id": data.get("toolCallId", ""),
+                        "name": data.get("toolName", ""),
+                        "input": data.get("arguments", {}),
+                    },
+                )
+            ]
+        if kind == "tool.execution_complete":
+            failed = not bool(data.get("success"))
+            result = sub(data, "result")
+            error = sub(data, "error")
+            content = (
+                error.get("message") if failed and error else (result.get("detailedContent") or result.get("content"))
+            )
+            return [
+                ParsedEvent(
+                    "tool_result",
+                    {
+                        "tool_use_id": data.get("toolCallId", ""),
+                        "content": cap(_content_text(content)),
+                        "is_error": failed,
+                    },
+                    is_error=failed,
+                )
+            ]
+        if kind in ("session.error", "error"):
+            message = data.get("message") or obj.get("message") or kind
+            return [ParsedEvent("error", {"message": cap(str(message))}, is_error=True)]
+        if kind == "result":
+            exit_code = obj.get("exitCode")
+            is_error = isinstance(exit_code, int) and exit_code != 0
+            totals = self._totals
+            final = Usage(totals.tokens_in, totals.tokens_out, totals.cache_read, totals.cache_write, totals.cost_usd)
+            return [
+                ParsedEvent(
+                    "result",
+                    {
+                        "subtype": "result",
+                        "exit_code": exit_code,
+                        "usage": obj.get("usage", {}),
+                        "num_turns": self._turns,
+                        "is_error": is_error,
+                    },
+                    final=final if final.tokens_total else None,
+                    is_error=is_error,
+                )
+            ]
+        if kind.startswith(("session.", "assistant.", "user.", "tool.")):
+            return [ParsedEvent("system", {"subtype": kind})]
+        return [raw(line, kind=kind)]
+
+    def _usage(self, data: dict[str, Any]) -> ParsedEvent:
+        model = str(data.get("model") or self._model)
+        delta = Usage(
+            tokens_in=as_int(data.get("inputTokens")),
+            tokens_out=as_int(data.get("outputTokens")),
+            cache_read=as_int(data.get("cacheReadTokens")),
+            cache_write=as_int(data.get("cacheWriteTokens")),
+            cost_usd=None,
+        )
+        if pricing.is_priced(model):
+            delta.cost_usd = pricing.price(model, delta)
+        self._totals = self._totals + delta
+        return ParsedEvent(
+            "system", {"subtype": "assistant.usage", "model": model, "cost": data.get("cost")}, usage=delta
+        )

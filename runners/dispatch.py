@@ -1,0 +1,252 @@
+"""Event → wake-up decisions: who must work now, on what, in which mode.
+
+The scheduler reads the durable ``orgs.Event`` feed by id and passes each event to
+:func:`wakes_for_event`:
+
+* ``issue_created`` / ``issue_updated`` with a new assignee → the assignee (task mode);
+* ``issue_updated`` into ``in_review`` → the reviewer (review mode): the assignee's
+  ``review_agent``, else its manager (``reports_to``), else the CEO — never the author;
+* ``issue_updated`` back to ``todo`` by someone else (changes requested) → the assignee;
+* a human comment on an agent's issue → the assignee; ``@<agent-slug>`` in any comment →
+  that agent;
+* ``approval_resolved`` → the agent that asked (a resolved ``budget_raise`` re-dispatches
+  the subject agent's pending work).
+
+An agent's own actions never wake itself. :func:`dispatch` then checks in the database
+that there is work (an open issue, a review, an approval), that the issue has not hit
+the retry cap and that the agent is within budget, and queues the run (deduplicated).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from agents.models import Agent, AgentStatus
+from issues.models import TERMINAL_STATUSES, Comment, Issue, Status
+from orgs.models import Event
+from runners.budget import budget_block, budget_remaining
+from runners.models import Run, RunMode
+from runners.services import retry_capped, run_enqueue
+
+log = logging.getLogger(__name__)
+
+MENTION_RE = re.compile(r"(?<![\w@.])@([a-z0-9][a-z0-9-]{0,59})")
+WAKE_EVENT_TYPES = ("issue_created", "issue_updated", "comment_created", "approval_resolved")
+
+
+@dataclass(frozen=True)
+class Wake:
+    agent_id: int
+    issue_id: int | None
+    mode: str
+    reason: str
+    mention: bool = False  # woken by an @mention: the issue need not be its own
+    automatic: bool = False  # recovery / follow-up / retry, not someone's action: subject to the retry cap
+    delay_s: float = 0  # a retry waits this long before it can start
+
+
+def reviewer_for(issue: Issue) -> Agent | None:
+    """Who reviews ``issue``: review_agent → manager → CEO, skipping the author and inactive agents."""
+    from issues.permissions import is_ceo
+
+    author = issue.assignee
+    candidates: list[Agent | None] = []
+    if author is not None:
+        candidates += [author.review_agent, author.reports_to]
+    ceo = next(
+        (a for a in Agent.objects.filter(org_id=issue.org_id, reports_to__isnull=True, archetype="ceo") if is_ceo(a)),
+        None,
+    )
+    candidates.append(ceo)
+    for agent in candidates:
+        if agent is None or (author is not None and agent.pk == author.pk):
+            continue
+        if agent.status == AgentStatus.TERMINATED:
+            continue
+        return agent
+    return None
+
+
+def _issue(data: dict[str, object], org_id: int) -> Issue | None:
+    issue_id = data.get("id") or data.get("issue_id")
+    if isinstance(issue_id, int):
+        return (
+            Issue.objects.select_related("assignee__review_agent", "assignee__reports_to").filter(pk=issue_id).first()
+        )
+    key = data.get("key") or data.get("issue_key")
+    if isinstance(key, str):
+        return (
+            Issue.objects.select_related("assignee__review_agent", "assignee__reports_to")
+            .filter(org_id=org_id, key=key)
+            .first()
+        )
+    return None
+
+
+def wakes_for_event(event: Event) -> list[Wake]:
+    """The wake-ups an event asks for (not yet checked for work or budget)."""
+    data = event.data or {}
+    actor_agent_id = data.get("actor_agent_id")
+    wakes: list[Wake] = []
+    if event.type in ("issue_created", "issue_updated"):
+        issue = _issue(data, event.org_id)
+        if issue is None or issue.is_terminal:
+            return []
+        changes = data.get("changes") or []
+        created = event.type == "issue_created"
+        if issue.assignee_id and (created or "assignee" in changes) and data.get("assignee_id") == issue.assignee_id:
+            wakes.append(Wake(issue.assignee_id, issue.pk, RunMode.TASK, f"{issue.key} was assigned to you"))
+        if "status" in changes and data.get("status") == issue.status:
+            if issue.status == Status.IN_REVIEW:
+                reviewer = reviewer_for(issue)
+                if reviewer is not None:
+                    wakes.append(Wake(reviewer.pk, issue.pk, RunMode.REVIEW, f"{issue.key} is ready for your review"))
+            elif issue.status == Status.TODO and issue.assignee_id and data.get("from_status") == Status.IN_REVIEW:
+                wakes.append(Wake(issue.assignee_id, issue.pk, RunMode.TASK, f"changes were requested on {issue.key}"))
+    elif event.type == "comment_created":
+        if data.get("kind") == "system":
+            return []
+        issue = _issue(data, event.org_id)
+        if issue is None or issue.is_terminal:
+            return []
+        if data.get("actor_kind") == "human" and issue.assignee_id:
+            wakes.append(Wake(issue.assignee_id, issue.pk, RunMode.TASK, f"a human commented on {issue.key}"))
+        comment_id = data.get("id")
+        body = ""
+        if isinstance(comment_id, int):
+            body = Comment.objects.filter(pk=comment_id).values_list("body", flat=True).first() or ""
+        slugs = set(MENTION_RE.findall(body or str(data.get("body", ""))))
+        if slugs:
+            for agent_id, slug in Agent.objects.filter(org_id=event.org_id, slug__in=slugs).values_list("id", "slug"):
+                mode = RunMode.REVIEW if issue.status == Status.IN_REVIEW and agent_id != issue.assignee_id else "task"
+                wakes.append(Wake(agent_id, issue.pk, mode, f"@{slug} was mentioned on {issue.key}", mention=True))
+    elif event.type == "approval_resolved":
+        from approvals.models import Approval, ApprovalKind
+
+        approval_id = data.get("id")
+        approval = Approval.objects.filter(pk=approval_id).first() if isinstance(approval_id, int) else None
+        if approval is None:
+            return []
+        if approval.requested_by_agent_id:
+            reason = f'your approval request "{approval.title}" was {approval.status}'
+            mode = RunMode.TASK if approval.issue_id else RunMode.HEARTBEAT
+            wakes.append(Wake(approval.requested_by_agent_id, approval.issue_id, mode, reason))
+        if approval.kind == ApprovalKind.BUDGET_RAISE and approval.subject_agent_id and approval.status == "approved":
+            subject = Agent.objects.filter(pk=approval.subject_agent_id).first()
+            if subject is not None:
+                wakes += pending_wakes(agent=subject)
+    # Own actions never wake the actor; one wake per agent and issue.
+    out: list[Wake] = []
+    seen: set[tuple[int, int | None]] = set()
+    for wake in wakes:
+        if actor_agent_id is not None and wake.agent_id == actor_agent_id:
+            continue
+        if (wake.agent_id, wake.issue_id) in seen:
+            continue
+        seen.add((wake.agent_id, wake.issue_id))
+        out.append(wake)
+    return out
+
+
+def has_work(wake: Wake, agent: Agent, issue: Issue | None) -> bool:
+    """True when the database says there is something for the agent to do."""
+    if wake.mode == RunMode.REVIEW:
+        return issue is not None and issue.status == Status.IN_REVIEW and issue.assignee_id != agent.pk
+    if issue is not None:
+        if issue.status in TERMINAL_STATUSES:
+            return False
+        if wake.mention:
+            return True
+        return issue.assignee_id == agent.pk and issue.status != Status.BOARD_REVIEW
+    return agent_has_work(agent)
+
+
+def agent_has_work(agent: Agent) -> bool:
+    """Anything at all for a heartbeat: an open issue, a review, a pending approval addressed to it."""
+    from approvals.models import Approval, ApprovalStatus
+
+    mine = Issue.objects.filter(assignee=agent, status__in=(Status.TODO, Status.IN_PROGRESS)).exists()
+    if mine:
+        return True
+    if Approval.objects.filter(reviewer=agent, status=ApprovalStatus.PENDING).exists():
+        return True
+    in_review = Issue.objects.filter(org_id=agent.org_id, status=Status.IN_REVIEW).select_related(
+        "assignee__review_agent", "assignee__reports_to"
+    )[:50]
+    return any((r := reviewer_for(i)) is not None and r.pk == agent.pk for i in in_review)
+
+
+def dispatch(wake: Wake) -> Run | None:
+    """Queue the run a wake-up asks for, after the work, retry-cap and budget checks; None when not queued."""
+    agent = Agent.objects.select_related("org").filter(pk=wake.agent_id).first()
+    if agent is None or agent.status == AgentStatus.TERMINATED:
+        return None
+    issue = Issue.objects.filter(pk=wake.issue_id).first() if wake.issue_id else None
+    if wake.issue_id and issue is None:
+        return None
+    if not has_work(wake, agent, issue):
+        return None
+    if issue is not None and wake.automatic and retry_capped(issue):
+        return None
+    remaining = budget_remaining(agent)
+    if remaining.exhausted:
+        budget_block(agent=agent, issue=issue, remaining=remaining)
+        return None
+    mode = wake.mode if issue is not None else RunMode.HEARTBEAT
+    not_before = timezone.now() + timedelta(seconds=wake.delay_s) if wake.delay_s > 0 else None
+    return run_enqueue(agent=agent, issue=issue, mode=mode, reason=wake.reason, not_before=not_before).run
+
+
+def dispatch_events(after_id: int, *, limit: int = 1000) -> tuple[int, list[Run]]:
+    """Handle the events after ``after_id``; returns the last id seen and the runs queued.
+
+    The cursor moves past every event (run events included), so the next poll starts where
+    this one ended. SQLite commits in id order (one writer at a time); on Postgres a
+    sequence can commit out of order, which the heartbeat and start-up recovery cover.
+    """
+    rows = list(Event.objects.filter(id__gt=after_id).order_by("id").values_list("id", "type")[:limit])
+    if not rows:
+        return after_id, []
+    wanted = [pk for pk, type_ in rows if type_ in WAKE_EVENT_TYPES]
+    runs: list[Run] = []
+    for event in Event.objects.filter(pk__in=wanted).order_by("id") if wanted else []:
+        try:
+            for wake in wakes_for_event(event):
+                run = dispatch(wake)
+                if run is not None:
+                    runs.append(run)
+        except Exception:  # one bad event must not stop the feed
+            log.exception("dispatch failed for event %s (%s)", event.pk, event.type)
+    return rows[-1][0], runs
+
+
+def pending_wakes(*, agent: Agent | None = None, org_id: int | None = None) -> list[Wake]:
+    """Work waiting in the database (recovery and budget raises): open assigned issues and reviews."""
+    q = Q(status__in=(Status.TODO, Status.IN_PROGRESS), assignee__isnull=False)
+    if agent is not None:
+        q &= Q(assignee=agent)
+    if org_id is not None:
+        q &= Q(org_id=org_id)
+    wakes = [
+        Wake(i.assignee_id, i.pk, RunMode.TASK, f"pending work on {i.key}", automatic=True)
+        for i in Issue.objects.filter(q).order_by("-priority", "id")
+        if i.assignee_id is not None
+    ]
+    reviews = Issue.objects.filter(status=Status.IN_REVIEW).select_related(
+        "assignee__review_agent", "assignee__reports_to"
+    )
+    if org_id is not None:
+        reviews = reviews.filter(org_id=org_id)
+    for issue in reviews:
+        reviewer = reviewer_for(issue)
+        if reviewer is not None and (agent is None or reviewer.pk == agent.pk):
+            wakes.append(
+                Wake(reviewer.pk, issue.pk, RunMode.REVIEW, f"{issue.key} is waiting for your review", automatic=True)
+            )
+    return wakes

@@ -1,0 +1,283 @@
+"""Executing one claimed run from start to record: workspace, key, prompt, runner, diff, finish.
+
+:func:`execute_run` is what a scheduler worker thread calls for a run it claimed. It never
+raises: whatever happens, the run ends in a final status with a reason, its run key is
+revoked and its worktree removed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from agents.models import Agent
+from issues.models import Issue
+from runners.base import BaseRunner, EventSink, Outcome, ParsedEvent, RunContext
+from runners.budget import budget_block, budget_remaining
+from runners.models import Run, RunMode, RunStatus
+from runners.prompt import prompt_build
+from runners.services import run_finish, run_start
+from runners.sink import DbEventSink, Redactor
+from runners.worktrees import Workspace, WorkspaceError, workspace_finish, workspace_prepare, workspaces_root
+
+log = logging.getLogger(__name__)
+
+# Variables of the Mesa server that an agent's process must not inherit.
+_SERVER_ONLY = ("DATABASE_URL", "SECRET_KEY", "DJANGO_SECRET_KEY", "DJANGO_SETTINGS_MODULE")
+_SERVER_PREFIXES = ("MESA_", "TELEGRAM", "DISCORD")
+STOP_STATUSES = {
+    "timed_out": RunStatus.TIMED_OUT,
+    "budget_exceeded": RunStatus.BUDGET_EXCEEDED,
+    "cancelled": RunStatus.CANCELLED,
+}
+
+
+def build_env(*, agent: Agent, run: Run, issue: Issue | None, api_key: str, workdir: Path) -> dict[str, str]:
+    """The complete environment of an agent's process: the host's (minus server secrets), the agent's, MESA_*."""
+    env = {k: v for k, v in os.environ.items() if k not in _SERVER_ONLY and not k.startswith(_SERVER_PREFIXES)}
+    env.update({str(k): str(v) for k, v in (agent.env or {}).items()})
+    env.update(
+        {
+            "MESA_API_URL": settings.MESA_API_URL,
+            "MESA_API_KEY": api_key,
+            "MESA_AGENT_ID": str(agent.pk),
+            "MESA_AGENT_SLUG": agent.slug,
+            "MESA_RUN_ID": str(run.pk),
+            "MESA_ISSUE_KEY": issue.key if issue is not None else "",
+            "MESA_WORKTREE": str(workdir),
+            "MESA_RUN_MODE": run.mode,
+        }
+    )
+    return env
+
+
+def secrets_of(agent: Agent, api_key: str) -> list[str]:
+    return [api_key, *(str(v) for v in (agent.env or {}).values())]
+
+
+class _DeadlineSink:
+    """Wraps a sink with the run's deadline, so in-process runners are timed out too."""
+
+    def __init__(self, inner: DbEventSink, timeout_s: int) -> None:
+        self.inner = inner
+        self.deadline = time.monotonic() + timeout_s if timeout_s > 0 else None
+
+    def emit(self, event: ParsedEvent) -> None:
+        self.inner.emit(event)
+
+    def should_stop(self) -> str | None:
+        reason = self.inner.should_stop()
+        if reason is None and self.deadline is not None and time.monotonic() >= self.deadline:
+            self.inner.stop_reason = "timed_out"
+            return "timed_out"
+        return reason
+
+    def started(self, pid: int) -> None:
+        self.inner.started(pid)
+
+
+def _workspace(agent: Agent, run: Run, issue: Issue | None) -> Workspace:
+    if agent.working_dir:
+        return workspace_prepare(
+            working_dir=agent.working_dir,
+            run_id=run.pk,
+            issue_key=issue.key if issue else None,
+            base_branch=agent.base_branch,
+        )
+    # No working dir configured: a private directory per agent, never a git worktree of Mesa itself.
+    path = workspaces_root() / agent.org.slug / agent.slug
+    path.mkdir(parents=True, exist_ok=True)
+    return Workspace(cwd=path, isolated=False)
+
+
+def final_status(outcome: Outcome, sink: DbEventSink) -> tuple[str, str]:  # noqa: PLR0911
+    """(status, failure reason) of a run from how its runner ended."""
+    stop = outcome.stop_reason or sink.stop_reason or ""
+    if stop in STOP_STATUSES:
+        reasons = {
+            "timed_out": outcome.failure_reason or "timed out",
+            "budget_exceeded": "stopped mid-run: the agent's daily budget was exceeded",
+            "cancelled": "cancelled while running",
+        }
+        return STOP_STATUSES[stop], reasons[stop]
+    if outcome.failure_reason:
+        return RunStatus.FAILED, outcome.failure_reason
+    if sink.result_error:
+        return RunStatus.FAILED, sink.result_text or "the agent reported an error"
+    if outcome.exit_code not in (0, None):
+        return RunStatus.FAILED, f"exit code {outcome.exit_code}"
+    return RunStatus.COMPLETED, ""
+
+
+def _finish_failed(run: Run, reason: str, **extra: Any) -> None:
+    run_finish(run=run, status=RunStatus.FAILED, failure_reason=reason, **extra)
+
+
+def _fresh_connection() -> None:
+    # Worker threads are long-lived and keep their connection between runs (closing a SQLite
+    # connection costs a WAL checkpoint); drop it only when it is broken.
+    if connection.connection is not None and not connection.is_usable():
+        connection.close()
+
+
+def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
+    """Execute the claimed (running) run ``run_id`` to its end; returns its final status."""
+    _fresh_connection()
+    from api.keys import run_key_create, run_keys_revoke
+    from runners.registry import runner_for
+
+    run = Run.objects.select_related("agent", "agent__org", "issue", "org").get(pk=run_id)
+    agent, issue = run.agent, run.issue
+    ws: Workspace | None = None
+    revoked = False
+    redactor = Redactor(())
+    status: str = RunStatus.FAILED
+    try:
+        remaining = budget_remaining(agent, exclude_run_id=run.pk)
+        if remaining.exhausted:
+            budget_block(agent=agent, issue=issue, remaining=remaining)
+            run_finish(
+                run=run,
+                status=RunStatus.BUDGET_EXCEEDED,
+                failure_reason=f"not started: {agent.slug} is over its daily budget ({remaining.describe(agent)})",
+            )
+            return RunStatus.BUDGET_EXCEEDED
+        try:
+            runner: BaseRunner = runner_for(run.runner or agent.runner)
+        except (KeyError, ImportError, AttributeError) as exc:
+            _finish_failed(run, f"runner {run.runner or agent.runner!r} is not available: {exc}")
+            return RunStatus.FAILED
+        try:
+            ws = _workspace(agent, run, issue)
+        except (WorkspaceError, OSError) as exc:
+            _finish_failed(run, f"could not prepare the workspace: {exc}")
+            return RunStatus.FAILED
+        mode = run.mode if issue is not None else RunMode.HEARTBEAT
+        prompt = prompt_build(agent=agent, issue=issue, mode=mode, reason=run.reason)
+        with transaction.atomic():  # one write transaction: fewer lock round trips per run
+            api_key = run_key_create(org=run.org, agent=agent, run_id=run.pk, timeout_s=agent.timeout_s)
+            redactor = Redactor(secrets_of(agent, api_key))
+            run_start(
+                run=run,
+                prompt=redactor.text(prompt.recorded()),
+                branch=ws.branch,
+                worktree_path=ws.worktree_path,
+                isolated=ws.isolated,
+            )
+        env = build_env(agent=agent, run=run, issue=issue, api_key=api_key, workdir=ws.cwd)
+        sink = DbEventSink(
+            run=run,
+            org=run.org,
+            issue_key=issue.key if issue else None,
+            model=agent.model,
+            remaining=remaining,
+            redactor=redactor,
+            shutdown=shutdown,
+        )
+        ctx = RunContext(
+            run_id=run.pk,
+            agent_slug=agent.slug,
+            model=agent.model,
+            prompt=prompt.task,
+            system_prompt=prompt.system,
+            cwd=ws.cwd,
+            env=env,
+            timeout_s=agent.timeout_s,
+            max_turns=agent.max_turns,
+            disallowed_tools=list(agent.disallowed_tools or []),
+            extra={"kill_grace_s": settings.MESA_KILL_GRACE_S, "mode": mode, "agent_env": dict(agent.env or {})},
+        )
+        wrapped: EventSink = _DeadlineSink(sink, agent.timeout_s)
+        try:
+            outcome = runner.execute(ctx, wrapped)
+        except Exception as exc:  # noqa: BLE001 - a runner bug ends this run, not the scheduler
+            log.exception("runner %s crashed on run %s", runner.name, run.pk)
+            outcome = Outcome(exit_code=None, failure_reason=f"runner error: {type(exc).__name__}: {exc}")
+        diff = ""
+        try:
+            diff = workspace_finish(ws, run_id=run.pk)
+        except Exception as exc:  # noqa: BLE001
+            log.exception("workspace cleanup failed for run %s", run.pk)
+            diff = f"[mesa could not save the diff: {exc}]"
+        ws = None
+        status, reason = final_status(outcome, sink)
+        with transaction.atomic():
+            run_keys_revoke(run_id=run.pk)
+            run_finish(
+                run=run,
+                status=status,
+                exit_code=outcome.exit_code,
+                failure_reason=redactor.text(reason),
+                stdout=redactor.text(outcome.stdout),
+                stderr=redactor.text(outcome.stderr_tail),
+                diff=redactor.text(diff),
+                num_turns=outcome.num_turns if outcome.num_turns is not None else sink.num_turns,
+                usage=sink.usage_fields(),
+            )
+        revoked = True
+        if status == RunStatus.BUDGET_EXCEEDED:
+            budget_block(agent=agent, issue=issue)
+        return status
+    except Exception as exc:  # noqa: BLE001 - record, never leave a run running
+        log.exception("run %s failed inside Mesa", run_id)
+        _fresh_connection()
+        tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        try:
+            _finish_failed(run, redactor.text(f"Mesa error while running: {tb}"))
+        except Exception:  # noqa: BLE001
+            log.exception("could not record the failure of run %s", run_id)
+        return RunStatus.FAILED
+    finally:
+        if ws is not None:
+            try:
+                workspace_finish(ws, run_id=run.pk)
+            except Exception:  # noqa: BLE001
+                log.exception("workspace cleanup failed for run %s", run.pk)
+        if not revoked:
+            try:
+                run_keys_revoke(run_id=run.pk)
+            except Exception:  # noqa: BLE001
+                log.exception("could not revoke the key of run %s", run_id)
+        _follow_up(run, shutdown)
+
+
+def _follow_up(run: Run, shutdown: threading.Event | None) -> None:
+    """After a run: retry a failed one (with backoff, up to the retry cap), or dispatch again when a
+    wake-up arrived while it was running (if there is still work)."""
+    if shutdown is not None and shutdown.is_set():
+        return
+    from runners.dispatch import Wake, dispatch
+    from runners.services import failures_since_success
+
+    row = Run.objects.filter(pk=run.pk).values("status", "rerun_requested").first()
+    if row is None:
+        return
+    wake: Wake | None = None
+    if row["status"] in (RunStatus.FAILED, RunStatus.TIMED_OUT) and run.issue_id and run.mode != RunMode.HEARTBEAT:
+        failures = failures_since_success(run.issue_id)
+        wake = Wake(
+            run.agent_id,
+            run.issue_id,
+            run.mode,
+            f"retry {failures} after a {row['status']} run",
+            automatic=True,
+            delay_s=settings.MESA_RETRY_DELAY_S * failures,
+        )
+    elif row["rerun_requested"]:
+        wake = Wake(
+            run.agent_id, run.issue_id, run.mode, "new activity arrived while your last run was running", automatic=True
+        )
+    if wake is None:
+        return
+    try:
+        dispatch(wake)
+    except Exception:  # noqa: BLE001
+        log.exception("follow-up dispatch failed for run %s", run.pk)

@@ -1,0 +1,253 @@
+"""The shared executor: runs one CLI process for a ``SubprocessRunner`` and streams its events.
+
+Contract of :func:`run_subprocess` (the CLI runners call it from ``execute``):
+
+* ``runner.command(ctx)`` is started with ``cwd=ctx.cwd`` and exactly ``env=ctx.env`` (the
+  caller builds the complete environment, ``PATH`` and the ``MESA_*`` variables included), in
+  its own session / process group (``start_new_session=True``) so that it and everything it
+  spawns can be signalled together.
+* ``runner.stdin(ctx)`` is written to stdin (from a thread, so a large prompt cannot deadlock
+  against a full stdout pipe) and stdin is closed; ``None`` gives the process ``/dev/null``.
+* stdout is read line by line as it arrives; each line (decoded as UTF-8, invalid bytes
+  replaced, trailing newline removed) goes through ``runner.parse_line`` and every resulting
+  event is passed to ``sink.emit`` in order. A ``parse_line`` that raises is caught: the line
+  becomes a ``raw`` event (the run goes on). Empty lines are skipped.
+* ``sink.should_stop()`` is asked after every emitted event and at least every ~100 ms; when
+  it returns a reason, or when ``ctx.timeout_s`` (> 0) has elapsed (reason ``timed_out``), the
+  whole process group gets SIGTERM, then SIGKILL after ``ctx.extra["kill_grace_s"]`` seconds
+  (default 5). Once the main process has exited, any process left in its group is killed too:
+  a run leaves nothing behind.
+* A missing executable fails at once: nothing is started and the ``Outcome`` has
+  ``exit_code=None`` and a ``failure_reason`` naming the binary.
+* The returned ``Outcome`` has the exit code (negative = killed by that signal), the raw
+  stdout (capped, head and tail kept; NOT redacted: the caller redacts before storing),
+  ``stderr_tail`` (the last few KiB of stderr), ``stop_reason`` ("" or the reason the run was
+  stopped: ``timed_out``, ``budget_exceeded``, ``cancelled``...) and ``failure_reason``
+  (empty on a clean exit 0; otherwise a human-readable reason). The executor never decides
+  the run's final status; the scheduler maps ``stop_reason`` / ``failure_reason`` to it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import IO
+
+from runners.base import EventSink, Outcome, ParsedEvent, RunContext, SubprocessRunner
+
+STDOUT_CAP = 2_000_000  # characters of raw stdout kept in the Outcome (head + tail)
+STDERR_TAIL = 8_000  # bytes of stderr kept
+POLL_S = 0.1
+DEFAULT_KILL_GRACE_S = 5.0
+_EOF = object()
+
+
+def resolve_binary(name: str, env: dict[str, str], cwd: Path | None = None) -> str | None:
+    """The absolute path of executable ``name`` on ``env["PATH"]`` (or as a path), or None."""
+    if os.sep in name:
+        path = Path(name)
+        if not path.is_absolute() and cwd is not None:
+            path = cwd / path
+        return str(path) if path.is_file() and os.access(path, os.X_OK) else None
+    return shutil.which(name, path=env.get("PATH", os.defpath))
+
+
+class _Capped:
+    """Keeps the head and the tail of a long text, dropping the middle."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.head: list[str] = []
+        self.head_len = 0
+        self.tail: deque[str] = deque()
+        self.tail_len = 0
+        self.dropped = 0
+
+    def add(self, text: str) -> None:
+        if self.head_len < self.cap // 2:
+            self.head.append(text)
+            self.head_len += len(text)
+            return
+        self.tail.append(text)
+        self.tail_len += len(text)
+        while self.tail_len > self.cap // 2 and len(self.tail) > 1:
+            dropped = self.tail.popleft()
+            self.tail_len -= len(dropped)
+            self.dropped += len(dropped)
+
+    def text(self) -> str:
+        middle = f"\n[... {self.dropped} characters dropped ...]\n" if self.dropped else ""
+        return "".join(self.head) + middle + "".join(self.tail)
+
+
+def _kill_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def _feed_stdin(stream: IO[bytes], data: bytes) -> None:
+    try:
+        stream.write(data)
+    except (BrokenPipeError, OSError):
+        pass  # the process stopped reading; its exit code tells the story
+    finally:
+        with contextlib.suppress(OSError):
+            stream.close()
+
+
+def _read_lines(stream: IO[bytes], out: queue.Queue[object]) -> None:
+    try:
+        for raw in iter(stream.readline, b""):
+            out.put(raw)
+    except (OSError, ValueError):
+        pass
+    finally:
+        out.put(_EOF)
+
+
+def _read_tail(stream: IO[bytes], tail: deque[bytes]) -> None:
+    size = 0
+    try:
+        for chunk in iter(lambda: stream.read1(4096), b""):  # type: ignore[attr-defined]
+            tail.append(chunk)
+            size += len(chunk)
+            while size > STDERR_TAIL and len(tail) > 1:
+                size -= len(tail.popleft())
+    except (OSError, ValueError):
+        pass
+
+
+def _parse(runner: SubprocessRunner, line: str) -> list[ParsedEvent]:
+    try:
+        return list(runner.parse_line(line))
+    except Exception as exc:  # noqa: BLE001 - a parser bug must not kill the run
+        return [ParsedEvent("raw", {"line": line[:4000], "parse_error": f"{type(exc).__name__}: {exc}"})]
+
+
+def run_subprocess(runner: SubprocessRunner, ctx: RunContext, sink: EventSink) -> Outcome:
+    """Run ``runner``'s command for ``ctx``, streaming parsed events into ``sink`` (see module doc)."""
+    cmd = runner.command(ctx)
+    if not cmd or not cmd[0]:
+        reason = "no command to run (for the command runner, put the command line in the agent's model field)"
+        sink.emit(ParsedEvent("error", {"message": reason}, is_error=True))
+        return Outcome(exit_code=None, failure_reason=reason)
+    binary = resolve_binary(cmd[0], ctx.env, ctx.cwd)
+    if binary is None:
+        reason = f"binary not found: {cmd[0]!r} is not installed or not on PATH (see `manage.py doctor`)"
+        sink.emit(ParsedEvent("error", {"message": reason}, is_error=True))
+        return Outcome(exit_code=None, failure_reason=reason)
+    stdin_data = runner.stdin(ctx)
+    grace = float(ctx.extra.get("kill_grace_s", DEFAULT_KILL_GRACE_S))
+    try:
+        proc = subprocess.Popen(  # noqa: S603 - the command comes from the runner, not a shell
+            [binary, *cmd[1:]],
+            cwd=str(ctx.cwd),
+            env=ctx.env,
+            stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        reason = f"could not start {cmd[0]!r}: {exc.strerror or exc}"
+        sink.emit(ParsedEvent("error", {"message": reason}, is_error=True))
+        return Outcome(exit_code=None, failure_reason=reason)
+    pgid = proc.pid  # start_new_session: the child leads its own group
+    on_start = getattr(sink, "started", None)
+    if callable(on_start):
+        on_start(proc.pid)
+
+    lines: queue.Queue[object] = queue.Queue()
+    err_tail: deque[bytes] = deque()
+    threads = []
+    assert proc.stdout is not None and proc.stderr is not None
+    if stdin_data is not None:
+        assert proc.stdin is not None
+        threads.append(threading.Thread(target=_feed_stdin, args=(proc.stdin, stdin_data), daemon=True))
+    threads.append(threading.Thread(target=_read_lines, args=(proc.stdout, lines), daemon=True))
+    threads.append(threading.Thread(target=_read_tail, args=(proc.stderr, err_tail), daemon=True))
+    for thread in threads:
+        thread.start()
+
+    stdout = _Capped(STDOUT_CAP)
+    deadline = time.monotonic() + ctx.timeout_s if ctx.timeout_s and ctx.timeout_s > 0 else None
+    stop_reason = ""
+    eof = False
+    exited_at: float | None = None
+    term_sent_at: float | None = None
+    killed = False
+
+    def stop(reason: str) -> None:
+        nonlocal stop_reason, term_sent_at
+        if not stop_reason:
+            stop_reason = reason
+            term_sent_at = time.monotonic()
+            _kill_group(pgid, signal.SIGTERM)
+
+    while not eof:
+        try:
+            item = lines.get(timeout=POLL_S)
+        except queue.Empty:
+            item = None
+        now = time.monotonic()
+        if item is _EOF:
+            eof = True
+        elif isinstance(item, bytes):
+            line = item.decode("utf-8", errors="replace")
+            stdout.add(line)
+            text = line.rstrip("\r\n")
+            if text.strip():
+                for event in _parse(runner, text):
+                    sink.emit(event)
+                    if not stop_reason and (asked := sink.should_stop()):
+                        stop(asked)
+                        break
+        if not stop_reason:
+            if deadline is not None and now >= deadline:
+                stop("timed_out")
+            elif item is None and (asked := sink.should_stop()):
+                stop(asked)
+        if proc.poll() is not None and exited_at is None:
+            exited_at = now
+        # Escalate: SIGKILL after the grace period, or when the leader is gone but children keep
+        # the pipe open (they would keep the run alive forever).
+        if not killed and not eof:
+            term_expired = term_sent_at is not None and now - term_sent_at >= grace
+            orphans_hold_pipe = exited_at is not None and now - exited_at >= 0.5
+            if term_expired or orphans_hold_pipe:
+                _kill_group(pgid, signal.SIGKILL)
+                killed = True
+
+    try:
+        exit_code = proc.wait(timeout=max(grace, 1.0))
+    except subprocess.TimeoutExpired:
+        _kill_group(pgid, signal.SIGKILL)
+        exit_code = proc.wait()
+    _kill_group(pgid, signal.SIGKILL)  # stragglers that closed stdout but kept running
+    for thread in threads[1:]:
+        thread.join(timeout=1.0)
+
+    stderr_tail = b"".join(err_tail).decode("utf-8", errors="replace")[-STDERR_TAIL:]
+    failure = ""
+    if stop_reason == "timed_out":
+        failure = f"timed out after {ctx.timeout_s} s; process group killed"
+    elif stop_reason:
+        failure = f"stopped: {stop_reason}"
+    elif exit_code != 0:
+        last = next((ln for ln in reversed(stderr_tail.splitlines()) if ln.strip()), "")
+        failure = f"exit code {exit_code}" + (f": {last.strip()[:500]}" if last else "")
+    return Outcome(
+        exit_code=exit_code,
+        failure_reason=failure,
+        stdout=stdout.text(),
+        stop_reason=stop_reason,
+        stderr_tail=stderr_tail,
+    )

@@ -1,0 +1,246 @@
+"""The prompt an agent gets: built here, in one place, and recorded with the run.
+
+Sections, in order: the role (archetype body) goes to the runner as the system prompt;
+the task prompt holds the assignment (issue key, title, description, acceptance
+criteria), why it matters (parent chain, work block goal and north-star metric, apex
+goal), the last comments (review feedback included), what the agent learned before
+(``reflections``), the mode's instructions (task / review / heartbeat), the CEO's
+roster and backlog intake, and a compact API cheat sheet that uses ``$MESA_*``
+variables (the key itself never appears in a prompt).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from agents.models import Agent, AgentStatus
+from issues.models import OPEN_STATUSES, Comment, CommentKind, Issue, Status
+from issues.permissions import is_ceo
+
+LAST_COMMENTS = 8
+COMMENT_MAX = 1_500
+REFLECTIONS = 3
+BACKLOG_MAX = 20_000
+PARENT_DEPTH = 5
+
+
+@dataclass(frozen=True)
+class Prompt:
+    system: str  # the role
+    task: str  # what to do now
+
+    def recorded(self) -> str:
+        """What is stored on the run: both parts, so a dry run shows exactly what the model would see."""
+        return f"=== SYSTEM (role) ===\n{self.system}\n\n=== PROMPT ===\n{self.task}"
+
+
+def role_text(agent: Agent) -> str:
+    from archetypes.loader import archetype_get
+
+    archetype = archetype_get(agent.archetype)
+    head = f"You are {agent.name} (@{agent.slug}), an autonomous AI agent on a team run with Mesa."
+    if archetype is None:
+        return head
+    return f"{head}\n\n{archetype.body.strip()}"
+
+
+def reflections(agent: Agent, *, limit: int = REFLECTIONS) -> list[str]:
+    """What the agent reported before: the evidence it posted on its last issues.
+
+    The hook for learned reflections: when a reflection store exists, read it here.
+    """
+    rows = (
+        Comment.objects.filter(author_agent=agent, kind=CommentKind.EVIDENCE)
+        .select_related("issue")
+        .order_by("-id")[:limit]
+    )
+    return [f"{c.issue.key}: {_clip(c.body, 600)}" for c in rows]
+
+
+def _clip(text: str, n: int) -> str:
+    text = (text or "").strip()
+    return text if len(text) <= n else text[:n] + "…"
+
+
+def _why_chain(issue: Issue) -> list[str]:
+    lines: list[str] = []
+    parent, depth, seen = issue.parent, 0, {issue.pk}
+    while parent is not None and depth < PARENT_DEPTH and parent.pk not in seen:
+        seen.add(parent.pk)
+        lines.append(f'- Part of {parent.key} "{parent.title}" ({parent.status}): {_clip(parent.description, 400)}')
+        parent, depth = parent.parent, depth + 1
+    block = issue.work_block
+    if block is None:
+        block = next((p.work_block for p in _parents(issue) if p.work_block_id), None)
+    if block is not None:
+        lines.append(f'- Work block "{block.title}" ({block.status}). Goal: {_clip(block.goal, 600)}')
+        if block.north_star_metric:
+            target = f" (target: {block.north_star_target})" if block.north_star_target else ""
+            lines.append(f"- North-star metric: {block.north_star_metric}{target}")
+        if block.apex_block is not None:
+            lines.append(f'- Apex goal "{block.apex_block.title}": {_clip(block.apex_block.goal, 600)}')
+    return lines
+
+
+def _parents(issue: Issue) -> list[Issue]:
+    out: list[Issue] = []
+    parent, seen = issue.parent, {issue.pk}
+    while parent is not None and len(out) < PARENT_DEPTH and parent.pk not in seen:
+        seen.add(parent.pk)
+        out.append(parent)
+        parent = parent.parent
+    return out
+
+
+def _comments(issue: Issue) -> list[str]:
+    rows = list(Comment.objects.filter(issue=issue).order_by("-id")[:LAST_COMMENTS])
+    rows.reverse()
+    return [
+        f"- {c.author_label or 'someone'} [{c.kind}] {c.created_at:%Y-%m-%d %H:%M}: {_clip(c.body, COMMENT_MAX)}"
+        for c in rows
+    ]
+
+
+def _issue_block(issue: Issue) -> list[str]:
+    out = [
+        f"ISSUE {issue.key}: {issue.title}",
+        f"Status: {issue.status}; priority {issue.priority}; type {issue.type}"
+        + (f"; assignee @{issue.assignee.slug}" if issue.assignee_id and issue.assignee else ""),
+        "",
+        "Description:",
+        issue.description.strip() or "(none)",
+    ]
+    if issue.acceptance_criteria.strip():
+        out += ["", "Acceptance criteria:", issue.acceptance_criteria.strip()]
+    why = _why_chain(issue)
+    if why:
+        out += ["", "Why this matters:", *why]
+    comments = _comments(issue)
+    if comments:
+        out += ["", f"Last comments (oldest first, up to {LAST_COMMENTS}):", *comments]
+    return out
+
+
+TASK_RULES = """How to work:
+- You run unattended: never wait for a human at the terminal. If you are stuck or need a decision,
+  comment on the issue saying exactly what you need and move it to blocked.
+- Check the issue out first (POST .../checkout): it moves to in_progress and is yours.
+- Work only inside your current directory ($MESA_WORKTREE): it is your own git worktree on its own
+  branch. Commit your work there; Mesa stores the diff and keeps the branch.
+- When done, post an evidence comment (what changed, how you verified it: commands run, test results),
+  then PATCH the status to in_review. Do not mark your own work done.
+- Search the wiki before starting; record durable knowledge there."""
+
+REVIEW_RULES = """You are the REVIEWER of this issue (its author cannot review it). Check the work against the
+description and acceptance criteria: read the evidence comments and the branch/diff, run what you need.
+Then do exactly one of:
+- approve: PATCH status to done (add a short evidence comment saying what you verified);
+- request changes: POST a comment listing precisely what must change, then PATCH status to todo;
+- escalate to the humans (risky, irreversible, or beyond your authority): PATCH status to board_review
+  with a comment explaining why."""
+
+HEARTBEAT_RULES = """HEARTBEAT CHECK. Look at your inbox (GET /inbox) and handle what needs you: start or continue
+your open issues, answer questions addressed to you, review what waits for your review. If nothing needs
+you, stop at once without doing anything."""
+
+CEO_RULES = """As the CEO you do not implement. You plan, delegate and review: break work into issues
+assigned to the right team member (POST /issues with assignee_slug and parent_issue_key), keep the active
+work block on track, review what reaches you, and ask the humans (POST /approvals) for decisions beyond you."""
+
+
+def api_cheat_sheet(*, ceo: bool) -> str:
+    lines = [
+        "Mesa API (use these environment variables; never print the key):",
+        '  H="Authorization: Bearer $MESA_API_KEY"',
+        '  curl -s -H "$H" "$MESA_API_URL/inbox"                              # your open work',
+        '  curl -s -H "$H" "$MESA_API_URL/issues/$MESA_ISSUE_KEY"             # read the issue',
+        '  curl -s -X POST -H "$H" "$MESA_API_URL/issues/$MESA_ISSUE_KEY/checkout"',
+        '  curl -s -X PATCH -H "$H" -H "Content-Type: application/json" \\',
+        '       -d \'{"status": "in_review"}\' "$MESA_API_URL/issues/$MESA_ISSUE_KEY"',
+        '  curl -s -X POST -H "$H" -H "Content-Type: application/json" \\',
+        '       -d \'{"body": "what I did and how I verified it", "kind": "evidence"}\' \\',
+        '       "$MESA_API_URL/issues/$MESA_ISSUE_KEY/comments"                 # kind: comment | evidence',
+        '  curl -s -X POST -H "$H" -H "Content-Type: application/json" \\',
+        '       -d \'{"title": "...", "description": "...", "assignee_slug": "...", "parent_issue_key": "..."}\' \\',
+        '       "$MESA_API_URL/issues"                                          # new issue',
+        '  curl -s -X POST -H "$H" -H "Content-Type: application/json" -d \'{"title": "..."}\' \\',
+        '       "$MESA_API_URL/issues/similarity"                               # look for duplicates first',
+        '  curl -s -X POST -H "$H" -H "Content-Type: application/json" \\',
+        '       -d \'{"title": "...", "reason": "...", "issue_key": "..."}\' "$MESA_API_URL/approvals"  # ask a human',
+        '  curl -s -H "$H" "$MESA_API_URL/wiki/search?q=words"',
+        "Errors come back as JSON {error, code, ...}: read them, they say what to do.",
+    ]
+    if ceo:
+        lines.append('  curl -s -H "$H" "$MESA_API_URL/agents"                              # the team')
+    return "\n".join(lines)
+
+
+def _roster(agent: Agent) -> list[str]:
+    agents = Agent.objects.filter(org_id=agent.org_id).exclude(status=AgentStatus.TERMINATED).order_by("name")
+    return [
+        f"- @{a.slug} {a.name} ({a.archetype})" + (f", reports to @{a.reports_to.slug}" if a.reports_to else "")
+        for a in agents.select_related("reports_to")
+        if a.pk != agent.pk
+    ]
+
+
+def _backlog(agent: Agent) -> str:
+    if not agent.working_dir:
+        return ""
+    path = Path(agent.working_dir).expanduser() / "artifact-docs" / "backlog.md"
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return ""
+    return _clip(text, BACKLOG_MAX)
+
+
+def _inbox(agent: Agent) -> list[str]:
+    issues = Issue.objects.filter(assignee=agent, status__in=OPEN_STATUSES).order_by("-priority", "id")[:30]
+    return [f"- [{i.key}] {i.title} ({i.status}, priority {i.priority})" for i in issues]
+
+
+def prompt_build(*, agent: Agent, issue: Issue | None, mode: str, reason: str = "") -> Prompt:
+    """The complete prompt for one run of ``agent`` in ``mode`` (task / review / heartbeat)."""
+    ceo = is_ceo(agent)
+    parts: list[str] = []
+    if reason:
+        parts.append(f"Why you were woken: {reason}")
+    if issue is not None:
+        issue = (
+            Issue.objects.select_related(
+                "assignee", "work_block__apex_block", "parent__parent__parent", "parent__work_block__apex_block"
+            )
+            .filter(pk=issue.pk)
+            .first()
+            or issue
+        )
+        parts.append("\n".join(_issue_block(issue)))
+    if mode == "review":
+        parts.append(REVIEW_RULES)
+    elif mode == "heartbeat" or issue is None:
+        inbox = _inbox(agent)
+        parts.append(HEARTBEAT_RULES + ("\n\nYour open issues:\n" + "\n".join(inbox) if inbox else ""))
+    else:
+        parts.append(TASK_RULES)
+    if ceo:
+        parts.append(CEO_RULES)
+        roster = _roster(agent)
+        if roster:
+            parts.append("Your team:\n" + "\n".join(roster))
+        reviews = Issue.objects.filter(org_id=agent.org_id, status=Status.IN_REVIEW).order_by("id")[:20]
+        waiting = [f"- [{i.key}] {i.title}" for i in reviews]
+        if waiting:
+            parts.append("Issues in review:\n" + "\n".join(waiting))
+        backlog = _backlog(agent)
+        if backlog:
+            parts.append(
+                "BACKLOG INTAKE (artifact-docs/backlog.md in your working dir). Turn each item into an issue "
+                "(check /issues/similarity first to avoid duplicates), assign it, then empty the file:\n" + backlog
+            )
+    learned = reflections(agent)
+    if learned:
+        parts.append("What you reported on earlier work (learn from it):\n" + "\n".join(f"- {x}" for x in learned))
+    parts.append(api_cheat_sheet(ceo=ceo))
+    return Prompt(system=role_text(agent), task="\n\n".join(parts).strip() + "\n")

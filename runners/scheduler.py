@@ -1,0 +1,312 @@
+"""The scheduler loop: events in, runs out.
+
+One process (``manage.py scheduler``) runs :class:`Scheduler`. Each pass reads the new rows
+of the durable event feed (``runners.dispatch``), fires the due heartbeats, and claims
+queued runs into a bounded thread pool (``runners.execution.execute_run``). Between passes
+it sleeps on a wake-up flag with a short timeout and looks for database changes cheaply:
+on SQLite ``PRAGMA data_version`` (no table read; it changes when another connection
+commits), elsewhere an indexed ``id > cursor`` probe. A full pass also runs once a second
+as a safety net.
+
+Start-up recovery: runs left ``running`` by a dead scheduler are marked failed (their
+orphaned process groups are killed when they can be identified), their issues get a
+system comment, crashed worktrees are pruned, and pending work is dispatched again.
+Stop (SIGTERM/SIGINT → :meth:`Scheduler.request_stop`): running runs are cancelled and
+recorded; nothing is left ``running``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import select
+import signal
+import socket
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+
+from agents.models import Agent, AgentStatus
+from orgs.events import add_listener, remove_listener
+from orgs.models import Event
+from runners.dispatch import Wake, agent_has_work, dispatch, dispatch_events, pending_wakes
+from runners.execution import execute_run
+from runners.models import ACTIVE_RUN_STATUSES, Run, RunMode, RunStatus
+from runners.services import run_claim, run_finish, scheduler_beat, worker_name
+from runners.wake import WakeSocket
+from runners.worktrees import worktrees_prune
+
+log = logging.getLogger(__name__)
+
+FULL_PASS_S = 1.0
+BEAT_S = 5.0
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _process_of_run(pid: int, run_id: int) -> bool:
+    """True when ``pid`` is still the CLI of run ``run_id`` (its environment says so): safe to kill."""
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return False
+    return f"MESA_RUN_ID={run_id}".encode() in environ.split(b"\0")
+
+
+def recover(*, worker: str) -> list[int]:
+    """Fail the runs a dead scheduler left ``running``; returns their ids."""
+    from api.keys import run_keys_revoke
+    from issues.services import system_comment
+
+    host = socket.gethostname()
+    recovered: list[int] = []
+    for run in Run.objects.filter(status=RunStatus.RUNNING).select_related("issue", "org", "agent"):
+        owner_host, _, owner_pid = run.claimed_by.rpartition(":")
+        if (
+            owner_host == host
+            and owner_pid.isdigit()
+            and int(owner_pid) != os.getpid()
+            and _pid_alive(int(owner_pid))
+            and run.claimed_by != worker
+        ):
+            continue  # another live scheduler on this machine owns it
+        if owner_host and owner_host != host:
+            continue  # owned by a scheduler on another machine: its own start-up recovers it
+        if run.pid and _process_of_run(run.pid, run.pk):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(run.pid, signal.SIGKILL)
+        reason = "the scheduler stopped while this run was running (crash or kill); recovered at start-up"
+        if run_finish(run=run, status=RunStatus.FAILED, failure_reason=reason):
+            recovered.append(run.pk)
+            run_keys_revoke(run_id=run.pk)
+            if run.issue is not None:
+                system_comment(
+                    issue=run.issue,
+                    body=f"Run {run.pk} of {run.agent.slug} was interrupted (the scheduler stopped) and is "
+                    "recorded as failed. The work will be picked up again.",
+                )
+    return recovered
+
+
+class _Waker:
+    """Wakes the loop: from worker threads (``set``) or other processes (the wake socket)."""
+
+    def __init__(self) -> None:
+        self._r, self._w = socket.socketpair()
+        self._r.setblocking(False)
+        self._w.setblocking(False)
+        self.external = WakeSocket()
+
+    def set(self) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):
+            self._w.send(b"!")
+
+    def wait(self, timeout: float) -> bool:
+        sockets = [self._r] + ([self.external.sock] if self.external.sock is not None else [])
+        readable, _, _ = select.select(sockets, [], [], timeout)
+        return bool(readable)
+
+    def clear(self) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):
+            while self._r.recv(4096):
+                pass
+        self.external.drain()
+
+    def close(self) -> None:
+        self.external.close()
+        self._r.close()
+        self._w.close()
+
+
+class Scheduler:
+    def __init__(self, *, poll_s: float | None = None, max_workers: int | None = None) -> None:
+        self.worker = worker_name()
+        self.poll_s = settings.MESA_SCHEDULER_POLL_S if poll_s is None else poll_s
+        self.max_workers = max_workers or max(1, settings.MESA_MAX_RUNS)
+        self.pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="mesa-run")
+        self.stopping = threading.Event()  # set on SIGTERM: running runs are cancelled
+        self.wake = _Waker()
+        self.futures: dict[int, Future[str]] = {}
+        self.cursor = 0
+        self.heartbeat_due: dict[int, float] = {}
+        self._data_version: int | None = None
+        self._next_full = 0.0
+        self._next_beat = 0.0
+        self._next_heartbeat_check = 0.0
+        self._lock = threading.Lock()
+
+    # --- lifecycle ------------------------------------------------------------------
+    def request_stop(self, *_: object) -> None:
+        self.stopping.set()
+        self.wake.set()
+
+    def _on_event(self, _event: Event) -> None:
+        self.wake.set()
+
+    def start(self) -> None:
+        """Start-up: recovery, worktree pruning, re-dispatch of pending work."""
+        self.cursor = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        recovered = recover(worker=self.worker)
+        keep = set(Run.objects.filter(status=RunStatus.RUNNING).values_list("id", flat=True))
+        dirs = sorted(set(Agent.objects.exclude(working_dir="").values_list("working_dir", flat=True)))
+        pruned = worktrees_prune(repo_dirs=dirs, keep_run_ids=keep)
+        queued = 0
+        for wake in pending_wakes():
+            if dispatch(wake) is not None:
+                queued += 1
+        log.info(
+            "scheduler %s started: %d runs recovered, %d worktrees pruned, %d pending runs",
+            self.worker,
+            len(recovered),
+            len(pruned),
+            queued,
+        )
+        add_listener(self._on_event)
+        scheduler_beat(worker=self.worker)
+
+    def close(self, *, timeout: float | None = None) -> None:
+        """Cancel what runs, wait for it to be recorded, and make sure nothing is left ``running``."""
+        self.stopping.set()
+        remove_listener(self._on_event)
+        grace = float(settings.MESA_KILL_GRACE_S) + 5.0 if timeout is None else timeout
+        deadline = time.monotonic() + grace
+        for future in list(self.futures.values()):
+            with contextlib.suppress(Exception):  # the run records its own failure
+                future.result(timeout=max(0.1, deadline - time.monotonic()))
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for run in Run.objects.filter(status=RunStatus.RUNNING, claimed_by=self.worker):
+            run_finish(run=run, status=RunStatus.CANCELLED, failure_reason="the scheduler was stopped")
+        self.wake.close()
+        close_old_connections()
+
+    # --- one pass -------------------------------------------------------------------
+    def _changed(self) -> bool:
+        """Did anything commit since the last look? Cheap enough to ask 20 times a second."""
+        try:
+            if connection.vendor == "sqlite":
+                with connection.cursor() as cursor:
+                    cursor.execute("PRAGMA data_version")
+                    row = cursor.fetchone()
+                version = int(row[0]) if row else 0
+                changed = version != self._data_version
+                self._data_version = version
+                return changed
+            return Event.objects.filter(id__gt=self.cursor).exists()
+        except Exception:  # noqa: BLE001 - a DB hiccup: reconnect and do a full pass
+            log.exception("change probe failed")
+            close_old_connections()
+            return True
+
+    def pass_once(self) -> int:
+        """Dispatch new events, fire due heartbeats, claim and start runs. Returns runs started."""
+        self.cursor, _ = dispatch_events(self.cursor)
+        self._heartbeats()
+        return self._claim()
+
+    def _heartbeats(self) -> None:
+        now = time.monotonic()
+        if now < self._next_heartbeat_check:
+            return
+        self._next_heartbeat_check = now + 1.0
+        agents = Agent.objects.filter(heartbeat_enabled=True, status=AgentStatus.ACTIVE).only(
+            "id", "heartbeat_interval_s", "org_id", "daily_token_limit", "daily_cost_limit_usd"
+        )
+        seen: set[int] = set()
+        for agent in agents:
+            seen.add(agent.pk)
+            interval = max(5, agent.heartbeat_interval_s or 300)
+            due = self.heartbeat_due.setdefault(agent.pk, now + interval)
+            if now < due:
+                continue
+            self.heartbeat_due[agent.pk] = now + interval
+            if Run.objects.filter(agent=agent, status__in=ACTIVE_RUN_STATUSES).exists():
+                continue  # busy: its current run is the heartbeat
+            if not agent_has_work(agent):
+                continue  # nothing to do: no run, no tokens
+            dispatch(Wake(agent.pk, None, RunMode.HEARTBEAT, "heartbeat"))
+        for agent_id in set(self.heartbeat_due) - seen:
+            del self.heartbeat_due[agent_id]
+
+    def _claim(self) -> int:
+        started = 0
+        self._reap()
+        if self.stopping.is_set():
+            return 0
+        while len(self.futures) < self.max_workers:
+            if not Run.objects.filter(status=RunStatus.QUEUED).exists():
+                break
+            run = run_claim(worker=self.worker)
+            if run is None:
+                break
+            future = self.pool.submit(self._execute, run.pk)
+            with self._lock:
+                self.futures[run.pk] = future
+            started += 1
+        return started
+
+    def _execute(self, run_id: int) -> str:
+        try:
+            return execute_run(run_id, shutdown=self.stopping)
+        finally:
+            self.wake.set()
+
+    def _reap(self) -> None:
+        with self._lock:
+            for run_id in [pk for pk, f in self.futures.items() if f.done()]:
+                del self.futures[run_id]
+
+    # --- loops ----------------------------------------------------------------------
+    def run_forever(self) -> None:
+        self.start()
+        try:
+            while not self.stopping.is_set():
+                woken = self.wake.wait(self.poll_s)
+                if self.stopping.is_set():
+                    break
+                self.wake.clear()
+                now = time.monotonic()
+                changed = self._changed()
+                if woken or changed or now >= self._next_full:
+                    self._next_full = now + FULL_PASS_S
+                    try:
+                        self.pass_once()
+                    except Exception:  # noqa: BLE001 - keep scheduling; the next pass retries
+                        log.exception("scheduler pass failed")
+                        close_old_connections()
+                if now >= self._next_beat:
+                    self._next_beat = now + BEAT_S
+                    try:
+                        scheduler_beat(worker=self.worker)
+                    except Exception:  # noqa: BLE001
+                        log.exception("scheduler beat failed")
+        finally:
+            self.close()
+
+    def run_until_idle(self, *, timeout: float = 60.0) -> None:
+        """``--once``: recover, then dispatch and run until nothing is left to start or running."""
+        self.start()
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline and not self.stopping.is_set():
+                started = self.pass_once()
+                self._reap()
+                # Idle: one more look, finished runs may have queued follow-ups or published events.
+                if not started and not self.futures and not self.pass_once() and not self.futures:
+                    break
+                self.wake.wait(0.02)
+                self.wake.clear()
+        finally:
+            self.close()

@@ -1,0 +1,362 @@
+"""Writes for runs and the scheduler's switches: the queue lives in the database.
+
+State changes are conditional updates so several scheduler processes can share
+one queue: a run moves queued → running only through :func:`run_claim`, and
+running → finished only through :func:`run_finish`.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, IntegerField, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from agents.models import Agent, AgentStatus
+from issues.models import Issue
+from orgs.actors import Actor
+from orgs.errors import Conflict, InvalidInput
+from orgs.events import event_publish
+from runners.models import (
+    ACTIVE_RUN_STATUSES,
+    FAILED_RUN_STATUSES,
+    FINISHED_RUN_STATUSES,
+    Run,
+    RunMode,
+    RunStatus,
+    SchedulerState,
+)
+
+SCHEDULER = Actor.system("scheduler")
+
+
+def worker_name() -> str:
+    """``host:pid`` of this process: recorded on claimed runs so crash recovery knows whose they are."""
+    import os
+
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_event_data(run: Run, **extra: Any) -> dict[str, Any]:
+    return {
+        "run_id": run.pk,
+        "agent_id": run.agent_id,
+        "issue_key": run.issue.key if run.issue_id and run.issue else None,
+        "mode": run.mode,
+        "status": run.status,
+        **extra,
+    }
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    run: Run
+    created: bool  # False: an active run of this agent on this issue already existed (deduplicated)
+
+
+@transaction.atomic
+def run_enqueue(
+    *,
+    agent: Agent,
+    issue: Issue | None = None,
+    mode: str = RunMode.TASK,
+    reason: str = "",
+    not_before: datetime | None = None,
+) -> Enqueued:
+    """Queue a run of ``agent`` (on ``issue``), unless one is already queued or running.
+
+    A wake-up that meets a *running* run marks it ``rerun_requested``: the scheduler
+    dispatches again when it ends, so nothing said during a run is lost.
+    """
+    if mode not in RunMode.values:
+        raise InvalidInput(f"Unknown run mode {mode!r}.", field="mode")
+    if issue is not None and issue.org_id != agent.org_id:
+        raise InvalidInput("The issue belongs to another org.", field="issue")
+    active = Run.objects.filter(agent=agent, issue=issue, status__in=ACTIVE_RUN_STATUSES).first()
+    if active is None:
+        try:
+            with transaction.atomic():
+                run = Run.objects.create(
+                    org_id=agent.org_id,
+                    agent=agent,
+                    issue=issue,
+                    mode=mode,
+                    reason=reason[:200],
+                    runner=agent.runner,
+                    model=agent.model,
+                    not_before=not_before,
+                )
+        except IntegrityError:
+            # Another scheduler queued it between our read and our insert.
+            active = Run.objects.filter(agent=agent, issue=issue, status__in=ACTIVE_RUN_STATUSES).first()
+            if active is None:
+                raise
+        else:
+            event_publish(org=agent.org, type="run_queued", data=run_event_data(run, reason=run.reason))
+            return Enqueued(run, True)
+    if active.status == RunStatus.RUNNING and not active.rerun_requested:
+        Run.objects.filter(pk=active.pk).update(rerun_requested=True)
+        active.rerun_requested = True
+    return Enqueued(active, False)
+
+
+def _running_count(**filters: Any) -> Subquery:
+    return Subquery(
+        Run.objects.filter(status=RunStatus.RUNNING, **filters)
+        .order_by()
+        .values("status")
+        .annotate(n=Count("id"))
+        .values("n")[:1],
+        output_field=IntegerField(),
+    )
+
+
+def run_claim(*, worker: str = "", max_runs: int | None = None, per_agent: int | None = None) -> Run | None:
+    """Move the oldest startable queued run to ``running`` and return it, or None.
+
+    Startable: the scheduler is not paused, the agent is active, fewer than
+    ``per_agent`` (``MESA_MAX_RUNS_PER_AGENT``) runs of the agent and fewer than
+    ``max_runs`` (``MESA_MAX_RUNS``) runs in total are running. The limits are checked
+    in the same UPDATE statement that claims the row (atomic on SQLite; on Postgres a
+    transaction-scoped advisory lock serialises claimers), so two schedulers can never
+    exceed them together.
+    """
+    max_runs = settings.MESA_MAX_RUNS if max_runs is None else max_runs
+    per_agent = settings.MESA_MAX_RUNS_PER_AGENT if per_agent is None else per_agent
+    worker = worker or worker_name()
+    if scheduler_paused():
+        return None
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(4242)")
+        running_total = Run.objects.filter(status=RunStatus.RUNNING).count()
+        if running_total >= max_runs:
+            return None
+        busy = (
+            Run.objects.filter(status=RunStatus.RUNNING)
+            .values("agent_id")
+            .annotate(n=Count("id"))
+            .filter(n__gte=per_agent)
+            .values("agent_id")
+        )
+        candidates = list(
+            Run.objects.filter(status=RunStatus.QUEUED, agent__status=AgentStatus.ACTIVE)
+            .filter(Q(not_before__isnull=True) | Q(not_before__lte=timezone.now()))
+            .exclude(agent_id__in=busy)
+            .order_by("id")
+            .values_list("pk", "agent_id")[:20]
+        )
+        now = timezone.now()
+        for pk, agent_id in candidates:
+            claimed = (
+                Run.objects.filter(pk=pk, status=RunStatus.QUEUED)
+                .alias(
+                    total=Coalesce(_running_count(), Value(0)),
+                    mine=Coalesce(_running_count(agent_id=agent_id), Value(0)),
+                )
+                .filter(total__lt=max_runs, mine__lt=per_agent)
+                .update(status=RunStatus.RUNNING, claimed_by=worker[:100], started_at=now)
+            )
+            if claimed:
+                run = Run.objects.select_related("agent", "agent__org", "issue", "org").get(pk=pk)
+                event_publish(org=run.org, type="run_started", data=run_event_data(run))
+                return run
+    return None
+
+
+def run_start(
+    *,
+    run: Run,
+    prompt: str,
+    branch: str = "",
+    worktree_path: str = "",
+    isolated: bool = False,
+    pid: int | None = None,
+) -> Run:
+    """Record how a claimed run is being executed (its prompt and workspace)."""
+    fields: dict[str, Any] = {
+        "prompt": prompt,
+        "branch": branch[:200],
+        "worktree_path": worktree_path[:500],
+        "isolated": isolated,
+    }
+    if pid is not None:
+        fields["pid"] = pid
+    Run.objects.filter(pk=run.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(run, name, value)
+    return run
+
+
+def run_set_pid(*, run: Run, pid: int) -> None:
+    Run.objects.filter(pk=run.pk).update(pid=pid)
+    run.pid = pid
+
+
+@transaction.atomic
+def run_finish(
+    *,
+    run: Run,
+    status: str,
+    exit_code: int | None = None,
+    failure_reason: str = "",
+    stdout: str | None = None,
+    stderr: str | None = None,
+    diff: str | None = None,
+    num_turns: int | None = None,
+    usage: dict[str, Any] | None = None,
+) -> bool:
+    """Move ``run`` from queued/running to the final ``status``; False if it had already ended.
+
+    After a failed or timed-out run the issue's retry cap is checked (see :func:`retry_cap_check`).
+    """
+    if status not in FINISHED_RUN_STATUSES:
+        raise InvalidInput(f"{status!r} is not a final run status.", field="status")
+    fields: dict[str, Any] = {
+        "status": status,
+        "finished_at": timezone.now(),
+        "exit_code": exit_code,
+        "failure_reason": failure_reason,
+    }
+    for name, value in (("stdout", stdout), ("stderr", stderr), ("diff", diff), ("num_turns", num_turns)):
+        if value is not None:
+            fields[name] = value
+    if usage:
+        fields.update(usage)
+    if not Run.objects.filter(pk=run.pk, status__in=ACTIVE_RUN_STATUSES).update(**fields):
+        return False
+    for name, value in fields.items():
+        setattr(run, name, value)
+    event_publish(
+        org=run.org,
+        type="run_finished",
+        data=run_event_data(
+            run,
+            failure_reason=failure_reason[:300],
+            tokens=run.tokens_total,
+            cost_usd=str(Decimal(run.cost_usd)),
+        ),
+    )
+    if status in FAILED_RUN_STATUSES and run.issue_id:
+        retry_cap_check(issue_id=run.issue_id)
+    return True
+
+
+def failures_since_success(issue_id: int) -> int:
+    """Failed/timed-out runs on the issue since its last completed run."""
+    last_ok = (
+        Run.objects.filter(issue_id=issue_id, status=RunStatus.COMPLETED).order_by("-id").values_list("id", flat=True)
+    ).first()
+    runs = Run.objects.filter(issue_id=issue_id, status__in=FAILED_RUN_STATUSES)
+    if last_ok is not None:
+        runs = runs.filter(id__gt=last_ok)
+    return runs.count()
+
+
+@transaction.atomic
+def retry_cap_check(*, issue_id: int) -> bool:
+    """After ``MESA_RETRY_CAP`` failed runs in a row on an issue, block it and say so. True if it tripped."""
+    from issues.lifecycle import is_allowed, is_terminal
+    from issues.models import Status
+    from issues.services import issue_transition, system_comment
+
+    cap = settings.MESA_RETRY_CAP
+    failures = failures_since_success(issue_id)
+    # At the cap (and every cap failures after a human woke it again): not on every failure.
+    if failures == 0 or failures % cap:
+        return False
+    issue = Issue.objects.select_related("org", "assignee").get(pk=issue_id)
+    if is_terminal(issue.status):
+        return False
+    moved = False
+    if issue.status != Status.BLOCKED and is_allowed(issue.status, Status.BLOCKED):
+        try:
+            issue_transition(actor=SCHEDULER, issue=issue, to=Status.BLOCKED, check=False)
+            moved = True
+        except Conflict:
+            issue.refresh_from_db(fields=["status"])
+    if moved:
+        note = f"{failures} runs on {issue.key} failed in a row; moved to blocked. A human needs to look."
+    else:
+        note = (
+            f"{failures} runs on {issue.key} failed in a row; Mesa stops retrying it. "
+            f"It stays {issue.status} (the lifecycle does not allow {issue.status} → blocked). A human needs to look."
+        )
+    system_comment(issue=issue, body=note)
+    event_publish(
+        org=issue.org,
+        type="issue_retry_cap",
+        data={"key": issue.key, "issue_id": issue.pk, "failures": failures, "status": issue.status, "moved": moved},
+    )
+    return True
+
+
+def retry_capped(issue: Issue) -> bool:
+    """True when the issue hit the retry cap and no run succeeded since: no *automatic* retries
+    (recovery, follow-ups). A human's action (a comment, an assignment) still wakes the agent."""
+    return failures_since_success(issue.pk) >= settings.MESA_RETRY_CAP
+
+
+@transaction.atomic
+def run_cancel(*, actor: Actor, run: Run, reason: str = "") -> Run:
+    """Cancel a queued run at once; ask a running one to stop (its executor kills the process)."""
+    if run.is_finished:
+        raise Conflict(f"Run {run.pk} has already ended ({run.status}).", code="run_finished")
+    note = reason or f"cancelled by {actor}"
+    if Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+        status=RunStatus.CANCELLED, finished_at=timezone.now(), failure_reason=note
+    ):
+        run.status = RunStatus.CANCELLED
+        run.failure_reason = note
+        event_publish(org=run.org, type="run_finished", data=run_event_data(run, failure_reason=note))
+        return run
+    Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(cancel_requested=True)
+    run.cancel_requested = True
+    return run
+
+
+def _state() -> SchedulerState:
+    state, _ = SchedulerState.objects.get_or_create(pk=1)
+    return state
+
+
+@transaction.atomic
+def scheduler_pause(*, actor: Actor) -> SchedulerState:
+    """Stop starting new runs (running ones finish). Persisted: a restart stays paused."""
+    state = _state()
+    if not state.paused:
+        SchedulerState.objects.filter(pk=1).update(paused=True, paused_at=timezone.now(), paused_by=str(actor)[:100])
+        state.refresh_from_db()
+    return state
+
+
+@transaction.atomic
+def scheduler_resume(*, actor: Actor) -> SchedulerState:
+    state = _state()
+    if state.paused:
+        SchedulerState.objects.filter(pk=1).update(paused=False, paused_at=None, paused_by=str(actor)[:100])
+        state.refresh_from_db()
+    return state
+
+
+def scheduler_paused() -> bool:
+    """Selector: is the whole scheduler paused?"""
+    return SchedulerState.objects.filter(pk=1, paused=True).exists()
+
+
+def scheduler_beat(*, worker: str) -> None:
+    """Record that a scheduler process is alive (the dashboard shows it)."""
+    if not SchedulerState.objects.filter(pk=1).update(beat_at=timezone.now(), worker=worker[:100]):
+        SchedulerState.objects.get_or_create(pk=1, defaults={"beat_at": timezone.now(), "worker": worker[:100]})
+
+
+def active_run_exists(*, agent: Agent, issue: Issue | None) -> bool:
+    return Run.objects.filter(Q(agent=agent) & Q(issue=issue) & Q(status__in=ACTIVE_RUN_STATUSES)).exists()

@@ -1,0 +1,239 @@
+"""The database-backed ``EventSink``: stores, publishes and meters every event of a run.
+
+Each event becomes a ``RunEvent`` row (seq 1, 2, ...) and a live ``run_event`` on the
+durable event feed (the dashboard streams it). Usage deltas are summed as they arrive
+(a ``final`` usage from the CLI replaces the sum: its own totals win) and written to the
+Run row as they change, so the usage pages and the budget see a run while it runs.
+
+``should_stop`` answers ``budget_exceeded`` as soon as the running total crosses the
+agent's remaining daily budget (tokens or cost), so a run overshoots by at most the one
+streamed message that crossed it; ``cancelled`` when a cancel was requested (the Run row,
+checked at most every 0.5 s) or the scheduler is shutting down.
+
+Secrets (the run key, the agent's env values) are redacted from everything stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from django.db import close_old_connections, transaction
+
+from orgs.events import event_publish
+from orgs.models import Org
+from runners.base import ParsedEvent, Usage
+from runners.budget import Remaining
+from runners.models import Run, RunEvent
+
+log = logging.getLogger(__name__)
+
+REDACTED = "[redacted]"
+MIN_SECRET_LEN = 6  # shorter values ("1", "true") would shred ordinary text
+LIVE_TEXT_MAX = 500  # characters of an event's text put on the live feed
+EVENT_TEXT_MAX = 20_000  # characters of any one string stored in a RunEvent
+CANCEL_CHECK_S = 0.5
+
+
+class Redactor:
+    """Replaces every known secret value with ``[redacted]``."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        # Longest first, so a secret that contains another is replaced whole.
+        self.secrets = sorted({s for s in secrets if s and len(s) >= MIN_SECRET_LEN}, key=len, reverse=True)
+
+    def text(self, value: str) -> str:
+        for secret in self.secrets:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+
+    def data(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self.text(str(k)): self.data(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.data(v) for v in value]
+        return value
+
+
+def _cap(value: Any) -> Any:
+    if isinstance(value, str):
+        return value if len(value) <= EVENT_TEXT_MAX else value[:EVENT_TEXT_MAX] + f"… [{len(value)} chars]"
+    if isinstance(value, dict):
+        return {k: _cap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cap(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _summary(event: ParsedEvent) -> str:
+    """A short human-readable line for the live feed."""
+    data = event.data
+    for key in ("text", "message", "result", "output", "line"):
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            return value[:LIVE_TEXT_MAX]
+    if event.type == "tool_use":
+        return f"{data.get('name', 'tool')}"[:LIVE_TEXT_MAX]
+    return ""
+
+
+def _price(model: str, usage: Usage) -> Decimal | None:
+    """Cost of ``usage`` from the editable price table, when ``runners.pricing`` exists."""
+    try:
+        from runners import pricing  # written by the CLI runners; optional here
+    except ImportError:
+        return None
+    price = getattr(pricing, "price", None)
+    if price is None:
+        return None
+    try:
+        value = price(model, usage)
+    except Exception:  # noqa: BLE001 - a broken price table must not kill the run
+        log.exception("pricing failed for model %r", model)
+        return None
+    return None if value is None else Decimal(value)
+
+
+class DbEventSink:
+    """Stores the events of one run. Used from one thread (the run's worker)."""
+
+    def __init__(
+        self,
+        *,
+        run: Run,
+        org: Org,
+        issue_key: str | None,
+        model: str,
+        remaining: Remaining | None = None,
+        redactor: Redactor | None = None,
+        shutdown: threading.Event | None = None,
+    ) -> None:
+        self.run = run
+        self.org = org
+        self.issue_key = issue_key
+        self.model = model
+        self.remaining = remaining or Remaining(None, None)
+        self.redactor = redactor or Redactor(())
+        self.shutdown = shutdown
+        self.seq = 0
+        self.delta = Usage()  # sum of per-message deltas
+        self.final: Usage | None = None  # the CLI's own totals, when it reported them
+        self.num_turns: int | None = None
+        self.result_error = False  # the CLI's final result said is_error
+        self.result_text = ""
+        self.stop_reason: str | None = None
+        self._cancel_checked = 0.0
+
+    # --- metering -------------------------------------------------------------------
+    @property
+    def usage(self) -> Usage:
+        """Best known totals: the CLI's final figures when present, else the summed deltas."""
+        usage = self.final if self.final is not None else self.delta
+        if usage.cost_usd is None:
+            priced = _price(self.model, usage)
+            if priced is not None:
+                usage = Usage(usage.tokens_in, usage.tokens_out, usage.cache_read, usage.cache_write, priced)
+        return usage
+
+    def usage_fields(self) -> dict[str, Any]:
+        usage = self.usage
+        return {
+            "tokens_in": usage.tokens_in,
+            "tokens_out": usage.tokens_out,
+            "tokens_cache_read": usage.cache_read,
+            "tokens_cache_write": usage.cache_write,
+            "cost_usd": (usage.cost_usd or Decimal(0)).quantize(Decimal("0.000001")),
+        }
+
+    def _over_budget(self) -> bool:
+        usage = self.usage
+        if self.remaining.tokens is not None and usage.tokens_total > self.remaining.tokens:
+            return True
+        return self.remaining.cost_usd is not None and (usage.cost_usd or Decimal(0)) > self.remaining.cost_usd
+
+    # --- EventSink ------------------------------------------------------------------
+    def started(self, pid: int) -> None:
+        Run.objects.filter(pk=self.run.pk).update(pid=pid)
+        self.run.pid = pid
+
+    def emit(self, event: ParsedEvent) -> None:
+        metered = False
+        if event.usage is not None:
+            self.delta = self.delta + event.usage
+            metered = True
+        if event.final is not None:
+            self.final = event.final
+            metered = True
+        if event.type == "result":
+            turns = event.data.get("num_turns")
+            if isinstance(turns, int):
+                self.num_turns = turns
+            if event.is_error:
+                self.result_error = True
+            text = event.data.get("result") or event.data.get("text")
+            if isinstance(text, str):
+                self.result_text = self.redactor.text(text)[:2000]
+        self.seq += 1
+        data = _cap(self.redactor.data(dict(event.data)))
+        if event.is_error:
+            data["is_error"] = True
+        if event.usage is not None:
+            data.setdefault("usage", _usage_dict(event.usage))
+        with transaction.atomic():
+            RunEvent.objects.create(run_id=self.run.pk, seq=self.seq, type=event.type[:30], data=data)
+            if metered:
+                fields = self.usage_fields()
+                Run.objects.filter(pk=self.run.pk).update(**fields)
+                for name, value in fields.items():
+                    setattr(self.run, name, value)
+            event_publish(
+                org=self.org,
+                type="run_event",
+                data={
+                    "run_id": self.run.pk,
+                    "issue_key": self.issue_key,
+                    "agent_id": self.run.agent_id,
+                    "seq": self.seq,
+                    "type": event.type,
+                    "text": _summary(ParsedEvent(event.type, data)),
+                    "is_error": event.is_error,
+                },
+            )
+        if metered and self.stop_reason is None and self._over_budget():
+            self.stop_reason = "budget_exceeded"
+
+    def should_stop(self) -> str | None:
+        if self.stop_reason:
+            return self.stop_reason
+        if self.shutdown is not None and self.shutdown.is_set():
+            self.stop_reason = "cancelled"
+            return self.stop_reason
+        now = time.monotonic()
+        if now - self._cancel_checked >= CANCEL_CHECK_S:
+            self._cancel_checked = now
+            try:
+                if Run.objects.filter(pk=self.run.pk, cancel_requested=True).exists():
+                    self.stop_reason = "cancelled"
+            except Exception:  # noqa: BLE001 - a DB hiccup must not stop a run; check again later
+                log.exception("cancel check failed for run %s", self.run.pk)
+                close_old_connections()
+        return self.stop_reason
+
+
+def _usage_dict(usage: Usage) -> dict[str, Any]:
+    return {
+        "tokens_in": usage.tokens_in,
+        "tokens_out": usage.tokens_out,
+        "cache_read": usage.cache_read,
+        "cache_write": usage.cache_write,
+        "cost_usd": None if usage.cost_usd is None else str(usage.cost_usd),
+    }

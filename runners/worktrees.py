@@ -1,0 +1,192 @@
+"""A git worktree per run: two runs never share a checkout, the main checkout is never touched.
+
+``workspace_prepare`` gives a run its own worktree on a new branch
+``mesa/<issue-key>-r<run-id>`` (heartbeats: ``mesa/heartbeat-<run-id>``) cut from the agent's
+base branch, under ``MESA_WORKTREES_DIR``. ``workspace_finish`` commits whatever the agent
+left uncommitted (new files included) onto that branch, so the work survives the worktree,
+stores the diff against the base commit, keeps the branch when it holds changes (an empty
+branch is deleted) and removes the worktree (``MESA_KEEP_WORKTREES`` keeps it). A working
+dir that is not a git repository runs in place (``isolated=False``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import re
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from git import BadName, GitCommandError, InvalidGitRepositoryError, NoSuchPathError, Repo
+
+log = logging.getLogger(__name__)
+
+DIFF_MAX = 1_000_000  # characters of diff stored with a run
+_GIT_IDENTITY = ("-c", "user.name=Mesa", "-c", "user.email=mesa@localhost", "-c", "commit.gpgsign=false")
+_repo_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _lock_for(repo_root: str) -> threading.Lock:
+    # `git worktree add/remove` on one repository from several threads races on .git/worktrees.
+    with _locks_guard:
+        return _repo_locks.setdefault(repo_root, threading.Lock())
+
+
+def worktrees_root() -> Path:
+    root = Path(settings.MESA_WORKTREES_DIR)
+    return root if root.is_absolute() else Path(settings.BASE_DIR) / root
+
+
+def workspaces_root() -> Path:
+    root = Path(settings.MESA_WORKSPACES_DIR)
+    return root if root.is_absolute() else Path(settings.BASE_DIR) / root
+
+
+def open_repo(path: str | Path) -> Repo | None:
+    """The git repository containing ``path``, or None."""
+    try:
+        return Repo(str(path), search_parent_directories=True)
+    except (InvalidGitRepositoryError, NoSuchPathError):
+        return None
+
+
+def _repo_dir_name(repo_root: Path) -> str:
+    digest = hashlib.sha256(str(repo_root).encode()).hexdigest()[:8]
+    return f"{re.sub(r'[^A-Za-z0-9._-]', '-', repo_root.name)[:40]}-{digest}"
+
+
+def branch_name(*, run_id: int, issue_key: str | None) -> str:
+    if issue_key:
+        return f"mesa/{re.sub(r'[^A-Za-z0-9._-]', '-', issue_key)}-r{run_id}"
+    return f"mesa/heartbeat-{run_id}"
+
+
+@dataclass
+class Workspace:
+    cwd: Path  # where the agent runs
+    isolated: bool  # True: a worktree of its own
+    branch: str = ""
+    base_sha: str = ""
+    worktree_path: str = ""
+    repo_root: str = ""
+
+
+def workspace_prepare(*, working_dir: str, run_id: int, issue_key: str | None, base_branch: str = "") -> Workspace:
+    """Create the run's workspace. Raises ``WorkspaceError`` with a clear reason when it cannot."""
+    wd = Path(working_dir).expanduser() if working_dir else None
+    if wd is None:
+        raise WorkspaceError("the agent has no working directory")
+    if not wd.is_dir():
+        raise WorkspaceError(f"working directory {wd} does not exist")
+    repo = open_repo(wd)
+    if repo is None or repo.bare or not repo.working_tree_dir:
+        return Workspace(cwd=wd, isolated=False)
+    root = Path(repo.working_tree_dir).resolve()
+    try:
+        base_ref = base_branch or (repo.active_branch.name if not repo.head.is_detached else "HEAD")
+        base_sha = repo.commit(base_ref).hexsha
+    except (ValueError, GitCommandError, TypeError, BadName) as exc:
+        raise WorkspaceError(f"base branch {base_branch or 'HEAD'!r} not found in {root}: {exc}") from exc
+    branch = branch_name(run_id=run_id, issue_key=issue_key)
+    path = worktrees_root() / _repo_dir_name(root) / f"run-{run_id}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _lock_for(str(root)):
+        if path.exists():  # a leftover of a crashed run with the same id (a reset database)
+            _remove_worktree(repo, path)
+        try:
+            repo.git.worktree("add", "-b", branch, str(path), base_sha)
+        except GitCommandError as exc:
+            raise WorkspaceError(f"git worktree add failed: {exc.stderr.strip() or exc}") from exc
+    rel = wd.resolve().relative_to(root)
+    return Workspace(
+        cwd=path / rel,
+        isolated=True,
+        branch=branch,
+        base_sha=base_sha,
+        worktree_path=str(path),
+        repo_root=str(root),
+    )
+
+
+class WorkspaceError(Exception):
+    pass
+
+
+def workspace_finish(ws: Workspace, *, run_id: int, keep: bool | None = None) -> str:
+    """Save the run's work on its branch, return the diff against the base, remove the worktree."""
+    if not ws.isolated:
+        return ""
+    keep = settings.MESA_KEEP_WORKTREES if keep is None else keep
+    path = Path(ws.worktree_path)
+    diff = ""
+    repo = Repo(ws.repo_root)
+    if path.is_dir():
+        wt = Repo(str(path))
+        try:
+            wt.git.add("-A")
+            if wt.is_dirty(index=True, working_tree=False):
+                wt.git.execute(
+                    [
+                        "git",
+                        *_GIT_IDENTITY,
+                        "commit",
+                        "--no-verify",
+                        "-q",
+                        "-m",
+                        f"mesa: uncommitted changes left by run {run_id}",
+                    ]
+                )
+            diff = wt.git.diff(ws.base_sha, "HEAD", "--binary")
+        except GitCommandError as exc:
+            log.warning("could not save the work of run %s: %s", run_id, exc)
+            diff = f"[mesa could not compute the diff: {exc.stderr.strip() if exc.stderr else exc}]"
+    if len(diff) > DIFF_MAX:
+        diff = diff[:DIFF_MAX] + f"\n[... diff truncated, {len(diff)} characters in all ...]\n"
+    with _lock_for(ws.repo_root):
+        if not keep:
+            _remove_worktree(repo, path)
+            try:
+                if repo.commit(ws.branch).hexsha == ws.base_sha:
+                    repo.git.branch("-D", ws.branch)  # nothing was done: no branch to keep
+            except (GitCommandError, ValueError) as exc:
+                log.warning("branch cleanup of run %s failed: %s", run_id, exc)
+    return diff
+
+
+def _remove_worktree(repo: Repo, path: Path) -> None:
+    with contextlib.suppress(GitCommandError):
+        repo.git.worktree("remove", "--force", "--force", str(path))
+    if path.exists():
+        shutil.rmtree(path, ignore_errors=True)
+    with contextlib.suppress(GitCommandError):
+        repo.git.worktree("prune")
+
+
+def worktrees_prune(*, repo_dirs: list[str], keep_run_ids: set[int]) -> list[str]:
+    """Remove worktrees left by crashed runs (any run not in ``keep_run_ids``); returns removed paths."""
+    removed: list[str] = []
+    seen: set[str] = set()
+    for wd in repo_dirs:
+        repo = open_repo(wd) if wd else None
+        if repo is None or not repo.working_tree_dir:
+            continue
+        root = Path(repo.working_tree_dir).resolve()
+        if str(root) in seen:
+            continue
+        seen.add(str(root))
+        base = worktrees_root() / _repo_dir_name(root)
+        with _lock_for(str(root)):
+            if base.is_dir():
+                for child in sorted(base.iterdir()):
+                    match = re.fullmatch(r"run-(\d+)", child.name)
+                    if match and int(match.group(1)) not in keep_run_ids:
+                        _remove_worktree(repo, child)
+                        removed.append(str(child))
+            with contextlib.suppress(GitCommandError):
+                repo.git.worktree("prune")
+    return removed

@@ -1,0 +1,358 @@
+/* Mesa: the live layer (one EventSource per tab → `mesa:<type>` DOM events),
+   keyboard shortcuts, the command palette (Cmd/Ctrl+K) and the theme toggle.
+   Plain JS, no build. Pages refresh themselves with
+   hx-trigger="mesa:issue_updated from:body"; this file never patches page HTML. */
+(function () {
+  "use strict";
+  var body = document.body, root = document.documentElement;
+  var THEME_KEY = "mesa-theme";
+  var Mesa = (window.Mesa = { lastEventId: "", connected: false });
+
+  function $(sel, el) { return (el || document).querySelector(sel); }
+  function el(tag, cls, text) {
+    var n = document.createElement(tag);
+    if (cls) n.className = cls;
+    if (text != null) n.textContent = text;
+    return n;
+  }
+  function org() { return body.dataset.org || ""; }
+  function issueKey() { return body.dataset.issueKey || ""; }
+
+  /* ---- styles for what this file builds (uses the stylesheet's theme variables) ---- */
+  var css = el("style");
+  css.textContent = [
+    ".palette{width:min(640px,94vw);padding:0;top:12vh;margin-top:0}",
+    ".palette-input{width:100%;border:0;border-bottom:1px solid var(--border-2);border-radius:0;padding:14px 16px;" +
+      "font-size:15px;background:transparent;color:var(--text);outline:none}",
+    ".palette-list{list-style:none;margin:0;padding:6px;max-height:min(420px,60vh);overflow:auto}",
+    ".palette-item{display:flex;justify-content:space-between;gap:12px;padding:7px 10px;border-radius:6px;cursor:pointer}",
+    ".palette-item.is-selected{background:var(--sel)}",
+    ".palette-label{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}",
+    ".palette-hint{font-size:11px;flex:none}",
+    ".mesa-shortcut-list{display:grid;grid-template-columns:max-content 1fr;gap:6px 16px;margin:12px 0 0}",
+    ".mesa-shortcut-list dd{margin:0;color:var(--text-2)}",
+    "[data-nav-item].is-selected{outline:1px solid var(--accent);outline-offset:-1px;background:var(--sel)}"
+  ].join("\n");
+  document.head.appendChild(css);
+
+  /* ---- theme (the <head> snippet applies it before first paint) ---- */
+  function setTheme(t) {
+    root.dataset.theme = t;
+    try { localStorage.setItem(THEME_KEY, t); } catch (e) { /* private mode */ }
+  }
+  function toggleTheme() { setTheme(root.dataset.theme === "light" ? "dark" : "light"); }
+  try { var saved = localStorage.getItem(THEME_KEY); if (saved) root.dataset.theme = saved; } catch (e) { /* ignore */ }
+  document.addEventListener("click", function (e) {
+    if (e.target.closest && e.target.closest("#theme-toggle")) { e.preventDefault(); toggleTheme(); }
+  });
+
+  /* ---- toasts ---- */
+  function toast(message, level) {
+    var box = document.getElementById("toasts");
+    if (!box) { box = el("div"); box.id = "toasts"; body.appendChild(box); }
+    var t = el("div", "toast toast-" + (level || "info"), message);
+    t.setAttribute("role", "status");
+    t.onclick = function () { t.remove(); };
+    box.appendChild(t);
+    setTimeout(function () { t.remove(); }, level === "error" ? 7000 : 4000);
+  }
+  Mesa.toast = toast;
+
+  /* ---- live events ---- */
+  // EventSource only delivers named events that have a listener: every orgs.Event type goes here.
+  var TYPES = ["issue_created", "issue_updated", "issue_deleted", "issue_retry_cap", "comment_created",
+    "agent_created", "agent_updated", "agent_heartbeat", "label_created", "run_queued", "run_started",
+    "run_event", "run_finished", "run_updated", "approval_created", "approval_resolved", "work_block_updated",
+    "apex_block_updated", "wiki_updated", "activity", "notification_sent", "resync"];
+  var source = null, retryMs = 1000;
+
+  function notable(type, d) {
+    if (type === "approval_created") return ["Approval requested: " + (d.title || ""), "info"];
+    if (type === "run_finished" && /^(failed|timed_out|budget_exceeded)$/.test(d.status || ""))
+      return ["Run #" + (d.run_id || "") + " " + d.status.replace("_", " ") + (d.issue_key ? " on " + d.issue_key : ""), "error"];
+    if (type === "issue_created" && d.actor_agent_id) return [(d.key || "") + " created: " + (d.title || ""), "info"];
+    return null;
+  }
+
+  function onEvent(e) {
+    var detail = {};
+    try { detail = JSON.parse(e.data || "{}"); } catch (err) { /* keep {} */ }
+    if (e.lastEventId) Mesa.lastEventId = e.lastEventId;
+    body.dispatchEvent(new CustomEvent("mesa:" + e.type, { detail: detail }));
+    var n = notable(e.type, detail);
+    if (n && !document.hidden) toast(n[0], n[1]);
+  }
+
+  function connect() {
+    if (!window.EventSource || source) return;
+    var params = [];
+    if (org()) params.push("org=" + encodeURIComponent(org()));
+    // A fresh EventSource cannot set Last-Event-ID itself: pass it in the query.
+    if (Mesa.lastEventId) params.push("last_event_id=" + encodeURIComponent(Mesa.lastEventId));
+    source = new EventSource("/events" + (params.length ? "?" + params.join("&") : ""));
+    TYPES.forEach(function (t) { source.addEventListener(t, onEvent); });
+    source.onopen = function () {
+      retryMs = 1000; Mesa.connected = true; root.dataset.live = "on";
+      body.dispatchEvent(new CustomEvent("mesa:connected"));
+    };
+    source.onerror = function () {
+      Mesa.connected = false; root.dataset.live = "off";
+      // The browser retries by itself (with Last-Event-ID) unless the stream was refused.
+      if (source.readyState === EventSource.CLOSED) {
+        source = null;
+        setTimeout(connect, retryMs);
+        retryMs = Math.min(retryMs * 2, 30000);
+      }
+    };
+  }
+
+  /* ---- server calls ---- */
+  function csrfToken() {
+    try { var h = JSON.parse(body.getAttribute("hx-headers") || "{}"); if (h["X-CSRFToken"]) return h["X-CSRFToken"]; }
+    catch (e) { /* fall through */ }
+    var m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return m ? decodeURIComponent(m[1]) : "";
+  }
+  function act(action, value) {
+    return fetch("/palette/action", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+      body: JSON.stringify({ org: org(), issue: issueKey(), action: action, value: value })
+    }).then(function (r) { return r.json().catch(function () { return { ok: false, error: "HTTP " + r.status }; }); })
+      .then(function (res) {
+        toast(res.message || res.error || (res.ok ? "Done." : "Refused."), res.ok ? "info" : "error");
+        if (res.ok) body.dispatchEvent(new CustomEvent("mesa:action", { detail: { action: action, value: value } }));
+      });
+  }
+
+  /* ---- navigation ---- */
+  var GO = { b: ["urlBoard", "/issues/"], a: ["urlAgents", "/agents/"], w: ["urlWiki", "/wiki/"],
+    s: ["urlStrategy", "/strategy/"], d: ["urlDashboard", "/"] };
+  function goUrl(k) { return body.dataset[GO[k][0]] || GO[k][1]; }
+  function openQuickCreate() {
+    var d = document.getElementById("quick-create");
+    if (!d) return;
+    if (!d.open) d.showModal();
+    var input = $("input[name=title]", d);
+    if (input) input.focus();
+  }
+  function navItems() {
+    return Array.prototype.filter.call(document.querySelectorAll("[data-nav-item]"), function (n) {
+      return n.offsetParent !== null;
+    });
+  }
+  function moveSelection(step) {
+    var items = navItems();
+    if (!items.length) return;
+    var cur = items.findIndex(function (n) { return n.classList.contains("is-selected"); });
+    var next = cur < 0 ? (step > 0 ? 0 : items.length - 1) : Math.max(0, Math.min(items.length - 1, cur + step));
+    if (cur >= 0) items[cur].classList.remove("is-selected");
+    items[next].classList.add("is-selected");
+    items[next].scrollIntoView({ block: "nearest" });
+    // Focus links so Enter (and screen readers) follow the selection natively.
+    if (items[next].tabIndex >= 0 || items[next].href) items[next].focus({ preventScroll: true });
+  }
+  function openSelected() {
+    var sel = $("[data-nav-item].is-selected");
+    if (!sel) return false;
+    var href = sel.getAttribute("href") || sel.dataset.href || (($("a[href]", sel) || {}).href);
+    if (href) { window.location.href = href; return true; }
+    return false;
+  }
+  function openField(id) {
+    var f = document.getElementById(id);
+    if (!f) return;
+    f.focus();
+    if (f.tagName === "SELECT" && f.showPicker) { try { f.showPicker(); } catch (e) { /* needs a gesture */ } }
+    else if (f.tagName === "BUTTON" || f.tagName === "SUMMARY") f.click();
+  }
+
+  /* ---- shortcuts overlay ---- */
+  var SHORTCUTS = [["C", "Create an issue"], ["/", "Search"], ["⌘K / Ctrl+K", "Command palette"],
+    ["G then B", "Board"], ["G then A", "Agents"], ["G then W", "Wiki"], ["G then S", "Strategy"],
+    ["G then D", "Dashboard"], ["J / K", "Next / previous item"], ["Enter", "Open the selected item"],
+    ["S", "Status (issue page)"], ["A", "Assignee (issue page)"], ["P", "Priority (issue page)"],
+    ["?", "This list"], ["Esc", "Close / leave a field"]];
+  function showShortcuts() {
+    var d = document.getElementById("mesa-shortcuts");
+    if (!d) {
+      d = el("dialog", "dialog mesa-shortcuts"); d.id = "mesa-shortcuts";
+      d.setAttribute("aria-label", "Keyboard shortcuts");
+      d.appendChild(el("strong", null, "Keyboard shortcuts"));
+      var list = el("dl", "mesa-shortcut-list");
+      SHORTCUTS.forEach(function (s) { var dt = el("dt"); dt.appendChild(el("kbd", null, s[0])); list.appendChild(dt); list.appendChild(el("dd", null, s[1])); });
+      d.appendChild(list);
+      d.addEventListener("click", function (e) { if (e.target === d) d.close(); });
+      body.appendChild(d);
+    }
+    d.showModal();
+  }
+
+  /* ---- command palette ---- */
+  var STATUSES = [["todo", "Todo"], ["in_progress", "In progress"], ["blocked", "Blocked"], ["in_review", "In review"],
+    ["board_review", "Board review"], ["done", "Done"], ["wont_do", "Won't do"], ["cancelled", "Cancelled"]];
+  var PRIORITIES = [["4", "Urgent"], ["3", "High"], ["2", "Medium"], ["1", "Low"], ["0", "No priority"]];
+  var pal = null, palItems = [], palIndex = 0, palMode = null, palSeq = 0, palTimer = null;
+  var palBusy = false, palEnter = 0; // the refresh an early Enter waits for (0: none)
+
+  function fuzzy(q, text) {
+    q = q.toLowerCase(); text = text.toLowerCase();
+    for (var i = 0, j = 0; i < q.length; i++) { if (q[i] === " ") continue; j = text.indexOf(q[i], j); if (j < 0) return false; j++; }
+    return true;
+  }
+  function wordMatch(q, label) {
+    var words = label.toLowerCase().split(/[^a-z0-9]+/);
+    return q.toLowerCase().split(/\s+/).every(function (t) {
+      return !t || words.some(function (w) { return w.indexOf(t) === 0; });
+    });
+  }
+  function rootActions() {
+    var a = [{ label: "Create issue", hint: "C", run: openQuickCreate },
+      { label: "Toggle theme", hint: "dark / light", run: toggleTheme },
+      { label: "Pause scheduler", hint: "action", run: function () { act("pause_scheduler"); } },
+      { label: "Resume scheduler", hint: "action", run: function () { act("resume_scheduler"); } }];
+    if (issueKey()) {
+      a.unshift({ label: "Set status… (" + issueKey() + ")", hint: "S", sub: "status" },
+        { label: "Assign to… (" + issueKey() + ")", hint: "A", sub: "assign" },
+        { label: "Set priority… (" + issueKey() + ")", hint: "P", sub: "priority" });
+    }
+    return a;
+  }
+  function subItems(mode, q, done) {
+    if (mode === "status" || mode === "priority") {
+      var src = mode === "status" ? STATUSES : PRIORITIES;
+      done(src.filter(function (s) { return fuzzy(q, s[1]); }).map(function (s) {
+        return { label: s[1], hint: mode, run: function () { act(mode, s[0]); } };
+      }));
+      return;
+    }
+    search(q, "agent", function (hits) {
+      var items = hits.map(function (h) { return { label: h.title, hint: h.key, run: function () { act("assign", h.key); } }; });
+      if (fuzzy(q, "Unassigned")) items.push({ label: "Unassigned", hint: "nobody", run: function () { act("assign", ""); } });
+      done(items);
+    });
+  }
+  function search(q, types, done) {
+    var url = "/palette/search?q=" + encodeURIComponent(q) + "&org=" + encodeURIComponent(org()) + (types ? "&types=" + types : "");
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : []; }).then(done, function () { done([]); });
+  }
+  function renderPalette() {
+    var list = $(".palette-list", pal);
+    list.textContent = "";
+    palItems.forEach(function (it, i) {
+      var li = el("li", "palette-item" + (i === palIndex ? " is-selected" : ""));
+      li.setAttribute("role", "option");
+      li.setAttribute("aria-selected", i === palIndex ? "true" : "false");
+      li.appendChild(el("span", "palette-label", it.label));
+      li.appendChild(el("span", "palette-hint muted", it.hint || ""));
+      li.addEventListener("mousedown", function (e) { e.preventDefault(); palIndex = i; choose(); });
+      list.appendChild(li);
+    });
+    var sel = list.children[palIndex];
+    if (sel) sel.scrollIntoView({ block: "nearest" });
+  }
+  function refreshPalette() {
+    var q = $("input", pal).value.trim(), seq = ++palSeq;
+    function show(items) {
+      if (seq !== palSeq) return;
+      palItems = items; palIndex = 0; palBusy = false; renderPalette();
+      if (palEnter === seq) { palEnter = 0; choose(); }
+    }
+    palBusy = true;
+    if (palMode) { subItems(palMode, q, show); return; }
+    // Commands the query names (word prefixes) come first, then the search hits.
+    var actions = rootActions().filter(function (a) { return wordMatch(q, a.label); });
+    search(q, "", function (hits) {
+      var found = hits.map(function (h) {
+        return { label: (h.type === "issue" ? h.key + "  " : "") + h.title, hint: h.type, href: h.url };
+      });
+      show(q ? actions.concat(found) : found.concat(actions));
+    });
+  }
+  function choose() {
+    var it = palItems[palIndex];
+    if (!it) return;
+    if (it.sub) { palMode = it.sub; $("input", pal).value = ""; $("input", pal).placeholder = it.label; refreshPalette(); return; }
+    pal.close();
+    if (it.href) window.location.href = it.href;
+    else if (it.run) it.run();
+  }
+  function openPalette(mode) {
+    if (!pal) {
+      pal = el("dialog", "dialog palette"); pal.id = "mesa-palette";
+      pal.setAttribute("aria-label", "Command palette");
+      var input = el("input", "input input-lg palette-input");
+      input.type = "text"; input.setAttribute("autocomplete", "off"); input.setAttribute("aria-label", "Search or run a command");
+      pal.appendChild(input);
+      var ul = el("ul", "palette-list"); ul.setAttribute("role", "listbox"); pal.appendChild(ul);
+      input.addEventListener("input", function () {
+        if (palEnter) return; // Enter already chose for the query typed before it
+        clearTimeout(palTimer); palBusy = true; palTimer = setTimeout(refreshPalette, 60);
+      });
+      input.addEventListener("keydown", function (e) {
+        if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+          e.preventDefault();
+          if (palItems.length) palIndex = (palIndex + (e.key === "ArrowDown" ? 1 : palItems.length - 1)) % palItems.length;
+          renderPalette();
+        } else if (e.key === "Enter") {
+          e.preventDefault();
+          if (palBusy) { clearTimeout(palTimer); palEnter = palSeq + 1; refreshPalette(); } else choose();
+        }
+      });
+      pal.addEventListener("click", function (e) { if (e.target === pal) pal.close(); });
+      body.appendChild(pal);
+    }
+    palMode = mode || null; palEnter = 0;
+    var inp = $("input", pal);
+    inp.value = ""; inp.placeholder = mode ? "Choose…" : "Search issues, agents, wiki, pages, or type a command…";
+    if (!pal.open) pal.showModal();
+    inp.focus();
+    refreshPalette();
+  }
+  Mesa.openPalette = openPalette;
+
+  /* ---- keyboard ---- */
+  var pendingG = 0;
+  function typing(t) {
+    return t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
+  }
+  document.addEventListener("keydown", function (e) {
+    var k = e.key;
+    if ((e.metaKey || e.ctrlKey) && !e.altKey && (k === "k" || k === "K")) {
+      e.preventDefault();
+      if (pal && pal.open) pal.close(); else openPalette();
+      return;
+    }
+    if (k === "Escape") {
+      if (typing(e.target) && !e.target.closest("dialog")) e.target.blur();
+      var selected = $("[data-nav-item].is-selected");
+      if (selected && !document.querySelector("dialog[open]")) selected.classList.remove("is-selected");
+      return;
+    }
+    if (e.metaKey || e.ctrlKey || e.altKey || e.isComposing || typing(e.target) || document.querySelector("dialog[open]")) return;
+    var lower = k.length === 1 ? k.toLowerCase() : k;
+    if (pendingG && Date.now() - pendingG < 1500) {
+      pendingG = 0;
+      if (GO[lower]) { e.preventDefault(); window.location.href = goUrl(lower); }
+      return;
+    }
+    pendingG = 0;
+    var key = issueKey();
+    if (k === "?") { e.preventDefault(); showShortcuts(); }
+    else if (k === "/") { var s = document.getElementById("global-search"); if (s) { e.preventDefault(); s.focus(); s.select && s.select(); } }
+    else if (lower === "g") pendingG = Date.now();
+    else if (lower === "c") { e.preventDefault(); openQuickCreate(); }
+    else if (lower === "j") { e.preventDefault(); moveSelection(1); }
+    else if (lower === "k") { e.preventDefault(); moveSelection(-1); }
+    else if (k === "Enter" && (e.target === body || e.target === root)) { if (openSelected()) e.preventDefault(); }
+    else if (key && lower === "s") { e.preventDefault(); document.getElementById("field-status") ? openField("field-status") : openPalette("status"); }
+    else if (key && lower === "a") { e.preventDefault(); document.getElementById("field-assignee") ? openField("field-assignee") : openPalette("assign"); }
+    else if (key && lower === "p") { e.preventDefault(); document.getElementById("field-priority") ? openField("field-priority") : openPalette("priority"); }
+  });
+
+  connect();
+  // Close the stream before unload so the server frees the slot at once.
+  window.addEventListener("pagehide", function () { if (source) { source.close(); source = null; } });
+  window.addEventListener("pageshow", function (e) { if (e.persisted) connect(); });
+})();

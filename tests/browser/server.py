@@ -1,0 +1,124 @@
+"""A real Mesa under daphne for end-to-end tests: fresh migrated + bootstrapped SQLite, free loopback port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def mesa_env(db_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="mesa.settings",
+        DATABASE_URL=f"sqlite:///{db_path}",
+        MESA_TRUSTED_LOCAL="1",
+        MESA_LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+        **extra,
+    )
+    return env
+
+
+def manage(db_path: Path, *args: str, **extra: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(REPO / "manage.py"), *args],
+        cwd=REPO,
+        env=mesa_env(db_path, **extra),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def prepare_db(directory: Path, *, template: str = "startup") -> Path:
+    """A migrated database with the ``template`` org (noop runners), slug ``mesa``, prefix ``MESA``."""
+    db = directory / "mesa.db"
+    manage(db, "migrate", "--noinput", "-v", "0")
+    manage(db, "bootstrap", "--template", template, "--runner", "noop")
+    return db
+
+
+@dataclass
+class Server:
+    db: Path
+    port: int
+    proc: subprocess.Popen[bytes]
+    log: Path
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def rss_kb(self) -> int:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
+
+
+def start_daphne(db: Path, log: Path, **extra: str) -> Server:
+    port = free_port()
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "mesa.asgi:application"],
+            cwd=REPO,
+            env=mesa_env(db, **extra),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(db=db, port=port, proc=proc, log=log, extra=extra)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"daphne exited: {log.read_text()}")
+        try:
+            with urllib.request.urlopen(server.url + "/palette/search?q=", timeout=2) as resp:
+                if resp.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"daphne did not answer in 30 s: {log.read_text()}")
+
+
+def run_python(db: Path, code: str, **extra: str) -> str:
+    """Run ``code`` in a separate Django process against ``db`` (another writer, like the scheduler)."""
+    prelude = "import django; django.setup()\n"
+    done = subprocess.run(
+        [sys.executable, "-c", prelude + code],
+        cwd=REPO,
+        env=mesa_env(db, **extra),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"subprocess failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout

@@ -1,0 +1,261 @@
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from orgs.models import Event
+from orgs.sse import hub
+from tests.browser.server import Server, prepare_db, run_python, start_daphne
+from tests.factories import make_issue, make_org
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def parse(chunk: bytes) -> list[dict[str, Any]]:
+    """SSE frames in ``chunk`` as dicts (``id``, ``event``, ``data`` / ``comment``)."""
+    frames = []
+    for block in chunk.decode().split("\n\n"):
+        frame: dict[str, Any] = {}
+        for line in block.splitlines():
+            name, _, value = line.partition(":")
+            if name == "":
+                frame["comment"] = value.strip()
+            elif name in ("id", "event", "retry"):
+                frame[name] = value.strip()
+            elif name == "data":
+                frame["data"] = json.loads(value.strip())
+        if frame:
+            frames.append(frame)
+    return frames
+
+
+async def next_frames(stream: AsyncIterator[bytes], timeout: float = 5) -> list[dict[str, Any]]:
+    return parse(await asyncio.wait_for(anext(stream), timeout))  # type: ignore[arg-type]
+
+
+async def frames_until(stream: AsyncIterator[bytes], predicate: Any, timeout: float = 5) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+    while not predicate(seen):
+        seen += await next_frames(stream, timeout)
+    return seen
+
+
+def event_frames(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [f for f in frames if "event" in f]
+
+
+async def open_stream(async_client: Any, path: str = "/events", **headers: str) -> AsyncIterator[bytes]:
+    response = await async_client.get(path, headers=headers)
+    assert response.status_code == 200, response
+    assert response["Content-Type"] == "text/event-stream"
+    stream = response.streaming_content
+    hello = await next_frames(stream)
+    assert hello[0].get("retry") == "1500"
+    return stream  # type: ignore[no-any-return]
+
+
+async def test_it_streams_new_events_of_the_org(async_client: Any) -> None:
+    org = await sync_to_async(make_org)(slug="acme", issue_prefix="ACME")
+    stream = await open_stream(async_client, "/events?org=acme")
+    issue = await sync_to_async(make_issue)(org, title="Live one")
+    frames = event_frames(await frames_until(stream, lambda f: any(x.get("event") == "issue_created" for x in f)))
+    created = next(f for f in frames if f["event"] == "issue_created")
+    assert created["data"]["key"] == issue.key
+    assert created["data"]["title"] == "Live one"
+    assert int(created["id"]) == await Event.objects.filter(type="issue_created").values_list("id", flat=True).aget()
+    await stream.aclose()  # type: ignore[attr-defined]
+
+
+async def test_it_resumes_after_the_last_event_id(async_client: Any) -> None:
+    org = await sync_to_async(make_org)(slug="acme", issue_prefix="ACME")
+    for n in range(3):
+        await sync_to_async(make_issue)(org, title=f"Issue {n}")
+    ids = [i async for i in Event.objects.filter(org=org).order_by("id").values_list("id", flat=True)]
+    resume_from = ids[2]
+    stream = await open_stream(async_client, "/events?org=acme", last_event_id=str(resume_from))
+    frames = event_frames(await frames_until(stream, lambda f: len(event_frames(f)) >= len(ids) - 3))
+    assert [int(f["id"]) for f in frames] == ids[3:]
+    # The query parameter works too (a fresh EventSource cannot set the header).
+    stream2 = await open_stream(async_client, f"/events?org=acme&last_event_id={ids[-2]}")
+    assert [int(f["id"]) for f in event_frames(await next_frames(stream2))] == [ids[-1]]
+    await stream.aclose()  # type: ignore[attr-defined]
+    await stream2.aclose()  # type: ignore[attr-defined]
+
+
+async def test_it_sends_only_the_events_of_the_clients_org(async_client: Any) -> None:
+    acme = await sync_to_async(make_org)(slug="acme", issue_prefix="ACME")
+    other = await sync_to_async(make_org)(slug="other", issue_prefix="OTH")
+    stream = await open_stream(async_client, "/events?org=acme")
+    await sync_to_async(make_issue)(other, title="Not yours")
+    await sync_to_async(make_issue)(acme, title="Yours")
+    frames = event_frames(await frames_until(stream, lambda f: any(x.get("event") == "issue_created" for x in f)))
+    assert [f["data"]["title"] for f in frames if f["event"] == "issue_created"] == ["Yours"]
+    other_ids = {i async for i in Event.objects.filter(org=other).values_list("id", flat=True)}
+    assert other_ids and not other_ids & {int(f["id"]) for f in frames}
+    await stream.aclose()  # type: ignore[attr-defined]
+
+
+async def test_it_sends_keepalive_comments_when_idle(async_client: Any, settings: Any) -> None:
+    settings.MESA_SSE_KEEPALIVE_S = 0.05
+    await sync_to_async(make_org)(slug="acme", issue_prefix="ACME")
+    stream = await open_stream(async_client, "/events?org=acme")
+    assert await next_frames(stream) == [{"comment": "keepalive"}]
+    await stream.aclose()  # type: ignore[attr-defined]
+
+
+async def test_it_refuses_anonymous_viewers_when_login_is_required(async_client: Any, settings: Any) -> None:
+    settings.MESA_TRUSTED_LOCAL = False
+    await sync_to_async(make_org)(slug="acme", issue_prefix="ACME")
+    response = await async_client.get("/events?org=acme")
+    assert response.status_code in (302, 401)
+    assert response.get("Content-Type") != "text/event-stream"
+
+
+async def test_it_answers_404_for_an_unknown_org(async_client: Any) -> None:
+    await sync_to_async(make_org)(slug="acme", issue_prefix="ACME")
+    response = await async_client.get("/events?org=nope")
+    assert response.status_code == 404
+
+
+async def test_it_forgets_a_client_that_disconnects() -> None:
+    """A real ASGI disconnect cancels the stream and frees the client's slot in the hub."""
+    from django.core.asgi import get_asgi_application
+
+    await sync_to_async(make_org)(slug="acme", issue_prefix="ACME")
+    app = get_asgi_application()
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    sent: list[dict[str, Any]] = []
+    first_body = asyncio.Event()
+    await inbox.put({"type": "http.request", "body": b"", "more_body": False})
+
+    async def receive() -> dict[str, Any]:
+        return await inbox.get()
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body" and message.get("body"):
+            first_body.set()
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "path": "/events",
+        "raw_path": b"/events",
+        "query_string": b"org=acme",
+        "headers": [(b"host", b"127.0.0.1")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+        "scheme": "http",
+    }
+    before = hub.client_count
+    task = asyncio.create_task(app(scope, receive, send))
+    await asyncio.wait_for(first_body.wait(), 5)
+    assert hub.client_count == before + 1
+    await inbox.put({"type": "http.disconnect"})
+    await asyncio.wait_for(task, 5)
+    assert hub.client_count == before
+    assert sent[0]["status"] == 200
+
+
+# -- against a real daphne, with writes from another process ------------------------------
+
+
+@pytest.fixture(scope="module")
+def daphne_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    directory = tmp_path_factory.mktemp("sse-daphne")
+    db = prepare_db(directory)
+    server = start_daphne(db, directory / "daphne.log", MESA_SSE_KEEPALIVE_S="0.3")
+    yield server
+    server.stop()
+
+
+class SSEReader:
+    """A blocking SSE client over http.client (what a browser's EventSource does)."""
+
+    def __init__(self, server: Server, path: str = "/events?org=mesa", last_event_id: str | None = None) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        headers = {"Accept": "text/event-stream"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = last_event_id
+        self.conn.request("GET", path, headers=headers)
+        self.response = self.conn.getresponse()
+        assert self.response.status == 200
+        assert self.response.getheader("Content-Type") == "text/event-stream"
+
+    def frame(self) -> dict[str, Any]:
+        lines = []
+        while True:
+            line = self.response.readline().decode()
+            if line in ("\n", "") and lines:
+                break
+            if line.strip():
+                lines.append(line)
+        return parse("".join(lines).encode())[0]
+
+    def until(self, predicate: Any, limit: int = 200) -> list[dict[str, Any]]:
+        frames: list[dict[str, Any]] = []
+        for _ in range(limit):
+            frames.append(self.frame())
+            if predicate(frames[-1]):
+                return frames
+        raise AssertionError(f"no matching frame in {frames}")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+WRITE = """
+from orgs.models import Org
+from orgs.actors import Actor
+from issues.services import issue_create
+org = Org.objects.get(slug="mesa")
+print(issue_create(actor=Actor.system("other-process"), org=org, title={title!r}).key)
+"""
+
+
+@pytest.mark.django_db(transaction=False)
+def test_it_delivers_events_written_by_another_process(daphne_server: Server) -> None:
+    reader = SSEReader(daphne_server)
+    key = run_python(daphne_server.db, WRITE.format(title="From the scheduler's side")).strip()
+    frames = reader.until(lambda f: f.get("event") == "issue_created")
+    assert frames[-1]["data"]["key"] == key
+    assert frames[-1]["data"]["title"] == "From the scheduler's side"
+    reader.close()
+
+
+@pytest.mark.django_db(transaction=False)
+def test_it_replays_what_was_missed_while_disconnected(daphne_server: Server) -> None:
+    reader = SSEReader(daphne_server)
+    run_python(daphne_server.db, WRITE.format(title="Seen live"))
+    seen = reader.until(lambda f: f.get("event") == "issue_created")[-1]
+    reader.close()
+    missed = run_python(daphne_server.db, WRITE.format(title="Missed while away")).strip()
+    again = SSEReader(daphne_server, last_event_id=seen["id"])
+    assert again.frame().get("retry") == "1500"
+    frames = again.until(lambda f: f.get("event") == "issue_created")
+    assert int(frames[0]["id"]) == int(seen["id"]) + 1
+    assert frames[-1]["data"]["key"] == missed
+    again.close()
+
+
+@pytest.mark.django_db(transaction=False)
+def test_it_keeps_idle_streams_alive_and_survives_dropped_clients(daphne_server: Server) -> None:
+    dropped = [SSEReader(daphne_server) for _ in range(5)]
+    for r in dropped:
+        r.close()
+    reader = SSEReader(daphne_server)
+    assert reader.frame().get("retry") == "1500"
+    assert reader.frame() == {"comment": "keepalive"}
+    key = run_python(daphne_server.db, WRITE.format(title="After the drops")).strip()
+    frames = reader.until(lambda f: f.get("event") == "issue_created")
+    assert frames[-1]["data"]["key"] == key
+    reader.close()
+    assert daphne_server.proc.poll() is None

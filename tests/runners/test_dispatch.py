@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from issues.services import comment_create, issue_transition, issue_update
+from orgs.actors import Actor
+from orgs.models import Event
+from runners.dispatch import Wake, dispatch, dispatch_events, reviewer_for, wakes_for_event
+from runners.models import Run
+from tests.factories import make_agent, make_ceo, make_issue
+
+pytestmark = pytest.mark.django_db
+
+HUMAN = Actor.human(label="ann")
+
+
+def last_wakes(type_: str) -> list[tuple[int, int | None, str]]:
+    event = Event.objects.filter(type=type_).latest("id")
+    return [(w.agent_id, w.issue_id, w.mode) for w in wakes_for_event(event)]
+
+
+def to_review(issue: Any, actor: Actor) -> None:
+    issue_transition(actor=Actor.system(), issue=issue, to="in_progress")
+    issue_transition(actor=actor, issue=issue, to="in_review", check=False)
+
+
+def test_it_wakes_the_assignee_when_an_issue_is_created_or_assigned(org: Any) -> None:
+    agent = make_agent(org, slug="dev")
+    issue = make_issue(org, title="Created assigned", assignee=agent)
+    assert last_wakes("issue_created") == [(agent.pk, issue.pk, "task")]
+    other = make_agent(org, slug="dev2")
+    issue_update(actor=HUMAN, issue=issue, assignee=other)
+    assert last_wakes("issue_updated") == [(other.pk, issue.pk, "task")]
+
+
+def test_it_does_not_wake_an_agent_for_its_own_actions(org: Any) -> None:
+    from issues.services import issue_checkout
+
+    agent = make_agent(org, slug="dev")
+    issue = make_issue(org, title="Self checkout")
+    issue_checkout(actor=Actor.for_agent(agent), issue=issue)  # assigns itself
+    assert last_wakes("issue_updated") == []
+    comment_create(actor=Actor.for_agent(agent), issue=issue, body="note to self @dev")
+    assert last_wakes("comment_created") == []
+
+
+def test_it_wakes_the_review_agent_then_the_manager_then_the_ceo_never_the_author(org: Any) -> None:
+    ceo = make_ceo(org)
+    lead = make_agent(org, slug="lead", reports_to=ceo)
+    qa = make_agent(org, slug="qa", reports_to=ceo)
+    dev = make_agent(org, slug="dev", reports_to=lead, review_agent=qa)
+    solo = make_agent(org, slug="solo", reports_to=lead)
+    orphan = make_agent(org, slug="orphan")
+
+    reviewed = make_issue(org, title="Has a review agent", assignee=dev)
+    to_review(reviewed, Actor.for_agent(dev))
+    assert last_wakes("issue_updated") == [(qa.pk, reviewed.pk, "review")]
+
+    managed = make_issue(org, title="Has a manager", assignee=solo)
+    to_review(managed, Actor.for_agent(solo))
+    assert last_wakes("issue_updated") == [(lead.pk, managed.pk, "review")]
+
+    lonely = make_issue(org, title="Only the CEO", assignee=orphan)
+    to_review(lonely, Actor.for_agent(orphan))
+    assert last_wakes("issue_updated") == [(ceo.pk, lonely.pk, "review")]
+
+    own = make_issue(org, title="The CEO's own work", assignee=ceo)
+    assert reviewer_for(own) is None  # never the author itself
+    to_review(own, Actor.for_agent(ceo))
+    assert last_wakes("issue_updated") == []
+
+
+def test_it_wakes_the_assignee_when_changes_are_requested(org: Any) -> None:
+    ceo = make_ceo(org)
+    dev = make_agent(org, slug="dev", reports_to=ceo)
+    issue = make_issue(org, title="Needs changes", assignee=dev)
+    to_review(issue, Actor.for_agent(dev))
+    issue_transition(actor=Actor.for_agent(ceo), issue=issue, to="todo")
+    assert last_wakes("issue_updated") == [(dev.pk, issue.pk, "task")]
+
+
+def test_it_wakes_the_assignee_on_a_human_comment_and_mentioned_agents(org: Any) -> None:
+    dev = make_agent(org, slug="dev")
+    helper = make_agent(org, slug="helper")
+    issue = make_issue(org, title="Discussed", assignee=dev)
+    comment_create(actor=HUMAN, issue=issue, body="Any progress? @helper can you help? mail@helper.com")
+    assert last_wakes("comment_created") == [(dev.pk, issue.pk, "task"), (helper.pk, issue.pk, "task")]
+    comment_create(actor=Actor.for_agent(dev), issue=issue, body="Working on it")
+    assert last_wakes("comment_created") == []  # an agent's comment wakes nobody unless it mentions
+    from issues.services import system_comment
+
+    system_comment(issue=issue, body="@helper system note")
+    assert last_wakes("comment_created") == []
+
+
+def test_it_wakes_the_requester_when_an_approval_is_resolved(org: Any) -> None:
+    from approvals.services import approval_create, approval_resolve
+
+    dev = make_agent(org, slug="dev")
+    issue = make_issue(org, title="Needs a decision", assignee=dev)
+    approval = approval_create(actor=Actor.for_agent(dev), org=org, title="May I deploy?", issue=issue)
+    approval_resolve(actor=HUMAN, approval=approval, decision="approved")
+    assert last_wakes("approval_resolved") == [(dev.pk, issue.pk, "task")]
+
+
+def test_it_creates_no_run_when_there_is_no_work(org: Any) -> None:
+    dev = make_agent(org, slug="dev")
+    other = make_agent(org, slug="other")
+    issue = make_issue(org, title="Already done", assignee=dev)
+    issue_transition(actor=Actor.system(), issue=issue, to="cancelled")
+    assert dispatch(Wake(dev.pk, issue.pk, "task", "late")) is None
+    open_issue = make_issue(org, title="Not theirs", assignee=dev)
+    assert dispatch(Wake(other.pk, open_issue.pk, "task", "wrong agent")) is None
+    assert dispatch(Wake(other.pk, open_issue.pk, "review", "not in review")) is None
+    assert dispatch(Wake(other.pk, None, "heartbeat", "nothing")) is None
+    assert not Run.objects.exists()
+
+
+def test_it_reads_the_event_feed_from_a_cursor_and_queues_runs_once(org: Any) -> None:
+    dev = make_agent(org, slug="dev")
+    start = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    issue = make_issue(org, title="Feed", assignee=dev)
+    comment_create(actor=HUMAN, issue=issue, body="and please hurry")
+    end = Event.objects.latest("id").pk
+    cursor, runs = dispatch_events(start)
+    assert cursor == end
+    assert [(r.agent_id, r.issue_id) for r in runs] == [(dev.pk, issue.pk), (dev.pk, issue.pk)]
+    assert Run.objects.filter(agent=dev, issue=issue).count() == 1  # deduplicated
+    later, again = dispatch_events(cursor)  # only the run_queued event is new: nothing to wake
+    assert again == [] and later > cursor

@@ -1,0 +1,183 @@
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from runners.base import ParsedEvent, RunContext, SubprocessRunner
+from runners.executor import run_subprocess
+from tests.runners.conftest import script
+
+
+class LineRunner(SubprocessRunner):
+    """Each stdout line is a text event; a line "BOOM" makes the parser raise."""
+
+    name = "line"
+
+    def __init__(self, argv: list[str], stdin: bytes | None = None) -> None:
+        self.argv = argv
+        self._stdin = stdin
+
+    def command(self, ctx: RunContext) -> list[str]:
+        return self.argv
+
+    def stdin(self, ctx: RunContext) -> bytes | None:
+        return self._stdin
+
+    def parse_line(self, line: str) -> list[ParsedEvent]:
+        if line == "BOOM":
+            raise ValueError("cannot parse")
+        return [ParsedEvent("text", {"text": line})]
+
+
+class ListSink:
+    def __init__(self, stop_after: int | None = None, on_emit: Path | None = None) -> None:
+        self.events: list[ParsedEvent] = []
+        self.stop_after = stop_after
+        self.on_emit = on_emit
+        self.pid: int | None = None
+
+    def emit(self, event: ParsedEvent) -> None:
+        self.events.append(event)
+        if self.on_emit is not None:
+            self.on_emit.write_text(str(len(self.events)))
+
+    def should_stop(self) -> str | None:
+        if self.stop_after is not None and len(self.events) >= self.stop_after:
+            return "budget_exceeded"
+        return None
+
+    def started(self, pid: int) -> None:
+        self.pid = pid
+
+    @property
+    def texts(self) -> list[str]:
+        return [e.data.get("text", "") for e in self.events]
+
+
+def ctx(tmp_path: Path, timeout_s: int = 30, **env: str) -> RunContext:
+    return RunContext(
+        run_id=1,
+        agent_slug="a",
+        model="m",
+        prompt="the prompt",
+        system_prompt="",
+        cwd=tmp_path,
+        env={**os.environ, **env},
+        timeout_s=timeout_s,
+        max_turns=1,
+        extra={"kill_grace_s": 1},
+    )
+
+
+def gone(pid: int) -> bool:
+    for _ in range(100):
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                if fh.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except OSError:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_it_streams_each_line_to_the_sink_while_the_process_runs(tmp_path: Path) -> None:
+    marker = tmp_path / "emitted"
+    cli = script(
+        tmp_path,
+        "stream",
+        f"""
+        import os, sys, time
+        print("first", flush=True)
+        # Only continues once Mesa has handled the first line: proves it is read as it comes.
+        for _ in range(500):
+            if os.path.exists({str(marker)!r}):
+                break
+            time.sleep(0.01)
+        else:
+            print("never saw the first event handled", flush=True)
+            sys.exit(3)
+        print("second", flush=True)
+        """,
+    )
+    sink = ListSink(on_emit=marker)
+    outcome = run_subprocess(LineRunner([str(cli)]), ctx(tmp_path), sink)
+    assert sink.texts == ["first", "second"]
+    assert outcome.exit_code == 0 and outcome.failure_reason == "" and outcome.stop_reason == ""
+    assert outcome.stdout == "first\nsecond\n"
+
+
+def test_it_passes_stdin_cwd_and_env(tmp_path: Path) -> None:
+    cli = script(
+        tmp_path, "echo", "import os, sys\nprint(sys.stdin.read())\nprint(os.getcwd())\nprint(os.environ['X_TEST'])\n"
+    )
+    sink = ListSink()
+    run_subprocess(LineRunner([str(cli)], stdin=b"hello prompt"), ctx(tmp_path, X_TEST="yes"), sink)
+    assert sink.texts == ["hello prompt", str(tmp_path), "yes"]
+
+
+def test_it_keeps_an_unparseable_line_as_a_raw_event(tmp_path: Path) -> None:
+    sink = ListSink()
+    outcome = run_subprocess(LineRunner(["sh", "-c", "echo BOOM; echo ok"]), ctx(tmp_path), sink)
+    assert [e.type for e in sink.events] == ["raw", "text"]
+    assert sink.events[0].data["line"] == "BOOM" and "ValueError" in sink.events[0].data["parse_error"]
+    assert outcome.exit_code == 0
+
+
+def test_it_reports_a_nonzero_exit_with_the_stderr_tail(tmp_path: Path) -> None:
+    sink = ListSink()
+    outcome = run_subprocess(LineRunner(["sh", "-c", "echo bad thing >&2; exit 7"]), ctx(tmp_path), sink)
+    assert outcome.exit_code == 7
+    assert outcome.failure_reason == "exit code 7: bad thing"
+    assert outcome.stderr_tail == "bad thing\n"
+
+
+def test_it_fails_at_once_when_the_binary_is_missing(tmp_path: Path) -> None:
+    sink = ListSink()
+    outcome = run_subprocess(LineRunner(["definitely-not-installed-cli"]), ctx(tmp_path), sink)
+    assert outcome.exit_code is None
+    assert "definitely-not-installed-cli" in outcome.failure_reason and "not found" in outcome.failure_reason
+    assert sink.events[0].type == "error" and sink.pid is None
+
+
+def test_it_stops_the_process_group_when_the_sink_asks_and_kills_after_the_grace(tmp_path: Path) -> None:
+    pidfile = tmp_path / "child.pid"
+    cli = script(
+        tmp_path,
+        "stubborn",
+        f"""
+        import signal, subprocess, sys, time
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # ignores SIGTERM: needs SIGKILL
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+        open({str(pidfile)!r}, "w").write(str(child.pid))
+        for i in range(1000):
+            print(f"message {{i}}", flush=True)
+            time.sleep(0.05)
+        """,
+    )
+    sink = ListSink(stop_after=2)
+    outcome = run_subprocess(LineRunner([str(cli)]), ctx(tmp_path), sink)
+    assert outcome.stop_reason == "budget_exceeded"
+    assert outcome.exit_code == -9  # SIGTERM ignored, SIGKILL after the grace period
+    assert sink.pid is not None and gone(sink.pid)
+    assert gone(int(pidfile.read_text()))
+
+
+def test_it_times_out_and_reports_it(tmp_path: Path) -> None:
+    sink = ListSink()
+    outcome = run_subprocess(LineRunner([sys.executable, "-c", "import time; time.sleep(60)"]), ctx(tmp_path, 1), sink)
+    assert outcome.stop_reason == "timed_out"
+    assert outcome.exit_code == -15
+    assert "timed out after 1 s" in outcome.failure_reason
+
+
+def test_it_kills_children_left_behind_when_the_main_process_exits(tmp_path: Path) -> None:
+    pidfile = tmp_path / "bg.pid"
+    sink = ListSink()
+    outcome = run_subprocess(
+        LineRunner(["sh", "-c", f"sleep 300 & echo $! > {pidfile}; echo done"]), ctx(tmp_path), sink
+    )
+    assert outcome.exit_code == 0 and sink.texts == ["done"]
+    assert gone(int(pidfile.read_text()))

@@ -1,0 +1,313 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from api.keys import key_lookup
+from runners.models import Run, RunEvent, RunStatus
+from runners.scheduler import Scheduler
+from tests.factories import make_agent, make_issue
+from tests.runners.conftest import git, script
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+EDITING_CLI = """
+import json, os, sys
+prompt = sys.stdin.read()
+name = os.environ["MESA_AGENT_SLUG"] + ".txt"
+open(name, "w").write("work of " + os.environ["MESA_ISSUE_KEY"] + "\\n")
+print(json.dumps({"type": "text", "text": "wrote " + name, "usage": {"tokens_in": 100, "tokens_out": 20}}))
+print(json.dumps({"type": "text", "text": "key " + os.environ["MESA_API_KEY"]}))
+open(os.environ["MESA_WORKTREE"] + "/.key", "w").write(os.environ["MESA_API_KEY"])
+print(json.dumps({"type": "result", "result": "done", "num_turns": 2,
+                  "final": {"tokens_in": 120, "tokens_out": 30, "cache_read": 5, "cost_usd": "0.0125"}}))
+"""
+
+
+def test_it_runs_an_assigned_issue_end_to_end_with_the_noop_runner(org: Any) -> None:
+    agent = make_agent(org, slug="worker", runner="noop")
+    issue = make_issue(org, title="Do the thing", assignee=agent)
+
+    call_command("scheduler", once=True)
+
+    run = Run.objects.get(issue=issue)
+    assert run.status == RunStatus.COMPLETED
+    assert run.agent == agent and run.mode == "task"
+    assert run.started_at and run.finished_at
+    texts = list(RunEvent.objects.filter(run=run, type="text").values_list("data", flat=True))
+    assert any(issue.key in t["text"] for t in texts)
+    assert RunEvent.objects.filter(run=run, type="result").exists()
+    assert "ISSUE " + issue.key in run.prompt and "Do the thing" in run.prompt
+    assert run.isolated is False
+    issue.refresh_from_db()
+    assert issue.status == "todo"  # noop records the run, it does not move the issue
+
+
+def test_it_runs_in_a_worktree_and_stores_diff_tokens_and_cost(org: Any, repo: Path, tmp_path: Path) -> None:
+    cli = script(tmp_path, "edit-cli", EDITING_CLI)
+    agent = make_agent(org, slug="dev", runner="command", working_dir=str(repo), model=str(cli))
+    issue = make_issue(org, title="Write a file", assignee=agent)
+
+    call_command("scheduler", once=True)
+
+    run = Run.objects.get(issue=issue)
+    assert run.status == RunStatus.COMPLETED, run.failure_reason
+    assert run.isolated is True
+    assert run.branch == f"mesa/{issue.key}-r{run.pk}"
+    assert "+work of " + issue.key in run.diff and "dev.txt" in run.diff
+    assert (run.tokens_in, run.tokens_out, run.tokens_cache_read) == (120, 30, 5)
+    assert run.cost_usd == Decimal("0.0125")
+    assert run.num_turns == 2
+    # The branch is kept with the work committed; the worktree is gone; the main checkout untouched.
+    assert "work of" in git(repo, "show", f"{run.branch}:dev.txt")
+    assert not Path(run.worktree_path).exists()
+    assert not (repo / "dev.txt").exists()
+    assert git(repo, "status", "--porcelain") == ""
+    assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "main"
+
+
+def test_it_redacts_the_run_key_and_revokes_it_after_the_run(org: Any, repo: Path, tmp_path: Path, client: Any) -> None:
+    from api.models import ApiKey
+
+    cli = script(tmp_path, "edit-cli", EDITING_CLI)
+    secret = "sk-agent-secret-value-123"
+    agent = make_agent(
+        org,
+        slug="dev",
+        runner="command",
+        working_dir=str(repo),
+        model=str(cli),
+        env={"SOME_TOKEN": secret},
+    )
+    issue = make_issue(org, title="Leak the key", assignee=agent)
+
+    call_command("scheduler", once=True)
+
+    run = Run.objects.get(issue=issue)
+    raw_key = git(repo, "show", f"{run.branch}:.key")
+    assert raw_key.startswith("mesa_")
+    stored = json.dumps(list(RunEvent.objects.filter(run=run).values_list("data", flat=True)))
+    assert raw_key not in stored and raw_key not in run.stdout and raw_key not in run.diff
+    assert "[redacted]" in stored
+    assert secret not in run.prompt and secret not in stored
+    assert key_lookup(raw_key) is None  # revoked: the API rejects it now
+    key = ApiKey.objects.get(run_id=run.pk)
+    assert key.kind == "run" and key.agent == agent and key.revoked_at is not None
+    response = client.get("/api/v1/inbox", HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+    assert response.status_code == 401
+
+
+def test_it_runs_two_agents_in_one_repo_in_parallel_with_separate_diffs(org: Any, repo: Path, tmp_path: Path) -> None:
+    cli = script(
+        tmp_path,
+        "slow-cli",
+        EDITING_CLI.replace("prompt = sys.stdin.read()", "prompt = sys.stdin.read()\nimport time; time.sleep(0.4)"),
+    )
+    a = make_agent(org, slug="alice", runner="command", working_dir=str(repo), model=str(cli))
+    b = make_agent(org, slug="bob", runner="command", working_dir=str(repo), model=str(cli))
+    ia = make_issue(org, title="Alice's work", assignee=a)
+    ib = make_issue(org, title="Bob's work", assignee=b)
+
+    call_command("scheduler", once=True)
+
+    ra, rb = Run.objects.get(issue=ia), Run.objects.get(issue=ib)
+    assert ra.status == rb.status == RunStatus.COMPLETED
+    # They overlapped in time, each in its own checkout.
+    assert ra.started_at < rb.finished_at and rb.started_at < ra.finished_at
+    assert ra.worktree_path != rb.worktree_path
+    assert "alice.txt" in ra.diff and "bob.txt" not in ra.diff
+    assert "bob.txt" in rb.diff and "alice.txt" not in rb.diff
+
+
+def test_it_fails_a_run_whose_binary_is_missing_with_a_clear_reason(org: Any) -> None:
+    agent = make_agent(org, slug="ghost", runner="command", model="no-such-cli-xyz --flag")
+    issue = make_issue(org, title="Cannot run", assignee=agent)
+
+    call_command("scheduler", once=True)
+
+    run, retry = Run.objects.filter(issue=issue).order_by("id")
+    assert run.status == RunStatus.FAILED
+    assert "no-such-cli-xyz" in run.failure_reason and "not found" in run.failure_reason
+    # A retry is queued with a backoff; it does not start before then.
+    assert retry.status == RunStatus.QUEUED and retry.not_before is not None
+
+
+def test_it_times_out_a_hanging_run_and_kills_its_whole_process_group(org: Any, tmp_path: Path) -> None:
+    pidfile = tmp_path / "grandchild.pid"
+    cli = script(
+        tmp_path,
+        "hang-cli",
+        f"""
+        import subprocess, sys, time
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+        open({str(pidfile)!r}, "w").write(str(child.pid))
+        print("started", flush=True)
+        time.sleep(300)
+        """,
+    )
+    agent = make_agent(org, slug="hang", runner="command", timeout_s=1, model=str(cli))
+    issue = make_issue(org, title="Hang forever", assignee=agent)
+
+    call_command("scheduler", once=True)
+
+    run = Run.objects.filter(issue=issue).order_by("id").first()
+    assert run is not None and run.status == RunStatus.TIMED_OUT
+    assert "timed out" in run.failure_reason
+    grandchild = int(pidfile.read_text())
+    assert _gone(grandchild)
+
+
+def _gone(pid: int) -> bool:
+    for _ in range(50):
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                state = fh.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_it_stops_cleanly_on_sigterm_and_leaves_nothing_running(org: Any, tmp_path: Path) -> None:
+    cli = script(tmp_path, "sleepy", "import time\nprint('working', flush=True)\ntime.sleep(300)\n")
+    agent = make_agent(org, slug="sleepy", runner="command", model=str(cli))
+    issue = make_issue(org, title="Long work", assignee=agent)
+    env = {**os.environ, "MESA_KILL_GRACE_S": "1"}
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]["NAME"]
+    env["DATABASE_URL"] = f"sqlite:///{db}"
+    env["MESA_WORKSPACES_DIR"] = settings.MESA_WORKSPACES_DIR
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "scheduler"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if RunEvent.objects.filter(run__issue=issue, type="text").exists():
+                break
+            time.sleep(0.05)
+        run = Run.objects.get(issue=issue)
+        assert run.status == RunStatus.RUNNING
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out
+    run.refresh_from_db()
+    assert run.status == RunStatus.CANCELLED
+    assert not Run.objects.filter(status=RunStatus.RUNNING).exists()
+    assert run.pid and _gone(run.pid)
+
+
+def test_it_does_not_start_runs_while_the_scheduler_is_paused_and_does_after_resume(org: Any) -> None:
+    from orgs.actors import Actor
+    from runners.services import scheduler_pause, scheduler_paused, scheduler_resume
+
+    agent = make_agent(org, slug="w", runner="noop")
+    scheduler_pause(actor=Actor.system())
+    assert scheduler_paused()
+    issue = make_issue(org, title="Wait for resume", assignee=agent)
+
+    call_command("scheduler", once=True)
+    run = Run.objects.get(issue=issue)
+    assert run.status == RunStatus.QUEUED
+
+    scheduler_resume(actor=Actor.system())
+    call_command("scheduler", once=True)
+    run.refresh_from_db()
+    assert run.status == RunStatus.COMPLETED
+
+
+def test_it_holds_runs_of_a_paused_agent_until_it_is_resumed(org: Any) -> None:
+    from agents.services import agent_pause, agent_resume
+    from orgs.actors import Actor
+
+    agent = make_agent(org, slug="w", runner="noop")
+    agent_pause(actor=Actor.system(), agent=agent)
+    issue = make_issue(org, title="Paused agent work", assignee=agent)
+    call_command("scheduler", once=True)
+    assert Run.objects.get(issue=issue).status == RunStatus.QUEUED
+
+    agent_resume(actor=Actor.system(), agent=agent)
+    call_command("scheduler", once=True)
+    assert Run.objects.get(issue=issue).status == RunStatus.COMPLETED
+
+
+def test_it_creates_no_run_for_a_heartbeat_with_nothing_to_do(org: Any) -> None:
+    idle = make_agent(org, slug="idle", runner="noop", heartbeat_enabled=True, heartbeat_interval_s=10)
+    busy = make_agent(org, slug="busy", runner="noop", heartbeat_enabled=True, heartbeat_interval_s=10)
+    make_issue(org, title="Busy work", assignee=busy)
+    Run.objects.all().delete()
+    scheduler = Scheduler()
+    scheduler.heartbeat_due = {idle.pk: 0.0, busy.pk: 0.0}
+    try:
+        scheduler._heartbeats()
+    finally:
+        scheduler.close()
+    assert not Run.objects.filter(agent=idle).exists()
+    assert Run.objects.filter(agent=busy, mode="heartbeat", issue=None).count() == 1
+
+
+def test_it_retries_a_failing_issue_and_blocks_it_at_the_retry_cap(org: Any, tmp_path: Path, settings: Any) -> None:
+    from issues.services import issue_transition
+    from orgs.actors import Actor
+    from orgs.models import Event
+
+    settings.MESA_RETRY_DELAY_S = 0
+    cli = script(tmp_path, "crash-cli", "import sys\nprint('oops', file=sys.stderr)\nsys.exit(2)\n")
+    agent = make_agent(org, slug="crashy", runner="command", model=str(cli))
+    issue = make_issue(org, title="Always crashes", assignee=agent)
+    issue_transition(actor=Actor.system(), issue=issue, to="in_progress")
+
+    call_command("scheduler", once=True)
+
+    runs = list(Run.objects.filter(issue=issue).order_by("id"))
+    assert [r.status for r in runs] == [RunStatus.FAILED] * 3
+    assert runs[0].exit_code == 2 and "oops" in runs[0].failure_reason and "oops" in runs[0].stderr
+    issue.refresh_from_db()
+    assert issue.status == "blocked"
+    assert issue.comments.filter(kind="system", body__contains="3 runs").exists()
+    assert Event.objects.filter(type="issue_retry_cap", data__key=issue.key).exists()
+
+
+def test_it_is_nudged_over_the_wake_socket_after_a_wake_type_event_commits(
+    org: Any, tmp_path: Path, settings: Any
+) -> None:
+    import select
+    import socket as socketlib
+
+    from runners.wake import WakeSocket
+
+    settings.MESA_SCHEDULER_SOCKET = str(tmp_path / "w.sock")
+    stale = socketlib.socket(socketlib.AF_UNIX, socketlib.SOCK_DGRAM)
+    stale.bind(settings.MESA_SCHEDULER_SOCKET)
+    stale.close()  # a dead scheduler's leftover socket file
+    wake = WakeSocket()
+    try:
+        assert wake.sock is not None
+        make_agent(org, slug="quiet")  # agent_created: not a wake type
+        assert select.select([wake.sock], [], [], 0)[0] == []
+        make_issue(org, title="Wake up")  # issue_created: nudges after commit
+        assert select.select([wake.sock], [], [], 1.0)[0] == [wake.sock]
+        wake.drain()
+        assert select.select([wake.sock], [], [], 0)[0] == []
+    finally:
+        wake.close()

@@ -1,0 +1,171 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from orgs.actors import Actor
+from orgs.errors import Conflict
+from runners.models import Run, RunStatus
+from runners.services import (
+    retry_cap_check,
+    run_cancel,
+    run_claim,
+    run_enqueue,
+    run_finish,
+    scheduler_pause,
+    scheduler_paused,
+    scheduler_resume,
+)
+from tests.factories import make_agent, make_issue, make_run
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_never_queues_two_runs_of_one_agent_on_one_issue(org: Any) -> None:
+    agent = make_agent(org, runner="noop")
+    issue = make_issue(org, title="Once")
+    first = run_enqueue(agent=agent, issue=issue, reason="assigned")
+    second = run_enqueue(agent=agent, issue=issue, reason="commented")
+    assert first.created and not second.created
+    assert second.run.pk == first.run.pk
+    assert Run.objects.filter(agent=agent, issue=issue).count() == 1
+
+
+def test_it_enforces_one_active_run_per_agent_and_issue_in_the_database(org: Any) -> None:
+    agent = make_agent(org, runner="noop")
+    issue = make_issue(org, title="Constraint")
+    make_run(agent, issue=issue, status=RunStatus.RUNNING)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make_run(agent, issue=issue, status=RunStatus.QUEUED)
+    make_run(agent, issue=issue, status=RunStatus.FAILED)  # finished runs do not count
+
+
+def test_it_marks_a_running_run_for_a_follow_up_instead_of_queueing_a_second(org: Any) -> None:
+    agent = make_agent(org, runner="noop")
+    issue = make_issue(org, title="Follow up")
+    running = make_run(agent, issue=issue, status=RunStatus.RUNNING)
+    again = run_enqueue(agent=agent, issue=issue)
+    assert not again.created and again.run.pk == running.pk
+    running.refresh_from_db()
+    assert running.rerun_requested
+
+
+def test_it_claims_at_most_mesa_max_runs_in_total(org: Any, settings: Any) -> None:
+    settings.MESA_MAX_RUNS = 2
+    agents = [make_agent(org, runner="noop") for _ in range(3)]
+    for agent in agents:
+        run_enqueue(agent=agent, issue=make_issue(org))
+    claimed = [run_claim(worker="t:1") for _ in range(3)]
+    assert [r is not None for r in claimed] == [True, True, False]
+    assert Run.objects.filter(status=RunStatus.RUNNING).count() == 2
+
+
+def test_it_claims_one_running_run_per_agent(org: Any) -> None:
+    agent = make_agent(org, runner="noop")
+    other = make_agent(org, runner="noop")
+    first = run_enqueue(agent=agent, issue=make_issue(org)).run
+    run_enqueue(agent=agent, issue=make_issue(org))
+    third = run_enqueue(agent=other, issue=make_issue(org)).run
+    assert run_claim(worker="t:1").pk == first.pk  # type: ignore[union-attr]
+    # The agent's second run waits; another agent's run goes ahead of it.
+    assert run_claim(worker="t:1").pk == third.pk  # type: ignore[union-attr]
+    assert run_claim(worker="t:1") is None
+
+
+def test_it_allows_more_runs_per_agent_when_configured(org: Any, settings: Any) -> None:
+    settings.MESA_MAX_RUNS_PER_AGENT = 2
+    agent = make_agent(org, runner="noop")
+    run_enqueue(agent=agent, issue=make_issue(org))
+    run_enqueue(agent=agent, issue=make_issue(org))
+    assert run_claim(worker="t:1") is not None
+    assert run_claim(worker="t:1") is not None
+
+
+def test_it_claims_nothing_while_paused_and_the_pause_persists(org: Any) -> None:
+    agent = make_agent(org, runner="noop")
+    run_enqueue(agent=agent, issue=make_issue(org))
+    scheduler_pause(actor=Actor.system())
+    assert scheduler_paused()
+    assert run_claim(worker="t:1") is None
+    scheduler_resume(actor=Actor.system())
+    assert not scheduler_paused()
+    assert run_claim(worker="t:1") is not None
+
+
+def test_it_skips_queued_runs_of_paused_agents(org: Any) -> None:
+    from agents.services import agent_pause
+
+    agent = make_agent(org, runner="noop")
+    run_enqueue(agent=agent, issue=make_issue(org))
+    agent_pause(actor=Actor.system(), agent=agent)
+    assert run_claim(worker="t:1") is None
+
+
+def test_it_finishes_a_run_exactly_once(org: Any) -> None:
+    agent = make_agent(org, runner="noop")
+    run = make_run(agent, status=RunStatus.RUNNING)
+    assert run_finish(run=run, status=RunStatus.COMPLETED)
+    assert not run_finish(run=run, status=RunStatus.FAILED, failure_reason="late")
+    run.refresh_from_db()
+    assert run.status == RunStatus.COMPLETED and run.finished_at is not None
+
+
+def test_it_cancels_a_queued_run_at_once_and_flags_a_running_one(org: Any) -> None:
+    agent = make_agent(org, runner="noop")
+    queued = make_run(agent, issue=make_issue(org))
+    running = make_run(agent, issue=make_issue(org), status=RunStatus.RUNNING)
+    run_cancel(actor=Actor.system(), run=queued)
+    run_cancel(actor=Actor.system(), run=running)
+    queued.refresh_from_db()
+    running.refresh_from_db()
+    assert queued.status == RunStatus.CANCELLED
+    assert running.status == RunStatus.RUNNING and running.cancel_requested
+    with pytest.raises(Conflict):
+        run_cancel(actor=Actor.system(), run=queued)
+
+
+def test_it_blocks_an_issue_after_three_failed_runs_with_a_comment_and_an_event(org: Any) -> None:
+    from issues.services import issue_transition
+    from orgs.models import Event
+
+    agent = make_agent(org, runner="noop")
+    issue = make_issue(org, title="Keeps failing", assignee=agent)
+    issue_transition(actor=Actor.system(), issue=issue, to="in_progress")
+    for status in (RunStatus.FAILED, RunStatus.TIMED_OUT):
+        run = make_run(agent, issue=issue, status=RunStatus.RUNNING)
+        run_finish(run=run, status=status, failure_reason="boom")
+    issue.refresh_from_db()
+    assert issue.status == "in_progress"
+    run = make_run(agent, issue=issue, status=RunStatus.RUNNING)
+    run_finish(run=run, status=RunStatus.FAILED, failure_reason="boom")
+    issue.refresh_from_db()
+    assert issue.status == "blocked"
+    assert issue.comments.filter(kind="system", body__contains="failed in a row").exists()
+    assert Event.objects.filter(type="issue_retry_cap", data__key=issue.key).count() == 1
+
+
+def test_it_leaves_the_status_when_the_lifecycle_forbids_blocked_and_says_so(org: Any) -> None:
+    agent = make_agent(org, runner="noop")
+    issue = make_issue(org, title="Todo fails", assignee=agent)
+    for _ in range(3):
+        run = make_run(agent, issue=issue, status=RunStatus.RUNNING)
+        run_finish(run=run, status=RunStatus.FAILED, failure_reason="boom")
+    issue.refresh_from_db()
+    assert issue.status == "todo"
+    body = issue.comments.get(kind="system").body
+    assert "stays todo" in body
+    run = make_run(agent, issue=issue, status=RunStatus.RUNNING)
+    run_finish(run=run, status=RunStatus.FAILED, failure_reason="boom")
+    assert issue.comments.filter(kind="system").count() == 1  # trips once, not on every failure
+    assert not retry_cap_check(issue_id=issue.pk)
+
+
+def test_it_counts_failures_only_since_the_last_success(org: Any) -> None:
+    agent = make_agent(org, runner="noop")
+    issue = make_issue(org, title="Flaky", assignee=agent)
+    for status in (RunStatus.FAILED, RunStatus.FAILED, RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.FAILED):
+        run = make_run(agent, issue=issue, status=RunStatus.RUNNING)
+        run_finish(run=run, status=status)
+    assert not issue.comments.filter(kind="system").exists()

@@ -1,0 +1,125 @@
+"""HTML views for the wiki: list and search, page, create, edit (with base_revision), history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from orgs.access import HtmxHttpRequest, human_actor, require_org
+from orgs.errors import MesaError, NotFound
+from orgs.models import Org
+from wiki.models import WikiPage, WikiRevision
+from wiki.selectors import wiki_page_get_for
+from wiki.services import wiki_page_create, wiki_page_update
+
+
+def _search(org: Org, q: str) -> list[dict[str, Any]]:
+    """Ranked search through ``wiki.search`` when present, else a plain substring match."""
+    try:
+        from wiki.search import wiki_search
+    except ImportError:
+        pages = WikiPage.objects.filter(org=org).filter(Q(title__icontains=q) | Q(content__icontains=q))[:100]
+        return [{"slug": p.slug, "title": p.title, "snippet": "", "updated_at": p.updated_at} for p in pages]
+    return [
+        {"slug": h.slug, "title": h.title, "snippet": h.snippet, "updated_at": h.updated_at}
+        for h in wiki_search(org=org, q=q)[:100]
+    ]
+
+
+@require_GET
+def page_list(request: HtmxHttpRequest) -> HttpResponse:
+    org = require_org(request)
+    q = request.GET.get("q", "").strip()
+    ctx: dict[str, Any] = {"q": q}
+    if q:
+        ctx["hits"] = _search(org, q)
+    else:
+        ctx["pages"] = list(WikiPage.objects.filter(org=org).only("slug", "title", "updated_at", "updated_by_label"))
+    if request.htmx and request.htmx.target == "wiki-results":
+        return render(request, "wiki/partials/results.html", ctx)
+    return render(request, "wiki/list.html", ctx)
+
+
+def _get_page(request: HtmxHttpRequest, org: Org, slug: str) -> WikiPage:
+    try:
+        return wiki_page_get_for(actor=human_actor(request), org=org, slug=slug)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+@require_GET
+def page(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    org = require_org(request)
+    return render(request, "wiki/page.html", {"page": _get_page(request, org, slug)})
+
+
+@require_http_methods(["GET", "POST"])
+def create(request: HtmxHttpRequest) -> HttpResponse:
+    org = require_org(request)
+    error: MesaError | None = None
+    values = {
+        "title": request.POST.get("title", request.GET.get("title", "")),
+        "content": request.POST.get("content", ""),
+    }
+    if request.method == "POST":
+        try:
+            new = wiki_page_create(
+                actor=human_actor(request), org=org, title=values["title"], content=values["content"]
+            )
+        except MesaError as exc:
+            error = exc
+        else:
+            return HttpResponseRedirect(reverse("wiki:page", args=[new.slug]))
+    return render(
+        request,
+        "wiki/edit.html",
+        {"values": values, "error": error, "page": None},
+        status=error.status if error else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def edit(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Edit a page. The form carries the revision it started from; a concurrent edit is refused, never overwritten."""
+    org = require_org(request)
+    current = _get_page(request, org, slug)
+    error: MesaError | None = None
+    values = {"title": current.title, "content": current.content, "base_revision": str(current.revision)}
+    if request.method == "POST":
+        values = {k: request.POST.get(k, "") for k in ("title", "content", "base_revision")}
+        base = int(values["base_revision"]) if values["base_revision"].isdigit() else None
+        try:
+            wiki_page_update(
+                actor=human_actor(request),
+                page=current,
+                title=values["title"],
+                content=values["content"],
+                base_revision=base,
+            )
+        except MesaError as exc:
+            error = exc
+            current.refresh_from_db()
+        else:
+            return HttpResponseRedirect(reverse("wiki:page", args=[current.slug]))
+    return render(
+        request,
+        "wiki/edit.html",
+        {"values": values, "error": error, "page": current},
+        status=error.status if error else 200,
+    )
+
+
+@require_GET
+def history(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    org = require_org(request)
+    current = _get_page(request, org, slug)
+    revisions = list(WikiRevision.objects.filter(page=current).order_by("-number")[:100])
+    shown = None
+    if request.GET.get("r", "").isdigit():
+        shown = next((r for r in revisions if r.number == int(request.GET["r"])), None)
+    return render(request, "wiki/history.html", {"page": current, "revisions": revisions, "shown": shown})
