@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from agents.models import Agent
 from blocks.models import WorkBlock, WorkBlockStatus
+from issues.guards import delegation_cycle, evidence_missing
 from issues.lifecycle import allowed_moves, is_allowed
 from issues.models import (
     OPEN_STATUSES,
@@ -206,6 +207,10 @@ def issue_create(
     _same_org(org, assignee, "assignee")
     _check_parent(org, parent)
     _check_work_block(org, work_block)
+    if actor.agent is not None:
+        loop = delegation_cycle(parent=parent, assignee=assignee, actor_agent=actor.agent)
+        if loop:
+            raise Conflict(loop, code="delegation_cycle")
     label_rows = _resolve_labels(org, labels or [])
     # Serialise creations per org (the row lock is held until commit; SQLite's BEGIN IMMEDIATE
     # already does this) so the duplicate check sees every issue a concurrent creation committed.
@@ -271,6 +276,10 @@ def issue_transition(*, actor: Actor, issue: Issue, to: str, comment: str = "", 
         )
     if to == Status.IN_PROGRESS and issue.assignee_id is None:
         raise InvalidInput(f"{issue.key} has no assignee; assign it before starting it.", field="assignee")
+    if to == Status.DONE and actor.agent is not None:
+        missing = evidence_missing(issue, extra_text=comment)
+        if missing:
+            raise Conflict(missing, code="evidence_required")
     now = timezone.now()
     fields: dict[str, Any] = {"status": to, "updated_at": now}
     if to == Status.IN_PROGRESS and issue.started_at is None:
@@ -348,6 +357,11 @@ def issue_update(
         old_slug = issue.assignee.slug if issue.assignee_id and issue.assignee else None
         new_id = assignee.pk if assignee else None
         if issue.assignee_id != new_id:
+            if actor.agent is not None:
+                ancestors_from = issue.parent if parent is _UNSET else parent
+                loop = delegation_cycle(parent=ancestors_from, assignee=assignee, actor_agent=actor.agent)
+                if loop:
+                    raise Conflict(loop, code="delegation_cycle")
             fields["assignee_id"] = new_id
             changes["assignee"] = [old_slug, assignee.slug if assignee else None]
     if parent is not _UNSET:

@@ -295,3 +295,26 @@ def test_it_hides_other_orgs_issues(call: Any, api_org: Org, outsider: Agent, ag
     assert call("POST", f"issues/{mine.key}/checkout", key).status_code == 404
     assert [i["key"] for i in call("GET", "issues", key).json()["results"]] == [theirs.key]
     assert make_agent  # the factory import is used by other tests
+
+
+def test_it_answers_409_evidence_required_when_an_agent_approves_without_evidence(
+    api_org: Any, engineer: Any, qa: Any, call: Any, agent_key: Any
+) -> None:
+    from issues.services import issue_transition
+    from orgs.actors import Actor
+    from tests.factories import make_issue
+
+    issue = make_issue(api_org, assignee=engineer)
+    issue_transition(actor=Actor.system(), issue=issue, to="in_progress")
+    issue_transition(actor=Actor.system(), issue=issue, to="in_review")
+    response = call("PATCH", f"/api/v1/issues/{issue.key}", agent_key(qa), json={"status": "done"})
+    assert response.status_code == 409
+    assert response.json()["code"] == "evidence_required"
+    ok = call(
+        "PATCH",
+        f"/api/v1/issues/{issue.key}",
+        agent_key(qa),
+        json={"status": "done", "comment": "Verified: https://github.com/acme/app/pull/9 merged, 12 tests pass"},
+    )
+    assert ok.status_code == 200, ok.content
+    assert ok.json()["status"] == "done"

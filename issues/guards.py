@@ -1,0 +1,64 @@
+"""Guards of an honest review chain: evidence before ``done``, no delegation loops.
+
+Paperclip's users complain of agents marking work done without doing it and of
+issues bouncing between agents; these checks refuse both with a reason that
+says what is missing.
+"""
+
+from __future__ import annotations
+
+import re
+
+from agents.models import Agent
+from issues.models import Comment, CommentKind, Issue
+
+# A link to a pull / merge request on GitHub, GitLab, Gitea/Forgejo or Bitbucket.
+PR_LINK_RE = re.compile(r"https?://\S+/(?:pull|pulls|merge_requests|pull-requests)/\d+")
+
+
+def evidence_missing(issue: Issue, *, extra_text: str = "") -> str | None:
+    """Why ``issue`` may not be marked done by an agent, or None when it has evidence.
+
+    Evidence is an ``evidence`` comment, a run on the issue whose diff is not
+    empty, or a linked pull request (a PR URL in the description, a comment, or
+    ``extra_text`` — the comment sent with the move itself).
+    """
+    from runners.models import Run
+
+    if PR_LINK_RE.search(extra_text):
+        return None
+    if Comment.objects.filter(issue=issue, kind=CommentKind.EVIDENCE).exists():
+        return None
+    if Run.objects.filter(issue=issue).exclude(diff="").exists():
+        return None
+    if PR_LINK_RE.search(issue.description or ""):
+        return None
+    for body in Comment.objects.filter(issue=issue, body__contains="http").values_list("body", flat=True):
+        if PR_LINK_RE.search(body):
+            return None
+    return (
+        f"{issue.key} has no evidence that the work was done: add an evidence comment (test output, what was "
+        "verified), link a pull request, or finish a run on it that produced a diff. A human can still decide."
+    )
+
+
+def delegation_cycle(*, parent: Issue | None, assignee: Agent | None, actor_agent: Agent | None) -> str | None:
+    """Why giving work under ``parent`` to ``assignee`` would loop, or None.
+
+    Delegating an issue back to an agent that already holds one of its ancestors
+    sends the work round in a circle. An agent taking a sub-issue itself is not
+    delegation and is allowed.
+    """
+    if assignee is None or parent is None or (actor_agent is not None and assignee.pk == actor_agent.pk):
+        return None
+    seen: set[int] = set()
+    cursor: Issue | None = parent
+    while cursor is not None and cursor.pk not in seen:
+        if cursor.assignee_id == assignee.pk:
+            return (
+                f"{assignee.slug} already holds {cursor.key}, an ancestor of this issue; delegating the work back "
+                "to it would make a loop. Assign someone else or comment on the parent instead."
+            )
+        seen.add(cursor.pk)
+        cursor = Issue.objects.filter(pk=cursor.parent_id).first() if cursor.parent_id else None
+    return None
