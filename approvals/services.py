@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from agents.models import Agent
+from approvals.appliers import APPLIERS, HUMAN_ONLY_KINDS
 from approvals.models import Approval, ApprovalKind, ApprovalStatus
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput
@@ -91,8 +91,8 @@ def _may_decide(actor: Actor, approval: Approval) -> str | None:
     agent = actor.agent
     if agent.org_id != approval.org_id:
         return "This approval belongs to another org."
-    if approval.kind == ApprovalKind.ARCHETYPE_PATCH:
-        return "Archetype patches are decided by humans."
+    if approval.kind in HUMAN_ONLY_KINDS:
+        return f"{approval.get_kind_display()} approvals are decided by humans."
     if approval.reviewer_id == agent.pk or (approval.reviewer_id is None and is_ceo(agent)):
         if approval.requested_by_agent_id == agent.pk:
             return "You cannot decide your own request."
@@ -100,26 +100,6 @@ def _may_decide(actor: Actor, approval: Approval) -> str | None:
     if is_ceo(agent) and approval.reviewer_id is not None:
         return None
     return "Only the addressed reviewer, the CEO or the board may decide this approval."
-
-
-# What deciding an approval of each kind does, in the same transaction.
-Applier = Callable[[Approval, Actor], None]
-APPLIERS: dict[str, Applier] = {}
-
-
-def _apply_archetype_patch(approval: Approval, actor: Actor) -> None:
-    from archetypes.services import archetype_patch_approve, archetype_patch_reject
-
-    patch = approval.archetype_patch
-    if patch is None:
-        return
-    if approval.status == ApprovalStatus.APPROVED:
-        archetype_patch_approve(actor=actor, patch=patch, comment=approval.decision_comment)
-    else:
-        archetype_patch_reject(actor=actor, patch=patch, comment=approval.decision_comment)
-
-
-APPLIERS[ApprovalKind.ARCHETYPE_PATCH] = _apply_archetype_patch
 
 
 @transaction.atomic
@@ -150,7 +130,7 @@ def approval_resolve(*, actor: Actor, approval: Approval, decision: str, comment
             status=approval.status,
         )
     approval.refresh_from_db()
-    applier = APPLIERS.get(approval.kind)
+    applier = APPLIERS.get(str(approval.kind))
     if applier is not None:
         applier(approval, actor)
     activity_record(

@@ -299,6 +299,7 @@ def issue_transition(*, actor: Actor, issue: Issue, to: str, comment: str = "", 
     activity_record(org=issue.org, actor=actor, verb="moved", obj=issue, details={"from": old, "to": to})
     if comment.strip():
         comment_create(actor=actor, issue=issue, body=comment, check=False)
+    _sync_board_review(actor=actor, issue=issue, old=old, to=to, comment=comment)
     event_publish(
         org=issue.org,
         type="issue_updated",
@@ -310,6 +311,42 @@ def issue_transition(*, actor: Actor, issue: Issue, to: str, comment: str = "", 
         ),
     )
     return issue
+
+
+def _sync_board_review(*, actor: Actor, issue: Issue, old: str, to: str, comment: str) -> None:
+    """Escalating opens a board approval; deciding on the issue itself closes it.
+
+    So the humans see every escalation in their approvals inbox (and Telegram),
+    and an approval can never be decided after the issue has moved on.
+    """
+    from approvals.models import Approval, ApprovalKind, ApprovalStatus
+
+    if to == Status.BOARD_REVIEW:
+        from approvals.services import approval_create
+
+        approval_create(
+            actor=actor,
+            org=issue.org,
+            kind=ApprovalKind.BOARD_REVIEW,
+            title=f"Board review: {issue.key} {issue.title}"[:300],
+            reason=comment.strip() or f"{actor} escalated {issue.key} to the board.",
+            issue=issue,
+        )
+    elif old == Status.BOARD_REVIEW:
+        pending = Approval.objects.filter(issue=issue, kind=ApprovalKind.BOARD_REVIEW, status=ApprovalStatus.PENDING)
+        decision = ApprovalStatus.APPROVED if to == Status.DONE else ApprovalStatus.REJECTED
+        for approval in pending:
+            if Approval.objects.filter(pk=approval.pk, status=ApprovalStatus.PENDING).update(
+                status=decision,
+                decided_by_agent=actor.agent,
+                decided_by_label=str(actor)[:100],
+                decision_comment=f"Decided on the issue itself: moved to {to}.",
+                decided_at=timezone.now(),
+            ):
+                approval.refresh_from_db()
+                from approvals.services import approval_event_data
+
+                event_publish(org=issue.org, type="approval_resolved", data=approval_event_data(approval))
 
 
 @transaction.atomic

@@ -9,11 +9,7 @@ class RunnersConfig(AppConfig):
 
     def ready(self) -> None:
         # Nudge the scheduler process right after a wake-type event commits (see runners/wake.py).
-        from approvals.models import ApprovalKind
-        from approvals.services import APPLIERS
         from orgs.events import add_listener
-        from runners.budget import apply_budget_raise
         from runners.wake import on_event
 
         add_listener(on_event)
-        APPLIERS.setdefault(ApprovalKind.BUDGET_RAISE, apply_budget_raise)

@@ -25,6 +25,8 @@ class Remaining:
     cost_usd: Decimal | None
     used_tokens: int = 0
     used_cost_usd: Decimal = Decimal(0)
+    limit_tokens: int | None = None
+    limit_cost_usd: Decimal | None = None
 
     @property
     def exhausted(self) -> bool:
@@ -38,17 +40,44 @@ class Remaining:
 
     def describe(self, agent: Agent) -> str:
         parts = []
-        if agent.daily_token_limit is not None:
-            parts.append(f"{self.used_tokens:,} of {agent.daily_token_limit:,} tokens")
-        if agent.daily_cost_limit_usd is not None:
-            parts.append(f"${self.used_cost_usd:.4f} of ${agent.daily_cost_limit_usd:.2f}")
+        if self.limit_tokens is not None:
+            parts.append(f"{self.used_tokens:,} of {self.limit_tokens:,} tokens")
+        if self.limit_cost_usd is not None:
+            parts.append(f"${self.used_cost_usd:.4f} of ${self.limit_cost_usd:.2f}")
         return " and ".join(parts) or "no limit"
+
+
+def effective_limits(agent: Agent) -> tuple[int | None, Decimal | None]:
+    """Today's daily limits: the configured ones, lifted by budget raises approved today (UTC).
+
+    A raise lasts for the day it was approved; tomorrow the configured limits apply again.
+    """
+    from approvals.models import Approval, ApprovalKind, ApprovalStatus
+    from runners.usage import day_start
+
+    tokens = None if agent.daily_token_limit is None else int(agent.daily_token_limit)
+    cost = None if agent.daily_cost_limit_usd is None else Decimal(agent.daily_cost_limit_usd)
+    raises = Approval.objects.filter(
+        subject_agent=agent,
+        kind=ApprovalKind.BUDGET_RAISE,
+        status=ApprovalStatus.APPROVED,
+        decided_at__gte=day_start(),
+    ).values_list("payload", flat=True)
+    for payload in raises:
+        raised_tokens = (payload or {}).get("daily_token_limit")
+        raised_cost = (payload or {}).get("daily_cost_limit_usd")
+        if tokens is not None and raised_tokens is not None:
+            tokens = max(tokens, int(raised_tokens))
+        if cost is not None and raised_cost is not None:
+            cost = max(cost, Decimal(str(raised_cost)))
+    return tokens, cost
 
 
 def budget_remaining(agent: Agent, *, exclude_run_id: int | None = None) -> Remaining:
     """Today's remaining token and cost budget of ``agent`` (all its runs created today count)."""
     if agent.daily_token_limit is None and agent.daily_cost_limit_usd is None:
         return Remaining(None, None)
+    limit_tokens, limit_cost = effective_limits(agent)
     used = agent_usage_today(agent)
     used_tokens, used_cost = used.tokens, used.cost_usd
     if exclude_run_id is not None:
@@ -62,9 +91,9 @@ def budget_remaining(agent: Agent, *, exclude_run_id: int | None = None) -> Rema
         if row:
             used_tokens -= row["tokens_in"] + row["tokens_out"] + row["tokens_cache_read"] + row["tokens_cache_write"]
             used_cost -= Decimal(row["cost_usd"])
-    tokens = None if agent.daily_token_limit is None else int(agent.daily_token_limit) - used_tokens
-    cost = None if agent.daily_cost_limit_usd is None else Decimal(agent.daily_cost_limit_usd) - used_cost
-    return Remaining(tokens, cost, used_tokens, used_cost)
+    tokens = None if limit_tokens is None else limit_tokens - used_tokens
+    cost = None if limit_cost is None else limit_cost - used_cost
+    return Remaining(tokens, cost, used_tokens, used_cost, limit_tokens, limit_cost)
 
 
 def over_budget(agent: Agent) -> bool:
@@ -108,7 +137,7 @@ def budget_block(*, agent: Agent, issue: Issue | None, remaining: Remaining | No
             kind=ApprovalKind.BUDGET_RAISE,
             title=f"Raise the daily budget of {agent.slug} to {shown}",
             reason=f"{agent.slug} has used {spent} today and cannot start new work. "
-            "Approving doubles its daily limits; rejecting keeps it stopped until tomorrow (UTC).",
+            "Approving doubles its limits for the rest of today (UTC); rejecting keeps it stopped until tomorrow.",
             issue=issue,
             subject_agent=agent,
             payload={"agent_id": agent.pk, **proposal},
@@ -116,29 +145,10 @@ def budget_block(*, agent: Agent, issue: Issue | None, remaining: Remaining | No
 
 
 def proposed_limits(agent: Agent) -> dict[str, Any]:
-    """The raise Mesa proposes: each configured daily limit doubled."""
-    tokens = None if agent.daily_token_limit is None else max(1, int(agent.daily_token_limit)) * 2
+    """The raise Mesa proposes: each of today's daily limits doubled."""
+    limit_tokens, limit_cost = effective_limits(agent)
+    tokens = None if limit_tokens is None else max(1, limit_tokens) * 2
     cost = None
-    if agent.daily_cost_limit_usd is not None:
-        cost = str((max(Decimal(agent.daily_cost_limit_usd), Decimal("0.01")) * 2).quantize(Decimal("0.01")))
+    if limit_cost is not None:
+        cost = str((max(limit_cost, Decimal("0.01")) * 2).quantize(Decimal("0.01")))
     return {"daily_token_limit": tokens, "daily_cost_limit_usd": cost}
-
-
-def apply_budget_raise(approval: Any, actor: Any) -> None:
-    """``APPLIERS["budget_raise"]``: an approved raise sets the proposed limits (never lowers them)."""
-    from agents.services import agent_update
-    from approvals.models import ApprovalStatus
-
-    if approval.status != ApprovalStatus.APPROVED or approval.subject_agent is None:
-        return
-    agent = approval.subject_agent
-    payload = approval.payload or {}
-    changes: dict[str, Any] = {}
-    tokens = payload.get("daily_token_limit")
-    if tokens is not None and agent.daily_token_limit is not None and int(tokens) > agent.daily_token_limit:
-        changes["daily_token_limit"] = int(tokens)
-    cost = payload.get("daily_cost_limit_usd")
-    if cost is not None and agent.daily_cost_limit_usd is not None and Decimal(cost) > agent.daily_cost_limit_usd:
-        changes["daily_cost_limit_usd"] = Decimal(cost)
-    if changes:
-        agent_update(actor=actor, agent=agent, note=f"budget raise approved (approval {approval.pk})", **changes)

@@ -70,7 +70,9 @@ def test_it_raises_the_limit_and_redispatches_pending_work_when_a_raise_is_appro
 
     approval_resolve(actor=Actor.human(label="board"), approval=approval, decision="approved")
     agent.refresh_from_db()
-    assert agent.daily_token_limit == 200
+    # The raise is for today: the configuration is untouched, today's limit is lifted.
+    assert agent.daily_token_limit == 100
+    assert budget_remaining(agent).tokens == 100 and not budget_remaining(agent).exhausted
     event = Event.objects.filter(type="approval_resolved").latest("id")
     wakes = wakes_for_event(event)
     assert [(w.agent_id, w.issue_id) for w in wakes] == [(agent.pk, issue.pk)]
@@ -88,3 +90,23 @@ def test_it_keeps_the_limit_when_a_raise_is_rejected(org: Any) -> None:
     approval_resolve(actor=Actor.human(label="board"), approval=approval, decision="rejected")
     agent.refresh_from_db()
     assert agent.daily_cost_limit_usd == Decimal("1.00")
+
+
+def test_it_lets_a_budget_raise_end_with_its_day(org: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from approvals.services import approval_resolve
+    from runners.usage import day_start
+
+    agent = make_agent(org, slug="broke", runner="noop", daily_token_limit=100)
+    make_run(agent, status=RunStatus.COMPLETED, tokens_in=100)
+    issue = make_issue(org, title="Waiting for money", assignee=agent)
+    dispatch(Wake(agent.pk, issue.pk, "task", "assigned"))
+    approval = Approval.objects.get(kind="budget_raise")
+    approval_resolve(actor=Actor.human(label="board"), approval=approval, decision="approved")
+    assert budget_remaining(agent).tokens == 100
+    Approval.objects.filter(pk=approval.pk).update(decided_at=day_start() - timedelta(minutes=1))
+    assert budget_remaining(agent).tokens == 0 and budget_remaining(agent).exhausted
+    assert timezone.now() >= day_start()

@@ -19,6 +19,12 @@ class Command(BaseCommand):
             "--once", action="store_true", help="recover, run everything startable until idle, then exit"
         )
         parser.add_argument("--timeout", type=float, default=120.0, help="with --once: give up after this many seconds")
+        parser.add_argument(
+            "--no-notifications",
+            dest="notifications",
+            action="store_false",
+            help="do not run the notification delivery worker and the Telegram bot in this process",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(levelname)s %(message)s")
@@ -27,9 +33,17 @@ class Command(BaseCommand):
             scheduler.run_until_idle(timeout=options["timeout"])
             return
         previous = {sig: signal.signal(sig, scheduler.request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        notifications = None
+        if options["notifications"]:
+            from notifications.runtime import NotificationThreads
+
+            notifications = NotificationThreads()
+            notifications.start()
         try:
             scheduler.run_forever()
         finally:
+            if notifications is not None:
+                notifications.stop()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         self.stdout.write("scheduler stopped; no run left running")
