@@ -150,6 +150,46 @@ def work_block_update(
     return block
 
 
+# Moves only humans make; agents ask for them with work_block_request_transition.
+GATED_MOVES: dict[tuple[str, str], str] = {
+    (WorkBlockStatus.PROPOSED, WorkBlockStatus.ACTIVE): "work_block_activate",
+    (WorkBlockStatus.READY, WorkBlockStatus.SHIPPED): "work_block_ship",
+}
+
+
+def gated_approval_kind(old: str, to: str) -> str | None:
+    """The approval kind a move needs when an agent asks for it, or None for a free move."""
+    return GATED_MOVES.get((old, to))
+
+
+@transaction.atomic
+def work_block_request_transition(*, actor: Actor, block: WorkBlock, to: str, reason: str = "") -> Any:
+    """An agent asks the humans to activate or ship a block: returns the (pending) Approval.
+
+    A pending request for the same move is reused, so asking twice never makes two.
+    """
+    from approvals.models import Approval, ApprovalStatus
+    from approvals.services import approval_create
+
+    require_member(actor, block.org_id)
+    _require_board_or_ceo(actor)
+    kind = gated_approval_kind(block.status, to)
+    if kind is None:
+        raise InvalidInput(f"Moving work block {block.title!r} from {block.status} to {to} needs no approval.")
+    pending = Approval.objects.filter(work_block=block, kind=kind, status=ApprovalStatus.PENDING).first()
+    if pending is not None:
+        return pending
+    verb = "Activate" if to == WorkBlockStatus.ACTIVE else "Ship"
+    return approval_create(
+        actor=actor,
+        org=block.org,
+        kind=kind,
+        title=f"{verb} work block {block.title!r}"[:300],
+        reason=reason or f"{actor} asks to {verb.lower()} {block.title!r}. Goal: {block.goal or '(none given)'}",
+        work_block=block,
+    )
+
+
 @transaction.atomic
 def work_block_transition(*, actor: Actor, block: WorkBlock, to: str) -> WorkBlock:
     """Move a work block through proposed → active → ready → shipped (+ cancelled, ready → active).
@@ -171,6 +211,12 @@ def work_block_transition(*, actor: Actor, block: WorkBlock, to: str) -> WorkBlo
             code="illegal_transition",
             allowed=list(allowed),
             current=old,
+        )
+    if actor.agent is not None and gated_approval_kind(old, to):
+        raise Forbidden(
+            f"Moving work block {block.title!r} from {old} to {to} needs a human decision. As an agent, "
+            "request it (PATCH with the status creates the approval) and you will be woken when it is decided.",
+            code="approval_required",
         )
     if to == WorkBlockStatus.ACTIVE:
         other = WorkBlock.objects.filter(org=block.org, status=WorkBlockStatus.ACTIVE).exclude(pk=block.pk).first()

@@ -220,3 +220,16 @@ class ApexBlockUpdateInput(StrictInput):
     title = StrictCharField(required=False, max_length=200)
     goal = StrictCharField(required=False, allow_blank=True, max_length=20_000)
     status = serializers.ChoiceField(choices=ApexStatus.choices, required=False)
+
+
+class ApprovalRequestedOutput(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+
+
+class WorkBlockApprovalRequestedOutput(serializers.Serializer):  # type: ignore[type-arg]
+    """An agent asked to activate or ship: the humans decide, the agent is woken with the answer."""
+
+    approval_requested = ApprovalRequestedOutput()
+    work_block = WorkBlockDetailOutput()

@@ -27,6 +27,7 @@ from api.serializers.blocks import (
     ApexBlockPage,
     ApexBlockUpdateInput,
     BlockIssuesInput,
+    WorkBlockApprovalRequestedOutput,
     WorkBlockCreateInput,
     WorkBlockDetailOutput,
     WorkBlockListItemOutput,
@@ -43,8 +44,10 @@ from blocks.services import (
     alignment_score,
     apex_block_create,
     apex_block_update,
+    gated_approval_kind,
     require_block_editor,
     work_block_create,
+    work_block_request_transition,
     work_block_transition,
     work_block_update,
 )
@@ -129,11 +132,16 @@ class WorkBlockApi(MesaAPIView):
         summary="Update a work block's fields and/or move its status (board or CEO)",
         description=(
             "Fields and status change together or not at all. An illegal move is a 409 `illegal_transition` "
-            "listing `allowed`; activating while another block is active is a 409 `active_block_exists`."
+            "listing `allowed`; activating while another block is active is a 409 `active_block_exists`. "
+            "Activating or shipping is a human gate: an agent's request answers 202 with the approval it opened."
         ),
         parameters=[BLOCK_ID],
         request=WorkBlockUpdateInput,
-        responses={200: WorkBlockDetailOutput, **error_responses(*BODY_ERRORS, 403, 404, 409)},
+        responses={
+            200: WorkBlockDetailOutput,
+            202: WorkBlockApprovalRequestedOutput,
+            **error_responses(*BODY_ERRORS, 403, 404, 409),
+        },
     )
     def patch(self, request: Request, block_id: str) -> Response:
         org, actor = self.org(request), self.actor(request)
@@ -145,9 +153,19 @@ class WorkBlockApi(MesaAPIView):
         with transaction.atomic():
             # Always called (even with no field changes): it is where the permission is checked.
             block = work_block_update(actor=actor, block=block, **changes)
+            approval = None
             if "status" in data:
-                block = work_block_transition(actor=actor, block=block, to=data["status"])
+                if actor.agent is not None and gated_approval_kind(block.status, data["status"]):
+                    approval = work_block_request_transition(actor=actor, block=block, to=data["status"])
+                else:
+                    block = work_block_transition(actor=actor, block=block, to=data["status"])
         block = work_block_get_for(actor=actor, org=org, block_id=block.pk)
+        if approval is not None:
+            body = {
+                "approval_requested": {"id": approval.pk, "kind": approval.kind, "status": approval.status},
+                "work_block": work_block_detail(block),
+            }
+            return Response(body, status=202)
         return Response(work_block_detail(block))
 
 

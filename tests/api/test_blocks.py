@@ -169,15 +169,33 @@ def test_it_refuses_bad_block_input(call: Callable[..., Any], api_org: Org, othe
 def test_it_moves_a_block_through_its_lifecycle(
     call: Callable[..., Any], api_org: Org, ceo: Agent, agent_key: Callable[[Agent], str]
 ) -> None:
+    from approvals.models import Approval
+    from approvals.services import approval_resolve
+    from orgs.actors import Actor
+
     block = make_work_block(api_org)
     key = agent_key(ceo)
+    # Activation is a human gate: the CEO's request opens an approval (202) and changes only the title.
     resp = call("PATCH", f"work-blocks/{block.pk}", key, {"status": "active", "title": "Renamed"})
-    assert resp.status_code == 200, resp.content
-    assert resp.json()["status"] == "active"
-    assert resp.json()["title"] == "Renamed"
-    assert resp.json()["activated_at"] is not None
+    assert resp.status_code == 202, resp.content
+    body = resp.json()
+    assert body["work_block"]["status"] == "proposed" and body["work_block"]["title"] == "Renamed"
+    approval = Approval.objects.get(pk=body["approval_requested"]["id"])
+    assert approval.kind == "work_block_activate" and approval.requested_by_agent_id == ceo.pk
+    again = call("PATCH", f"work-blocks/{block.pk}", key, {"status": "active"})
+    assert again.status_code == 202 and again.json()["approval_requested"]["id"] == approval.pk
+    approval_resolve(actor=Actor.human(label="board"), approval=approval, decision="approved")
+    detail = call("GET", f"work-blocks/{block.pk}", key).json()
+    assert detail["status"] == "active" and detail["activated_at"] is not None
     assert call("PATCH", f"work-blocks/{block.pk}", key, {"status": "ready"}).json()["status"] == "ready"
-    body = call("PATCH", f"work-blocks/{block.pk}", key, {"status": "shipped"}).json()
+    ship = call("PATCH", f"work-blocks/{block.pk}", key, {"status": "shipped"})
+    assert ship.status_code == 202
+    approval_resolve(
+        actor=Actor.human(label="board"),
+        approval=Approval.objects.get(pk=ship.json()["approval_requested"]["id"]),
+        decision="approved",
+    )
+    body = call("GET", f"work-blocks/{block.pk}", key).json()
     assert body["status"] == "shipped"
     assert body["completed_at"] is not None
 

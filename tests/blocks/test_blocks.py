@@ -115,7 +115,27 @@ def test_it_lets_only_the_board_or_ceo_move_blocks(org: Any) -> None:
     with pytest.raises(Forbidden):
         work_block_transition(actor=Actor.for_agent(dev), block=block, to="active")
     ceo = make_ceo(org)
-    assert work_block_transition(actor=Actor.for_agent(ceo), block=block, to="active").status == "active"
+    # Activation and shipping are human gates: even the CEO only asks (see the next test).
+    with pytest.raises(Forbidden) as exc:
+        work_block_transition(actor=Actor.for_agent(ceo), block=block, to="active")
+    assert exc.value.code == "approval_required"
+    assert work_block_transition(actor=Actor.for_agent(ceo), block=block, to="cancelled").status == "cancelled"
+
+
+def test_it_turns_an_agent_request_to_activate_into_one_approval(org: Any) -> None:
+    from approvals.models import Approval
+    from blocks.services import work_block_request_transition
+
+    block = make_work_block(org)
+    ceo = make_ceo(org)
+    first = work_block_request_transition(actor=Actor.for_agent(ceo), block=block, to="active")
+    second = work_block_request_transition(actor=Actor.for_agent(ceo), block=block, to="active")
+    assert first.pk == second.pk and first.kind == "work_block_activate"
+    assert Approval.objects.filter(work_block=block).count() == 1
+    block.refresh_from_db()
+    assert block.status == "proposed"
+    with pytest.raises(Forbidden):
+        work_block_request_transition(actor=Actor.for_agent(make_agent(org, slug="dev2")), block=block, to="active")
 
 
 def test_it_keeps_the_status_when_editing_a_stale_copy(org: Any) -> None:
