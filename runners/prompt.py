@@ -201,6 +201,28 @@ def _inbox(agent: Agent) -> list[str]:
     return [f"- [{i.key}] {i.title} ({i.status}, priority {i.priority})" for i in issues]
 
 
+def _decisions(agent: Agent, *, days: int = 2, limit: int = 10) -> list[str]:
+    """Recent human decisions on what ``agent`` asked for, with the reason given."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from approvals.models import Approval, ApprovalStatus
+
+    since = timezone.now() - timedelta(days=days)
+    rows = (
+        Approval.objects.filter(requested_by_agent=agent, decided_at__gte=since)
+        .exclude(status=ApprovalStatus.PENDING)
+        .order_by("-decided_at")[:limit]
+    )
+    lines = []
+    for approval in rows:
+        why = f' — "{_clip(approval.decision_comment, 400)}"' if approval.decision_comment else " (no reason given)"
+        who = approval.decided_by_label or "the board"
+        lines.append(f"- {approval.title}: {str(approval.status).upper()} by {who}{why}")
+    return lines
+
+
 def prompt_build(*, agent: Agent, issue: Issue | None, mode: str, reason: str = "") -> Prompt:
     """The complete prompt for one run of ``agent`` in ``mode`` (task / review / heartbeat)."""
     ceo = is_ceo(agent)
@@ -239,6 +261,9 @@ def prompt_build(*, agent: Agent, issue: Issue | None, mode: str, reason: str = 
                 "BACKLOG INTAKE (artifact-docs/backlog.md in your working dir). Turn each item into an issue "
                 "(check /issues/similarity first to avoid duplicates), assign it, then empty the file:\n" + backlog
             )
+    decided = _decisions(agent)
+    if decided:
+        parts.append("Decisions on what you asked for (act on them):\n" + "\n".join(decided))
     learned = reflections(agent)
     if learned:
         parts.append("What you reported on earlier work (learn from it):\n" + "\n".join(f"- {x}" for x in learned))

@@ -85,3 +85,20 @@ def test_it_never_contains_a_key(org: Any) -> None:
     issue = make_issue(org, title="Anything", assignee=agent)
     text = prompt_build(agent=agent, issue=issue, mode="task").task
     assert "mesa_" not in text.replace("$MESA_", "").lower().replace("mesa_api", "")
+
+
+def test_it_tells_the_requester_what_was_decided_and_why(org: Any) -> None:
+    from approvals.services import approval_create, approval_resolve
+    from orgs.actors import Actor
+    from runners.prompt import prompt_build
+
+    agent = make_agent(org, slug="asker", runner="noop")
+    approval = approval_create(
+        actor=Actor.for_agent(agent), org=org, title="Drop the legacy table", reason="It is unused"
+    )
+    approval_resolve(
+        actor=Actor.human(label="alice"), approval=approval, decision="rejected", comment="Finance still reads it"
+    )
+    text = prompt_build(agent=agent, issue=None, mode="heartbeat").task
+    assert "Drop the legacy table: REJECTED by alice" in text
+    assert "Finance still reads it" in text
