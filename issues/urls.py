@@ -9,6 +9,7 @@ app_name = "issues"
 urlpatterns = [
     path("issues/", views.board, name="board"),
     path("issues/new", views.create, name="create"),
+    path("issues/backlog", views.backlog, name="backlog"),
     path("issues/<str:key>/", views.detail, name="detail"),
     path("issues/<str:key>/edit", views.edit, name="edit"),
     path("issues/<str:key>/move", views.move, name="move"),

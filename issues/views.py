@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -80,6 +81,21 @@ def board(request: HtmxHttpRequest) -> HttpResponse:
     if request.GET.get("view") in {"board", "list"}:
         response.set_cookie(VIEW_COOKIE, request.GET["view"], max_age=365 * 86400, samesite="Lax")
     return response
+
+
+@require_POST
+def backlog(request: HtmxHttpRequest) -> HttpResponse:
+    """The backlog box: free text for the CEO, who turns it into issues on its next run."""
+    from runners.backlog import backlog_append
+
+    org = require_org(request)
+    board_url = reverse("issues:board")
+    try:
+        ceo = backlog_append(actor=human_actor(request), org=org, text=request.POST.get("text", ""))
+    except MesaError as exc:
+        return fail(request, exc, back=board_url)
+    messages.success(request, f"Added to the backlog; {ceo.name} will turn it into issues.")
+    return HttpResponseRedirect(board_url)
 
 
 @require_POST

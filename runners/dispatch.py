@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from agents.models import Agent, AgentStatus
 from issues.models import TERMINAL_STATUSES, Comment, Issue, Status
+from issues.permissions import is_ceo
 from orgs.models import Event
 from runners.budget import budget_block, budget_remaining
 from runners.models import Run, RunMode
@@ -176,6 +177,11 @@ def agent_has_work(agent: Agent) -> bool:
         return True
     if Approval.objects.filter(reviewer=agent, status=ApprovalStatus.PENDING).exists():
         return True
+    if is_ceo(agent):
+        from runners.backlog import backlog_read
+
+        if backlog_read(agent).strip():
+            return True
     in_review = Issue.objects.filter(org_id=agent.org_id, status=Status.IN_REVIEW).select_related(
         "assignee__review_agent", "assignee__reports_to"
     )[:50]

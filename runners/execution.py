@@ -20,6 +20,8 @@ from django.db import connection, transaction
 
 from agents.models import Agent
 from issues.models import Issue
+from issues.permissions import is_ceo
+from runners.backlog import backlog_archive, backlog_read
 from runners.base import BaseRunner, EventSink, Outcome, ParsedEvent, RunContext
 from runners.budget import budget_block, budget_remaining
 from runners.models import Run, RunMode, RunStatus
@@ -161,6 +163,7 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
             _finish_failed(run, f"could not prepare the workspace: {exc}")
             return RunStatus.FAILED
         mode = run.mode if issue is not None else RunMode.HEARTBEAT
+        backlog_seen = backlog_read(agent) if is_ceo(agent) else ""
         prompt = prompt_build(agent=agent, issue=issue, mode=mode, reason=run.reason)
         with transaction.atomic():  # one write transaction: fewer lock round trips per run
             api_key = run_key_create(org=run.org, agent=agent, run_id=run.pk, timeout_s=agent.timeout_s)
@@ -223,6 +226,8 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
                 usage=sink.usage_fields(),
             )
         revoked = True
+        if status == RunStatus.COMPLETED and backlog_seen:
+            backlog_archive(agent, backlog_seen)
         if status == RunStatus.BUDGET_EXCEEDED:
             budget_block(agent=agent, issue=issue)
         return status

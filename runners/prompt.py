@@ -12,7 +12,6 @@ variables (the key itself never appears in a prompt).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from agents.models import Agent, AgentStatus
 from issues.models import OPEN_STATUSES, Comment, CommentKind, Issue, Status
@@ -186,14 +185,9 @@ def _roster(agent: Agent) -> list[str]:
 
 
 def _backlog(agent: Agent) -> str:
-    if not agent.working_dir:
-        return ""
-    path = Path(agent.working_dir).expanduser() / "artifact-docs" / "backlog.md"
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace").strip()
-    except OSError:
-        return ""
-    return _clip(text, BACKLOG_MAX)
+    from runners.backlog import backlog_read
+
+    return _clip(backlog_read(agent).strip(), BACKLOG_MAX)
 
 
 def _inbox(agent: Agent) -> list[str]:
@@ -259,7 +253,8 @@ def prompt_build(*, agent: Agent, issue: Issue | None, mode: str, reason: str = 
         if backlog:
             parts.append(
                 "BACKLOG INTAKE (artifact-docs/backlog.md in your working dir). Turn each item into an issue "
-                "(check /issues/similarity first to avoid duplicates), assign it, then empty the file:\n" + backlog
+                "(check /issues/similarity first to avoid duplicates) with acceptance criteria and assign it by role; "
+                "Mesa archives these items when your run completes:\n" + backlog
             )
     decided = _decisions(agent)
     if decided:

@@ -251,3 +251,29 @@ def test_it_requires_csrf_on_writes(org: Any) -> None:
     strict = Client(enforce_csrf_checks=True)
     assert strict.post(f"/issues/{issue.key}/edit", {"priority": "4"}).status_code == 403
     assert strict.post("/issues/new", {"title": "x"}).status_code == 403
+
+
+def test_it_escapes_titles_and_labels_on_hand_built_cards(client: Any, org: Any) -> None:
+    make_label(org, name="<b>x</b>", color="#112233")
+    make_issue(org, title='<img src=x onerror="alert(1)">', labels=["<b>x</b>"])
+    for view in ("board", "list"):
+        body = client.get(f"/issues/?view={view}").content.decode()
+        assert '<img src=x onerror="alert(1)">' not in body and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in body
+        assert "<b>x</b>" not in body and "&lt;b&gt;x&lt;/b&gt;" in body
+
+
+def test_it_sends_the_backlog_box_to_the_ceo_and_wakes_it(client: Any, org: Any, settings: Any, tmp_path: Any) -> None:
+    from runners.backlog import backlog_read
+    from runners.models import Run
+    from tests.factories import make_ceo
+
+    settings.MESA_WORKSPACES_DIR = str(tmp_path / "ws")
+    ceo = make_ceo(org, runner="noop")
+    page = client.get("/issues/")
+    assert 'id="backlog-box"' in page.content.decode()
+    response = client.post("/issues/backlog", {"text": "Add CSV export of invoices"})
+    assert response.status_code == 302
+    assert "Add CSV export of invoices" in backlog_read(ceo)
+    assert Run.objects.filter(agent=ceo, mode="heartbeat").count() == 1
+    empty = client.post("/issues/backlog", {"text": "  "}, follow=True)
+    assert "Write what you want done" in empty.content.decode()
