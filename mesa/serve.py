@@ -79,7 +79,8 @@ class _Scheduler:
                 except OSError:
                     self.stopping.wait(0.02)
             if not self.stopping.is_set():
-                self.proc = subprocess.Popen([sys.executable, str(base / "manage.py"), "scheduler"], cwd=base)
+                env = {**os.environ, "MESA_DIE_WITH_PARENT": str(os.getpid())}
+                self.proc = subprocess.Popen([sys.executable, str(base / "manage.py"), "scheduler"], cwd=base, env=env)
 
         threading.Thread(target=wait_then_start, name="start-scheduler", daemon=True).start()
 

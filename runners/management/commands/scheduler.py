@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 from typing import Any
 
@@ -27,6 +28,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        _die_with_parent()
         logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(levelname)s %(message)s")
         scheduler = Scheduler()
         if options["once"]:
@@ -47,3 +49,21 @@ class Command(BaseCommand):
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         self.stdout.write("scheduler stopped; no run left running")
+
+
+def _die_with_parent() -> None:
+    """Started by ``make run``: get SIGTERM when the server dies, even by SIGKILL (Linux).
+
+    ``MESA_DIE_WITH_PARENT`` holds the server's pid; if it is already gone, stop at once.
+    """
+    parent = os.environ.get("MESA_DIE_WITH_PARENT", "")
+    if not parent.isdigit():
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != int(parent):
+        os.kill(os.getpid(), signal.SIGTERM)
