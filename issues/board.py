@@ -95,7 +95,13 @@ def _group_field(grouping: str) -> str | None:
 
 
 def _cards(
-    qs: QuerySet[Issue], group_field: str | None, values: Iterable[Any], limit: int, labels: dict[int, Label]
+    qs: QuerySet[Issue],
+    group_field: str | None,
+    values: Iterable[Any],
+    limit: int,
+    labels: dict[int, Label],
+    *,
+    indexed: bool = True,
 ) -> list[Card]:
     """At most ``limit`` issues per group value, best first, with assignee, labels and sub-issue progress.
 
@@ -107,7 +113,7 @@ def _cards(
     ordering = [F("priority").desc(), F("updated_at").desc(), F("id").desc()]
     if group_field is None:
         chosen = Q(pk__in=list(qs.order_by(*ordering).values_list("id", flat=True)[:limit]))
-    elif group_field == "status":
+    elif group_field == "status" and indexed:
         # Served by the issue_board_order index: each subquery reads `limit` index entries.
         chosen = Q(pk__in=[])
         for value in values:
@@ -148,7 +154,8 @@ def grouped(
         total = qs.count()
         return [Group(value="all", label="All issues", count=total, issues=_cards(qs, None, (), limit, labels_by_id))]
     counts = {row[gf]: row["n"] for row in qs.order_by().values(gf).annotate(n=Count("id", distinct=True))}
-    cards = _cards(qs, gf, [v for v, n in counts.items() if n], limit, labels_by_id)
+    # A text search must read every row anyway: one windowed scan beats eight index walks.
+    cards = _cards(qs, gf, [v for v, n in counts.items() if n], limit, labels_by_id, indexed="q" not in filters)
     options: list[tuple[Any, str]]
     if grouping == "status":
         options = [(s.value, s.label) for s in Status]

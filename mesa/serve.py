@@ -1,8 +1,9 @@
 """`make run`: migrate, bootstrap on an empty database, then serve HTTP and run the scheduler.
 
 One Django start-up does the checks (saving the ~0.5 s a separate ``manage.py``
-call costs), daphne serves in this process, and the scheduler runs as a child
-process that is stopped together with the server.
+call costs), daphne serves in this process, and the scheduler runs in a thread of
+the same process once the port is open (``MESA_SCHEDULER=process`` runs it as a
+child process instead, ``off`` not at all); both stop together.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesa.settings")
 
@@ -61,10 +63,14 @@ class _Scheduler:
     def __init__(self) -> None:
         self.proc: subprocess.Popen[bytes] | None = None
         self.stopping = threading.Event()
+        self.loop: Any = None  # the in-process Scheduler (MESA_SCHEDULER=thread)
+        self.thread: threading.Thread | None = None
+        self.notifications: Any = None
 
     def start_when_listening(self, host: str, port: int) -> None:
         base = Path(__file__).resolve().parent.parent
-        if os.environ.get("MESA_SCHEDULER", "1") == "0":
+        mode = os.environ.get("MESA_SCHEDULER", "thread")
+        if mode in {"0", "off"}:
             return
         if not (base / "runners" / "management" / "commands" / "scheduler.py").exists():
             return
@@ -78,14 +84,33 @@ class _Scheduler:
                     break
                 except OSError:
                     self.stopping.wait(0.02)
-            if not self.stopping.is_set():
+            # A moment's grace so that start-up recovery does not compete with the first requests.
+            if self.stopping.wait(0.5):
+                return
+            if mode == "process":
                 env = {**os.environ, "MESA_DIE_WITH_PARENT": str(os.getpid())}
                 self.proc = subprocess.Popen([sys.executable, str(base / "manage.py"), "scheduler"], cwd=base, env=env)
+                return
+            # Default: the scheduler runs in this process, sharing one Django (half the memory of
+            # two processes). `manage.py scheduler` remains the separate-process / scale-out path.
+            from notifications.runtime import NotificationThreads
+            from runners.scheduler import Scheduler
+
+            self.loop = Scheduler()
+            self.thread = threading.Thread(target=self.loop.run_forever, name="mesa-scheduler", daemon=True)
+            self.thread.start()
+            self.notifications = NotificationThreads()
+            self.notifications.start()
 
         threading.Thread(target=wait_then_start, name="start-scheduler", daemon=True).start()
 
     def stop(self) -> None:
         self.stopping.set()
+        if self.notifications is not None:
+            self.notifications.stop()
+        if self.loop is not None and self.thread is not None:
+            self.loop.request_stop()  # running runs are cancelled and recorded, nothing left running
+            self.thread.join(timeout=30)
         proc = self.proc
         if proc is not None and proc.poll() is None:
             proc.send_signal(signal.SIGTERM)

@@ -20,7 +20,8 @@ CSRF_TRUSTED_ORIGINS = [o for o in env_str("CSRF_TRUSTED_ORIGINS", "").split(","
 MESA_TRUSTED_LOCAL = env_bool("MESA_TRUSTED_LOCAL", HOST in {"127.0.0.1", "localhost", "::1"})
 
 INSTALLED_APPS = [
-    "daphne",
+    # (daphne is not an app here: `make run` serves through mesa/serve.py, and loading it as an
+    # app would pull Twisted and OpenSSL into the scheduler and every manage.py command.)
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -161,7 +162,8 @@ MESA_KILL_GRACE_S = env_int("MESA_KILL_GRACE_S", 5)
 # A TOML file of model prices (USD per million tokens) overriding runners/prices.toml; read at use time.
 MESA_PRICES_FILE = env_str("MESA_PRICES_FILE", "")
 # How often (seconds) the idle scheduler looks for new events (a cheap PRAGMA data_version on SQLite).
-MESA_SCHEDULER_POLL_S = float(env_str("MESA_SCHEDULER_POLL_S", "0.05"))
+# Only a safety net: writers in this process wake it at once, other processes nudge its wake socket.
+MESA_SCHEDULER_POLL_S = float(env_str("MESA_SCHEDULER_POLL_S", "0.25"))
 # Unix datagram socket other processes nudge the scheduler on; empty = next to the SQLite file.
 MESA_SCHEDULER_SOCKET = env_str("MESA_SCHEDULER_SOCKET", "")
 

@@ -250,6 +250,18 @@ def _org_for(request: HttpRequest) -> Org | None:
     return current_org(request)
 
 
+def _org_and_release(request: HttpRequest) -> Org | None:
+    """The org, then close this request thread's DB connection.
+
+    Django keeps one thread (and so one DB connection) per request for as long
+    as the response streams; a stream never needs it again, so give it back.
+    """
+    try:
+        return _org_for(request)
+    finally:
+        connection.close()
+
+
 def _backlog(org_id: int, after: int) -> list[tuple[int, bytes]]:
     rows = list(
         Event.objects.filter(org_id=org_id, id__gt=after)
@@ -282,7 +294,7 @@ async def events(request: HttpRequest) -> HttpResponseBase:
         return JsonResponse({"error": "Use GET.", "code": "method_not_allowed"}, status=405)
     if not await _allowed(request):
         return JsonResponse({"error": "Log in to follow live events.", "code": "not_authenticated"}, status=401)
-    org = await sync_to_async(_org_for)(request)
+    org = await sync_to_async(_org_and_release)(request)
     if org is None:
         return JsonResponse({"error": "There is no such org.", "code": "not_found"}, status=404)
     response = StreamingHttpResponse(_stream(org.pk, _parse_last_id(request)), content_type="text/event-stream")

@@ -71,11 +71,14 @@ _ROW_VALUES = (
 
 def issue_rows(queryset: QuerySet[Issue], *, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
     """List rows for ``queryset`` (sliced by offset/limit) in two queries: the rows, then their labels."""
-    qs = queryset.values(*_ROW_VALUES, assignee_slug=F("assignee__slug"), parent_key=F("parent__key"))
-    raw = list(qs[offset : offset + limit] if limit is not None else qs[offset:])
+    page = queryset[offset : offset + limit] if limit is not None else queryset[offset:]
+    raw = list(page.values(*_ROW_VALUES, assignee_slug=F("assignee__slug"), parent_key=F("parent__key")))
     labels: dict[int, list[str]] = {}
     if raw:
-        through = Issue.labels.through.objects.filter(issue_id__in=[r["id"] for r in raw])
+        # The page's ids as a subquery rather than hundreds of bound parameters (a third of the CPU of a
+        # 500-row page). Like offset paging itself this is not a snapshot: a write landing between the two
+        # statements can leave a shifted row without its labels in this one answer.
+        through = Issue.labels.through.objects.filter(issue_id__in=page.values("id")).order_by()
         for issue_id, name in through.values_list("issue_id", "label__name"):
             labels.setdefault(issue_id, []).append(name)
     return [

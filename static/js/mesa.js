@@ -74,10 +74,29 @@
     return null;
   }
 
+  // An event that lands while an htmx request is in flight, or before the swapped-in element
+  // has settled (htmx wires new elements ~20 ms after the swap), can be lost: the element it
+  // would trigger is being replaced (hx-swap="outerHTML"). Such events are replayed once every
+  // request has settled, so a page always ends on the latest state.
+  var inflight = new Set(), missed = [];
+  document.addEventListener("htmx:beforeRequest", function (e) { inflight.add(e.detail.xhr); });
+  ["htmx:afterRequest", "htmx:sendError", "htmx:sendAbort", "htmx:timeout"].forEach(function (name) {
+    document.addEventListener(name, function (e) {
+      var xhr = e.detail.xhr;
+      setTimeout(function () {
+        inflight.delete(xhr);
+        if (inflight.size || !missed.length) return;
+        var replay = missed; missed = [];
+        replay.forEach(function (m) { body.dispatchEvent(new CustomEvent("mesa:" + m[0], { detail: m[1] })); });
+      }, 100);
+    });
+  });
+
   function onEvent(e) {
     var detail = {};
     try { detail = JSON.parse(e.data || "{}"); } catch (err) { /* keep {} */ }
     if (e.lastEventId) Mesa.lastEventId = e.lastEventId;
+    if (inflight.size && missed.length < 50) missed.push([e.type, detail]);
     body.dispatchEvent(new CustomEvent("mesa:" + e.type, { detail: detail }));
     var n = notable(e.type, detail);
     if (n && !document.hidden) toast(n[0], n[1]);

@@ -1,0 +1,68 @@
+"""`make run`'s server: one command serves HTTP and runs the scheduler, and stops both together."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.browser.server import REPO, free_port, manage, mesa_env
+
+
+def _wait(predicate, timeout: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _runs(db: Path) -> list[str]:
+    out = manage(
+        db,
+        "shell",
+        "-c",
+        "import json; from runners.models import Run; print(json.dumps([r.status for r in Run.objects.all()]))",
+    )
+    return list(json.loads(out.strip().splitlines()[-1]))
+
+
+def test_it_bootstraps_serves_runs_agents_and_stops_cleanly(tmp_path: Path) -> None:
+    db = tmp_path / "mesa.db"
+    port = free_port()
+    env = mesa_env(db, PORT=str(port), SECRET_KEY="test-not-secret")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mesa.serve"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+
+        def home_ok() -> bool:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/agents/", timeout=2) as resp:
+                    return resp.status == 200 and b"Founding Engineer" in resp.read()
+            except OSError:
+                return False
+
+        # An empty database is migrated and gets the startup org on first start.
+        assert _wait(home_ok), "the server never served the bootstrapped org"
+        manage(
+            db,
+            "shell",
+            "-c",
+            "from agents.models import Agent; from agents.services import agent_update; "
+            "from issues.services import issue_create; from orgs.actors import Actor; "
+            "qa = Agent.objects.get(slug='qa'); agent_update(actor=Actor.system(), agent=qa, runner='noop'); "
+            "issue_create(actor=Actor.system(), org=qa.org, title='Smoke test the scheduler', assignee=qa)",
+        )
+        # The in-process scheduler picks the assignment up (woken through its socket) and runs it.
+        assert _wait(lambda: _runs(db) == ["completed"]), _runs(db)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=60)[0].decode(errors="replace")
+    assert proc.returncode == 0, output
+    assert "running" not in _runs(db)
