@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from agents.models import Agent, AgentStatus, AgentVersion, Runner
+from agents.models import CONFIG_FIELDS, Agent, AgentStatus, AgentVersion, Runner
 from agents.services import agent_create, agent_pause, agent_resume, agent_rollback, agent_update
 from approvals.models import Approval, ApprovalStatus
 from archetypes.loader import archetype_list
@@ -22,24 +22,9 @@ from orgs.views import agent_states
 from runners.models import Run
 from runners.usage import agent_usage_today, usage_by_day
 
-# Fields of the configuration form, in order; the FK fields take a slug.
-FORM_FIELDS: tuple[str, ...] = (
-    "name",
-    "archetype",
-    "runner",
-    "model",
-    "working_dir",
-    "base_branch",
-    "reports_to",
-    "review_agent",
-    "max_turns",
-    "timeout_s",
-    "heartbeat_enabled",
-    "heartbeat_interval_s",
-    "daily_token_limit",
-    "daily_cost_limit_usd",
-    "disallowed_tools",
-)
+# Fields of the configuration form, in order; the FK fields take a slug. Status has its own
+# pause/resume buttons and env values are secrets, so neither is on the form.
+FORM_FIELDS: tuple[str, ...] = tuple(f for f in CONFIG_FIELDS if f not in {"status", "env"})
 
 
 def _get_agent(org: Org, slug: str) -> Agent:
