@@ -30,15 +30,14 @@ from api.serializers.issues import (
     issue_rows,
 )
 from api.views._lookups import agent_ref, issue_ref, work_block_ref
+from issues.checkout import issue_checkout, issue_release
 from issues.models import OPEN_STATUSES, Issue, Status
 from issues.permissions import require_edit
 from issues.selectors import issue_get_for, issue_similar
 from issues.services import (
     comment_create,
-    issue_checkout,
     issue_create,
     issue_delete,
-    issue_release,
     issue_transition,
     issue_update,
 )

@@ -36,7 +36,7 @@ def test_it_wakes_the_assignee_when_an_issue_is_created_or_assigned(org: Any) ->
 
 
 def test_it_does_not_wake_an_agent_for_its_own_actions(org: Any) -> None:
-    from issues.services import issue_checkout
+    from issues.checkout import issue_checkout
 
     agent = make_agent(org, slug="dev")
     issue = make_issue(org, title="Self checkout")
