@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from api.base import MesaAPIView
 from api.errors import error_responses
 from api.serializers.issues import IssueOutput, iso, issue_rows
+from approvals.appliers import HUMAN_ONLY_KINDS
 from approvals.models import Approval, ApprovalKind, ApprovalStatus
 from issues.models import OPEN_STATUSES, Issue
 from issues.permissions import is_ceo
@@ -66,7 +67,8 @@ class InboxApi(MesaAPIView):
             issues = issues.filter(Q(assignee=agent, status__in=OPEN_STATUSES) | review_q(agent))
             mine = Q(reviewer=agent)
             if is_ceo(agent):
-                mine |= Q(reviewer__isnull=True)
+                # Unaddressed requests the CEO may decide; the human gates stay with the humans.
+                mine |= Q(reviewer__isnull=True) & ~Q(kind__in=HUMAN_ONLY_KINDS)
             approvals = approvals.filter(mine)
         rows = issue_rows(issues.order_by("-priority", "created_at", "id"))
         for row in rows:

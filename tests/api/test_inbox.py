@@ -78,8 +78,11 @@ def test_it_lists_pending_approvals_addressed_to_the_caller(
     Approval.objects.create(org=api_org, title="Old", reviewer=qa, status="approved")
     qa_approvals = call("GET", "inbox", agent_key(qa)).json()["approvals"]
     assert [(a["id"], a["issue"], a["reviewer"]) for a in qa_approvals] == [(to_qa.pk, issue.key, "qa")]
+    gate = Approval.objects.create(org=api_org, title="Activate sprint", kind="work_block_activate")
+    # The CEO may decide unaddressed agent requests, never a human gate; the board sees both.
     assert [a["id"] for a in call("GET", "inbox", agent_key(ceo)).json()["approvals"]] == [to_humans.pk]
-    assert [a["id"] for a in call("GET", "inbox", board_key).json()["approvals"]] == [to_humans.pk]
+    board = [a["id"] for a in call("GET", "inbox", board_key).json()["approvals"]]
+    assert sorted(board) == sorted([to_humans.pk, gate.pk])
     assert call("GET", "inbox", agent_key(engineer)).json()["approvals"] == []
 
 
