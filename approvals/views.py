@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from approvals.models import Approval, ApprovalStatus
+from approvals.selectors import approval_get_for
 from approvals.services import approval_resolve
 from orgs.access import HtmxHttpRequest, back_url, fail, human_actor, require_org
 from orgs.errors import MesaError
@@ -37,9 +38,7 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
 @require_POST
 def resolve(request: HtmxHttpRequest, approval_id: int) -> HttpResponse:
     org = require_org(request)
-    approval = Approval.objects.select_related(*_RELATED).filter(org=org, pk=approval_id).first()
-    if approval is None:
-        raise Http404("There is no such approval.")
+    approval = approval_get_for(actor=human_actor(request), org=org, approval_id=approval_id, to_decide=True)
     url = back_url(request, reverse("approvals:inbox"))
     try:
         approval = approval_resolve(

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from blocks.models import ApexBlock, ApexStatus, WorkBlock, WorkBlockStatus
+from blocks.selectors import work_block_get_for
 from blocks.services import (
     WORK_BLOCK_TRANSITIONS,
     alignment_score,
@@ -129,17 +130,15 @@ def block_list(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
-def _get_block(org: Org, block_id: int) -> WorkBlock:
-    block = WorkBlock.objects.select_related("apex_block").filter(org=org, pk=block_id).first()
-    if block is None:
-        raise Http404("There is no such work block.")
-    return block
+def _get_block(request: HtmxHttpRequest, org: Org, block_id: int) -> WorkBlock:
+    # The selector's NotFound becomes the 404 page in orgs.access.AccessMiddleware.
+    return work_block_get_for(actor=human_actor(request), org=org, block_id=block_id)
 
 
 @require_GET
 def block_detail(request: HtmxHttpRequest, block_id: int) -> HttpResponse:
     org = require_org(request)
-    block = _get_block(org, block_id)
+    block = _get_block(request, org, block_id)
     issues = list(
         Issue.objects.filter(work_block=block).select_related("assignee").order_by("status", "-priority")[:500]
     )
@@ -161,7 +160,7 @@ def block_detail(request: HtmxHttpRequest, block_id: int) -> HttpResponse:
 @require_POST
 def block_move(request: HtmxHttpRequest, block_id: int) -> HttpResponse:
     org = require_org(request)
-    block = _get_block(org, block_id)
+    block = _get_block(request, org, block_id)
     url = reverse("blocks:detail", args=[block.pk])
     try:
         work_block_transition(actor=human_actor(request), block=block, to=request.POST.get("status", ""))
@@ -173,7 +172,7 @@ def block_move(request: HtmxHttpRequest, block_id: int) -> HttpResponse:
 @require_POST
 def block_edit(request: HtmxHttpRequest, block_id: int) -> HttpResponse:
     org = require_org(request)
-    block = _get_block(org, block_id)
+    block = _get_block(request, org, block_id)
     url = reverse("blocks:detail", args=[block.pk])
     post = request.POST
     try:

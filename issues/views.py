@@ -24,7 +24,7 @@ from issues.models import Comment, Issue, IssueRelation, IssueType, Label, Prior
 from issues.selectors import issue_get_for
 from issues.services import comment_create, issue_create, issue_transition, issue_update, relation_add
 from orgs.access import HtmxHttpRequest, back_url, fail, human_actor, org_agents, require_org
-from orgs.errors import InvalidInput, MesaError, NotFound
+from orgs.errors import InvalidInput, MesaError
 from orgs.models import Org
 from runners.models import Run
 
@@ -222,12 +222,8 @@ def detail(request: HtmxHttpRequest, key: str) -> HttpResponse:
 
 
 def _get_issue(request: HtmxHttpRequest, org: Org, key: str) -> Issue:
-    from django.http import Http404
-
-    try:
-        return issue_get_for(actor=human_actor(request), org=org, key=key)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
+    # A NotFound becomes the 404 page in orgs.access.AccessMiddleware.
+    return issue_get_for(actor=human_actor(request), org=org, key=key)
 
 
 @require_POST

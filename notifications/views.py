@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -15,7 +15,7 @@ from notifications.selectors import channel_get_for, channels_for, delivery_log
 from notifications.services import channel_create, channel_delete, channel_update, send_test
 from notifications.transports import transport_for
 from orgs.access import human_actor, require_org
-from orgs.errors import InvalidInput, MesaError, NotFound
+from orgs.errors import InvalidInput, MesaError
 from orgs.models import Org
 
 # URL names base.html links to: while another part of the dashboard is missing, fall back to a plain layout.
@@ -36,10 +36,8 @@ def _org(request: HttpRequest) -> Org:
 
 
 def _channel(org: Org, pk: int) -> NotificationChannel:
-    try:
-        return channel_get_for(org, pk)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
+    # A NotFound becomes the 404 page in orgs.access.AccessMiddleware.
+    return channel_get_for(org, pk)
 
 
 def _kind_choices() -> list[tuple[str, str]]:

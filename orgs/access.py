@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from django_htmx.middleware import HtmxDetails
 
 from orgs.actors import Actor
-from orgs.errors import MesaError
+from orgs.errors import MesaError, NotFound
 from orgs.models import Org
 from orgs.selectors import org_default
 
@@ -51,6 +51,12 @@ class AccessMiddleware:
                 return HttpResponse(status=204, headers={"HX-Redirect": settings.LOGIN_URL})
             return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
         return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """A selector's NotFound in an HTML view is Django's 404 page (the API renders its own errors)."""
+        if isinstance(exception, NotFound):
+            raise Http404(exception.message) from exception
+        return None
 
 
 def current_org(request: HttpRequest) -> Org | None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Q
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from orgs.access import HtmxHttpRequest, human_actor, require_org
-from orgs.errors import MesaError, NotFound
+from orgs.errors import MesaError
 from orgs.models import Org
 from wiki.models import WikiPage, WikiRevision
 from wiki.selectors import wiki_page_get_for
@@ -46,10 +46,8 @@ def page_list(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def _get_page(request: HtmxHttpRequest, org: Org, slug: str) -> WikiPage:
-    try:
-        return wiki_page_get_for(actor=human_actor(request), org=org, slug=slug)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
+    # A NotFound becomes the 404 page in orgs.access.AccessMiddleware.
+    return wiki_page_get_for(actor=human_actor(request), org=org, slug=slug)
 
 
 @require_GET
