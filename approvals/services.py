@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from agents.models import Agent
@@ -102,6 +103,36 @@ def _may_decide(actor: Actor, approval: Approval) -> str | None:
     return "Only the addressed reviewer, the CEO or the board may decide this approval."
 
 
+def _settle(approval: Approval, *, actor: Actor, decision: str, comment: str) -> bool:
+    """Mark a pending approval decided (conditional update); False when it was no longer pending."""
+    user = actor.user if actor.user is not None and actor.user.pk else None
+    updated = Approval.objects.filter(pk=approval.pk, status=ApprovalStatus.PENDING).update(
+        status=decision,
+        decided_by_agent=actor.agent,
+        decided_by_user=user,
+        decided_by_label=str(actor)[:100],
+        decision_comment=(comment or "").strip(),
+        decided_at=timezone.now(),
+    )
+    approval.refresh_from_db()
+    return bool(updated)
+
+
+@transaction.atomic
+def approvals_settle_pending(*, actor: Actor, pending: QuerySet[Approval], decision: str, comment: str) -> int:
+    """Close approvals whose subject was decided elsewhere (on the issue, on the patch) without applying them.
+
+    Otherwise they would wait forever, or be decided later against a subject that moved on.
+    Returns how many were closed; each publishes ``approval_resolved`` (Telegram edits its message).
+    """
+    closed = 0
+    for approval in pending.filter(status=ApprovalStatus.PENDING):
+        if _settle(approval, actor=actor, decision=decision, comment=comment):
+            event_publish(org=approval.org, type="approval_resolved", data=approval_event_data(approval))
+            closed += 1
+    return closed
+
+
 @transaction.atomic
 def approval_resolve(*, actor: Actor, approval: Approval, decision: str, comment: str = "") -> Approval:
     """Approve or reject a pending approval exactly once and apply the decision.
@@ -113,23 +144,12 @@ def approval_resolve(*, actor: Actor, approval: Approval, decision: str, comment
     reason = _may_decide(actor, approval)
     if reason:
         raise Forbidden(reason)
-    user = actor.user if actor.user is not None and actor.user.pk else None
-    updated = Approval.objects.filter(pk=approval.pk, status=ApprovalStatus.PENDING).update(
-        status=decision,
-        decided_by_agent=actor.agent,
-        decided_by_user=user,
-        decided_by_label=str(actor)[:100],
-        decision_comment=(comment or "").strip(),
-        decided_at=timezone.now(),
-    )
-    if not updated:
-        approval.refresh_from_db()
+    if not _settle(approval, actor=actor, decision=decision, comment=comment):
         raise Conflict(
             f"This approval was already {approval.status} by {approval.decided_by_label or 'someone'}.",
             code="already_decided",
             status=approval.status,
         )
-    approval.refresh_from_db()
     applier = APPLIERS.get(str(approval.kind))
     if applier is not None:
         applier(approval, actor)

@@ -81,21 +81,12 @@ def _close_pending_approvals(patch: ArchetypePatch, actor: Actor, status: str, c
 
     (Decided through ``approval_resolve``, that approval is no longer pending, so nothing happens here.)
     """
-    from approvals.models import Approval, ApprovalStatus
-    from approvals.services import approval_event_data
-    from orgs.events import event_publish
+    from approvals.models import Approval
+    from approvals.services import approvals_settle_pending
 
-    user = actor.user if actor.user is not None and actor.user.pk else None
-    for approval in Approval.objects.filter(archetype_patch=patch, status=ApprovalStatus.PENDING):
-        if Approval.objects.filter(pk=approval.pk, status=ApprovalStatus.PENDING).update(
-            status=status,
-            decided_by_user=user,
-            decided_by_label=str(actor)[:100],
-            decision_comment=comment,
-            decided_at=timezone.now(),
-        ):
-            approval.refresh_from_db()
-            event_publish(org=approval.org, type="approval_resolved", data=approval_event_data(approval))
+    approvals_settle_pending(
+        actor=actor, pending=Approval.objects.filter(archetype_patch=patch), decision=status, comment=comment
+    )
 
 
 @transaction.atomic

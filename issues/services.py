@@ -333,20 +333,14 @@ def _sync_board_review(*, actor: Actor, issue: Issue, old: str, to: str, comment
             issue=issue,
         )
     elif old == Status.BOARD_REVIEW:
-        pending = Approval.objects.filter(issue=issue, kind=ApprovalKind.BOARD_REVIEW, status=ApprovalStatus.PENDING)
-        decision = ApprovalStatus.APPROVED if to == Status.DONE else ApprovalStatus.REJECTED
-        for approval in pending:
-            if Approval.objects.filter(pk=approval.pk, status=ApprovalStatus.PENDING).update(
-                status=decision,
-                decided_by_agent=actor.agent,
-                decided_by_label=str(actor)[:100],
-                decision_comment=f"Decided on the issue itself: moved to {to}.",
-                decided_at=timezone.now(),
-            ):
-                approval.refresh_from_db()
-                from approvals.services import approval_event_data
+        from approvals.services import approvals_settle_pending
 
-                event_publish(org=issue.org, type="approval_resolved", data=approval_event_data(approval))
+        approvals_settle_pending(
+            actor=actor,
+            pending=Approval.objects.filter(issue=issue, kind=ApprovalKind.BOARD_REVIEW),
+            decision=ApprovalStatus.APPROVED if to == Status.DONE else ApprovalStatus.REJECTED,
+            comment=f"Decided on the issue itself: moved to {to}.",
+        )
 
 
 @transaction.atomic
