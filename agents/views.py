@@ -19,6 +19,7 @@ from orgs.access import HtmxHttpRequest, fail, human_actor, require_org
 from orgs.errors import InvalidInput, MesaError
 from orgs.models import Org
 from orgs.views import agent_states
+from runners.budget import over_budget_ids
 from runners.models import Run
 from runners.usage import agent_usage_today, usage_by_day
 
@@ -123,8 +124,7 @@ def detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     ctx.update(
         {
             "today": today,
-            "over_budget": (agent.daily_cost_limit_usd is not None and today.cost_usd >= agent.daily_cost_limit_usd)
-            or (agent.daily_token_limit is not None and today.tokens >= agent.daily_token_limit),
+            "over_budget": bool(over_budget_ids([agent], {agent.pk: today})),
             "cost_series": [(d, u.cost_usd) for d, u in days],
             "token_series": [(d, u.tokens) for d, u in days],
             "versions": list(AgentVersion.objects.filter(agent=agent).order_by("-number")[:30]),

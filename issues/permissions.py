@@ -19,6 +19,18 @@ def is_ceo(agent: Agent) -> bool:
     return agent.reports_to_id is None and agent.archetype == "ceo"
 
 
+def org_ceo(org_id: int) -> Agent | None:
+    """The CEO of an org: the root of its chart with the ``ceo`` archetype (terminated ones excluded)."""
+    from agents.models import AgentStatus
+
+    return (
+        Agent.objects.filter(org_id=org_id, reports_to__isnull=True, archetype="ceo")
+        .exclude(status=AgentStatus.TERMINATED)
+        .order_by("id")
+        .first()
+    )
+
+
 def manages(manager: Agent, agent_id: int | None) -> bool:
     """True when the agent with ``agent_id`` reports to ``manager``, directly or further down."""
     if agent_id is None:

@@ -27,6 +27,7 @@ from orgs.access import SESSION_ORG_KEY, HtmxHttpRequest, back_url, fail, human_
 from orgs.errors import MesaError
 from orgs.models import DEFAULT_FEATURES, Activity, Org
 from orgs.services import org_update
+from runners.budget import over_budget_ids
 from runners.models import Run, RunStatus
 from runners.usage import UsageTotals, day_start, usage_by_agent, usage_by_day
 
@@ -34,8 +35,13 @@ ACTIVITY_PAGE_SIZE = 50
 
 
 def agent_states(org: Org) -> list[dict[str, Any]]:
-    """Each agent with its live state: running (which issue) / idle / paused / over budget; three queries."""
-    agents = list(Agent.objects.filter(org=org).exclude(status=AgentStatus.TERMINATED).order_by("name"))
+    """Each agent with its live state: running (which issue) / idle / paused / over budget; four queries."""
+    agents = list(
+        Agent.objects.filter(org=org)
+        .exclude(status=AgentStatus.TERMINATED)
+        .select_related("reports_to")
+        .order_by("name")
+    )
     running: dict[int, Run] = {}
     run: Run | None
     for run in (
@@ -45,16 +51,11 @@ def agent_states(org: Org) -> list[dict[str, Any]]:
     ):
         running.setdefault(run.agent_id, run)
     today = usage_by_agent(org, since=day_start())
+    over_ids = over_budget_ids(agents, today)
     rows = []
     for agent in agents:
         usage = today.get(agent.pk)
-        over = bool(
-            usage
-            and (
-                (agent.daily_cost_limit_usd is not None and usage.cost_usd >= agent.daily_cost_limit_usd)
-                or (agent.daily_token_limit is not None and usage.tokens >= agent.daily_token_limit)
-            )
-        )
+        over = agent.pk in over_ids
         run = running.get(agent.pk)
         if agent.status == AgentStatus.PAUSED:
             state = "paused"

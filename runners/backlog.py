@@ -14,7 +14,8 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
-from agents.models import Agent, AgentStatus
+from agents.models import Agent
+from issues.permissions import org_ceo
 from orgs.actors import Actor
 from orgs.errors import InvalidInput
 from orgs.events import event_publish
@@ -23,16 +24,6 @@ from orgs.services import activity_record, require_member
 from runners.worktrees import workspaces_root
 
 MAX_ITEM = 20_000
-
-
-def org_ceo(org: Org) -> Agent | None:
-    """The root of the org chart with the ``ceo`` archetype (the agent that takes the backlog)."""
-    return (
-        Agent.objects.filter(org=org, reports_to__isnull=True, archetype="ceo")
-        .exclude(status=AgentStatus.TERMINATED)
-        .order_by("id")
-        .first()
-    )
 
 
 def backlog_path(agent: Agent) -> Path:
@@ -60,7 +51,7 @@ def backlog_append(*, actor: Actor, org: Org, text: str) -> Agent:
         raise InvalidInput("Write what you want done.", field="text")
     if len(text) > MAX_ITEM:
         raise InvalidInput(f"A backlog item is at most {MAX_ITEM} characters.", field="text")
-    ceo = org_ceo(org)
+    ceo = org_ceo(org.pk)
     if ceo is None:
         raise InvalidInput("This org has no CEO agent to take the backlog; add one first.", field="text")
     path = backlog_path(ceo)

@@ -14,7 +14,7 @@ from typing import Any
 
 from agents.models import Agent
 from issues.models import Issue
-from runners.usage import agent_usage_today
+from runners.usage import UsageTotals, agent_usage_today
 
 
 @dataclass(frozen=True)
@@ -47,30 +47,55 @@ class Remaining:
         return " and ".join(parts) or "no limit"
 
 
-def effective_limits(agent: Agent) -> tuple[int | None, Decimal | None]:
-    """Today's daily limits: the configured ones, lifted by budget raises approved today (UTC).
-
-    A raise lasts for the day it was approved; tomorrow the configured limits apply again.
-    """
+def _raises_today(agent_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Payloads of budget raises approved today (UTC), per agent id; one query."""
     from approvals.models import Approval, ApprovalKind, ApprovalStatus
     from runners.usage import day_start
 
-    tokens = None if agent.daily_token_limit is None else int(agent.daily_token_limit)
-    cost = None if agent.daily_cost_limit_usd is None else Decimal(agent.daily_cost_limit_usd)
-    raises = Approval.objects.filter(
-        subject_agent=agent,
+    out: dict[int, list[dict[str, Any]]] = {}
+    rows = Approval.objects.filter(
+        subject_agent_id__in=agent_ids,
         kind=ApprovalKind.BUDGET_RAISE,
         status=ApprovalStatus.APPROVED,
         decided_at__gte=day_start(),
-    ).values_list("payload", flat=True)
-    for payload in raises:
-        raised_tokens = (payload or {}).get("daily_token_limit")
-        raised_cost = (payload or {}).get("daily_cost_limit_usd")
+    ).values_list("subject_agent_id", "payload")
+    for agent_id, payload in rows:
+        out.setdefault(agent_id, []).append(payload or {})
+    return out
+
+
+def _lifted(agent: Agent, payloads: list[dict[str, Any]]) -> tuple[int | None, Decimal | None]:
+    tokens = None if agent.daily_token_limit is None else int(agent.daily_token_limit)
+    cost = None if agent.daily_cost_limit_usd is None else Decimal(agent.daily_cost_limit_usd)
+    for payload in payloads:
+        raised_tokens = payload.get("daily_token_limit")
+        raised_cost = payload.get("daily_cost_limit_usd")
         if tokens is not None and raised_tokens is not None:
             tokens = max(tokens, int(raised_tokens))
         if cost is not None and raised_cost is not None:
             cost = max(cost, Decimal(str(raised_cost)))
     return tokens, cost
+
+
+def effective_limits(agent: Agent) -> tuple[int | None, Decimal | None]:
+    """Today's daily limits: the configured ones, lifted by budget raises approved today (UTC).
+
+    A raise lasts for the day it was approved; tomorrow the configured limits apply again.
+    """
+    return _lifted(agent, _raises_today([agent.pk]).get(agent.pk, []))
+
+
+def over_budget_ids(agents: list[Agent], usage_today: dict[int, UsageTotals]) -> set[int]:
+    """Ids of ``agents`` whose spend today reached today's limits (for lists: one query in all)."""
+    limited = [a for a in agents if a.daily_token_limit is not None or a.daily_cost_limit_usd is not None]
+    raises = _raises_today([a.pk for a in limited]) if limited else {}
+    over: set[int] = set()
+    for agent in limited:
+        used = usage_today.get(agent.pk, UsageTotals())
+        tokens, cost = _lifted(agent, raises.get(agent.pk, []))
+        if (tokens is not None and used.tokens >= tokens) or (cost is not None and used.cost_usd >= cost):
+            over.add(agent.pk)
+    return over
 
 
 def budget_remaining(agent: Agent, *, exclude_run_id: int | None = None) -> Remaining:

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from agents.models import Agent, AgentStatus
 from issues.models import TERMINAL_STATUSES, Comment, Issue, Status
-from issues.permissions import is_ceo
+from issues.permissions import is_ceo, org_ceo
 from orgs.models import Event
 from runners.budget import budget_block, budget_remaining
 from runners.models import Run, RunMode
@@ -54,17 +54,11 @@ class Wake:
 
 def reviewer_for(issue: Issue) -> Agent | None:
     """Who reviews ``issue``: review_agent → manager → CEO, skipping the author and inactive agents."""
-    from issues.permissions import is_ceo
-
     author = issue.assignee
     candidates: list[Agent | None] = []
     if author is not None:
         candidates += [author.review_agent, author.reports_to]
-    ceo = next(
-        (a for a in Agent.objects.filter(org_id=issue.org_id, reports_to__isnull=True, archetype="ceo") if is_ceo(a)),
-        None,
-    )
-    candidates.append(ceo)
+    candidates.append(org_ceo(issue.org_id))
     for agent in candidates:
         if agent is None or (author is not None and agent.pk == author.pk):
             continue
