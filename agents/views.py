@@ -18,6 +18,7 @@ from issues.models import OPEN_STATUSES, Issue
 from orgs.access import HtmxHttpRequest, fail, human_actor, require_org
 from orgs.errors import InvalidInput, MesaError
 from orgs.models import Org
+from orgs.numbers import whole_number
 from orgs.views import agent_states
 from runners.budget import over_budget_ids
 from runners.models import Run
@@ -207,9 +208,10 @@ def action(request: HtmxHttpRequest, slug: str, verb: str) -> HttpResponse:
             messages.success(request, f"{agent.name} is active again.")
         elif verb == "rollback":
             version = request.POST.get("version", "")
-            if not version.isdigit():
+            number = whole_number(version, minimum=1)
+            if number is None:
                 raise InvalidInput("Pick a version to roll back to.", field="version")
-            agent_rollback(actor=actor, agent=agent, version=int(version))
+            agent_rollback(actor=actor, agent=agent, version=number)
             messages.success(request, f"{agent.name} is back to the configuration of v{version}.")
         elif verb == "wake":
             try:

@@ -11,10 +11,10 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from approvals.models import Approval
-from blocks.selectors import row_id
 from orgs.actors import Actor
 from orgs.errors import Forbidden, NotFound
 from orgs.models import Org
+from orgs.numbers import row_id
 
 
 def _sees_all(actor: Actor) -> bool:

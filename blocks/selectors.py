@@ -8,17 +8,7 @@ from blocks.models import ApexBlock, WorkBlock
 from orgs.actors import Actor
 from orgs.errors import NotFound
 from orgs.models import Org
-
-_MAX_ID = 2**63 - 1
-
-
-def row_id(raw: Any) -> int | None:
-    """A positive row id from a path or body value, or None when it cannot name a row."""
-    try:
-        value = int(str(raw))
-    except (TypeError, ValueError):
-        return None
-    return value if 0 < value <= _MAX_ID else None
+from orgs.numbers import row_id
 
 
 def work_block_get_for(*, actor: Actor, org: Org, block_id: Any) -> WorkBlock:

@@ -28,6 +28,7 @@ from issues.models import TERMINAL_STATUSES, Issue, Status
 from orgs.access import HtmxHttpRequest, fail, human_actor, require_org
 from orgs.errors import MesaError
 from orgs.models import Org
+from orgs.numbers import whole_number
 from runners.models import Run
 
 OPEN_BLOCK_STATUSES = (WorkBlockStatus.ACTIVE, WorkBlockStatus.READY)
@@ -97,8 +98,8 @@ def block_list(request: HtmxHttpRequest) -> HttpResponse:
     error: MesaError | None = None
     if request.method == "POST":
         try:
-            apex_id = request.POST.get("apex_block", "")
-            apex = ApexBlock.objects.filter(org=org, pk=int(apex_id)).first() if apex_id.isdigit() else None
+            apex_pk = whole_number(request.POST.get("apex_block"), minimum=1)
+            apex = ApexBlock.objects.filter(org=org, pk=apex_pk).first() if apex_pk else None
             block = work_block_create(
                 actor=human_actor(request),
                 org=org,
@@ -176,8 +177,8 @@ def block_edit(request: HtmxHttpRequest, block_id: int) -> HttpResponse:
     url = reverse("blocks:detail", args=[block.pk])
     post = request.POST
     try:
-        apex_id = post.get("apex_block", "")
-        apex = ApexBlock.objects.filter(org=org, pk=int(apex_id)).first() if apex_id.isdigit() else None
+        apex_pk = whole_number(post.get("apex_block"), minimum=1)
+        apex = ApexBlock.objects.filter(org=org, pk=apex_pk).first() if apex_pk else None
         work_block_update(
             actor=human_actor(request),
             block=block,
@@ -201,9 +202,9 @@ def strategy(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "POST":
         actor = human_actor(request)
         try:
-            apex_id = request.POST.get("apex", "")
-            if apex_id.isdigit():
-                apex = ApexBlock.objects.filter(org=org, pk=int(apex_id)).first()
+            apex_pk = whole_number(request.POST.get("apex"), minimum=1)
+            if apex_pk is not None:
+                apex = ApexBlock.objects.filter(org=org, pk=apex_pk).first()
                 if apex is None:
                     raise Http404("There is no such goal.")
                 apex_block_update(actor=actor, apex=apex, status=request.POST.get("status", apex.status))

@@ -21,6 +21,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from issues.models import TERMINAL_STATUSES, Issue, IssueType, Label, Priority, Status
 from orgs.models import Org
+from orgs.numbers import whole_number
 
 FILTER_KEYS: tuple[str, ...] = ("assignee", "label", "priority", "type", "block", "q", "status")
 GROUPINGS: tuple[str, ...] = ("status", "assignee", "priority", "type", "none")
@@ -71,15 +72,16 @@ def filtered_issues(org: Org, filters: dict[str, str]) -> QuerySet[Issue]:
         qs = qs.filter(assignee__slug=assignee)
     if filters.get("label"):
         qs = qs.filter(labels__name=filters["label"])
-    if filters.get("priority", "").isdigit():
-        qs = qs.filter(priority=int(filters["priority"]))
+    priority = whole_number(filters.get("priority"), maximum=4)
+    if priority is not None:
+        qs = qs.filter(priority=priority)
     if filters.get("type"):
         qs = qs.filter(type=filters["type"])
     block = filters.get("block")
     if block == "none":
         qs = qs.filter(work_block__isnull=True)
-    elif block and block.isdigit():
-        qs = qs.filter(work_block_id=int(block))
+    elif block and whole_number(block, minimum=1) is not None:
+        qs = qs.filter(work_block_id=whole_number(block, minimum=1))
     if filters.get("status") == "open":
         qs = qs.exclude(status__in=TERMINAL_STATUSES)
     elif filters.get("status"):

@@ -26,6 +26,7 @@ from issues.services import comment_create, issue_create, issue_transition, issu
 from orgs.access import HtmxHttpRequest, back_url, fail, human_actor, org_agents, require_org
 from orgs.errors import InvalidInput, MesaError
 from orgs.models import Org
+from orgs.numbers import whole_number
 from runners.models import Run
 
 VIEW_COOKIE = "mesa_board_view"
@@ -36,7 +37,8 @@ ISSUE_TRANSCRIPT_TAIL = 60
 def _limit(request: HtmxHttpRequest) -> int:
     default = int(getattr(settings, "MESA_BOARD_COLUMN_LIMIT", 50))
     raw = request.GET.get("limit", "")
-    return max(1, min(MAX_LIMIT, int(raw))) if raw.isdigit() else default
+    value = whole_number(raw, minimum=1)
+    return min(MAX_LIMIT, value) if value is not None else default
 
 
 def _board_context(request: HtmxHttpRequest, org: Org) -> dict[str, Any]:
@@ -133,7 +135,7 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
                 if assignee is None:
                     raise InvalidInput(f"There is no agent {values['assignee']!r}.", field="assignee")
             parent = issue_get_for(actor=actor, org=org, key=values["parent"]) if values["parent"] else None
-            priority = int(values["priority"]) if values["priority"].isdigit() else 0
+            priority = whole_number(values["priority"]) or 0
             issue = issue_create(
                 actor=actor,
                 org=org,
@@ -241,9 +243,8 @@ def edit(request: HtmxHttpRequest, key: str) -> HttpResponse:
         if "description" in post:
             changes["description"] = post["description"]
         if "priority" in post:
-            if not post["priority"].isdigit():
-                raise InvalidInput("Pick a priority.", field="priority")
-            changes["priority"] = int(post["priority"])
+            # issue_update validates the value and names the field when it is wrong.
+            changes["priority"] = post["priority"]
         if "type" in post:
             changes["type"] = post["type"]
         if "assignee" in post:
@@ -254,7 +255,8 @@ def edit(request: HtmxHttpRequest, key: str) -> HttpResponse:
             changes["assignee"] = assignee
         if "work_block" in post:
             raw = post["work_block"]
-            block = WorkBlock.objects.filter(org=org, pk=int(raw)).first() if raw.isdigit() else None
+            block_pk = whole_number(raw, minimum=1)
+            block = WorkBlock.objects.filter(org=org, pk=block_pk).first() if block_pk else None
             if raw and block is None:
                 raise InvalidInput("There is no such work block.", field="work_block")
             changes["work_block"] = block

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from orgs.access import HtmxHttpRequest, human_actor, require_org
 from orgs.errors import MesaError
 from orgs.models import Org
+from orgs.numbers import whole_number
 from wiki.models import WikiPage, WikiRevision
 from wiki.selectors import wiki_page_get_for
 from wiki.services import wiki_page_create, wiki_page_update
@@ -90,7 +91,7 @@ def edit(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     values = {"title": current.title, "content": current.content, "base_revision": str(current.revision)}
     if request.method == "POST":
         values = {k: request.POST.get(k, "") for k in ("title", "content", "base_revision")}
-        base = int(values["base_revision"]) if values["base_revision"].isdigit() else None
+        base = whole_number(values["base_revision"], minimum=1)
         try:
             wiki_page_update(
                 actor=human_actor(request),
@@ -118,6 +119,7 @@ def history(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     current = _get_page(request, org, slug)
     revisions = list(WikiRevision.objects.filter(page=current).order_by("-number")[:100])
     shown = None
-    if request.GET.get("r", "").isdigit():
-        shown = next((r for r in revisions if r.number == int(request.GET["r"])), None)
+    wanted = whole_number(request.GET.get("r"), minimum=1)
+    if wanted is not None:
+        shown = next((r for r in revisions if r.number == wanted), None)
     return render(request, "wiki/history.html", {"page": current, "revisions": revisions, "shown": shown})

@@ -43,6 +43,7 @@ from issues.services import (
 )
 from orgs.errors import InvalidInput
 from orgs.models import Org
+from orgs.numbers import whole_number
 
 TAGS = ["issues"]
 
@@ -88,9 +89,10 @@ def issue_filter(request: Request, org: Org) -> QuerySet[Issue]:
         qs = qs.filter(labels__org=org, labels__name__iexact=label)
     block = params.get("work_block", "").strip()
     if block:
-        if not block.isdigit() or len(block) > 15:
+        block_pk = whole_number(block, minimum=1)
+        if block_pk is None:
             raise InvalidInput("work_block must be a work block id.", field="work_block")
-        qs = qs.filter(work_block_id=int(block))
+        qs = qs.filter(work_block_id=block_pk)
     parent = params.get("parent", "").strip()
     if parent:
         qs = qs.filter(parent__key=parent.upper())

@@ -109,3 +109,10 @@ def test_it_writes_activity_and_events_for_every_mutation(
         assert r.status_code in {200, 201, 204}, (path, r.content)
         assert Activity.objects.count() > activities, path
         assert Event.objects.count() > events, path
+
+
+def test_it_answers_400_not_500_for_digits_that_are_not_numbers(call: Any, api_org: Org, board_key: str) -> None:
+    # "²".isdigit() is True but int("²") raises: such input must be a clear 400.
+    response = call("GET", "/api/v1/issues?work_block=%C2%B2", board_key)
+    assert response.status_code == 400
+    assert response.json()["field"] == "work_block"

@@ -277,3 +277,14 @@ def test_it_sends_the_backlog_box_to_the_ceo_and_wakes_it(client: Any, org: Any,
     assert Run.objects.filter(agent=ceo, mode="heartbeat").count() == 1
     empty = client.post("/issues/backlog", {"text": "  "}, follow=True)
     assert "Write what you want done" in empty.content.decode()
+
+
+def test_it_ignores_odd_digits_in_board_filters_and_forms(client: Any, org: Any) -> None:
+    from tests.factories import make_issue
+
+    issue = make_issue(org, title="Odd digits", priority=2)
+    assert client.get("/issues/?priority=%C2%B2&block=%C2%B2&limit=%C2%B2").status_code == 200
+    response = client.post(f"/issues/{issue.key}/edit", {"priority": "²"}, follow=True)
+    assert response.status_code in (200, 400)
+    issue.refresh_from_db()
+    assert issue.priority == 2
