@@ -388,6 +388,14 @@ def issue_update(
         old_slug = issue.assignee.slug if issue.assignee_id and issue.assignee else None
         new_id = assignee.pk if assignee else None
         if issue.assignee_id != new_id:
+            if new_id is None and issue.status in (Status.IN_PROGRESS, Status.BLOCKED):
+                # Started work needs a holder (in_progress requires an assignee); giving it back is a release.
+                raise InvalidInput(
+                    f"{issue.key} is {issue.status}; release it (back to todo) instead of removing its assignee, "
+                    "or assign someone else.",
+                    field="assignee",
+                    code="use_release",
+                )
             if actor.agent is not None:
                 ancestors_from = issue.parent if parent is _UNSET else parent
                 loop = delegation_cycle(parent=ancestors_from, assignee=assignee, actor_agent=actor.agent)

@@ -321,3 +321,18 @@ def test_it_detects_duplicate_titles_case_insensitively_beyond_ascii(org: Any) -
         make_issue(org, title="über-export SCHLÄGT  fehl")
     assert exc.value.extra["existing_key"] == first.key
     assert make_issue(org, title="Über-Export schlägt NICHT fehl").key == "ACME-2"
+
+
+def test_it_refuses_to_unassign_started_work_and_changes_nothing(org: Any) -> None:
+    from issues.services import issue_transition, issue_update
+    from orgs.errors import InvalidInput
+    from tests.factories import make_agent
+
+    agent = make_agent(org, slug="holder")
+    issue = make_issue(org, title="Started work", assignee=agent)
+    issue_transition(actor=Actor.system(), issue=issue, to="in_progress")
+    with pytest.raises(InvalidInput) as exc:
+        issue_update(actor=Actor.human(label="alice"), issue=issue, assignee=None)
+    assert exc.value.code == "use_release"
+    issue.refresh_from_db()
+    assert issue.assignee_id == agent.pk and issue.status == "in_progress"
