@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 import traceback
@@ -61,8 +62,18 @@ def build_env(*, agent: Agent, run: Run, issue: Issue | None, api_key: str, work
     return env
 
 
+# Host variables whose values an agent's output must never store (API keys the CLIs use, tokens, ...).
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", re.IGNORECASE)
+
+
 def secrets_of(agent: Agent, api_key: str) -> list[str]:
-    return [api_key, *(str(v) for v in (agent.env or {}).values())]
+    """Values redacted from everything stored or published about a run.
+
+    The run key, every value of the agent's own env, and every host variable whose name
+    looks secret (the agent inherits them, so `env` in a transcript would show them).
+    """
+    host = [v for k, v in os.environ.items() if _SECRET_NAME.search(k) and k not in _SERVER_ONLY]
+    return [api_key, *(str(v) for v in (agent.env or {}).values()), *host]
 
 
 class _DeadlineSink:

@@ -311,3 +311,30 @@ def test_it_is_nudged_over_the_wake_socket_after_a_wake_type_event_commits(
         assert select.select([wake.sock], [], [], 0)[0] == []
     finally:
         wake.close()
+
+
+LEAKY_CLI = """
+import json, os
+print(json.dumps({"type": "text", "text": "env says " + os.environ["VENDOR_API_KEY"]}))
+print("plain line " + os.environ["VENDOR_API_KEY"])
+print(json.dumps({"type": "result", "result": "done"}))
+"""
+
+
+def test_it_redacts_secret_host_variables_the_agent_inherits(
+    org: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The CLIs need host keys such as ANTHROPIC_API_KEY; an agent printing its env must not store them.
+    secret = "vendor-secret-value-0042"
+    monkeypatch.setenv("VENDOR_API_KEY", secret)
+    cli = script(tmp_path, "leaky-cli", LEAKY_CLI)
+    agent = make_agent(org, slug="leaky", runner="command", model=str(cli))
+    issue = make_issue(org, title="Print the env", assignee=agent)
+
+    call_command("scheduler", once=True)
+
+    run = Run.objects.get(issue=issue)
+    assert run.status == RunStatus.COMPLETED, run.failure_reason
+    stored = json.dumps(list(RunEvent.objects.filter(run=run).values_list("data", flat=True)))
+    assert "env says [redacted]" in stored
+    assert secret not in stored and secret not in run.stdout
