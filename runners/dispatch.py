@@ -34,11 +34,12 @@ from orgs.models import Event
 from runners.budget import budget_block, budget_remaining
 from runners.models import Run, RunMode
 from runners.services import retry_capped, run_enqueue
+from runners.wake import DISPATCH_TYPES
 
 log = logging.getLogger(__name__)
 
 MENTION_RE = re.compile(r"(?<![\w@.])@([a-z0-9][a-z0-9-]{0,59})")
-WAKE_EVENT_TYPES = ("issue_created", "issue_updated", "comment_created", "approval_resolved")
+WAKE_EVENT_TYPES = DISPATCH_TYPES
 
 
 @dataclass(frozen=True)

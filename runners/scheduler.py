@@ -38,7 +38,7 @@ from runners.dispatch import Wake, agent_has_work, dispatch, dispatch_events, pe
 from runners.execution import execute_run
 from runners.models import ACTIVE_RUN_STATUSES, Run, RunMode, RunStatus
 from runners.services import run_claim, run_finish, scheduler_beat, worker_name
-from runners.wake import WakeSocket
+from runners.wake import WAKE_TYPES, WakeSocket
 from runners.worktrees import worktrees_prune
 
 log = logging.getLogger(__name__)
@@ -153,8 +153,10 @@ class Scheduler:
         self.stopping.set()
         self.wake.set()
 
-    def _on_event(self, _event: Event) -> None:
-        self.wake.set()
+    def _on_event(self, event: Event) -> None:
+        # Only events that can start work: a streamed output line (run_event) must not cost a pass.
+        if event.type in WAKE_TYPES:
+            self.wake.set()
 
     def start(self) -> None:
         """Start-up: recovery, worktree pruning, re-dispatch of pending work."""

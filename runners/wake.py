@@ -21,7 +21,9 @@ from django.conf import settings
 
 log = logging.getLogger(__name__)
 
-WAKE_TYPES = frozenset({"issue_created", "issue_updated", "comment_created", "approval_resolved", "run_queued"})
+# Events that can wake an agent (read by runners.dispatch), and those that wake the scheduler loop.
+DISPATCH_TYPES = ("issue_created", "issue_updated", "comment_created", "approval_resolved")
+WAKE_TYPES = frozenset({*DISPATCH_TYPES, "run_queued"})
 _sender: socket.socket | None = None
 
 
