@@ -21,16 +21,13 @@ from orgs.errors import InvalidInput
 from orgs.events import event_publish
 from orgs.models import Org
 from orgs.services import activity_record, require_member
-from runners.worktrees import workspaces_root
+from runners.worktrees import agent_home
 
 MAX_ITEM = 20_000
 
 
 def backlog_path(agent: Agent) -> Path:
-    base = (
-        Path(agent.working_dir).expanduser() if agent.working_dir else workspaces_root() / agent.org.slug / agent.slug
-    )
-    return base / "artifact-docs" / "backlog.md"
+    return agent_home(agent) / "artifact-docs" / "backlog.md"
 
 
 def backlog_read(agent: Agent) -> str:

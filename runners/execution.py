@@ -29,7 +29,7 @@ from runners.models import Run, RunMode, RunStatus
 from runners.prompt import prompt_build
 from runners.services import run_finish, run_start
 from runners.sink import DbEventSink, Redactor
-from runners.worktrees import Workspace, WorkspaceError, workspace_finish, workspace_prepare, workspaces_root
+from runners.worktrees import Workspace, WorkspaceError, agent_home, workspace_finish, workspace_prepare
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def _workspace(agent: Agent, run: Run, issue: Issue | None) -> Workspace:
             base_branch=agent.base_branch,
         )
     # No working dir configured: a private directory per agent, never a git worktree of Mesa itself.
-    path = workspaces_root() / agent.org.slug / agent.slug
+    path = agent_home(agent)
     path.mkdir(parents=True, exist_ok=True)
     return Workspace(cwd=path, isolated=False)
 

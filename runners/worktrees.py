@@ -19,6 +19,7 @@ import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from git import BadName, GitCommandError, InvalidGitRepositoryError, NoSuchPathError, Repo
@@ -45,6 +46,13 @@ def worktrees_root() -> Path:
 def workspaces_root() -> Path:
     root = Path(settings.MESA_WORKSPACES_DIR)
     return root if root.is_absolute() else Path(settings.BASE_DIR) / root
+
+
+def agent_home(agent: Any) -> Path:
+    """Where an agent works: its working_dir, else a private directory per agent (never a checkout of Mesa)."""
+    if agent.working_dir:
+        return Path(agent.working_dir).expanduser()
+    return workspaces_root() / agent.org.slug / agent.slug
 
 
 def open_repo(path: str | Path) -> Repo | None:
