@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from agents.models import CONFIG_FIELDS, Agent, AgentStatus, AgentVersion, Runner
+from agents.selectors import agent_ref
 from agents.services import agent_create, agent_pause, agent_resume, agent_rollback, agent_update
 from approvals.models import Approval, ApprovalStatus
 from archetypes.loader import archetype_list
@@ -43,8 +44,7 @@ def agent_list(request: HtmxHttpRequest) -> HttpResponse:
     error: MesaError | None = None
     if request.method == "POST":
         try:
-            manager_slug = request.POST.get("reports_to", "")
-            manager = Agent.objects.filter(org=org, slug=manager_slug).first() if manager_slug else None
+            manager = agent_ref(org, request.POST.get("reports_to", ""), "reports_to")
             agent = agent_create(
                 actor=human_actor(request),
                 org=org,
@@ -160,9 +160,7 @@ def _form_changes(request: HtmxHttpRequest, agent: Agent) -> dict[str, Any]:
             continue
         value: Any = post[field]
         if field in {"reports_to", "review_agent"}:
-            value = Agent.objects.filter(org=agent.org, slug=value).first() if value else None
-            if post[field] and value is None:
-                raise InvalidInput(f"There is no agent {post[field]!r}.", field=field)
+            value = agent_ref(agent.org, value, field)
         elif field == "disallowed_tools":
             value = [t.strip() for t in value.replace("\n", ",").split(",") if t.strip()]
         changes[field] = value

@@ -75,7 +75,7 @@ def _board_review(approval: Approval, actor: Actor) -> None:
 
 def _agent_add(approval: Approval, actor: Actor) -> None:
     """Approved → the agent described by the payload is created (its config as proposed)."""
-    from agents.models import Agent
+    from agents.selectors import agent_ref
     from agents.services import agent_create
 
     if approval.status != ApprovalStatus.APPROVED:
@@ -86,7 +86,7 @@ def _agent_add(approval: Approval, actor: Actor) -> None:
     for key in ("reports_to", "review_agent"):
         ref = spec.get(key)
         if isinstance(ref, str):
-            spec[key] = Agent.objects.filter(org=approval.org, slug=ref).first() if ref else None
+            spec[key] = agent_ref(approval.org, ref, key)
     allowed = {k: v for k, v in spec.items() if k not in {"org", "status"}}
     agent_create(actor=actor, org=approval.org, slug=slug, name=name, **allowed)
 

@@ -15,7 +15,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from agents.models import Agent
+from agents.selectors import agent_ref
 from approvals.models import Approval
 from blocks.models import WorkBlock, WorkBlockStatus
 from issues.board import GROUPINGS, grouped, parse_filters
@@ -129,11 +129,7 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "POST":
         actor = human_actor(request)
         try:
-            assignee = None
-            if values["assignee"]:
-                assignee = Agent.objects.filter(org=org, slug=values["assignee"]).first()
-                if assignee is None:
-                    raise InvalidInput(f"There is no agent {values['assignee']!r}.", field="assignee")
+            assignee = agent_ref(org, values["assignee"], "assignee")
             parent = issue_get_for(actor=actor, org=org, key=values["parent"]) if values["parent"] else None
             priority = whole_number(values["priority"]) or 0
             issue = issue_create(
@@ -249,10 +245,7 @@ def edit(request: HtmxHttpRequest, key: str) -> HttpResponse:
             changes["type"] = post["type"]
         if "assignee" in post:
             slug = post["assignee"]
-            assignee = Agent.objects.filter(org=org, slug=slug).first() if slug else None
-            if slug and assignee is None:
-                raise InvalidInput(f"There is no agent {slug!r}.", field="assignee")
-            changes["assignee"] = assignee
+            changes["assignee"] = agent_ref(org, slug, "assignee")
         if "work_block" in post:
             raw = post["work_block"]
             block_pk = whole_number(raw, minimum=1)

@@ -6,22 +6,11 @@ wrong), not a 404 (the URL is fine).
 
 from __future__ import annotations
 
-from agents.models import Agent
+from agents.selectors import agent_ref  # noqa: F401 - re-exported for the API views
 from blocks.models import WorkBlock
 from issues.models import Issue
 from orgs.errors import InvalidInput
 from orgs.models import Org
-
-
-def agent_ref(org: Org, slug: str | None, field: str) -> Agent | None:
-    """The agent ``slug`` of ``org``; None for "" / null."""
-    if not slug:
-        return None
-    agent = Agent.objects.filter(org=org, slug=slug.strip().lower()).first()
-    if agent is None:
-        known = ", ".join(Agent.objects.filter(org=org).order_by("slug").values_list("slug", flat=True)[:50])
-        raise InvalidInput(f"There is no agent {slug!r} in this org. Agents: {known or 'none'}.", field=field)
-    return agent
 
 
 def issue_ref(org: Org, key: str | None, field: str) -> Issue | None:

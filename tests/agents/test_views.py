@@ -115,3 +115,13 @@ def test_it_hides_agents_of_another_org(client: Any, org: Any) -> None:
     make_agent(other, slug="foreign")
     assert client.get("/agents/foreign/").status_code == 404
     assert client.post("/agents/foreign/pause").status_code == 404
+
+
+def test_it_refuses_an_unknown_manager_instead_of_creating_a_root_agent(client: Any, org: Any) -> None:
+    from agents.models import Agent
+
+    response = client.post(
+        "/agents/", {"slug": "typo-boss", "name": "Typo", "archetype": "ceo", "runner": "noop", "reports_to": "nobody"}
+    )
+    assert "There is no agent" in response.content.decode()
+    assert not Agent.objects.filter(org=org, slug="typo-boss").exists()

@@ -116,3 +116,18 @@ def test_it_creates_the_proposed_agent_only_when_approved(org: Any) -> None:
     approval_resolve(actor=BOARD, approval=approved, decision="approved")
     tester = Agent.objects.get(org=org, slug="tester")
     assert tester.archetype == "qa" and tester.reports_to_id == ceo.pk
+
+
+def test_it_refuses_to_hire_under_an_unknown_manager_and_keeps_the_approval_pending(org: Any) -> None:
+    from orgs.errors import InvalidInput
+
+    ceo = make_ceo(org)
+    payload = {"agent": {"slug": "tester", "archetype": "qa", "runner": "noop", "reports_to": "nobody"}}
+    approval = approval_create(
+        actor=Actor.for_agent(ceo), org=org, kind=ApprovalKind.AGENT_ADD, title="Hire a tester", payload=payload
+    )
+    with pytest.raises(InvalidInput):
+        approval_resolve(actor=BOARD, approval=approval, decision="approved")
+    approval.refresh_from_db()
+    assert approval.status == ApprovalStatus.PENDING
+    assert not Agent.objects.filter(org=org, slug="tester").exists()
