@@ -12,19 +12,16 @@ the browser and the API, with the actor ``telegram:<user id> (<name>)``.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import re
 import threading
 from collections.abc import Callable
-from datetime import datetime, time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection
 from django.db.models import Sum
-from django.utils import timezone
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, User
 from telegram import Message as TgMessage
 
@@ -165,62 +162,29 @@ def deliver_approval(*, client: TelegramClient, channel: NotificationChannel, de
 
 # -- scheduler pause / resume ------------------------------------------------------------
 
-PAUSE_FLAG = "scheduler_paused"
 
+def scheduler_set_paused(*, actor: Actor, paused: bool) -> str:
+    """Pause or resume the scheduler (one per installation) through runners.services."""
+    from runners.services import scheduler_pause, scheduler_resume
 
-def _scheduler_fn(name: str) -> Any:
-    try:
-        from runners import services as runner_services  # written by the scheduler work; may not exist yet
-    except ImportError:
-        return None
-    return getattr(runner_services, name, None)
-
-
-def _call_with(fn: Any, **available: Any) -> Any:
-    params = inspect.signature(fn).parameters
-    if any(p.kind == p.VAR_KEYWORD for p in params.values()):
-        return fn(**available)
-    return fn(**{k: v for k, v in available.items() if k in params})
-
-
-def scheduler_set_paused(*, org: Org, actor: Actor, paused: bool) -> str:
-    """Pause or resume the scheduler through ``runners.services`` when it offers that, else set an org flag."""
-    fn = _scheduler_fn("scheduler_pause" if paused else "scheduler_resume")
-    if fn is not None:
-        _call_with(fn, org=org, actor=actor)
-        return "Scheduler paused: no new runs start (running ones finish)." if paused else "Scheduler resumed."
-    from orgs.services import activity_record
-
-    org.refresh_from_db(fields=["settings"])
-    org.settings = {**org.settings, PAUSE_FLAG: paused}
-    org.save(update_fields=["settings", "updated_at"])
-    activity_record(org=org, actor=actor, verb="paused scheduler" if paused else "resumed scheduler", obj=org)
-    return (
-        "Scheduler paused (flag stored; runners.services.scheduler_pause is not available)."
-        if paused
-        else "Scheduler resumed (flag cleared)."
-    )
-
-
-def scheduler_is_paused(org: Org) -> bool:
-    fn = _scheduler_fn("scheduler_paused") or _scheduler_fn("scheduler_is_paused")
-    if fn is not None:
-        return bool(_call_with(fn, org=org))
-    return bool(org.settings.get(PAUSE_FLAG, False))
+    (scheduler_pause if paused else scheduler_resume)(actor=actor)
+    return "Scheduler paused: no new runs start (running ones finish)." if paused else "Scheduler resumed."
 
 
 def status_text(org: Org) -> str:
     from issues.models import OPEN_STATUSES, Issue
     from runners.models import Run, RunStatus
+    from runners.services import scheduler_paused
+    from runners.usage import day_start
 
-    start = timezone.make_aware(datetime.combine(timezone.now().date(), time.min), timezone.get_current_timezone())
+    start = day_start()
     running = Run.objects.filter(org=org, status=RunStatus.RUNNING).count()
     queued = Run.objects.filter(org=org, status=RunStatus.QUEUED).count()
     open_issues = Issue.objects.filter(org=org, status__in=OPEN_STATUSES).count()
     cost = Run.objects.filter(org=org, created_at__gte=start).aggregate(c=Sum("cost_usd"))["c"] or Decimal(0)
     pending = Approval.objects.filter(org=org, status=ApprovalStatus.PENDING, reviewer__isnull=True).count()
     return (
-        f"{org.name}\nScheduler: {'paused' if scheduler_is_paused(org) else 'running'}\n"
+        f"{org.name}\nScheduler: {'paused' if scheduler_paused() else 'running'}\n"
         f"Runs: {running} running, {queued} queued\nOpen issues: {open_issues}\n"
         f"Today's cost: ${cost:.2f}\nPending approvals: {pending}"
     )
@@ -344,7 +308,7 @@ def _on_command(channel: NotificationChannel, client: TelegramClient, message: T
             send_approval_message(client=client, channel=channel, approval=approval, chat_id=chat_id)
     elif command in {"pause", "resume"}:
         try:
-            reply = scheduler_set_paused(org=org, actor=telegram_actor(user), paused=command == "pause")
+            reply = scheduler_set_paused(actor=telegram_actor(user), paused=command == "pause")
         except MesaError as exc:
             reply = exc.message
         client.send_message(chat_id=chat_id, text=reply)

@@ -353,12 +353,8 @@ def _apply(issue: Issue, name: str, value: Any, *, actor: Any) -> str:
 
 
 def _scheduler(name: str, *, org: Org, actor: Any) -> str:
-    try:
-        from runners import services as runner_services
-    except ImportError:
-        runner_services = None  # type: ignore[assignment]
-    fn = getattr(runner_services, "scheduler_pause" if name == "pause_scheduler" else "scheduler_resume", None)
-    if fn is None:
-        raise MesaError("This Mesa has no scheduler control yet.", code="unsupported")
-    fn(actor=actor)  # the scheduler is one per installation, not per org
+    from runners.services import scheduler_pause, scheduler_resume
+
+    # The scheduler is one per installation, not per org.
+    (scheduler_pause if name == "pause_scheduler" else scheduler_resume)(actor=actor)
     return "Scheduler paused." if name == "pause_scheduler" else "Scheduler resumed."

@@ -222,14 +222,10 @@ def settings_page(request: HtmxHttpRequest) -> HttpResponse:
                 )
                 messages.success(request, "Label created.")
             elif action in {"pause", "resume"}:
-                from runners import services as runner_services
+                from runners.services import scheduler_pause, scheduler_resume
 
-                fn = getattr(runner_services, f"scheduler_{action}", None)
-                if fn is None:
-                    messages.error(request, "This Mesa has no scheduler switch yet.")
-                else:
-                    fn(actor=actor)
-                    messages.success(request, "Scheduler paused." if action == "pause" else "Scheduler resumed.")
+                (scheduler_pause if action == "pause" else scheduler_resume)(actor=actor)
+                messages.success(request, "Scheduler paused." if action == "pause" else "Scheduler resumed.")
         except MesaError as exc:
             error = exc
         else:

@@ -8,10 +8,11 @@ from approvals.models import Approval, ApprovalStatus
 from approvals.services import approval_create, approval_resolve
 from notifications.models import ChannelKind, Delivery, DeliveryStatus, NotificationChannel, TelegramMessage
 from notifications.services import channel_create, deliver_due, telegram_configure
-from notifications.telegram_bot import poll_once, scheduler_is_paused
+from notifications.telegram_bot import poll_once
 from notifications.worker import run_once
 from orgs.actors import Actor
 from runners.models import RunStatus
+from runners.services import scheduler_paused
 from tests.factories import make_agent, make_issue, make_run
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.webhook_server import FakeWebhookServer
@@ -216,13 +217,13 @@ def test_it_pauses_and_resumes_the_scheduler(org: Any, bot: NotificationChannel,
     fake_tg.message(user_id=ALLOWED, chat_id=CHAT, text="/pause")
     poll_once()
     org.refresh_from_db()
-    assert scheduler_is_paused(org) is True
+    assert scheduler_paused() is True
     assert "paused" in fake_tg.calls_of("sendMessage")[-1].params["text"].lower()
 
     fake_tg.message(user_id=ALLOWED, chat_id=CHAT, text="/resume@mesa_test_bot")
     poll_once()
     org.refresh_from_db()
-    assert scheduler_is_paused(org) is False
+    assert scheduler_paused() is False
     assert "resumed" in fake_tg.calls_of("sendMessage")[-1].params["text"].lower()
 
 
@@ -232,7 +233,7 @@ def test_it_refuses_commands_from_anyone_else(org: Any, bot: NotificationChannel
     poll_once()
 
     org.refresh_from_db()
-    assert scheduler_is_paused(org) is False
+    assert scheduler_paused() is False
     assert fake_tg.calls_of("sendMessage")[-1].params["text"].startswith("You are not allowed")
 
 
