@@ -30,7 +30,17 @@ class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-EXEMPT_PREFIXES: tuple[str, ...] = ("/api/", "/static/", "/login/", "/admin/", "/favicon.ico")
+# /events and /palette/ answer fetch()/EventSource, not a person: they check the same rule
+# themselves and answer a JSON 401 instead of a redirect to an HTML login page.
+EXEMPT_PREFIXES: tuple[str, ...] = (
+    "/api/",
+    "/static/",
+    "/login/",
+    "/admin/",
+    "/favicon.ico",
+    "/events",
+    "/palette/",
+)
 SESSION_ORG_KEY = "mesa_org"
 
 
