@@ -8,6 +8,7 @@ The agent API under ``/api/`` has its own bearer keys and is never redirected.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -119,14 +120,23 @@ def context(request: HttpRequest) -> dict[str, Any]:
     from approvals.models import Approval, ApprovalStatus
 
     org = current_org(request)
-    orgs = list(Org.objects.only("id", "name", "slug")[:50])
-    pending = Approval.objects.filter(org=org, status=ApprovalStatus.PENDING).count() if org else 0
+
+    # Computed only when a template renders them (the sidebar of full pages): the htmx
+    # partials re-fetched on every live event skip both queries.
+    @functools.cache
+    def orgs() -> list[Org]:
+        rows = list(Org.objects.only("id", "name", "slug")[:50])
+        return rows if len(rows) > 1 else []
+
+    @functools.cache
+    def pending_approvals() -> int:
+        return Approval.objects.filter(org=org, status=ApprovalStatus.PENDING).count() if org else 0
+
     return {
         "org": org,
-        "orgs": orgs if len(orgs) > 1 else [],
-        "pending_approvals": pending,
+        "orgs": orgs,
+        "pending_approvals": pending_approvals,
         "trusted_local": settings.MESA_TRUSTED_LOCAL,
-        # Called only if a template renders it (the quick-create dialog).
         "qc_agents": lambda: org_agents(request),
     }
 
