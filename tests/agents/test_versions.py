@@ -69,12 +69,15 @@ def test_it_makes_no_version_for_a_no_op_update(org: Any) -> None:
 
 def test_it_rejects_bad_values_without_writing(org: Any) -> None:
     agent = make_agent(org, slug="dev")
+    before = Agent.objects.filter(pk=agent.pk).values().get()
     for bad in ({"max_turns": 0}, {"runner": "skynet"}, {"archetype": "nope"}, {"env": {"MESA_API_KEY": "x"}}):
         with pytest.raises(InvalidInput):
             agent_update(actor=BOARD, agent=agent, **bad)
     with pytest.raises(InvalidInput):
         agent_update(actor=BOARD, agent=agent, colour="blue")
     assert agent.versions.count() == 1
+    after = Agent.objects.filter(pk=agent.pk).values().get()
+    assert after == before  # the row itself is untouched, not just the version history
 
 
 def test_it_rolls_back_every_field_as_a_new_version(org: Any) -> None:

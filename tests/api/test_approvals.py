@@ -184,6 +184,8 @@ def test_it_refuses_a_bad_decision(call: Callable[..., Any], engineer: Agent, bo
         assert resp.status_code == 400, body
     assert call("POST", "approvals/999999/resolve", board_key, {"decision": "approved"}).status_code == 404
     assert call("GET", "approvals/nope", board_key).status_code == 404
+    approval.refresh_from_db()
+    assert approval.status == "pending" and approval.decided_at is None
 
 
 def test_it_hides_approvals_from_other_orgs(

@@ -74,6 +74,8 @@ def test_it_refuses_non_todo_and_missing_issues(call: Any, api_org: Org, enginee
     key = agent_key(engineer)
     assert call("POST", f"issues/{done.key}/checkout", key).status_code == 409
     assert call("POST", "issues/API-999/checkout", key).status_code == 404
+    done.refresh_from_db()
+    assert done.status == Status.DONE and done.assignee_id is None
 
 
 def test_it_releases_for_the_holder(call: Any, api_org: Org, engineer: Agent, agent_key: Any) -> None:
@@ -95,6 +97,8 @@ def test_it_releases_without_a_body(call: Any, api_org: Org, engineer: Agent, ag
     key = agent_key(engineer)
     call("POST", f"issues/{issue.key}/checkout", key)
     assert call("POST", f"issues/{issue.key}/release", key).status_code == 200
+    issue.refresh_from_db()
+    assert issue.status == Status.TODO and issue.assignee_id is None
 
 
 def test_it_lets_managers_ceo_and_board_release_but_not_peers(

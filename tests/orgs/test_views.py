@@ -166,4 +166,6 @@ def test_it_records_local_mode_actions_as_local(client: Any, org: Any) -> None:
 def test_it_renders_a_styled_404(client: Any, org: Any) -> None:
     response = client.get("/issues/ACME-999/")
     assert response.status_code == 404
-    assert "There is no issue ACME-999" in response.content.decode() or "Not found" in response.content.decode()
+    body = response.content.decode()
+    assert "There is no issue ACME-999" in body
+    assert 'data-page="not-found"' in body  # rendered through base.html, not Django's bare page
