@@ -52,13 +52,15 @@ for t in pool:
 for t in pool:
     t.join()
 lines = dict(Agent.objects.values_list("id", "reports_to_id"))
-print(json.dumps({"errors": errors, "refused": refused, "pairs": [[lines[x], lines[y]] for x, y in ids], "ids": ids}))
+pairs = [[lines[x], lines[y]] for x, y in ids]
+print(json.dumps({"vendor": connection.vendor, "errors": errors, "refused": refused, "pairs": pairs, "ids": ids}))
 """
 
 
 def test_it_never_closes_a_cycle_under_concurrent_reorgs_on_postgres() -> None:
     with pg_database() as url:
         result = run_mesa_script(url, SCRIPT, str(PAIRS))
+    assert result["vendor"] == "postgresql"  # the race really ran on Postgres
     assert result["errors"] == []
     assert result["refused"] == ["reporting_cycle"] * PAIRS
     for (x, y), (x_manager, y_manager) in zip(result["ids"], result["pairs"], strict=True):

@@ -55,13 +55,14 @@ for t in threads:
     t.join()
 from issues.models import Issue
 held = dict(Issue.objects.filter(org=org).values_list("key", "assignee__slug"))
-print(json.dumps({"results": results, "held": held}))
+print(json.dumps({"vendor": connection.vendor, "results": results, "held": held}))
 """
 
 
 def test_it_lets_exactly_one_checkout_win_per_issue_on_postgres() -> None:
     with pg_database() as url:
         out = run_mesa_script(url, SCRIPT, "6", "8")
+    assert out["vendor"] == "postgresql"  # the race really ran on Postgres
     results = out["results"]
     assert {status for _, _, status in results} <= {200, 409}
     wins = Counter(issue for _, issue, status in results if status == 200)
