@@ -184,6 +184,7 @@ def run_subprocess(runner: SubprocessRunner, ctx: RunContext, sink: EventSink) -
     exited_at: float | None = None
     term_sent_at: float | None = None
     killed = False
+    killed_at: float | None = None
 
     def stop(reason: str) -> None:
         nonlocal stop_reason, term_sent_at
@@ -225,6 +226,11 @@ def run_subprocess(runner: SubprocessRunner, ctx: RunContext, sink: EventSink) -
             if term_expired or orphans_hold_pipe:
                 _kill_group(pgid, signal.SIGKILL)
                 killed = True
+                killed_at = now
+        elif killed and killed_at is not None and now - killed_at >= grace:
+            # A process that left the group (setsid) still holds the pipe: stop waiting for its EOF,
+            # or the run would stay running forever.
+            break
 
     try:
         exit_code = proc.wait(timeout=max(grace, 1.0))

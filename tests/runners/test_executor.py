@@ -181,3 +181,26 @@ def test_it_kills_children_left_behind_when_the_main_process_exits(tmp_path: Pat
     )
     assert outcome.exit_code == 0 and sink.texts == ["done"]
     assert gone(int(pidfile.read_text()))
+
+
+def test_it_returns_even_when_an_escaped_process_keeps_the_pipe_open(tmp_path: Path) -> None:
+    import signal
+    import threading
+
+    pidfile = tmp_path / "escaped.pid"
+    # `setsid` leaves the process group, so the group kill cannot reach it, and it inherits stdout.
+    script = f"setsid sleep 300 & echo $! > {pidfile}; echo started; sleep 300"
+    sink = ListSink()
+    result: dict[str, object] = {}
+    worker = threading.Thread(
+        target=lambda: result.update(outcome=run_subprocess(LineRunner(["sh", "-c", script]), ctx(tmp_path, 1), sink))
+    )
+    worker.start()
+    worker.join(timeout=30)
+    try:
+        assert not worker.is_alive(), "the run never ended: it waited for an EOF that could not come"
+        outcome = result["outcome"]
+        assert getattr(outcome, "stop_reason", None) == "timed_out" and sink.texts == ["started"]
+    finally:
+        if pidfile.exists():
+            os.kill(int(pidfile.read_text()), signal.SIGKILL)
