@@ -448,6 +448,23 @@ def issue_update(
 
 
 @transaction.atomic
+def issue_edit(*, actor: Actor, issue: Issue, status: str = "", comment: str = "", **changes: Any) -> Issue:
+    """Change fields, move the status and add a comment as one edit: all of it or none of it.
+
+    The one path for "edit an issue" from the API's PATCH and the issue page; the
+    permission is checked once, then each step uses its own service.
+    """
+    require_edit(actor, issue)
+    if changes:
+        issue = issue_update(actor=actor, issue=issue, check=False, **changes)
+    if status and status != issue.status:
+        issue = issue_transition(actor=actor, issue=issue, to=status, comment=comment, check=False)
+    elif comment.strip():
+        comment_create(actor=actor, issue=issue, body=comment, check=False)
+    return issue
+
+
+@transaction.atomic
 def issue_delete(*, actor: Actor, issue: Issue) -> None:
     """Delete an issue (board and CEO only); its sub-issues become top-level."""
     from issues.permissions import is_ceo

@@ -22,7 +22,7 @@ from issues.board import GROUPINGS, grouped, parse_filters
 from issues.lifecycle import allowed_moves
 from issues.models import Comment, Issue, IssueRelation, IssueType, Label, Priority, Status
 from issues.selectors import issue_get_for
-from issues.services import comment_create, issue_create, issue_transition, issue_update, relation_add
+from issues.services import comment_create, issue_create, issue_edit, issue_transition, relation_add
 from orgs.access import HtmxHttpRequest, back_url, fail, human_actor, org_agents, require_org
 from orgs.errors import InvalidInput, MesaError
 from orgs.models import Org
@@ -255,10 +255,9 @@ def edit(request: HtmxHttpRequest, key: str) -> HttpResponse:
             changes["work_block"] = block
         if "labels_present" in post:
             changes["labels"] = post.getlist("labels")
-        if changes:
-            issue = issue_update(actor=actor, issue=issue, **changes)
-        if post.get("status"):
-            issue = issue_transition(actor=actor, issue=issue, to=post["status"], comment=post.get("comment", ""))
+        issue = issue_edit(
+            actor=actor, issue=issue, status=post.get("status", ""), comment=post.get("comment", ""), **changes
+        )
     except MesaError as exc:
         error = exc
         issue = _get_issue(request, org, key)

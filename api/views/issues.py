@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Q, QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -32,14 +31,12 @@ from api.serializers.issues import (
 from api.views._lookups import agent_ref, issue_ref, work_block_ref
 from issues.checkout import issue_checkout, issue_release
 from issues.models import OPEN_STATUSES, Issue, Status
-from issues.permissions import require_edit
 from issues.selectors import issue_get_for, issue_similar
 from issues.services import (
     comment_create,
     issue_create,
     issue_delete,
-    issue_transition,
-    issue_update,
+    issue_edit,
 )
 from orgs.errors import InvalidInput
 from orgs.models import Org
@@ -188,7 +185,6 @@ class IssueApi(MesaAPIView):
         org, actor = self.org(request), self.actor(request)
         issue = issue_get_for(actor=actor, org=org, key=key)
         data = self.input(request, IssueUpdateInput)
-        require_edit(actor, issue)
         changes: dict[str, Any] = {
             name: data[name]
             for name in ("title", "description", "acceptance_criteria", "priority", "type", "labels")
@@ -200,14 +196,9 @@ class IssueApi(MesaAPIView):
             changes["parent"] = issue_ref(org, data["parent"], "parent")
         if "work_block" in data:
             changes["work_block"] = work_block_ref(org, data["work_block"], "work_block")
-        comment = data.get("comment", "")
-        with transaction.atomic():
-            if changes:
-                issue = issue_update(actor=actor, issue=issue, check=False, **changes)
-            if "status" in data and data["status"] != issue.status:
-                issue = issue_transition(actor=actor, issue=issue, to=data["status"], comment=comment, check=False)
-            elif comment.strip():
-                comment_create(actor=actor, issue=issue, body=comment, check=False)
+        issue = issue_edit(
+            actor=actor, issue=issue, status=data.get("status", ""), comment=data.get("comment", ""), **changes
+        )
         issue = issue_get_for(actor=actor, org=org, key=issue.key)
         return Response(issue_detail_out(issue))
 

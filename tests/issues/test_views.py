@@ -288,3 +288,14 @@ def test_it_ignores_odd_digits_in_board_filters_and_forms(client: Any, org: Any)
     assert response.status_code in (200, 400)
     issue.refresh_from_db()
     assert issue.priority == 2
+
+
+def test_it_changes_nothing_when_one_part_of_an_edit_is_refused(client: Any, org: Any) -> None:
+    from tests.factories import make_issue
+
+    issue = make_issue(org, title="Keep my title")
+    # todo → done is illegal: the title change sent with it must not be saved either.
+    response = client.post(f"/issues/{issue.key}/edit", {"title": "Half-done edit", "status": "done"}, follow=True)
+    assert "cannot move from todo to done" in response.content.decode()
+    issue.refresh_from_db()
+    assert issue.title == "Keep my title" and issue.status == "todo"
