@@ -40,13 +40,21 @@ def review_q(agent: Agent) -> Q:
 
     The reviewer of an issue is its assignee's ``review_agent``; failing that the
     assignee's manager; failing that (an unassigned issue or a root agent) the
-    CEO. Nobody reviews their own work: the CEO's own issues go to the board.
+    CEO — a terminated agent counts as missing. Nobody reviews their own work: the
+    CEO's own issues go to the board. ``runners.dispatch.reviewer_for`` is the
+    same rule for one issue.
     """
+    from agents.models import AgentStatus
     from issues.permissions import is_ceo
 
-    mine = Q(assignee__review_agent=agent) | Q(assignee__review_agent__isnull=True, assignee__reports_to=agent)
+    gone = AgentStatus.TERMINATED
+    if agent.status == gone:
+        return Q(pk__in=[])  # a terminated agent reviews nothing (its reviews pass on)
+    no_reviewer = Q(assignee__review_agent__isnull=True) | Q(assignee__review_agent__status=gone)
+    no_manager = Q(assignee__reports_to__isnull=True) | Q(assignee__reports_to__status=gone)
+    mine = Q(assignee__review_agent=agent) | (no_reviewer & Q(assignee__reports_to=agent))
     if is_ceo(agent):
-        mine |= Q(assignee__isnull=True) | Q(assignee__review_agent__isnull=True, assignee__reports_to__isnull=True)
+        mine |= Q(assignee__isnull=True) | (no_reviewer & no_manager)
     return Q(status=Status.IN_REVIEW) & mine & ~Q(assignee=agent)
 
 

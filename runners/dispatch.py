@@ -30,6 +30,7 @@ from django.utils import timezone
 from agents.models import Agent, AgentStatus
 from issues.models import TERMINAL_STATUSES, Comment, Issue, Status
 from issues.permissions import is_ceo, org_ceo
+from issues.selectors import review_q
 from orgs.models import Event
 from runners.budget import budget_block, budget_remaining
 from runners.models import Run, RunMode
@@ -56,17 +57,14 @@ class Wake:
 def reviewer_for(issue: Issue) -> Agent | None:
     """Who reviews ``issue``: review_agent → manager → CEO, skipping the author and inactive agents."""
     author = issue.assignee
-    candidates: list[Agent | None] = []
-    if author is not None:
-        candidates += [author.review_agent, author.reports_to]
-    candidates.append(org_ceo(issue.org_id))
+    candidates: list[Agent | None] = [author.review_agent, author.reports_to] if author is not None else []
     for agent in candidates:
-        if agent is None or (author is not None and agent.pk == author.pk):
-            continue
-        if agent.status == AgentStatus.TERMINATED:
-            continue
-        return agent
-    return None
+        if agent is not None and agent.status != AgentStatus.TERMINATED:
+            return agent
+    ceo = org_ceo(issue.org_id)  # only looked up when the chain above is empty
+    if ceo is None or (author is not None and ceo.pk == author.pk):
+        return None
+    return ceo
 
 
 def _issue(data: dict[str, object], org_id: int) -> Issue | None:
@@ -177,10 +175,7 @@ def agent_has_work(agent: Agent) -> bool:
 
         if backlog_read(agent).strip():
             return True
-    in_review = Issue.objects.filter(org_id=agent.org_id, status=Status.IN_REVIEW).select_related(
-        "assignee__review_agent", "assignee__reports_to"
-    )[:50]
-    return any((r := reviewer_for(i)) is not None and r.pk == agent.pk for i in in_review)
+    return Issue.objects.filter(review_q(agent), org_id=agent.org_id).exists()
 
 
 def dispatch(wake: Wake) -> Run | None:

@@ -130,3 +130,32 @@ def test_it_reads_the_event_feed_from_a_cursor_and_queues_runs_once(org: Any) ->
     assert Run.objects.filter(agent=dev, issue=issue).count() == 1  # deduplicated
     later, again = dispatch_events(cursor)  # only the run_queued event is new: nothing to wake
     assert again == [] and later > cursor
+
+
+@pytest.mark.parametrize("gone", [(), ("qa",), ("qa", "lead"), ("author",)])
+def test_it_agrees_with_the_inbox_on_who_reviews(org: Any, gone: tuple[str, ...]) -> None:
+    """reviewer_for (the scheduler) and review_q (the inbox, heartbeats) are one rule."""
+    from agents.models import Agent
+    from issues.models import Issue
+    from issues.selectors import review_q
+    from runners.dispatch import agent_has_work, reviewer_for
+
+    ceo = make_ceo(org)
+    lead = make_agent(org, slug="lead", reports_to=ceo)
+    qa = make_agent(org, slug="qa", archetype="qa", reports_to=ceo)
+    author = make_agent(org, slug="author", reports_to=lead, review_agent=qa)
+    owner = ceo if "author" in gone else author  # ("author",): the CEO's own work goes to the board
+    issue = make_issue(org, title="Review me", assignee=owner)
+    Issue.objects.filter(pk=issue.pk).update(status="in_review")
+    Agent.objects.filter(org=org, slug__in=[g for g in gone if g != "author"]).update(status="terminated")
+    issue.refresh_from_db()
+
+    chosen = reviewer_for(issue)
+    via_inbox = [
+        a.slug for a in Agent.objects.filter(org=org) if Issue.objects.filter(review_q(a), pk=issue.pk).exists()
+    ]
+    assert via_inbox == ([chosen.slug] if chosen else [])
+    expected = {(): "qa", ("qa",): "lead", ("qa", "lead"): "ceo", ("author",): None}[gone]
+    assert (chosen.slug if chosen else None) == expected
+    if chosen is not None:
+        assert agent_has_work(Agent.objects.get(pk=chosen.pk))
