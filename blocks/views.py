@@ -152,7 +152,8 @@ def block_detail(request: HtmxHttpRequest, block_id: int) -> HttpResponse:
             "metrics": metrics,
             "issues": issues,
             "actions": [(s, ACTION_LABELS.get(s, s)) for s in WORK_BLOCK_TRANSITIONS.get(block.status, ())],
-            "apexes": list(ApexBlock.objects.filter(org=org, status=ApexStatus.ACTIVE)),
+            # Active goals plus the one it serves now (even archived), so saving keeps the link.
+            "apexes": list(ApexBlock.objects.filter(Q(status=ApexStatus.ACTIVE) | Q(pk=block.apex_block_id), org=org)),
             "terminal": TERMINAL_STATUSES,
         },
     )

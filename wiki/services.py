@@ -87,6 +87,8 @@ def wiki_page_update(
     new_content = page.content if content is _UNSET else (content or "")
     if not new_title:
         raise InvalidInput("A wiki page needs a title.", field="title")
+    if len(new_title) > 200:
+        raise InvalidInput("Titles are at most 200 characters.", field="title")
     if len(new_content) > MAX_CONTENT:
         raise InvalidInput(f"The content is longer than {MAX_CONTENT} characters.", field="content")
     if new_title == page.title and new_content == page.content:

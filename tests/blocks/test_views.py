@@ -88,3 +88,14 @@ def test_it_hides_blocks_of_another_org(client: Any, org: Any) -> None:
     foreign = make_work_block(make_org())
     assert client.get(f"/blocks/{foreign.pk}/").status_code == 404
     assert client.post(f"/blocks/{foreign.pk}/move", {"status": "active"}).status_code == 404
+
+
+def test_it_keeps_a_block_linked_to_an_archived_goal_when_saving_its_form(client: Any, org: Any) -> None:
+    from blocks.services import apex_block_update
+    from orgs.actors import Actor
+
+    apex = make_apex_block(org, title="Old goal")
+    block = make_work_block(org, title="Sprint", apex_block=apex)
+    apex_block_update(actor=Actor.system("tests"), apex=apex, status="archived")
+    page = client.get(f"/blocks/{block.pk}/").content.decode()
+    assert f'<option value="{apex.pk}" selected>Old goal</option>' in page

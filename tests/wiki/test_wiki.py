@@ -126,3 +126,12 @@ def test_it_keeps_exactly_one_of_concurrent_edits_of_the_same_revision() -> None
     page.refresh_from_db()
     assert (page.revision, page.content) == (2, results[0])
     assert list(page.revisions.order_by("number").values_list("content", flat=True)) == ["v1", results[0]]
+
+
+def test_it_refuses_an_over_long_title_on_edit_as_on_create(org: Any) -> None:
+    page = make_wiki_page(org, title="Short")
+    with pytest.raises(InvalidInput) as exc:
+        wiki_page_update(actor=Actor.system("tests"), page=page, title="x" * 201)
+    assert exc.value.extra["field"] == "title"
+    page.refresh_from_db()
+    assert page.title == "Short" and page.revision == 1
