@@ -98,31 +98,16 @@ def over_budget_ids(agents: list[Agent], usage_today: dict[int, UsageTotals]) ->
     return over
 
 
-def budget_remaining(agent: Agent, *, exclude_run_id: int | None = None) -> Remaining:
+def budget_remaining(agent: Agent) -> Remaining:
     """Today's remaining token and cost budget of ``agent`` (all its runs created today count)."""
     if agent.daily_token_limit is None and agent.daily_cost_limit_usd is None:
         return Remaining(None, None)
     limit_tokens, limit_cost = effective_limits(agent)
     used = agent_usage_today(agent)
     used_tokens, used_cost = used.tokens, used.cost_usd
-    if exclude_run_id is not None:
-        from runners.models import Run
-
-        row = (
-            Run.objects.filter(pk=exclude_run_id)
-            .values("tokens_in", "tokens_out", "tokens_cache_read", "tokens_cache_write", "cost_usd")
-            .first()
-        )
-        if row:
-            used_tokens -= row["tokens_in"] + row["tokens_out"] + row["tokens_cache_read"] + row["tokens_cache_write"]
-            used_cost -= Decimal(row["cost_usd"])
     tokens = None if limit_tokens is None else limit_tokens - used_tokens
     cost = None if limit_cost is None else limit_cost - used_cost
     return Remaining(tokens, cost, used_tokens, used_cost, limit_tokens, limit_cost)
-
-
-def over_budget(agent: Agent) -> bool:
-    return budget_remaining(agent).exhausted
 
 
 def budget_block(*, agent: Agent, issue: Issue | None, remaining: Remaining | None = None) -> None:

@@ -154,7 +154,7 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
     redactor = Redactor(())
     status: str = RunStatus.FAILED
     try:
-        remaining = budget_remaining(agent, exclude_run_id=run.pk)
+        remaining = budget_remaining(agent)
         if remaining.exhausted:
             budget_block(agent=agent, issue=issue, remaining=remaining)
             run_finish(

@@ -196,11 +196,6 @@ def run_start(
     return run
 
 
-def run_set_pid(*, run: Run, pid: int) -> None:
-    Run.objects.filter(pk=run.pk).update(pid=pid)
-    run.pid = pid
-
-
 @transaction.atomic
 def run_finish(
     *,
@@ -356,7 +351,3 @@ def scheduler_beat(*, worker: str) -> None:
     """Record that a scheduler process is alive (the dashboard shows it)."""
     if not SchedulerState.objects.filter(pk=1).update(beat_at=timezone.now(), worker=worker[:100]):
         SchedulerState.objects.get_or_create(pk=1, defaults={"beat_at": timezone.now(), "worker": worker[:100]})
-
-
-def active_run_exists(*, agent: Agent, issue: Issue | None) -> bool:
-    return Run.objects.filter(Q(agent=agent) & Q(issue=issue) & Q(status__in=ACTIVE_RUN_STATUSES)).exists()
