@@ -87,20 +87,14 @@ def _summary(event: ParsedEvent) -> str:
 
 
 def _price(model: str, usage: Usage) -> Decimal | None:
-    """Cost of ``usage`` from the editable price table, when ``runners.pricing`` exists."""
+    """Cost of ``usage`` from the editable price table."""
+    from runners import pricing
+
     try:
-        from runners import pricing  # written by the CLI runners; optional here
-    except ImportError:
-        return None
-    price = getattr(pricing, "price", None)
-    if price is None:
-        return None
-    try:
-        value = price(model, usage)
+        return Decimal(pricing.price(model, usage))
     except Exception:  # noqa: BLE001 - a broken price table must not kill the run
         log.exception("pricing failed for model %r", model)
         return None
-    return None if value is None else Decimal(value)
 
 
 class DbEventSink:
@@ -144,8 +138,8 @@ class DbEventSink:
                 usage = Usage(usage.tokens_in, usage.tokens_out, usage.cache_read, usage.cache_write, priced)
         return usage
 
-    def usage_fields(self) -> dict[str, Any]:
-        usage = self.usage
+    def usage_fields(self, usage: Usage | None = None) -> dict[str, Any]:
+        usage = usage or self.usage
         return {
             "tokens_in": usage.tokens_in,
             "tokens_out": usage.tokens_out,
@@ -154,8 +148,7 @@ class DbEventSink:
             "cost_usd": (usage.cost_usd or Decimal(0)).quantize(Decimal("0.000001")),
         }
 
-    def _over_budget(self) -> bool:
-        usage = self.usage
+    def _over_budget(self, usage: Usage) -> bool:
         if self.remaining.tokens is not None and usage.tokens_total > self.remaining.tokens:
             return True
         return self.remaining.cost_usd is not None and (usage.cost_usd or Decimal(0)) > self.remaining.cost_usd
@@ -190,8 +183,9 @@ class DbEventSink:
             data.setdefault("usage", _usage_dict(event.usage))
         with transaction.atomic():
             RunEvent.objects.create(run_id=self.run.pk, seq=self.seq, type=event.type[:30], data=data)
-            if metered:
-                fields = self.usage_fields()
+            usage = self.usage if metered else None  # priced once per metered event
+            if usage is not None:
+                fields = self.usage_fields(usage)
                 Run.objects.filter(pk=self.run.pk).update(**fields)
                 for name, value in fields.items():
                     setattr(self.run, name, value)
@@ -208,7 +202,7 @@ class DbEventSink:
                     "is_error": event.is_error,
                 },
             )
-        if metered and self.stop_reason is None and self._over_budget():
+        if usage is not None and self.stop_reason is None and self._over_budget(usage):
             self.stop_reason = "budget_exceeded"
 
     def should_stop(self) -> str | None:
