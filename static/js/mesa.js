@@ -75,20 +75,19 @@
   }
 
   // An event that lands while an htmx request is in flight, or before the swapped-in element
-  // has settled (htmx wires new elements ~20 ms after the swap), can be lost: the element it
-  // would trigger is being replaced (hx-swap="outerHTML"). Such events are replayed once every
-  // request has settled, so a page always ends on the latest state.
-  var inflight = new Set(), missed = [];
-  document.addEventListener("htmx:beforeRequest", function (e) { inflight.add(e.detail.xhr); });
-  ["htmx:afterRequest", "htmx:sendError", "htmx:sendAbort", "htmx:timeout"].forEach(function (name) {
-    document.addEventListener(name, function (e) {
-      var xhr = e.detail.xhr;
-      setTimeout(function () {
-        inflight.delete(xhr);
-        if (inflight.size || !missed.length) return;
-        var replay = missed; missed = [];
-        replay.forEach(function (m) { body.dispatchEvent(new CustomEvent("mesa:" + m[0], { detail: m[1] })); });
-      }, 100);
+  // is wired, can be lost: the element it would trigger is being replaced (hx-swap="outerHTML").
+  // So every event is kept for a few seconds with its arrival time, and when a request's new
+  // content has settled (the new element now listens) the events that arrived since that
+  // request started are dispatched again. A replay only makes a part re-fetch itself, and the
+  // re-fetch starts after the replayed events, so replays never loop.
+  var recent = [], started = new WeakMap();
+  document.addEventListener("htmx:beforeRequest", function (e) { started.set(e.detail.xhr, Date.now()); });
+  document.addEventListener("htmx:afterSettle", function (e) {
+    var since = started.get(e.detail.xhr);
+    if (since == null) return;
+    started.delete(e.detail.xhr);
+    recent.forEach(function (m) {
+      if (m[0] >= since) body.dispatchEvent(new CustomEvent("mesa:" + m[1], { detail: m[2] }));
     });
   });
 
@@ -96,7 +95,9 @@
     var detail = {};
     try { detail = JSON.parse(e.data || "{}"); } catch (err) { /* keep {} */ }
     if (e.lastEventId) Mesa.lastEventId = e.lastEventId;
-    if (inflight.size && missed.length < 50) missed.push([e.type, detail]);
+    var now = Date.now();
+    recent.push([now, e.type, detail]);
+    while (recent.length && (recent.length > 200 || now - recent[0][0] > 10000)) recent.shift();
     body.dispatchEvent(new CustomEvent("mesa:" + e.type, { detail: detail }));
     var n = notable(e.type, detail);
     if (n && !document.hidden) toast(n[0], n[1]);
