@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from agents.models import Agent, AgentVersion
+from agents.models import Agent, AgentVersion, ApiKey
 
 
 class AgentVersionInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -27,3 +27,11 @@ class AgentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 class AgentVersionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("agent", "number", "note", "actor_label", "created_at")
     list_filter = ("agent__org",)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("prefix", "kind", "org", "agent", "name", "created_at", "expires_at", "revoked_at", "last_used_at")
+    list_filter = ("org", "kind")
+    readonly_fields = ("digest", "prefix")
+    raw_id_fields = ("agent", "run")

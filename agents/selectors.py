@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents.models import Agent
+from agents.models import Agent, AgentStatus
 from orgs.errors import InvalidInput
 from orgs.models import Org
 
@@ -20,3 +20,32 @@ def agent_ref(org: Org, slug: str | None, field: str) -> Agent | None:
         known = ", ".join(Agent.objects.filter(org=org).order_by("slug").values_list("slug", flat=True)[:50])
         raise InvalidInput(f"There is no agent {slug!r} in this org. Agents: {known or 'none'}.", field=field)
     return agent
+
+
+def is_ceo(agent: Agent) -> bool:
+    return agent.reports_to_id is None and agent.archetype == "ceo"
+
+
+def org_ceo(org_id: int) -> Agent | None:
+    """The CEO of an org: the root of its chart with the ``ceo`` archetype (terminated ones excluded)."""
+    return (
+        Agent.objects.filter(org_id=org_id, reports_to__isnull=True, archetype="ceo")
+        .exclude(status=AgentStatus.TERMINATED)
+        .order_by("id")
+        .first()
+    )
+
+
+def manages(manager: Agent, agent_id: int | None) -> bool:
+    """True when the agent with ``agent_id`` reports to ``manager``, directly or further down."""
+    if agent_id is None:
+        return False
+    edges = dict(Agent.objects.filter(org_id=manager.org_id).values_list("id", "reports_to_id"))
+    seen: set[int] = set()
+    cursor = edges.get(agent_id)
+    while cursor is not None and cursor not in seen:
+        if cursor == manager.pk:
+            return True
+        seen.add(cursor)
+        cursor = edges.get(cursor)
+    return False

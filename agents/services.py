@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -14,6 +15,21 @@ from orgs.errors import Conflict, InvalidInput, NotFound
 from orgs.events import event_publish
 from orgs.models import Org
 from orgs.services import activity_record, require_member
+
+# Which archetypes exist is the archetypes app's knowledge (a layer above agents): it registers its
+# check in ArchetypesConfig.ready, so agents never imports it. Until then every archetype is refused.
+ArchetypeCheck = Callable[[str], bool]
+_archetype_checks: list[ArchetypeCheck] = []
+
+
+def register_archetype_check(check: ArchetypeCheck) -> None:
+    if check not in _archetype_checks:
+        _archetype_checks.append(check)
+
+
+def _archetype_exists(slug: str) -> bool:
+    return bool(_archetype_checks) and all(check(slug) for check in _archetype_checks)
+
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
 FK_FIELDS = ("reports_to", "review_agent")
@@ -82,10 +98,8 @@ def _clean_value(field: str, value: Any, agent: Agent) -> Any:
             raise InvalidInput(f"Unknown status {value!r}; use one of {', '.join(AgentStatus.values)}.", field=field)
         return value
     if field == "archetype":
-        from archetypes.loader import archetype_exists
-
         value = str(value or "").strip()
-        if not archetype_exists(value):
+        if not _archetype_exists(value):
             raise InvalidInput(f"There is no archetype {value!r}.", field=field)
         return value
     if field in {"max_turns", "timeout_s", "heartbeat_interval_s"}:

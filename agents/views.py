@@ -16,14 +16,14 @@ from agents.services import agent_create, agent_pause, agent_resume, agent_rollb
 from approvals.models import Approval, ApprovalStatus
 from archetypes.loader import archetype_list
 from issues.models import OPEN_STATUSES, Issue
-from orgs.access import HtmxHttpRequest, fail, human_actor, require_org
 from orgs.errors import InvalidInput, MesaError
 from orgs.models import Org
 from orgs.numbers import whole_number
-from orgs.views import agent_states
 from runners.budget import over_budget_ids
 from runners.models import Run
 from runners.usage import agent_usage_today, usage_by_day
+from web.access import HtmxHttpRequest, fail, human_actor, require_org
+from web.views import agent_states
 
 # Fields of the configuration form, in order; the FK fields take a slug. Status has its own
 # pause/resume buttons and env values are secrets, so neither is on the form.

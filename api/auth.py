@@ -7,8 +7,8 @@ from typing import Any
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from api.keys import key_lookup
-from api.models import ApiKey, KeyKind
+from agents.keys import key_lookup
+from agents.models import ApiKey, KeyKind
 from orgs.actors import Actor
 from orgs.errors import NotAuthenticated
 

@@ -6,3 +6,11 @@ from django.apps import AppConfig
 class ApprovalsConfig(AppConfig):
     name = "approvals"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Registration must wait until every app's models are loaded (AppConfig.ready), hence the imports here.
+        from approvals.appliers import agent_add
+        from approvals.models import ApprovalKind
+        from approvals.registry import register_applier
+
+        register_applier(ApprovalKind.AGENT_ADD, agent_add)

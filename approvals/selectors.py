@@ -18,7 +18,7 @@ from orgs.numbers import row_id
 
 
 def _sees_all(actor: Actor) -> bool:
-    from issues.permissions import is_ceo
+    from agents.selectors import is_ceo
 
     return actor.agent is None or is_ceo(actor.agent)
 

@@ -9,8 +9,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from agents.models import Agent
-from approvals.appliers import APPLIERS, HUMAN_ONLY_KINDS
 from approvals.models import Approval, ApprovalKind, ApprovalStatus
+from approvals.registry import HUMAN_ONLY_KINDS, applier_for
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput
 from orgs.events import event_publish
@@ -85,7 +85,7 @@ def approval_create(
 
 
 def _may_decide(actor: Actor, approval: Approval) -> str | None:
-    from issues.permissions import is_ceo
+    from agents.selectors import is_ceo
 
     if actor.agent is None:
         return None if actor.board else "Only the board may decide approvals."
@@ -150,7 +150,7 @@ def approval_resolve(*, actor: Actor, approval: Approval, decision: str, comment
             code="already_decided",
             status=approval.status,
         )
-    applier = APPLIERS.get(str(approval.kind))
+    applier = applier_for(str(approval.kind))
     if applier is not None:
         applier(approval, actor)
     activity_record(

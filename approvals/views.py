@@ -10,8 +10,8 @@ from django.views.decorators.http import require_GET, require_POST
 from approvals.models import Approval, ApprovalStatus
 from approvals.selectors import approval_get_for
 from approvals.services import approval_resolve
-from orgs.access import HtmxHttpRequest, back_url, fail, human_actor, require_org
 from orgs.errors import MesaError
+from web.access import HtmxHttpRequest, back_url, fail, human_actor, require_org
 
 _RELATED = ("issue", "work_block", "subject_agent", "reviewer", "requested_by_agent", "archetype_patch")
 

@@ -49,7 +49,7 @@ from django.core.management import call_command
 call_command("migrate", "--noinput", verbosity=0)
 from django.db import transaction
 from agents.services import agent_create
-from api.keys import key_create
+from agents.keys import key_create
 from issues.models import Issue, Status
 from issues.services import label_create
 from orgs.actors import Actor

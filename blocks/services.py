@@ -59,7 +59,7 @@ def _check_apex(org: Org, apex: ApexBlock | None) -> None:
 
 
 def _require_board_or_ceo(actor: Actor) -> None:
-    from issues.permissions import is_ceo
+    from agents.selectors import is_ceo
 
     if actor.agent is not None and not is_ceo(actor.agent):
         raise Forbidden("Only the board or the CEO may change work blocks and goals.")

@@ -25,11 +25,11 @@ from blocks.services import (
     work_block_update,
 )
 from issues.models import TERMINAL_STATUSES, Issue, Status
-from orgs.access import HtmxHttpRequest, fail, human_actor, require_org
 from orgs.errors import MesaError
 from orgs.models import Org
 from orgs.numbers import whole_number
 from runners.models import Run
+from web.access import HtmxHttpRequest, fail, human_actor, require_org
 
 OPEN_BLOCK_STATUSES = (WorkBlockStatus.ACTIVE, WorkBlockStatus.READY)
 ACTION_LABELS: dict[str, str] = {
@@ -132,7 +132,7 @@ def block_list(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def _get_block(request: HtmxHttpRequest, org: Org, block_id: int) -> WorkBlock:
-    # The selector's NotFound becomes the 404 page in orgs.access.AccessMiddleware.
+    # The selector's NotFound becomes the 404 page in web.access.AccessMiddleware.
     return work_block_get_for(actor=human_actor(request), org=org, block_id=block_id)
 
 

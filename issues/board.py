@@ -202,7 +202,7 @@ def cards_html(issues: Iterable[Card], *, query: str, csrf_token: str) -> SafeSt
     sub-issue progress, and a small move form listing the legal moves (the keyboard
     and no-JS fallback for drag and drop). Every dynamic value goes through ``_e``.
     """
-    from orgs.templatetags.mesa_tags import priority_icon
+    from web.templatetags.mesa_tags import priority_icon
 
     suffix = _e(f"?{query}") if query else ""
     token = _e(csrf_token)
@@ -237,7 +237,7 @@ def cards_html(issues: Iterable[Card], *, query: str, csrf_token: str) -> SafeSt
 
 def rows_html(issues: Iterable[Card]) -> SafeString:
     """List-view rows: status, key, priority, title (+ sub-issue progress), labels, assignee, age."""
-    from orgs.templatetags.mesa_tags import ago, priority_icon, status_icon
+    from web.templatetags.mesa_tags import ago, priority_icon, status_icon
 
     out: list[str] = []
     for issue in issues:

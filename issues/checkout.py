@@ -31,7 +31,7 @@ def issue_checkout(*, actor: Actor, issue: Issue) -> Issue:
     The checks that need no lock run before the write transaction, so losers of
     a race on SQLite do not queue for the write lock just to be told no.
     """
-    from issues.permissions import is_ceo
+    from agents.selectors import is_ceo
 
     agent = actor.agent
     if agent is None:
@@ -102,7 +102,7 @@ def issue_checkout(*, actor: Actor, issue: Issue) -> Issue:
 
 def release_denial(actor: Actor, issue: Issue) -> str | None:
     """Why ``actor`` may not release ``issue``, or None: the holder, its managers, the CEO and the board may."""
-    from issues.permissions import is_ceo, manages
+    from agents.selectors import is_ceo, manages
 
     if actor.agent is None:
         return None if actor.board else "Only board members may release issues."

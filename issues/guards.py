@@ -8,12 +8,23 @@ says what is missing.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from agents.models import Agent
 from issues.models import Comment, CommentKind, Issue
 
 # A link to a pull / merge request on GitHub, GitLab, Gitea/Forgejo or Bitbucket.
 PR_LINK_RE = re.compile(r"https?://\S+/(?:pull|pulls|merge_requests|pull-requests)/\d+")
+
+# Evidence that other apps hold (runners: a run on the issue whose diff is not empty). They register a
+# check in their AppConfig.ready, so issues never imports the layers above it.
+EvidenceCheck = Callable[[Issue], bool]
+EVIDENCE_CHECKS: list[EvidenceCheck] = []
+
+
+def register_evidence(check: EvidenceCheck) -> None:
+    if check not in EVIDENCE_CHECKS:
+        EVIDENCE_CHECKS.append(check)
 
 
 def evidence_missing(issue: Issue, *, extra_text: str = "") -> str | None:
@@ -23,13 +34,11 @@ def evidence_missing(issue: Issue, *, extra_text: str = "") -> str | None:
     empty, or a linked pull request (a PR URL in the description, a comment, or
     ``extra_text`` — the comment sent with the move itself).
     """
-    from runners.models import Run
-
     if PR_LINK_RE.search(extra_text):
         return None
     if Comment.objects.filter(issue=issue, kind=CommentKind.EVIDENCE).exists():
         return None
-    if Run.objects.filter(issue=issue).exclude(diff="").exists():
+    if any(check(issue) for check in EVIDENCE_CHECKS):
         return None
     if PR_LINK_RE.search(issue.description or ""):
         return None

@@ -9,41 +9,10 @@ the org may read and create issues.
 
 from __future__ import annotations
 
-from agents.models import Agent
+from agents.selectors import is_ceo, manages
 from issues.models import Issue
 from orgs.actors import Actor
 from orgs.errors import Forbidden, NotFound
-
-
-def is_ceo(agent: Agent) -> bool:
-    return agent.reports_to_id is None and agent.archetype == "ceo"
-
-
-def org_ceo(org_id: int) -> Agent | None:
-    """The CEO of an org: the root of its chart with the ``ceo`` archetype (terminated ones excluded)."""
-    from agents.models import AgentStatus
-
-    return (
-        Agent.objects.filter(org_id=org_id, reports_to__isnull=True, archetype="ceo")
-        .exclude(status=AgentStatus.TERMINATED)
-        .order_by("id")
-        .first()
-    )
-
-
-def manages(manager: Agent, agent_id: int | None) -> bool:
-    """True when the agent with ``agent_id`` reports to ``manager``, directly or further down."""
-    if agent_id is None:
-        return False
-    edges = dict(Agent.objects.filter(org_id=manager.org_id).values_list("id", "reports_to_id"))
-    seen: set[int] = set()
-    cursor = edges.get(agent_id)
-    while cursor is not None and cursor not in seen:
-        if cursor == manager.pk:
-            return True
-        seen.add(cursor)
-        cursor = edges.get(cursor)
-    return False
 
 
 def edit_denial(actor: Actor, issue: Issue) -> str | None:

@@ -45,7 +45,7 @@ def review_q(agent: Agent) -> Q:
     same rule for one issue.
     """
     from agents.models import AgentStatus
-    from issues.permissions import is_ceo
+    from agents.selectors import is_ceo
 
     gone = AgentStatus.TERMINATED
     if agent.status == gone:

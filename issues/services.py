@@ -467,7 +467,7 @@ def issue_edit(*, actor: Actor, issue: Issue, status: str = "", comment: str = "
 @transaction.atomic
 def issue_delete(*, actor: Actor, issue: Issue) -> None:
     """Delete an issue (board and CEO only); its sub-issues become top-level."""
-    from issues.permissions import is_ceo
+    from agents.selectors import is_ceo
 
     require_member(actor, issue.org_id)
 

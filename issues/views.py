@@ -23,11 +23,11 @@ from issues.lifecycle import allowed_moves
 from issues.models import Comment, Issue, IssueRelation, IssueType, Label, Priority, Status
 from issues.selectors import issue_get_for
 from issues.services import comment_create, issue_create, issue_edit, issue_transition, relation_add
-from orgs.access import HtmxHttpRequest, back_url, fail, human_actor, org_agents, require_org
 from orgs.errors import InvalidInput, MesaError
 from orgs.models import Org
 from orgs.numbers import whole_number
 from runners.models import Run
+from web.access import HtmxHttpRequest, back_url, fail, human_actor, org_agents, require_org
 
 VIEW_COOKIE = "mesa_board_view"
 MAX_LIMIT = 500
@@ -220,7 +220,7 @@ def detail(request: HtmxHttpRequest, key: str) -> HttpResponse:
 
 
 def _get_issue(request: HtmxHttpRequest, org: Org, key: str) -> Issue:
-    # A NotFound becomes the 404 page in orgs.access.AccessMiddleware.
+    # A NotFound becomes the 404 page in web.access.AccessMiddleware.
     return issue_get_for(actor=human_actor(request), org=org, key=key)
 
 

@@ -65,7 +65,7 @@ class _Scheduler:
         self.stopping = threading.Event()
         self.loop: Any = None  # the in-process Scheduler (MESA_SCHEDULER=thread)
         self.thread: threading.Thread | None = None
-        self.notifications: Any = None
+        self.companions: list[Any] = []  # the notification threads beside an in-process scheduler
 
     def start_when_listening(self, host: str, port: int) -> None:
         base = Path(__file__).resolve().parent.parent
@@ -93,21 +93,21 @@ class _Scheduler:
                 return
             # Default: the scheduler runs in this process, sharing one Django (half the memory of
             # two processes). `manage.py scheduler` remains the separate-process / scale-out path.
-            from notifications.runtime import NotificationThreads
+            # Imported here, not at the top: this module runs before Django is set up (_prepare).
+            from runners.companions import companions_start
             from runners.scheduler import Scheduler
 
             self.loop = Scheduler()
             self.thread = threading.Thread(target=self.loop.run_forever, name="mesa-scheduler", daemon=True)
             self.thread.start()
-            self.notifications = NotificationThreads()
-            self.notifications.start()
+            self.companions = companions_start()
 
         threading.Thread(target=wait_then_start, name="start-scheduler", daemon=True).start()
 
     def stop(self) -> None:
         self.stopping.set()
-        if self.notifications is not None:
-            self.notifications.stop()
+        for companion in self.companions:
+            companion.stop()
         if self.loop is not None and self.thread is not None:
             self.loop.request_stop()  # running runs are cancelled and recorded, nothing left running
             self.thread.join(timeout=30)

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "runners",
     "api",
     "notifications",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -171,10 +172,10 @@ MESA_SCHEDULER_SOCKET = env_str("MESA_SCHEDULER_SOCKET", "")
 # Pages need a login unless MESA_TRUSTED_LOCAL (loopback); the API under /api/ keeps its bearer keys.
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
-MIDDLEWARE.append("orgs.access.AccessMiddleware")
-TEMPLATES[0]["OPTIONS"]["context_processors"].append("orgs.access.context")  # type: ignore[index]
+MIDDLEWARE.append("web.access.AccessMiddleware")
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("web.access.context")  # type: ignore[index]
 MESA_BOARD_COLUMN_LIMIT = env_int("MESA_BOARD_COLUMN_LIMIT", 50)
-# Live events (orgs/sse.py): how often the hub looks for events written by other processes,
+# Live events (web/sse.py): how often the hub looks for events written by other processes,
 # and how long an idle stream waits before a keepalive comment.
 MESA_SSE_POLL_MS = env_int("MESA_SSE_POLL_MS", 20)
 MESA_SSE_KEEPALIVE_S = float(env_str("MESA_SSE_KEEPALIVE_S", "15"))

@@ -10,9 +10,9 @@ urlpatterns = [
     # The OpenAPI 3 schema and readable docs, served without any CDN (drf-spectacular-sidecar).
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("", include("orgs.urls_live")),
+    path("", include("web.urls_live")),
     path("settings/notifications/", include("notifications.urls")),
-    path("", include("orgs.urls")),
+    path("", include("web.urls")),
     path("", include("issues.urls")),
     path("", include("agents.urls")),
     path("", include("runners.urls")),

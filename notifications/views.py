@@ -14,12 +14,12 @@ from notifications.models import ChannelKind, EventKind, NotificationChannel
 from notifications.selectors import channel_get_for, channels_for, delivery_log
 from notifications.services import channel_create, channel_delete, channel_update, send_test
 from notifications.transports import transport_for
-from orgs.access import human_actor, require_org
 from orgs.errors import InvalidInput, MesaError
 from orgs.models import Org
+from web.access import human_actor, require_org
 
 # URL names base.html links to: while another part of the dashboard is missing, fall back to a plain layout.
-_BASE_NEEDS = ("orgs:dashboard", "issues:board", "approvals:inbox", "orgs:settings")
+_BASE_NEEDS = ("web:dashboard", "issues:board", "approvals:inbox", "web:settings")
 
 
 def _base_template() -> str:
@@ -36,7 +36,7 @@ def _org(request: HttpRequest) -> Org:
 
 
 def _channel(org: Org, pk: int) -> NotificationChannel:
-    # A NotFound becomes the 404 page in orgs.access.AccessMiddleware.
+    # A NotFound becomes the 404 page in web.access.AccessMiddleware.
     return channel_get_for(org, pk)
 
 

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agents.models import Agent
-from issues.permissions import org_ceo
+from agents.selectors import org_ceo
 from orgs.actors import Actor
 from orgs.errors import InvalidInput
 from orgs.events import event_publish

@@ -28,8 +28,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from agents.models import Agent, AgentStatus
+from agents.selectors import is_ceo, org_ceo
 from issues.models import TERMINAL_STATUSES, Comment, Issue, Status
-from issues.permissions import is_ceo, org_ceo
 from issues.selectors import review_q
 from orgs.models import Event
 from runners.budget import budget_block, budget_remaining

@@ -20,8 +20,8 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from agents.models import Agent
+from agents.selectors import is_ceo
 from issues.models import Issue
-from issues.permissions import is_ceo
 from runners.backlog import backlog_archive, backlog_read
 from runners.base import BaseRunner, EventSink, Outcome, ParsedEvent, RunContext
 from runners.budget import budget_block, budget_remaining
@@ -144,7 +144,7 @@ def _fresh_connection() -> None:
 def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
     """Execute the claimed (running) run ``run_id`` to its end; returns its final status."""
     _fresh_connection()
-    from api.keys import run_key_create, run_keys_revoke
+    from agents.keys import run_key_create, run_keys_revoke
     from runners.registry import runner_for
 
     run = Run.objects.select_related("agent", "agent__org", "issue", "org").get(pk=run_id)

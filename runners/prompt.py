@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agents.models import Agent, AgentStatus
+from agents.selectors import is_ceo
 from issues.models import OPEN_STATUSES, Comment, CommentKind, Issue, Status
-from issues.permissions import is_ceo
 
 LAST_COMMENTS = 8
 COMMENT_MAX = 1_500

@@ -68,7 +68,7 @@ def _process_of_run(pid: int, run_id: int) -> bool:
 
 def recover(*, worker: str) -> list[int]:
     """Fail the runs a dead scheduler left ``running``; returns their ids."""
-    from api.keys import run_keys_revoke
+    from agents.keys import run_keys_revoke
     from issues.services import system_comment
 
     host = socket.gethostname()

@@ -6,8 +6,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from orgs.access import HtmxHttpRequest, require_org
 from runners.models import Run
+from web.access import HtmxHttpRequest, require_org
 
 TRANSCRIPT_LIMIT = 1000
 

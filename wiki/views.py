@@ -10,10 +10,10 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from orgs.access import HtmxHttpRequest, human_actor, require_org
 from orgs.errors import MesaError
 from orgs.models import Org
 from orgs.numbers import whole_number
+from web.access import HtmxHttpRequest, human_actor, require_org
 from wiki.models import WikiPage, WikiRevision
 from wiki.selectors import wiki_page_get_for
 from wiki.services import wiki_page_create, wiki_page_update
@@ -47,7 +47,7 @@ def page_list(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def _get_page(request: HtmxHttpRequest, org: Org, slug: str) -> WikiPage:
-    # A NotFound becomes the 404 page in orgs.access.AccessMiddleware.
+    # A NotFound becomes the 404 page in web.access.AccessMiddleware.
     return wiki_page_get_for(actor=human_actor(request), org=org, slug=slug)
 
 

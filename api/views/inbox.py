@@ -10,13 +10,13 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from agents.selectors import is_ceo
 from api.base import MesaAPIView
 from api.errors import error_responses
 from api.serializers.issues import IssueOutput, iso, issue_rows
-from approvals.appliers import HUMAN_ONLY_KINDS
 from approvals.models import Approval, ApprovalKind, ApprovalStatus
+from approvals.registry import HUMAN_ONLY_KINDS
 from issues.models import OPEN_STATUSES, Issue
-from issues.permissions import is_ceo
 from issues.selectors import board_review_q, review_q
 
 

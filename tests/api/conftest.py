@@ -3,7 +3,7 @@
 ``api_org`` is an org with a CEO, an engineer reporting to it, a QA agent that
 reviews the engineer's work, and a designer (peer of the engineer, no rights on
 its issues). ``outsider`` is an agent of another org. Keys are minted through
-``api.keys.key_create``; ``call(method, path, key, json=None)`` sends a request
+``agents.keys.key_create``; ``call(method, path, key, json=None)`` sends a request
 with ``Authorization: Bearer <key>`` and returns the response (``.json()`` works).
 """
 
@@ -16,9 +16,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from agents.models import Agent
-from api.keys import key_create
-from api.models import KeyKind
+from agents.keys import key_create
+from agents.models import Agent, KeyKind
 from orgs.actors import Actor
 from orgs.models import Org
 

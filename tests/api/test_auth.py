@@ -5,9 +5,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from agents.models import Agent
-from api.keys import key_create, key_revoke
-from api.models import ApiKey, KeyKind
+from agents.keys import key_create, key_revoke
+from agents.models import Agent, ApiKey, KeyKind
 from orgs.actors import Actor
 from orgs.models import Org
 from tests.factories import make_issue
@@ -47,7 +46,7 @@ def test_it_refuses_a_revoked_key(call: Any, api_org: Org, engineer: Agent) -> N
 
 
 def test_it_refuses_run_keys_once_the_run_ends(call: Any, api_org: Org, engineer: Agent) -> None:
-    from api.keys import run_key_create, run_keys_revoke
+    from agents.keys import run_key_create, run_keys_revoke
     from tests.factories import make_run
 
     run = make_run(engineer)

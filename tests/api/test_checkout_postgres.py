@@ -19,7 +19,7 @@ import json, sys, threading
 from django.db import connection
 from django.test import Client
 from agents.services import agent_create
-from api.keys import key_create
+from agents.keys import key_create
 from issues.services import issue_create
 from orgs.actors import Actor
 from orgs.services import org_create

@@ -8,8 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from agents.models import Agent
-from api.models import ApiKey, KeyKind
+from agents.models import Agent, ApiKey, KeyKind
 from orgs.models import Org
 
 

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from approvals.models import Approval, ApprovalKind, ApprovalStatus
-from approvals.services import APPLIERS, approval_create, approval_resolve
+from approvals.registry import APPLIERS
+from approvals.services import approval_create, approval_resolve
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput
 from orgs.models import Activity, Event

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from agents.models import Agent
+from agents.selectors import is_ceo, manages
 from agents.services import agent_update
 from issues.models import Issue, Status
-from issues.permissions import edit_denial, is_ceo, manages, require_edit, require_org
+from issues.permissions import edit_denial, require_edit, require_org
 from issues.selectors import issue_get_for
 from issues.services import comment_create, issue_transition, issue_update
 from orgs.actors import Actor

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from api.keys import key_lookup
+from agents.keys import key_lookup
 from runners.models import Run, RunEvent, RunStatus
 from runners.scheduler import Scheduler
 from tests.factories import make_agent, make_issue
@@ -77,7 +77,7 @@ def test_it_runs_in_a_worktree_and_stores_diff_tokens_and_cost(org: Any, repo: P
 
 
 def test_it_redacts_the_run_key_and_revokes_it_after_the_run(org: Any, repo: Path, tmp_path: Path, client: Any) -> None:
-    from api.models import ApiKey
+    from agents.models import ApiKey
 
     cli = script(tmp_path, "edit-cli", EDITING_CLI)
     secret = "sk-agent-secret-value-123"

@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from api.keys import key_create, parse_duration
-from api.models import KeyKind
+from agents.keys import key_create, parse_duration
+from agents.models import KeyKind
 from orgs.actors import Actor
 from orgs.errors import MesaError
 from orgs.selectors import org_default

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from runners.companions import companions_start, companions_stop
 from runners.scheduler import Scheduler
 
 
@@ -35,17 +36,11 @@ class Command(BaseCommand):
             scheduler.run_until_idle(timeout=options["timeout"])
             return
         previous = {sig: signal.signal(sig, scheduler.request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-        notifications = None
-        if options["notifications"]:
-            from notifications.runtime import NotificationThreads
-
-            notifications = NotificationThreads()
-            notifications.start()
+        companions = companions_start() if options["notifications"] else []
         try:
             scheduler.run_forever()
         finally:
-            if notifications is not None:
-                notifications.stop()
+            companions_stop(companions)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         self.stdout.write("scheduler stopped; no run left running")

@@ -6,10 +6,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from agents.models import Runner
 from orgs.actors import Actor
-from orgs.bootstrap import org_bootstrap
 from orgs.errors import MesaError
 from orgs.models import Org
-from orgs.org_templates import template_list
+from web.bootstrap import org_bootstrap
+from web.org_templates import template_list
 
 
 class Command(BaseCommand):

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from django.urls import path
 
-from orgs import views
+from web import views
 
-app_name = "orgs"
+app_name = "web"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),

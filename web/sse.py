@@ -38,9 +38,9 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
-from orgs.access import current_org, login_required_here
 from orgs.events import add_listener
 from orgs.models import Event, Org
+from web.access import current_org, login_required_here
 
 log = logging.getLogger(__name__)
 

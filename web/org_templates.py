@@ -1,6 +1,6 @@
 """Org templates: TOML data files that describe a team (agents, reporting lines, labels).
 
-Built-in templates live in ``orgs/org_templates/``; files in ``MESA_TEMPLATES_DIR``
+Built-in templates live in ``web/org_templates/``; files in ``MESA_TEMPLATES_DIR``
 are listed too and win over built-in ones with the same name.
 """
 

@@ -7,8 +7,9 @@ import pytest
 from django.test import Client
 
 from issues.models import Issue, Status
-from orgs.palette import palette_search, score, score_token
 from tests.factories import make_agent, make_issue, make_org, make_user, make_wiki_page
+from web.fuzzy import score, score_token
+from web.palette import palette_search
 
 pytestmark = pytest.mark.django_db
 

@@ -28,23 +28,21 @@ from django.views.decorators.http import require_GET, require_POST
 
 from agents.models import Agent
 from issues.models import Issue, Priority, Status
-from orgs.access import current_org, human_actor, login_required_here
 from orgs.errors import InvalidInput, MesaError, NotFound
 from orgs.models import Org
+from web.access import current_org, human_actor, login_required_here
+from web.fuzzy import score, tokenize
 from wiki.models import WikiPage
 
-MAX_QUERY = 100
-MAX_TOKENS = 6
 LIMIT = 30
 ISSUE_CANDIDATES = 400
 OTHER_CANDIDATES = 300
 TYPES = ("page", "issue", "agent", "wiki")
-BOUNDARY = " -_/.:#()[]"
 KEY_RE = re.compile(r"^(?:([a-z][a-z0-9]{0,9})-?)?(\d+)$")
 
 # (title, url name, fallback path, extra words to match)
 PAGES: tuple[tuple[str, str, str, str], ...] = (
-    ("Dashboard", "orgs:dashboard", "/", "home"),
+    ("Dashboard", "web:dashboard", "/", "home"),
     ("Board", "issues:board", "/issues/", "issues kanban"),
     ("Agents", "agents:list", "/agents/", "team"),
     ("Org chart", "agents:chart", "/agents/chart/", "reporting tree"),
@@ -52,9 +50,9 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("Strategy", "blocks:strategy", "/strategy/", "apex alignment"),
     ("Approvals", "approvals:inbox", "/approvals/", "inbox"),
     ("Wiki", "wiki:list", "/wiki/", "docs"),
-    ("Activity", "orgs:activity", "/activity/", "audit"),
-    ("Usage", "orgs:usage", "/usage/", "tokens cost"),
-    ("Settings", "orgs:settings", "/settings/", "org"),
+    ("Activity", "web:activity", "/activity/", "audit"),
+    ("Usage", "web:usage", "/usage/", "tokens cost"),
+    ("Settings", "web:settings", "/settings/", "org"),
 )
 
 
@@ -70,74 +68,6 @@ class Subsequence(Lookup):  # type: ignore[type-arg]
         pattern = "%" + "".join(("\\" + c if c in "%_\\" else c) + "%" for c in str(self.rhs))
         op = "ILIKE" if connection.vendor == "postgresql" else "LIKE"
         return f"{lhs} {op} %s ESCAPE '\\'", [*lhs_params, pattern]
-
-
-# -- scoring -----------------------------------------------------------------------------
-
-
-def score_token(token: str, text: str) -> int | None:
-    """fzf-style score of one lower-case ``token`` against ``text``; None if it is not a subsequence."""
-    low = text.lower()
-    n = len(token)
-    if not n:
-        return 0
-    exact = low.find(token)
-    best: int | None = None
-    # Try each place the first character occurs (bounded) and match greedily from there.
-    start = low.find(token[0])
-    tries = 0
-    while start != -1 and tries < 8:
-        tries += 1
-        score, pos, prev = 0, start, -2
-        for ch in token:
-            pos = low.find(ch, pos)
-            if pos == -1:
-                break
-            score += 16
-            if pos == 0 or text[pos - 1] in BOUNDARY:
-                score += 12
-            elif text[pos].isupper() and text[pos - 1].islower():
-                score += 8
-            if pos == prev + 1:
-                score += 6
-            elif prev >= 0:
-                score -= min(pos - prev - 1, 6)
-            prev = pos
-            pos += 1
-        else:
-            score -= min(start, 10)
-            if best is None or score > best:
-                best = score
-        start = low.find(token[0], start + 1)
-    if best is None:
-        return None
-    if exact != -1:
-        best += 22 if exact == 0 or text[exact - 1] in BOUNDARY else 4
-    return best
-
-
-def score(tokens: list[str], *texts: str, malus: tuple[int, ...] = ()) -> int | None:
-    """Sum of the best score of each token over ``texts`` (all tokens must match somewhere).
-
-    ``malus[i]`` is subtracted from matches in ``texts[i]`` (secondary fields such as keys).
-    """
-    total = 0
-    for token in tokens:
-        best = None
-        for i, text in enumerate(texts):
-            s = score_token(token, text)
-            if s is not None and i < len(malus):
-                s -= malus[i]
-            if s is not None and (best is None or s > best):
-                best = s
-        if best is None:
-            return None
-        total += best
-    return total
-
-
-def tokenize(q: str) -> list[str]:
-    return [t for t in q.lower()[:MAX_QUERY].split() if t][:MAX_TOKENS]
 
 
 # -- search ------------------------------------------------------------------------------

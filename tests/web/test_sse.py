@@ -10,9 +10,9 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from orgs.models import Event
-from orgs.sse import hub
 from tests.browser.server import Server, prepare_db, run_python, start_daphne
 from tests.factories import make_issue, make_org
+from web.sse import hub
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from orgs import palette, sse
+from web import palette, sse
 
 urlpatterns = [
     path("events", sse.events, name="live-events"),

@@ -14,8 +14,8 @@ from issues.services import label_create
 from orgs.actors import Actor
 from orgs.errors import InvalidInput
 from orgs.models import Org
-from orgs.org_templates import template_get
 from orgs.services import normalise_prefix, org_create
+from web.org_templates import template_get
 
 # Template keys copied onto agents as configuration.
 AGENT_KEYS = (

@@ -13,8 +13,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from agents.models import Agent
-from api.models import ApiKey, KeyKind
+from agents.models import Agent, ApiKey, KeyKind
 from orgs.actors import Actor
 from orgs.errors import InvalidInput
 from orgs.models import Org

@@ -14,10 +14,10 @@ from agents.models import Agent, AgentVersion
 from archetypes.loader import archetype_exists
 from issues.models import Label
 from orgs.actors import Actor
-from orgs.bootstrap import org_bootstrap
 from orgs.errors import InvalidInput, NotFound
 from orgs.models import Activity, Org
-from orgs.org_templates import BUILTIN_DIR, template_get, template_list
+from web.bootstrap import org_bootstrap
+from web.org_templates import BUILTIN_DIR, template_get, template_list
 
 SYSTEM = Actor.system("bootstrap")
 REQUIRED = {"startup", "dev-team", "saas", "agency", "enterprise", "media", "smm", "blank"}
@@ -226,7 +226,7 @@ def test_it_refuses_template_names_that_are_paths(db: None, settings: Any, tmp_p
     _write_template(tmp_path, "secret", EXTRA)
     inner.mkdir()
     settings.MESA_TEMPLATES_DIR = str(inner)
-    for name in ("../secret", "../../orgs/org_templates/startup", "/etc/x", ""):
+    for name in ("../secret", "../../web/org_templates/startup", "/etc/x", ""):
         with pytest.raises(NotFound):
             template_get(name)
 

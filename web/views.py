@@ -23,13 +23,13 @@ from blocks.models import WorkBlock, WorkBlockStatus
 from blocks.services import alignment_score
 from issues.models import OPEN_STATUSES, TERMINAL_STATUSES, Issue, Label
 from issues.services import label_create
-from orgs.access import SESSION_ORG_KEY, HtmxHttpRequest, back_url, fail, human_actor, require_org
 from orgs.errors import MesaError
 from orgs.models import DEFAULT_FEATURES, Activity, Org
 from orgs.services import org_update
 from runners.budget import over_budget_ids
 from runners.models import Run, RunStatus
 from runners.usage import UsageTotals, day_start, usage_by_agent, usage_by_day
+from web.access import SESSION_ORG_KEY, HtmxHttpRequest, back_url, fail, human_actor, require_org
 
 ACTIVITY_PAGE_SIZE = 50
 
@@ -100,17 +100,17 @@ def _dashboard_context(org: Org) -> dict[str, Any]:
 
 @require_GET
 def dashboard(request: HtmxHttpRequest) -> HttpResponse:
-    from orgs.access import current_org
+    from web.access import current_org
 
     org = current_org(request)
     if org is None:
-        return render(request, "orgs/empty.html")
+        return render(request, "web/empty.html")
     ctx = _dashboard_context(org)
     if request.htmx and request.htmx.target == "dash-live":
-        return render(request, "orgs/partials/dashboard_live.html", ctx)
+        return render(request, "web/partials/dashboard_live.html", ctx)
     if request.htmx and request.htmx.target == "activity-feed":
-        return render(request, "orgs/partials/feed.html", ctx)
-    return render(request, "orgs/dashboard.html", ctx)
+        return render(request, "web/partials/feed.html", ctx)
+    return render(request, "web/dashboard.html", ctx)
 
 
 @require_GET
@@ -146,9 +146,9 @@ def activity(request: HtmxHttpRequest) -> HttpResponse:
         "per_day": [(str(row["day"]), row["n"]) for row in per_day],
     }
     template = (
-        "orgs/partials/activity_rows.html"
+        "web/partials/activity_rows.html"
         if request.htmx and request.htmx.target == "activity-list"
-        else "orgs/activity.html"
+        else "web/activity.html"
     )
     return render(request, template, ctx)
 
@@ -172,7 +172,7 @@ def usage(request: HtmxHttpRequest) -> HttpResponse:
     total_tokens = sum(u.tokens for _, u in days)
     return render(
         request,
-        "orgs/usage.html",
+        "web/usage.html",
         {
             "rows": rows,
             "days": days,
@@ -229,7 +229,7 @@ def settings_page(request: HtmxHttpRequest) -> HttpResponse:
         except MesaError as exc:
             error = exc
         else:
-            return HttpResponseRedirect(reverse("orgs:settings"))
+            return HttpResponseRedirect(reverse("web:settings"))
     ctx = {
         "error": error,
         "error_field": error.extra.get("field") if error else None,
@@ -239,7 +239,7 @@ def settings_page(request: HtmxHttpRequest) -> HttpResponse:
         "values": request.POST if error else None,
         "login_required": not settings.MESA_TRUSTED_LOCAL,
     }
-    return render(request, "orgs/settings.html", ctx, status=error.status if error else 200)
+    return render(request, "web/settings.html", ctx, status=error.status if error else 200)
 
 
 def _feature_names(org: Org) -> list[str]:
@@ -254,7 +254,7 @@ def switch_org(request: HtmxHttpRequest) -> HttpResponse:
         request.session[SESSION_ORG_KEY] = slug
     else:
         messages.error(request, f"There is no org {slug!r}.")
-    return HttpResponseRedirect(back_url(request, reverse("orgs:dashboard")))
+    return HttpResponseRedirect(back_url(request, reverse("web:dashboard")))
 
 
 @require_http_methods(["GET", "POST"])
@@ -271,7 +271,7 @@ def login_view(request: HtmxHttpRequest) -> HttpResponse:
         error = "Wrong username or password."
     return render(
         request,
-        "orgs/login.html",
+        "web/login.html",
         {"next": nxt, "error": error, "username": request.POST.get("username", "")},
         status=400 if error else 200,
     )
@@ -280,7 +280,7 @@ def login_view(request: HtmxHttpRequest) -> HttpResponse:
 @require_POST
 def logout_view(request: HtmxHttpRequest) -> HttpResponse:
     logout(request)
-    return HttpResponseRedirect(reverse("orgs:login"))
+    return HttpResponseRedirect(reverse("web:login"))
 
 
 __all__ = ["activity", "dashboard", "fail", "login_view", "logout_view", "settings_page", "switch_org", "usage"]

@@ -1,0 +1,40 @@
+"""Threads that live beside the scheduler in its process (the notification worker, the Telegram bot).
+
+The apps above ``runners`` register a factory in their ``AppConfig.ready``; the ``scheduler``
+command and ``make run``'s in-process scheduler start whatever is registered. So the engine
+never imports the layers above it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+
+class Companion(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = 5.0) -> None: ...
+
+
+_factories: list[Callable[[], Companion]] = []
+
+
+def register_companion(factory: Callable[[], Companion]) -> None:
+    if factory not in _factories:
+        _factories.append(factory)
+
+
+def companions_start() -> list[Companion]:
+    """Create and start one of each registered companion; the caller stops them with ``companions_stop``."""
+    started: list[Companion] = []
+    for factory in _factories:
+        companion = factory()
+        companion.start()
+        started.append(companion)
+    return started
+
+
+def companions_stop(companions: list[Companion], timeout: float = 5.0) -> None:
+    for companion in companions:
+        companion.stop(timeout=timeout)
