@@ -21,6 +21,7 @@ from orgs.models import Org
 from orgs.numbers import whole_number
 from runners.budget import over_budget_ids
 from runners.models import Run
+from runners.services import run_enqueue
 from runners.usage import agent_usage_today, usage_by_day
 from web.access import HtmxHttpRequest, fail, human_actor, require_org
 from web.views import agent_states
@@ -212,18 +213,11 @@ def action(request: HtmxHttpRequest, slug: str, verb: str) -> HttpResponse:
             agent_rollback(actor=actor, agent=agent, version=number)
             messages.success(request, f"{agent.name} is back to the configuration of v{version}.")
         elif verb == "wake":
-            try:
-                from runners.services import run_enqueue
-            except ImportError:
-                messages.error(
-                    request, "Wake now needs the scheduler (runners.services.run_enqueue), not installed here."
-                )
-            else:
-                key = request.POST.get("issue", "")
-                issue = Issue.objects.filter(org=org, key=key.upper()).first() if key else None
-                result = run_enqueue(agent=agent, issue=issue, reason=f"woken by {actor}")
-                note = "queued" if result.created else f"already {result.run.status}"
-                messages.success(request, f"Run #{result.run.pk} {note}.")
+            key = request.POST.get("issue", "")
+            issue = Issue.objects.filter(org=org, key=key.upper()).first() if key else None
+            result = run_enqueue(agent=agent, issue=issue, reason=f"woken by {actor}")
+            note = "queued" if result.created else f"already {result.run.status}"
+            messages.success(request, f"Run #{result.run.pk} {note}.")
         else:
             raise Http404("Unknown action.")
     except MesaError as exc:

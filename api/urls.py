@@ -1,6 +1,55 @@
+"""Routes of the agent API under ``/api/v1/``: one APIView per operation.
+
+Ids and slugs are matched loosely (``str``/``path``) and checked by the selectors,
+so a malformed one is the API's JSON 404, not Django's HTML page.
+"""
+
 from __future__ import annotations
 
-from api.urls_core import urlpatterns as core
-from api.urls_more import urlpatterns as more
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns = [*core, *more]
+from api.views import agents, approvals, archetypes, blocks, inbox, issues, labels, usage, wiki
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    # Work: inbox, issues, checkout, comments.
+    path("inbox", inbox.InboxApi.as_view(), name="api-inbox"),
+    path("issues", issues.IssueCollectionApi.as_view(), name="api-issues"),
+    # Before issues/<key> so "similarity" is not read as a key.
+    path("issues/similarity", issues.IssueSimilarityApi.as_view(), name="api-issue-similarity"),
+    path("issues/<str:key>", issues.IssueApi.as_view(), name="api-issue"),
+    path("issues/<str:key>/checkout", issues.IssueCheckoutApi.as_view(), name="api-issue-checkout"),
+    path("issues/<str:key>/release", issues.IssueReleaseApi.as_view(), name="api-issue-release"),
+    path("issues/<str:key>/comments", issues.IssueCommentsApi.as_view(), name="api-issue-comments"),
+    # The org: agents, heartbeat, usage, labels.
+    path("agents", agents.AgentCollectionApi.as_view(), name="api-agents"),
+    # Before agents/<slug> so "me" is not read as a slug.
+    path("agents/me", agents.AgentMeApi.as_view(), name="api-agent-me"),
+    path("agents/<str:slug>", agents.AgentApi.as_view(), name="api-agent"),
+    path("agents/<str:slug>/pause", agents.AgentPauseApi.as_view(), name="api-agent-pause"),
+    path("agents/<str:slug>/resume", agents.AgentResumeApi.as_view(), name="api-agent-resume"),
+    path("heartbeat", agents.HeartbeatApi.as_view(), name="api-heartbeat"),
+    path("usage", usage.UsageApi.as_view(), name="api-usage"),
+    path("labels", labels.LabelCollectionApi.as_view(), name="api-labels"),
+    # Planning and knowledge: work / apex blocks, approvals, archetype patches, wiki.
+    path("work-blocks", blocks.WorkBlockCollectionApi.as_view(), name="api-work-blocks"),
+    path(
+        "work-blocks/<str:block_id>/issues/<path:key>",
+        blocks.WorkBlockIssueApi.as_view(),
+        name="api-work-block-issue",
+    ),
+    path("work-blocks/<str:block_id>/issues", blocks.WorkBlockIssuesApi.as_view(), name="api-work-block-issues"),
+    path("work-blocks/<str:block_id>", blocks.WorkBlockApi.as_view(), name="api-work-block"),
+    path("apex-blocks", blocks.ApexBlockCollectionApi.as_view(), name="api-apex-blocks"),
+    path("apex-blocks/<str:apex_id>", blocks.ApexBlockApi.as_view(), name="api-apex-block"),
+    path("alignment", blocks.AlignmentApi.as_view(), name="api-alignment"),
+    path("approvals", approvals.ApprovalCollectionApi.as_view(), name="api-approvals"),
+    path("approvals/<str:approval_id>/resolve", approvals.ApprovalResolveApi.as_view(), name="api-approval-resolve"),
+    path("approvals/<str:approval_id>", approvals.ApprovalApi.as_view(), name="api-approval"),
+    path("archetypes", archetypes.ArchetypeCollectionApi.as_view(), name="api-archetypes"),
+    path("archetypes/<str:slug>", archetypes.ArchetypeApi.as_view(), name="api-archetype"),
+    path("archetype-patches", archetypes.ArchetypePatchCollectionApi.as_view(), name="api-archetype-patches"),
+    path("wiki", wiki.WikiCollectionApi.as_view(), name="api-wiki"),
+    path("wiki/search", wiki.WikiSearchApi.as_view(), name="api-wiki-search"),
+    path("wiki/<path:slug>/revisions", wiki.WikiRevisionsApi.as_view(), name="api-wiki-revisions"),
+    path("wiki/<path:slug>", wiki.WikiPageApi.as_view(), name="api-wiki-page"),
+]

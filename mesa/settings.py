@@ -1,4 +1,4 @@
-"""Mesa settings: everything that varies comes from the environment (see README)."""
+"""Mesa settings: everything that varies comes from the environment (see README), grouped by subject."""
 
 from __future__ import annotations
 
@@ -8,17 +8,28 @@ from mesa.env import database_config, env_bool, env_int, env_str, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+# --- Server and access ---
 SECRET_KEY = secret_key(BASE_DIR)
 DEBUG = env_bool("MESA_DEBUG", False)
 HOST = env_str("MESA_HOST", "127.0.0.1")
 PORT = env_int("PORT", 3001)
 ALLOWED_HOSTS = [h for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in env_str("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
-
 # Bound to loopback, the dashboard may run without login ("trusted local mode").
 # Bound to anything else, login is always required.
 MESA_TRUSTED_LOCAL = env_bool("MESA_TRUSTED_LOCAL", HOST in {"127.0.0.1", "localhost", "::1"})
+# Pages need a login unless MESA_TRUSTED_LOCAL; the API under /api/ keeps its bearer keys.
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+# Links in notifications (the Open button) point here.
+MESA_PUBLIC_URL = env_str("MESA_PUBLIC_URL", "http://127.0.0.1:3001")
 
+# --- Apps, bottom layer first (README "Architecture") ---
 INSTALLED_APPS = [
     # (daphne is not an app here: `make run` serves through mesa/serve.py, and loading it as an
     # app would pull Twisted and OpenSSL into the scheduler and every manage.py command.)
@@ -34,14 +45,14 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "orgs",
     "agents",
+    "approvals",
     "issues",
     "blocks",
     "wiki",
-    "approvals",
     "archetypes",
     "runners",
-    "api",
     "notifications",
+    "api",
     "web",
 ]
 
@@ -54,11 +65,14 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Login outside trusted local mode; a selector's NotFound becomes the 404 page.
+    "web.access.AccessMiddleware",
 ]
 
 ROOT_URLCONF = "mesa.urls"
 ASGI_APPLICATION = "mesa.asgi.application"
 
+# --- Pages ---
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -69,30 +83,29 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "web.access.context",
             ],
         },
     },
 ]
-
-DATABASES = {"default": database_config(env_str("DATABASE_URL"), BASE_DIR)}
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-]
-
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / ".staticfiles"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
+MESA_BOARD_COLUMN_LIMIT = env_int("MESA_BOARD_COLUMN_LIMIT", 50)
+# Live events (web/sse.py): how often the hub looks for events written by other processes,
+# and how long an idle stream waits before a keepalive comment.
+MESA_SSE_POLL_MS = env_int("MESA_SSE_POLL_MS", 20)
+MESA_SSE_KEEPALIVE_S = float(env_str("MESA_SSE_KEEPALIVE_S", "15"))
 
-STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / ".staticfiles"
-LOGIN_URL = "/admin/login/"
+# --- Database ---
+DATABASES = {"default": database_config(env_str("DATABASE_URL"), BASE_DIR)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Agent API ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
@@ -128,21 +141,12 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Mesa's own knobs.
+# --- The org: roles, templates, issues ---
 MESA_ARCHETYPES_DIR = env_str("MESA_ARCHETYPES_DIR", "")
 MESA_TEMPLATES_DIR = env_str("MESA_TEMPLATES_DIR", "")
 MESA_MAX_ISSUE_DEPTH = env_int("MESA_MAX_ISSUE_DEPTH", 4)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("MESA_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
-
-# --- Scheduler and runners (issue 4) ---
+# --- Scheduler and runners ---
 # At most this many runs execute at once (all agents together), and per agent.
 MESA_MAX_RUNS = env_int("MESA_MAX_RUNS", 4)
 MESA_MAX_RUNS_PER_AGENT = env_int("MESA_MAX_RUNS_PER_AGENT", 1)
@@ -168,26 +172,24 @@ MESA_SCHEDULER_POLL_S = float(env_str("MESA_SCHEDULER_POLL_S", "0.25"))
 # Unix datagram socket other processes nudge the scheduler on; empty = next to the SQLite file.
 MESA_SCHEDULER_SOCKET = env_str("MESA_SCHEDULER_SOCKET", "")
 
-# --- Dashboard (issue 5) ---
-# Pages need a login unless MESA_TRUSTED_LOCAL (loopback); the API under /api/ keeps its bearer keys.
-LOGIN_URL = "/login/"
-LOGIN_REDIRECT_URL = "/"
-MIDDLEWARE.append("web.access.AccessMiddleware")
-TEMPLATES[0]["OPTIONS"]["context_processors"].append("web.access.context")  # type: ignore[index]
-MESA_BOARD_COLUMN_LIMIT = env_int("MESA_BOARD_COLUMN_LIMIT", 50)
-# Live events (web/sse.py): how often the hub looks for events written by other processes,
-# and how long an idle stream waits before a keepalive comment.
-MESA_SSE_POLL_MS = env_int("MESA_SSE_POLL_MS", 20)
-MESA_SSE_KEEPALIVE_S = float(env_str("MESA_SSE_KEEPALIVE_S", "15"))
-
-# --- Human gates and notifications (issue 6) ---
-# Links in notifications (the Open button) point here.
-MESA_PUBLIC_URL = env_str("MESA_PUBLIC_URL", "http://127.0.0.1:3001")
+# --- Notifications ---
 # Delivery retries: attempt n waits BACKOFF · 2^(n-1) s (capped) unless the server said Retry-After.
 MESA_NOTIFY_MAX_ATTEMPTS = env_int("MESA_NOTIFY_MAX_ATTEMPTS", 6)
 MESA_NOTIFY_BACKOFF_S = env_int("MESA_NOTIFY_BACKOFF_S", 30)
 MESA_NOTIFY_BACKOFF_MAX_S = env_int("MESA_NOTIFY_BACKOFF_MAX_S", 3600)
 MESA_NOTIFY_TIMEOUT_S = env_int("MESA_NOTIFY_TIMEOUT_S", 10)
 MESA_TELEGRAM_POLL_TIMEOUT_S = env_int("MESA_TELEGRAM_POLL_TIMEOUT_S", 25)
-# httpx logs every request URL at INFO, and Bot API URLs contain the bot token.
-LOGGING["loggers"]["httpx"] = {"level": "WARNING"}  # type: ignore[index]
+
+# --- Logging ---
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("MESA_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # httpx logs every request URL at INFO, and Bot API URLs contain the bot token.
+        "httpx": {"level": "WARNING"},
+    },
+}

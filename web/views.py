@@ -27,7 +27,7 @@ from orgs.errors import MesaError
 from orgs.models import DEFAULT_FEATURES, Activity, Org
 from orgs.services import org_update
 from runners.budget import over_budget_ids
-from runners.models import Run, RunStatus
+from runners.models import Run, RunStatus, SchedulerState
 from runners.usage import UsageTotals, day_start, usage_by_agent, usage_by_day
 from web.access import SESSION_ORG_KEY, HtmxHttpRequest, back_url, fail, human_actor, require_org
 
@@ -185,11 +185,7 @@ def usage(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
-def _scheduler_state() -> dict[str, Any] | None:
-    try:
-        from runners.models import SchedulerState
-    except ImportError:
-        return None
+def _scheduler_state() -> dict[str, Any]:
     state = SchedulerState.objects.filter(pk=1).first()
     return {"paused": bool(state and state.paused), "state": state}
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -15,17 +14,13 @@ from orgs.models import Org
 from orgs.numbers import whole_number
 from web.access import HtmxHttpRequest, human_actor, require_org
 from wiki.models import WikiPage, WikiRevision
+from wiki.search import wiki_search
 from wiki.selectors import wiki_page_get_for
 from wiki.services import wiki_page_create, wiki_page_update
 
 
 def _search(org: Org, q: str) -> list[dict[str, Any]]:
-    """Ranked search through ``wiki.search`` when present, else a plain substring match."""
-    try:
-        from wiki.search import wiki_search
-    except ImportError:
-        pages = WikiPage.objects.filter(org=org).filter(Q(title__icontains=q) | Q(content__icontains=q))[:100]
-        return [{"slug": p.slug, "title": p.title, "snippet": "", "updated_at": p.updated_at} for p in pages]
+    """The wiki's ranked search (``wiki.search``), at most 100 hits."""
     return [
         {"slug": h.slug, "title": h.title, "snippet": h.snippet, "updated_at": h.updated_at}
         for h in wiki_search(org=org, q=q)[:100]
