@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -21,10 +22,10 @@ from orgs.models import Org
 from orgs.numbers import whole_number
 from runners.budget import over_budget_ids
 from runners.models import Run
+from runners.selectors import agent_states
 from runners.services import run_enqueue
 from runners.usage import agent_usage_today, usage_by_day
 from web.access import HtmxHttpRequest, fail, human_actor, require_org
-from web.views import agent_states
 
 # Fields of the configuration form, in order; the FK fields take a slug. Status has its own
 # pause/resume buttons and env values are secrets, so neither is on the form.
@@ -192,7 +193,6 @@ def edit(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def action(request: HtmxHttpRequest, slug: str, verb: str) -> HttpResponse:
     """pause / resume / wake / rollback, then back to the agent page."""
-    from django.contrib import messages
 
     org = require_org(request)
     agent = _get_agent(org, slug)

@@ -85,6 +85,7 @@ _ERROR_TEXT = {
 
 def error_responses(*statuses: int) -> dict[int, Any]:
     """drf-spectacular ``responses`` entries in the error shape for ``statuses`` (401 always included)."""
+    # Only the schema generation needs drf-spectacular's helpers: keep them off the request path's imports.
     from drf_spectacular.utils import OpenApiResponse
 
     wanted = sorted({401, *statuses})

@@ -138,6 +138,7 @@ def envelope(item: type[serializers.BaseSerializer[Any]], name: str | None = Non
 
 # drf-spectacular parameters for paginated endpoints: ``extend_schema(parameters=PAGE_PARAMETERS)``.
 def _page_parameters() -> list[Any]:
+    # Only the schema generation needs drf-spectacular's helpers: keep them off the request path's imports.
     from drf_spectacular.utils import OpenApiParameter
 
     return [

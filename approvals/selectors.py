@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from agents.selectors import is_ceo
 from approvals.models import Approval
 from orgs.actors import Actor
 from orgs.errors import Forbidden, NotFound
@@ -18,8 +19,6 @@ from orgs.numbers import row_id
 
 
 def _sees_all(actor: Actor) -> bool:
-    from agents.selectors import is_ceo
-
     return actor.agent is None or is_ceo(actor.agent)
 
 

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from agents.models import Agent
+from agents.selectors import is_ceo
 from approvals.models import Approval, ApprovalKind, ApprovalStatus
 from approvals.registry import HUMAN_ONLY_KINDS, applier_for
 from orgs.actors import Actor
@@ -85,8 +86,6 @@ def approval_create(
 
 
 def _may_decide(actor: Actor, approval: Approval) -> str | None:
-    from agents.selectors import is_ceo
-
     if actor.agent is None:
         return None if actor.board else "Only the board may decide approvals."
     agent = actor.agent

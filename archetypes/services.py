@@ -9,6 +9,8 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
+from approvals.models import Approval, ApprovalKind
+from approvals.services import approval_create, approvals_settle_pending
 from archetypes.loader import SLUG_RE, archetype_get, override_dir
 from archetypes.models import ArchetypePatch, PatchStatus
 from orgs.actors import Actor
@@ -33,8 +35,6 @@ def archetype_patch_create(
 ) -> ArchetypePatch:
     """Propose replacement text for an archetype and ask the humans to approve it."""
     require_member(actor, org.pk)
-    from approvals.models import ApprovalKind
-    from approvals.services import approval_create
 
     archetype = (archetype or "").strip()
     if not SLUG_RE.match(archetype):
@@ -81,8 +81,6 @@ def _close_pending_approvals(patch: ArchetypePatch, actor: Actor, status: str, c
 
     (Decided through ``approval_resolve``, that approval is no longer pending, so nothing happens here.)
     """
-    from approvals.models import Approval
-    from approvals.services import approvals_settle_pending
 
     approvals_settle_pending(
         actor=actor, pending=Approval.objects.filter(archetype_patch=patch), decision=status, comment=comment

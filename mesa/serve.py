@@ -26,6 +26,7 @@ def _migrations_pending() -> bool:
     Reading file names and one table is far cheaper than loading the migration
     graph (which imports every migration module) on each start.
     """
+    # This module runs before Django is set up (see _prepare), so Django is imported where it is used.
     from django.apps import apps
     from django.db import connection
     from django.db.utils import DatabaseError
@@ -45,13 +46,14 @@ def _migrations_pending() -> bool:
 
 
 def _prepare() -> None:
+    # Before django.setup() nothing of the project can be imported; after it, the models can.
     import django
     from django.core.management import call_command
 
     django.setup()
     if _migrations_pending():
         call_command("migrate", interactive=False, verbosity=1)
-    from orgs.models import Org
+    from orgs.models import Org  # only after django.setup() above
 
     if not Org.objects.exists():
         call_command("bootstrap", template=os.environ.get("MESA_TEMPLATE", "startup"))
@@ -121,9 +123,11 @@ class _Scheduler:
 
 
 def main() -> None:
+    # Settings, daphne (Twisted) and the ASGI app load only once _prepare() has set Django up.
     from django.conf import settings
 
     _prepare()
+    # Twisted and the ASGI app load after Django is set up and migrated.
     from daphne.endpoints import build_endpoint_description_strings
     from daphne.server import Server
 

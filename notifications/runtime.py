@@ -15,6 +15,9 @@ from typing import Any
 
 from django.db import close_old_connections
 
+from notifications.models import ChannelKind, NotificationChannel
+from notifications.worker import start_in_thread
+
 log = logging.getLogger(__name__)
 
 
@@ -27,15 +30,11 @@ class NotificationThreads:
         self._watch: threading.Thread | None = None
 
     def start(self) -> None:
-        from notifications.worker import start_in_thread
-
         self.worker = start_in_thread()
         self._watch = threading.Thread(target=self._watch_telegram, name="mesa-telegram-watch", daemon=True)
         self._watch.start()
 
     def _telegram_wanted(self) -> bool:
-        from notifications.models import ChannelKind, NotificationChannel
-
         try:
             return NotificationChannel.objects.filter(kind=ChannelKind.TELEGRAM, enabled=True).exists()
         finally:
@@ -45,6 +44,7 @@ class NotificationThreads:
         while not self.stopping.is_set() and self.bot is None:
             try:
                 if self._telegram_wanted():
+                    # python-telegram-bot is heavy: load it only once some org enables Telegram.
                     from notifications.telegram_bot import start_in_thread
 
                     self.bot = start_in_thread()

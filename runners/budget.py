@@ -13,8 +13,12 @@ from decimal import Decimal
 from typing import Any
 
 from agents.models import Agent
+from approvals.models import Approval, ApprovalKind, ApprovalStatus
+from approvals.services import approval_create
 from issues.models import Issue
-from runners.usage import UsageTotals, agent_usage_today
+from issues.services import system_comment
+from orgs.actors import Actor
+from runners.usage import UsageTotals, agent_usage_today, day_start
 
 
 @dataclass(frozen=True)
@@ -49,8 +53,6 @@ class Remaining:
 
 def _raises_today(agent_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     """Payloads of budget raises approved today (UTC), per agent id; one query."""
-    from approvals.models import Approval, ApprovalKind, ApprovalStatus
-    from runners.usage import day_start
 
     out: dict[int, list[dict[str, Any]]] = {}
     rows = Approval.objects.filter(
@@ -112,10 +114,6 @@ def budget_remaining(agent: Agent) -> Remaining:
 
 def budget_block(*, agent: Agent, issue: Issue | None, remaining: Remaining | None = None) -> None:
     """React to ``agent`` being over its daily budget: comment on the issue, ask for a raise once."""
-    from approvals.models import Approval, ApprovalKind, ApprovalStatus
-    from approvals.services import approval_create
-    from issues.services import system_comment
-    from orgs.actors import Actor
 
     remaining = remaining or budget_remaining(agent)
     spent = remaining.describe(agent)

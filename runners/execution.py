@@ -19,15 +19,18 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
+from agents.keys import run_key_create, run_keys_revoke
 from agents.models import Agent
 from agents.selectors import is_ceo
 from issues.models import Issue
 from runners.backlog import backlog_archive, backlog_read
 from runners.base import BaseRunner, EventSink, Outcome, ParsedEvent, RunContext
 from runners.budget import budget_block, budget_remaining
+from runners.dispatch import Wake, dispatch
 from runners.models import Run, RunMode, RunStatus
 from runners.prompt import prompt_build
-from runners.services import run_finish, run_start
+from runners.registry import runner_for
+from runners.services import failures_since_success, run_finish, run_start
 from runners.sink import DbEventSink, Redactor
 from runners.worktrees import Workspace, WorkspaceError, agent_home, workspace_finish, workspace_prepare
 
@@ -144,8 +147,6 @@ def _fresh_connection() -> None:
 def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
     """Execute the claimed (running) run ``run_id`` to its end; returns its final status."""
     _fresh_connection()
-    from agents.keys import run_key_create, run_keys_revoke
-    from runners.registry import runner_for
 
     run = Run.objects.select_related("agent", "agent__org", "issue", "org").get(pk=run_id)
     agent, issue = run.agent, run.issue
@@ -270,8 +271,6 @@ def _follow_up(run: Run, shutdown: threading.Event | None) -> None:
     wake-up arrived while it was running (if there is still work)."""
     if shutdown is not None and shutdown.is_set():
         return
-    from runners.dispatch import Wake, dispatch
-    from runners.services import failures_since_success
 
     row = Run.objects.filter(pk=run.pk).values("status", "rerun_requested").first()
     if row is None:

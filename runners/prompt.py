@@ -12,10 +12,16 @@ variables (the key itself never appears in a prompt).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils import timezone
 
 from agents.models import Agent, AgentStatus
 from agents.selectors import is_ceo
+from approvals.models import Approval, ApprovalStatus
+from archetypes.loader import archetype_get
 from issues.models import OPEN_STATUSES, Comment, CommentKind, Issue, Status
+from runners.backlog import backlog_read
 
 LAST_COMMENTS = 8
 COMMENT_MAX = 1_500
@@ -35,8 +41,6 @@ class Prompt:
 
 
 def role_text(agent: Agent) -> str:
-    from archetypes.loader import archetype_get
-
     archetype = archetype_get(agent.archetype)
     head = f"You are {agent.name} (@{agent.slug}), an autonomous AI agent on a team run with Mesa."
     if archetype is None:
@@ -185,8 +189,6 @@ def _roster(agent: Agent) -> list[str]:
 
 
 def _backlog(agent: Agent) -> str:
-    from runners.backlog import backlog_read
-
     return _clip(backlog_read(agent).strip(), BACKLOG_MAX)
 
 
@@ -197,11 +199,6 @@ def _inbox(agent: Agent) -> list[str]:
 
 def _decisions(agent: Agent, *, days: int = 2, limit: int = 10) -> list[str]:
     """Recent human decisions on what ``agent`` asked for, with the reason given."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from approvals.models import Approval, ApprovalStatus
 
     since = timezone.now() - timedelta(days=days)
     rows = (

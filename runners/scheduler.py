@@ -31,7 +31,9 @@ from pathlib import Path
 from django.conf import settings
 from django.db import close_old_connections, connection
 
+from agents.keys import run_keys_revoke
 from agents.models import Agent, AgentStatus
+from issues.services import system_comment
 from orgs.events import add_listener, remove_listener
 from orgs.models import Event
 from runners.dispatch import Wake, agent_has_work, dispatch, dispatch_events, pending_wakes
@@ -68,8 +70,6 @@ def _process_of_run(pid: int, run_id: int) -> bool:
 
 def recover(*, worker: str) -> list[int]:
     """Fail the runs a dead scheduler left ``running``; returns their ids."""
-    from agents.keys import run_keys_revoke
-    from issues.services import system_comment
 
     host = socket.gethostname()
     recovered: list[int] = []

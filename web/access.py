@@ -17,8 +17,11 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.middleware import HtmxDetails
 
+from agents.models import Agent
+from approvals.models import Approval, ApprovalStatus
 from orgs.actors import Actor
 from orgs.errors import MesaError, NotFound
 from orgs.models import Org
@@ -105,7 +108,6 @@ def org_agents(request: HttpRequest) -> list[Any]:
     cached = getattr(request, "_mesa_agents", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    from agents.models import Agent
 
     org = current_org(request)
     agents = list(Agent.objects.filter(org=org).only("id", "slug", "name", "status").order_by("name")) if org else []
@@ -117,7 +119,6 @@ def context(request: HttpRequest) -> dict[str, Any]:
     """Template context for every page: the org, the switcher, the nav badges."""
     if request.path.startswith(("/api/", "/admin/")):
         return {}
-    from approvals.models import Approval, ApprovalStatus
 
     org = current_org(request)
 
@@ -153,7 +154,6 @@ def fail(request: HttpRequest, exc: MesaError, *, back: str) -> HttpResponse:
 
 def back_url(request: HttpRequest, default: str) -> str:
     """Where to return after a plain form POST: a same-site ``next`` field, else ``default``."""
-    from django.utils.http import url_has_allowed_host_and_scheme
 
     nxt = request.POST.get("next") or request.GET.get("next") or ""
     if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):

@@ -26,47 +26,12 @@ from issues.services import label_create
 from orgs.errors import MesaError
 from orgs.models import DEFAULT_FEATURES, Activity, Org
 from orgs.services import org_update
-from runners.budget import over_budget_ids
 from runners.models import Run, RunStatus, SchedulerState
+from runners.selectors import agent_states
 from runners.usage import UsageTotals, day_start, usage_by_agent, usage_by_day
-from web.access import SESSION_ORG_KEY, HtmxHttpRequest, back_url, fail, human_actor, require_org
+from web.access import SESSION_ORG_KEY, HtmxHttpRequest, back_url, current_org, fail, human_actor, require_org
 
 ACTIVITY_PAGE_SIZE = 50
-
-
-def agent_states(org: Org) -> list[dict[str, Any]]:
-    """Each agent with its live state: running (which issue) / idle / paused / over budget; four queries."""
-    agents = list(
-        Agent.objects.filter(org=org)
-        .exclude(status=AgentStatus.TERMINATED)
-        .select_related("reports_to")
-        .order_by("name")
-    )
-    running: dict[int, Run] = {}
-    run: Run | None
-    for run in (
-        Run.objects.filter(org=org, status=RunStatus.RUNNING)
-        .select_related("issue")
-        .only("id", "agent_id", "issue__key", "issue__title", "started_at", "mode")
-    ):
-        running.setdefault(run.agent_id, run)
-    today = usage_by_agent(org, since=day_start())
-    over_ids = over_budget_ids(agents, today)
-    rows = []
-    for agent in agents:
-        usage = today.get(agent.pk)
-        over = agent.pk in over_ids
-        run = running.get(agent.pk)
-        if agent.status == AgentStatus.PAUSED:
-            state = "paused"
-        elif over:
-            state = "over"
-        elif run is not None:
-            state = "running"
-        else:
-            state = "idle"
-        rows.append({"agent": agent, "state": state, "run": run, "today": usage})
-    return rows
 
 
 def _dashboard_context(org: Org) -> dict[str, Any]:
@@ -100,8 +65,6 @@ def _dashboard_context(org: Org) -> dict[str, Any]:
 
 @require_GET
 def dashboard(request: HtmxHttpRequest) -> HttpResponse:
-    from web.access import current_org
-
     org = current_org(request)
     if org is None:
         return render(request, "web/empty.html")

@@ -65,6 +65,7 @@ class TelegramTransport(Transport):
         return secret
 
     def send(self, *, channel: NotificationChannel, delivery: Delivery) -> SendResult:
+        # python-telegram-bot is heavy: load it on the first Telegram delivery, not with the registry.
         from notifications import telegram_bot
 
         client = TelegramClient(channel.secret, channel.config.get("base_url") or DEFAULT_BASE_URL)

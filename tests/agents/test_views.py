@@ -118,7 +118,6 @@ def test_it_hides_agents_of_another_org(client: Any, org: Any) -> None:
 
 
 def test_it_refuses_an_unknown_manager_instead_of_creating_a_root_agent(client: Any, org: Any) -> None:
-    from agents.models import Agent
 
     response = client.post(
         "/agents/", {"slug": "typo-boss", "name": "Typo", "archetype": "ceo", "runner": "noop", "reports_to": "nobody"}

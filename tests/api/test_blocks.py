@@ -171,7 +171,6 @@ def test_it_moves_a_block_through_its_lifecycle(
 ) -> None:
     from approvals.models import Approval
     from approvals.services import approval_resolve
-    from orgs.actors import Actor
 
     block = make_work_block(api_org)
     key = agent_key(ceo)

@@ -302,7 +302,6 @@ def test_it_answers_409_evidence_required_when_an_agent_approves_without_evidenc
 ) -> None:
     from issues.services import issue_transition
     from orgs.actors import Actor
-    from tests.factories import make_issue
 
     issue = make_issue(api_org, assignee=engineer)
     issue_transition(actor=Actor.system(), issue=issue, to="in_progress")

@@ -324,9 +324,6 @@ def test_it_detects_duplicate_titles_case_insensitively_beyond_ascii(org: Any) -
 
 
 def test_it_refuses_to_unassign_started_work_and_changes_nothing(org: Any) -> None:
-    from issues.services import issue_transition, issue_update
-    from orgs.errors import InvalidInput
-    from tests.factories import make_agent
 
     agent = make_agent(org, slug="holder")
     issue = make_issue(org, title="Started work", assignee=agent)

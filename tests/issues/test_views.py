@@ -280,7 +280,6 @@ def test_it_sends_the_backlog_box_to_the_ceo_and_wakes_it(client: Any, org: Any,
 
 
 def test_it_ignores_odd_digits_in_board_filters_and_forms(client: Any, org: Any) -> None:
-    from tests.factories import make_issue
 
     issue = make_issue(org, title="Odd digits", priority=2)
     assert client.get("/issues/?priority=%C2%B2&block=%C2%B2&limit=%C2%B2").status_code == 200
@@ -291,7 +290,6 @@ def test_it_ignores_odd_digits_in_board_filters_and_forms(client: Any, org: Any)
 
 
 def test_it_changes_nothing_when_one_part_of_an_edit_is_refused(client: Any, org: Any) -> None:
-    from tests.factories import make_issue
 
     issue = make_issue(org, title="Keep my title")
     # todo → done is illegal: the title change sent with it must not be saved either.

@@ -138,7 +138,7 @@ def test_it_agrees_with_the_inbox_on_who_reviews(org: Any, gone: tuple[str, ...]
     from agents.models import Agent
     from issues.models import Issue
     from issues.selectors import review_q
-    from runners.dispatch import agent_has_work, reviewer_for
+    from runners.dispatch import agent_has_work
 
     ceo = make_ceo(org)
     lead = make_agent(org, slug="lead", reports_to=ceo)

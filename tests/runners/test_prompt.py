@@ -89,8 +89,6 @@ def test_it_never_contains_a_key(org: Any) -> None:
 
 def test_it_tells_the_requester_what_was_decided_and_why(org: Any) -> None:
     from approvals.services import approval_create, approval_resolve
-    from orgs.actors import Actor
-    from runners.prompt import prompt_build
 
     agent = make_agent(org, slug="asker", runner="noop")
     approval = approval_create(

@@ -8,6 +8,7 @@ from agents.keys import key_create, parse_duration
 from agents.models import Agent, KeyKind
 from orgs.actors import Actor
 from orgs.errors import MesaError
+from orgs.models import Org
 from orgs.selectors import org_default
 
 
@@ -20,8 +21,6 @@ class Command(BaseCommand):
         parser.add_argument("--expires", default="", help="lifetime such as 30d or 12h (default: never)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from orgs.models import Org
-
         org = Org.objects.filter(slug=options["org"]).first() if options["org"] else org_default()
         if org is None:
             raise CommandError("No such org. Run `python manage.py bootstrap` first or pass --org.")

@@ -8,6 +8,7 @@ from agents.keys import key_create, parse_duration
 from agents.models import KeyKind
 from orgs.actors import Actor
 from orgs.errors import MesaError
+from orgs.models import Org
 from orgs.selectors import org_default
 
 
@@ -20,8 +21,6 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="board key", help="a note to recognise the key by")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from orgs.models import Org
-
         org = Org.objects.filter(slug=options["org"]).first() if options["org"] else org_default()
         if org is None:
             raise CommandError("No such org. Run `python manage.py bootstrap` first or pass --org.")

@@ -26,6 +26,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         bot = None
         if options["telegram"]:
+            # python-telegram-bot is heavy: load it only when the bot is wanted.
             from notifications.telegram_bot import start_in_thread
 
             bot = start_in_thread()

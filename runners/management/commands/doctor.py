@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -76,8 +77,6 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         rows = doctor_rows()
         if options["json"]:
-            import json
-
             self.stdout.write(json.dumps(rows, indent=2))
             return
         for row in rows:
