@@ -48,6 +48,8 @@ class EventType(models.TextChoices):
     # no longer retried). The notification kind is ``issue_blocked``; the event keeps its historical name.
     ISSUE_RETRY_CAP = "issue_retry_cap"
     LABEL_CREATED = "label_created"
+    # A notification delivery was queued, sent or failed (the delivery log in Settings follows it).
+    NOTIFICATION_DELIVERY = "notification_delivery"
     RUN_QUEUED = "run_queued"
     RUN_STARTED = "run_started"
     RUN_EVENT = "run_event"
