@@ -173,6 +173,7 @@ LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 MIDDLEWARE.append("orgs.access.AccessMiddleware")
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("orgs.access.context")  # type: ignore[index]
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("orgs.context_processors.live_events")  # type: ignore[index]
 MESA_BOARD_COLUMN_LIMIT = env_int("MESA_BOARD_COLUMN_LIMIT", 50)
 # Live events (orgs/sse.py): how often the hub looks for events written by other processes,
 # and how long an idle stream waits before a keepalive comment.
