@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from agents.models import CONFIG_FIELDS, Agent, AgentStatus, AgentVersion, Runner
 from orgs.actors import Actor
 from orgs.errors import Conflict, InvalidInput, NotFound
-from orgs.events import event_publish
+from orgs.events import EventType, event_publish
 from orgs.models import Org
 from orgs.services import activity_record, require_member
 
@@ -165,12 +165,8 @@ def _record_version(agent: Agent, *, actor: Actor, changes: dict[str, Any], note
     )
 
 
-def _publish(agent: Agent, type_: str) -> None:
-    event_publish(
-        org=agent.org,
-        type=type_,
-        data={"id": agent.pk, "slug": agent.slug, "name": agent.name, "status": agent.status},
-    )
+def _event_data(agent: Agent) -> dict[str, Any]:
+    return {"id": agent.pk, "slug": agent.slug, "name": agent.name, "status": agent.status}
 
 
 @transaction.atomic
@@ -198,7 +194,7 @@ def agent_create(*, actor: Actor, org: Org, slug: str, name: str = "", **config:
         raise Conflict(f"An agent with the slug {slug!r} already exists in this org.", code="duplicate") from exc
     _record_version(agent, actor=actor, changes={}, note="created")
     activity_record(org=org, actor=actor, verb="created", obj=agent)
-    _publish(agent, "agent_created")
+    event_publish(org=agent.org, type=EventType.AGENT_CREATED, data=_event_data(agent))
     return agent
 
 
@@ -234,7 +230,7 @@ def agent_update(*, actor: Actor, agent: Agent, note: str = "", **changes: Any) 
     agent.save()
     _record_version(agent, actor=actor, changes=diff, note=note)
     activity_record(org=agent.org, actor=actor, verb="updated", obj=agent, details={"changes": diff})
-    _publish(agent, "agent_updated")
+    event_publish(org=agent.org, type=EventType.AGENT_UPDATED, data=_event_data(agent))
     return agent
 
 
@@ -281,7 +277,7 @@ def agent_heartbeat(*, agent: Agent, note: str = "") -> Agent:
         agent.last_seen_at, agent.last_seen_note = now, note
         event_publish(
             org=agent.org,
-            type="agent_heartbeat",
+            type=EventType.AGENT_HEARTBEAT,
             data={"id": agent.pk, "slug": agent.slug, "note": note, "at": now.isoformat()},
         )
     return agent

@@ -14,7 +14,7 @@ from approvals.models import Approval, ApprovalKind, ApprovalStatus
 from approvals.registry import HUMAN_ONLY_KINDS, applier_for
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput
-from orgs.events import event_publish
+from orgs.events import EventType, event_publish
 from orgs.models import Org
 from orgs.services import activity_record, require_member
 
@@ -81,7 +81,7 @@ def approval_create(
         **actor.author_fields("requested_by"),
     )
     activity_record(org=org, actor=actor, verb="requested approval", obj=approval)
-    event_publish(org=org, type="approval_created", data=approval_event_data(approval))
+    event_publish(org=org, type=EventType.APPROVAL_CREATED, data=approval_event_data(approval))
     return approval
 
 
@@ -127,7 +127,7 @@ def approvals_settle_pending(*, actor: Actor, pending: QuerySet[Approval], decis
     closed = 0
     for approval in pending.filter(status=ApprovalStatus.PENDING):
         if _settle(approval, actor=actor, decision=decision, comment=comment):
-            event_publish(org=approval.org, type="approval_resolved", data=approval_event_data(approval))
+            event_publish(org=approval.org, type=EventType.APPROVAL_RESOLVED, data=approval_event_data(approval))
             closed += 1
     return closed
 
@@ -155,5 +155,5 @@ def approval_resolve(*, actor: Actor, approval: Approval, decision: str, comment
     activity_record(
         org=approval.org, actor=actor, verb=str(decision), obj=approval, details={"comment": approval.decision_comment}
     )
-    event_publish(org=approval.org, type="approval_resolved", data=approval_event_data(approval))
+    event_publish(org=approval.org, type=EventType.APPROVAL_RESOLVED, data=approval_event_data(approval))
     return approval

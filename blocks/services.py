@@ -11,7 +11,7 @@ from django.utils import timezone
 from blocks.models import ApexBlock, ApexStatus, WorkBlock, WorkBlockStatus
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput
-from orgs.events import event_publish
+from orgs.events import EventType, event_publish
 from orgs.models import Org
 from orgs.services import activity_record, require_member
 
@@ -73,7 +73,7 @@ def require_block_editor(actor: Actor) -> None:
 def _publish(block: WorkBlock, **extra: Any) -> None:
     event_publish(
         org=block.org,
-        type="work_block_updated",
+        type=EventType.WORK_BLOCK_UPDATED,
         data={"id": block.pk, "title": block.title, "status": block.status, **extra},
     )
 
@@ -255,7 +255,9 @@ def apex_block_create(*, actor: Actor, org: Org, title: str, goal: str = "") -> 
         org=org, title=_clean(title, "title", required=True), goal=_clean(goal, "goal", limit=20_000)
     )
     activity_record(org=org, actor=actor, verb="created", obj=apex)
-    event_publish(org=org, type="apex_block_updated", data={"id": apex.pk, "title": apex.title, "status": apex.status})
+    event_publish(
+        org=org, type=EventType.APEX_BLOCK_UPDATED, data={"id": apex.pk, "title": apex.title, "status": apex.status}
+    )
     return apex
 
 
@@ -286,6 +288,8 @@ def apex_block_update(
         apex.save(update_fields=[*changes, "updated_at"])
         activity_record(org=apex.org, actor=actor, verb="updated", obj=apex, details={"changes": changes})
         event_publish(
-            org=apex.org, type="apex_block_updated", data={"id": apex.pk, "title": apex.title, "status": apex.status}
+            org=apex.org,
+            type=EventType.APEX_BLOCK_UPDATED,
+            data={"id": apex.pk, "title": apex.title, "status": apex.status},
         )
     return apex

@@ -15,7 +15,7 @@ from issues.models import Issue, Status
 from issues.services import comment_create, issue_event_data
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput
-from orgs.events import event_publish
+from orgs.events import EventType, event_publish
 from orgs.services import activity_record
 
 
@@ -92,7 +92,7 @@ def issue_checkout(*, actor: Actor, issue: Issue) -> Issue:
         )
         event_publish(
             org=issue.org,
-            type="issue_updated",
+            type=EventType.ISSUE_UPDATED,
             data=issue_event_data(
                 issue, changes=["assignee", "status"], from_status=from_status, actor_agent_id=agent.pk
             ),
@@ -158,7 +158,7 @@ def issue_release(*, actor: Actor, issue: Issue, comment: str = "") -> Issue:
             comment_create(actor=actor, issue=issue, body=comment, check=False)
         event_publish(
             org=issue.org,
-            type="issue_updated",
+            type=EventType.ISSUE_UPDATED,
             data=issue_event_data(
                 issue,
                 changes=["assignee", "status"],

@@ -35,7 +35,7 @@ from issues.models import (
 from issues.permissions import require_edit
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput
-from orgs.events import event_publish
+from orgs.events import EventType, event_publish
 from orgs.models import Org
 from orgs.services import activity_record, require_member
 
@@ -243,7 +243,7 @@ def issue_create(
     activity_record(org=org, actor=actor, verb="created", obj=issue)
     event_publish(
         org=org,
-        type="issue_created",
+        type=EventType.ISSUE_CREATED,
         data=issue_event_data(issue, actor_agent_id=actor.agent.pk if actor.agent else None),
     )
     return issue
@@ -302,7 +302,7 @@ def issue_transition(*, actor: Actor, issue: Issue, to: str, comment: str = "", 
     _sync_board_review(actor=actor, issue=issue, old=old, to=to, comment=comment)
     event_publish(
         org=issue.org,
-        type="issue_updated",
+        type=EventType.ISSUE_UPDATED,
         data=issue_event_data(
             issue,
             changes=["status"],
@@ -441,7 +441,7 @@ def issue_update(
     activity_record(org=org, actor=actor, verb="updated", obj=issue, details={"changes": changes})
     event_publish(
         org=org,
-        type="issue_updated",
+        type=EventType.ISSUE_UPDATED,
         data=issue_event_data(issue, changes=sorted(changes), actor_agent_id=actor.agent.pk if actor.agent else None),
     )
     return issue
@@ -478,7 +478,7 @@ def issue_delete(*, actor: Actor, issue: Issue) -> None:
     org, key = issue.org, issue.key
     activity_record(org=org, actor=actor, verb="deleted", obj=issue, details={"title": issue.title})
     issue.delete()
-    event_publish(org=org, type="issue_deleted", data={"key": key})
+    event_publish(org=org, type=EventType.ISSUE_DELETED, data={"key": key})
 
 
 @transaction.atomic
@@ -503,7 +503,7 @@ def comment_create(
     )
     event_publish(
         org=issue.org,
-        type="comment_created",
+        type=EventType.COMMENT_CREATED,
         data={
             "id": comment.pk,
             "issue_key": issue.key,
@@ -540,7 +540,7 @@ def label_create(*, actor: Actor, org: Org, name: str, color: str = "#8b8d98") -
     except IntegrityError as exc:
         raise Conflict(f"The label {name!r} already exists.", code="duplicate") from exc
     activity_record(org=org, actor=actor, verb="created", obj=label)
-    event_publish(org=org, type="label_created", data={"id": label.pk, "name": name, "color": color})
+    event_publish(org=org, type=EventType.LABEL_CREATED, data={"id": label.pk, "name": name, "color": color})
     return label
 
 
@@ -566,7 +566,9 @@ def relation_add(*, actor: Actor, source: Issue, target: Issue, kind: str) -> Is
         activity_record(
             org=source.org, actor=actor, verb="related", obj=source, details={"kind": kind, "target": target.key}
         )
-        event_publish(org=source.org, type="issue_updated", data=issue_event_data(source, changes=["relations"]))
+        event_publish(
+            org=source.org, type=EventType.ISSUE_UPDATED, data=issue_event_data(source, changes=["relations"])
+        )
     return relation
 
 
@@ -580,4 +582,6 @@ def relation_remove(*, actor: Actor, source: Issue, target: Issue, kind: str) ->
         activity_record(
             org=source.org, actor=actor, verb="unrelated", obj=source, details={"kind": kind, "target": target.key}
         )
-        event_publish(org=source.org, type="issue_updated", data=issue_event_data(source, changes=["relations"]))
+        event_publish(
+            org=source.org, type=EventType.ISSUE_UPDATED, data=issue_event_data(source, changes=["relations"])
+        )

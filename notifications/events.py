@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from notifications.models import APPROVAL_RESOLVED_KIND, EventCursor, EventKind, TelegramMessage
 from notifications.services import enqueue, notify
+from orgs.events import EventType
 from orgs.models import Event
 
 CURSOR = "notifications"
@@ -23,7 +24,6 @@ CURSOR = "notifications"
 FIRST_START_LOOKBACK = timedelta(hours=1)
 
 RUN_FAILED_STATUSES = {"failed", "timed_out"}
-AGENT_ERROR_STATUSES = {"error", "errored"}
 
 
 def _approval_payload(event: Event) -> dict[str, Any] | None:
@@ -50,33 +50,30 @@ def map_event(event: Event) -> tuple[str, dict[str, Any]] | None:
     """The notification kind and payload an event means, or None."""
     data: dict[str, Any] = event.data or {}
     status = str(data.get("status") or "")
-    if event.type == "approval_created":
+    if event.type == EventType.APPROVAL_CREATED:
         payload = _approval_payload(event)
         return (EventKind.APPROVAL_REQUESTED, payload) if payload is not None else None
-    if event.type in {"issue_retry_cap", "issue_blocked"}:
+    if event.type == EventType.ISSUE_RETRY_CAP:
         return EventKind.ISSUE_BLOCKED, dict(data)
-    if event.type == "budget_exceeded":
-        return EventKind.BUDGET_EXCEEDED, dict(data)
-    if event.type == "agent_errored":
+    if event.type == EventType.AGENT_ERRORED:
         return EventKind.AGENT_ERRORED, dict(data)
-    if event.type in {"run_finished", "run_updated"}:
-        payload = {"run_id": data.get("run_id", data.get("id")), **data}
+    if event.type == EventType.RUN_FINISHED:
+        payload = dict(data)
         if data.get("agent_id") and not data.get("agent"):
             from agents.models import Agent
 
             payload["agent"] = Agent.objects.filter(pk=data["agent_id"]).values_list("slug", flat=True).first() or ""
+        # A run refused or stopped for lack of budget is how "budget exceeded" reaches channels.
         if status == "budget_exceeded":
             return EventKind.BUDGET_EXCEEDED, payload
         if status in RUN_FAILED_STATUSES:
             return EventKind.RUN_FAILED, payload
         return None
-    if event.type == "work_block_updated":
+    if event.type == EventType.WORK_BLOCK_UPDATED:
         # Only the transition into ready (a transition carries from_status), not later edits of a ready block.
         if status == "ready" and "from_status" in data and data["from_status"] != "ready":
             return EventKind.WORK_BLOCK_READY, dict(data)
         return None
-    if event.type == "agent_updated" and status in AGENT_ERROR_STATUSES:
-        return EventKind.AGENT_ERRORED, dict(data)
     return None
 
 
@@ -97,7 +94,7 @@ def _queue_telegram_edits(event: Event) -> None:
 
 def handle_event(event: Event) -> int:
     """Queue what one event calls for; returns the number of deliveries queued."""
-    if event.type == "approval_resolved":
+    if event.type == EventType.APPROVAL_RESOLVED:
         _queue_telegram_edits(event)
         return 0
     mapped = map_event(event)

@@ -29,6 +29,7 @@ from notifications.models import (
 from notifications.transports import SendResult, transport_for
 from orgs.actors import Actor
 from orgs.errors import InvalidInput
+from orgs.events import EventType, event_publish
 from orgs.models import Org
 from orgs.services import activity_record
 
@@ -174,6 +175,15 @@ def channel_ok(channel: NotificationChannel, *, now: datetime | None = None) -> 
 # -- the queue ------------------------------------------------------------------------
 
 
+def _publish(delivery: Delivery) -> None:
+    """Tell live views (the delivery log in Settings) that a delivery was queued or attempted."""
+    event_publish(
+        org=delivery.channel.org,
+        type=EventType.NOTIFICATION_DELIVERY,
+        data={"id": delivery.pk, "channel_id": delivery.channel_id, "kind": delivery.kind, "status": delivery.status},
+    )
+
+
 def enqueue(
     *,
     channel: NotificationChannel,
@@ -185,13 +195,15 @@ def enqueue(
     """Queue one delivery; returns None when ``dedupe_key`` was queued for this channel before."""
     try:
         with transaction.atomic():
-            return Delivery.objects.create(
+            delivery = Delivery.objects.create(
                 channel=channel,
                 kind=kind,
                 payload=payload,
                 dedupe_key=dedupe_key[:100],
                 next_attempt_at=now or timezone.now(),
             )
+            _publish(delivery)
+            return delivery
     except IntegrityError:
         if dedupe_key and Delivery.objects.filter(channel=channel, dedupe_key=dedupe_key[:100]).exists():
             return None
@@ -303,6 +315,7 @@ def deliver_one(delivery: Delivery, *, now: datetime) -> Delivery:
             "updated_at",
         ]
     )
+    _publish(delivery)
     return delivery
 
 

@@ -10,7 +10,7 @@ from django.utils.text import slugify
 
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput
-from orgs.events import event_publish
+from orgs.events import EventType, event_publish
 from orgs.models import DEFAULT_FEATURES, Activity, Org
 
 PREFIX_RE = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
@@ -49,7 +49,7 @@ def activity_record(
     if publish:
         event_publish(
             org=org,
-            type="activity",
+            type=EventType.ACTIVITY,
             data={
                 "id": row.pk,
                 "actor": row.actor_label,

@@ -18,7 +18,7 @@ from agents.models import Agent
 from agents.selectors import org_ceo
 from orgs.actors import Actor
 from orgs.errors import InvalidInput
-from orgs.events import event_publish
+from orgs.events import EventType, event_publish
 from orgs.models import Org
 from orgs.services import activity_record, require_member
 from runners.worktrees import agent_home
@@ -57,7 +57,7 @@ def backlog_append(*, actor: Actor, org: Org, text: str) -> Agent:
     with path.open("a", encoding="utf-8") as fh:
         fh.write(f"\n---\n\n### {stamp} ({actor})\n\n{text}\n")
     activity_record(org=org, actor=actor, verb="added to the backlog", obj=ceo, details={"text": text[:500]})
-    event_publish(org=org, type="backlog_updated", data={"ceo_id": ceo.pk, "chars": len(text)})
+    event_publish(org=org, type=EventType.BACKLOG_UPDATED, data={"ceo_id": ceo.pk, "chars": len(text)})
     dispatch(Wake(ceo.pk, None, "heartbeat", "a human added to the backlog"))
     return ceo
 

@@ -98,6 +98,9 @@ class Outcome:
     num_turns: int | None = None
     stop_reason: str = ""  # why Mesa stopped the process early, "" when it ended by itself
     stderr_tail: str = ""  # the last few KiB of stderr (redacted before storing)
+    # The agent could not start at all (no command, CLI missing, no model): its setup is wrong, not
+    # its work, so the run's failure also reports the agent as errored.
+    setup_error: bool = False
 
 
 class BaseRunner:

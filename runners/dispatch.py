@@ -31,6 +31,7 @@ from agents.models import Agent, AgentStatus
 from agents.selectors import is_ceo, org_ceo
 from issues.models import TERMINAL_STATUSES, Comment, Issue, Status
 from issues.selectors import review_q
+from orgs.events import EventType
 from orgs.models import Event
 from runners.budget import budget_block, budget_remaining
 from runners.models import Run, RunMode
@@ -88,12 +89,12 @@ def wakes_for_event(event: Event) -> list[Wake]:
     data = event.data or {}
     actor_agent_id = data.get("actor_agent_id")
     wakes: list[Wake] = []
-    if event.type in ("issue_created", "issue_updated"):
+    if event.type in (EventType.ISSUE_CREATED, EventType.ISSUE_UPDATED):
         issue = _issue(data, event.org_id)
         if issue is None or issue.is_terminal:
             return []
         changes = data.get("changes") or []
-        created = event.type == "issue_created"
+        created = event.type == EventType.ISSUE_CREATED
         if issue.assignee_id and (created or "assignee" in changes) and data.get("assignee_id") == issue.assignee_id:
             wakes.append(Wake(issue.assignee_id, issue.pk, RunMode.TASK, f"{issue.key} was assigned to you"))
         if "status" in changes and data.get("status") == issue.status:
@@ -103,7 +104,7 @@ def wakes_for_event(event: Event) -> list[Wake]:
                     wakes.append(Wake(reviewer.pk, issue.pk, RunMode.REVIEW, f"{issue.key} is ready for your review"))
             elif issue.status == Status.TODO and issue.assignee_id and data.get("from_status") == Status.IN_REVIEW:
                 wakes.append(Wake(issue.assignee_id, issue.pk, RunMode.TASK, f"changes were requested on {issue.key}"))
-    elif event.type == "comment_created":
+    elif event.type == EventType.COMMENT_CREATED:
         if data.get("kind") == "system":
             return []
         issue = _issue(data, event.org_id)
@@ -120,7 +121,7 @@ def wakes_for_event(event: Event) -> list[Wake]:
             for agent_id, slug in Agent.objects.filter(org_id=event.org_id, slug__in=slugs).values_list("id", "slug"):
                 mode = RunMode.REVIEW if issue.status == Status.IN_REVIEW and agent_id != issue.assignee_id else "task"
                 wakes.append(Wake(agent_id, issue.pk, mode, f"@{slug} was mentioned on {issue.key}", mention=True))
-    elif event.type == "approval_resolved":
+    elif event.type == EventType.APPROVAL_RESOLVED:
         from approvals.models import Approval, ApprovalKind
 
         approval_id = data.get("id")

@@ -167,12 +167,12 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
         try:
             runner: BaseRunner = runner_for(run.runner or agent.runner)
         except (KeyError, ImportError, AttributeError) as exc:
-            _finish_failed(run, f"runner {run.runner or agent.runner!r} is not available: {exc}")
+            _finish_failed(run, f"runner {run.runner or agent.runner!r} is not available: {exc}", agent_error=True)
             return RunStatus.FAILED
         try:
             ws = _workspace(agent, run, issue)
         except (WorkspaceError, OSError) as exc:
-            _finish_failed(run, f"could not prepare the workspace: {exc}")
+            _finish_failed(run, f"could not prepare the workspace: {exc}", agent_error=True)
             return RunStatus.FAILED
         mode = run.mode if issue is not None else RunMode.HEARTBEAT
         backlog_seen = backlog_read(agent) if is_ceo(agent) else ""
@@ -236,6 +236,7 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
                 diff=redactor.text(diff),
                 num_turns=outcome.num_turns if outcome.num_turns is not None else sink.num_turns,
                 usage=sink.usage_fields(),
+                agent_error=outcome.setup_error,
             )
         revoked = True
         if status == RunStatus.COMPLETED and backlog_seen:

@@ -138,12 +138,12 @@ def run_subprocess(runner: SubprocessRunner, ctx: RunContext, sink: EventSink) -
     if not cmd or not cmd[0]:
         reason = "no command to run (for the command runner, put the command line in the agent's model field)"
         sink.emit(ParsedEvent("error", {"message": reason}, is_error=True))
-        return Outcome(exit_code=None, failure_reason=reason)
+        return Outcome(exit_code=None, failure_reason=reason, setup_error=True)
     binary = resolve_binary(cmd[0], ctx.env, ctx.cwd)
     if binary is None:
         reason = f"binary not found: {cmd[0]!r} is not installed or not on PATH (see `manage.py doctor`)"
         sink.emit(ParsedEvent("error", {"message": reason}, is_error=True))
-        return Outcome(exit_code=None, failure_reason=reason)
+        return Outcome(exit_code=None, failure_reason=reason, setup_error=True)
     stdin_data = runner.stdin(ctx)
     grace = float(ctx.extra.get("kill_grace_s", DEFAULT_KILL_GRACE_S))
     try:
@@ -159,7 +159,7 @@ def run_subprocess(runner: SubprocessRunner, ctx: RunContext, sink: EventSink) -
     except OSError as exc:
         reason = f"could not start {cmd[0]!r}: {exc.strerror or exc}"
         sink.emit(ParsedEvent("error", {"message": reason}, is_error=True))
-        return Outcome(exit_code=None, failure_reason=reason)
+        return Outcome(exit_code=None, failure_reason=reason, setup_error=True)
     pgid = proc.pid  # start_new_session: the child leads its own group
     on_start = getattr(sink, "started", None)
     if callable(on_start):

@@ -222,7 +222,7 @@ class OpenAIRunner(BaseRunner):
         if not ctx.model:
             reason = "the openai runner needs a model name (set the agent's model)"
             sink.emit(ParsedEvent("error", {"message": reason}, is_error=True))
-            return Outcome(exit_code=None, failure_reason=reason)
+            return Outcome(exit_code=None, failure_reason=reason, setup_error=True)
         deadline = time.monotonic() + ctx.timeout_s if ctx.timeout_s and ctx.timeout_s > 0 else None
         request_timeout = float(ctx.extra.get("request_timeout_s") or 300)
         workspace = Workspace(ctx.cwd, ctx.env, deadline)

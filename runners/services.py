@@ -23,7 +23,7 @@ from agents.models import Agent, AgentStatus
 from issues.models import Issue
 from orgs.actors import Actor
 from orgs.errors import Conflict, InvalidInput
-from orgs.events import event_publish
+from orgs.events import EventType, event_publish
 from runners.models import (
     ACTIVE_RUN_STATUSES,
     FAILED_RUN_STATUSES,
@@ -99,7 +99,7 @@ def run_enqueue(
             if active is None:
                 raise
         else:
-            event_publish(org=agent.org, type="run_queued", data=run_event_data(run, reason=run.reason))
+            event_publish(org=agent.org, type=EventType.RUN_QUEUED, data=run_event_data(run, reason=run.reason))
             return Enqueued(run, True)
     if active.status == RunStatus.RUNNING and not active.rerun_requested:
         Run.objects.filter(pk=active.pk).update(rerun_requested=True)
@@ -167,7 +167,7 @@ def run_claim(*, worker: str = "", max_runs: int | None = None, per_agent: int |
             )
             if claimed:
                 run = Run.objects.select_related("agent", "agent__org", "issue", "org").get(pk=pk)
-                event_publish(org=run.org, type="run_started", data=run_event_data(run))
+                event_publish(org=run.org, type=EventType.RUN_STARTED, data=run_event_data(run))
                 return run
     return None
 
@@ -208,10 +208,14 @@ def run_finish(
     diff: str | None = None,
     num_turns: int | None = None,
     usage: dict[str, Any] | None = None,
+    agent_error: bool = False,
 ) -> bool:
     """Move ``run`` from queued/running to the final ``status``; False if it had already ended.
 
     After a failed or timed-out run the issue's retry cap is checked (see :func:`retry_cap_check`).
+    ``agent_error``: the run failed because its agent cannot work at all (its runner, workspace or
+    CLI is missing or misconfigured); a failed run then also publishes ``agent_errored``, since no
+    retry succeeds until a human fixes the agent.
     """
     if status not in FINISHED_RUN_STATUSES:
         raise InvalidInput(f"{status!r} is not a final run status.", field="status")
@@ -232,7 +236,7 @@ def run_finish(
         setattr(run, name, value)
     event_publish(
         org=run.org,
-        type="run_finished",
+        type=EventType.RUN_FINISHED,
         data=run_event_data(
             run,
             failure_reason=failure_reason[:300],
@@ -240,6 +244,12 @@ def run_finish(
             cost_usd=str(Decimal(run.cost_usd)),
         ),
     )
+    if agent_error and status == RunStatus.FAILED:
+        event_publish(
+            org=run.org,
+            type=EventType.AGENT_ERRORED,
+            data=run_event_data(run, agent=run.agent.slug, reason=failure_reason[:300]),
+        )
     if status in FAILED_RUN_STATUSES and run.issue_id:
         retry_cap_check(issue_id=run.issue_id)
     return True
@@ -288,7 +298,7 @@ def retry_cap_check(*, issue_id: int) -> bool:
     system_comment(issue=issue, body=note)
     event_publish(
         org=issue.org,
-        type="issue_retry_cap",
+        type=EventType.ISSUE_RETRY_CAP,
         data={"key": issue.key, "issue_id": issue.pk, "failures": failures, "status": issue.status, "moved": moved},
     )
     return True
@@ -311,7 +321,7 @@ def run_cancel(*, actor: Actor, run: Run, reason: str = "") -> Run:
     ):
         run.status = RunStatus.CANCELLED
         run.failure_reason = note
-        event_publish(org=run.org, type="run_finished", data=run_event_data(run, failure_reason=note))
+        event_publish(org=run.org, type=EventType.RUN_FINISHED, data=run_event_data(run, failure_reason=note))
         return run
     Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(cancel_requested=True)
     run.cancel_requested = True

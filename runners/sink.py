@@ -24,7 +24,7 @@ from typing import Any
 
 from django.db import close_old_connections, transaction
 
-from orgs.events import event_publish
+from orgs.events import EventType, event_publish
 from orgs.models import Org
 from runners.base import ParsedEvent, Usage
 from runners.budget import Remaining
@@ -191,7 +191,7 @@ class DbEventSink:
                     setattr(self.run, name, value)
             event_publish(
                 org=self.org,
-                type="run_event",
+                type=EventType.RUN_EVENT,
                 data={
                     "run_id": self.run.pk,
                     "issue_key": self.issue_key,

@@ -19,11 +19,18 @@ from typing import Any
 
 from django.conf import settings
 
+from orgs.events import EventType
+
 log = logging.getLogger(__name__)
 
 # Events that can wake an agent (read by runners.dispatch), and those that wake the scheduler loop.
-DISPATCH_TYPES = ("issue_created", "issue_updated", "comment_created", "approval_resolved")
-WAKE_TYPES = frozenset({*DISPATCH_TYPES, "run_queued"})
+DISPATCH_TYPES = (
+    EventType.ISSUE_CREATED,
+    EventType.ISSUE_UPDATED,
+    EventType.COMMENT_CREATED,
+    EventType.APPROVAL_RESOLVED,
+)
+WAKE_TYPES = frozenset({*DISPATCH_TYPES, EventType.RUN_QUEUED})
 _sender: socket.socket | None = None
 
 

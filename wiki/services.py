@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 
 from orgs.actors import Actor
 from orgs.errors import Conflict, InvalidInput
-from orgs.events import event_publish
+from orgs.events import EventType, event_publish
 from orgs.models import Org
 from orgs.services import activity_record, require_member
 from wiki.models import WikiPage, WikiRevision
@@ -34,7 +34,9 @@ def _revision(page: WikiPage, actor: Actor) -> WikiRevision:
 
 
 def _publish(page: WikiPage, verb: str) -> None:
-    event_publish(org=page.org, type="wiki_updated", data={"slug": page.slug, "title": page.title, "verb": verb})
+    event_publish(
+        org=page.org, type=EventType.WIKI_UPDATED, data={"slug": page.slug, "title": page.title, "verb": verb}
+    )
 
 
 @transaction.atomic
@@ -120,4 +122,4 @@ def wiki_page_delete(*, actor: Actor, page: WikiPage) -> None:
     activity_record(org=org, actor=actor, verb="deleted", obj=page, object_id=slug)
     search_remove(page.pk)
     page.delete()
-    event_publish(org=org, type="wiki_updated", data={"slug": slug, "verb": "deleted"})
+    event_publish(org=org, type=EventType.WIKI_UPDATED, data={"slug": slug, "verb": "deleted"})

@@ -59,11 +59,11 @@
   Mesa.toast = toast;
 
   /* ---- live events ---- */
-  // EventSource only delivers named events that have a listener: every orgs.Event type goes here.
-  var TYPES = ["issue_created", "issue_updated", "issue_deleted", "issue_retry_cap", "comment_created",
-    "agent_created", "agent_updated", "agent_heartbeat", "label_created", "run_queued", "run_started",
-    "run_event", "run_finished", "run_updated", "approval_created", "approval_resolved", "work_block_updated",
-    "apex_block_updated", "wiki_updated", "activity", "notification_sent", "resync"];
+  // EventSource only delivers named events that have a listener: every orgs.events.EventType value
+  // (base.html's json_script), plus "resync", which the stream itself sends (orgs/sse.py).
+  var TYPES = ["resync"];
+  try { TYPES = JSON.parse(document.getElementById("mesa-event-types").textContent).concat(TYPES); }
+  catch (e) { /* a page without the list still gets resync */ }
   var source = null, retryMs = 1000;
 
   function notable(type, d) {

@@ -12,6 +12,8 @@ from django.utils import timezone
 from notifications.models import Delivery, DeliveryStatus, EventKind
 from notifications.services import _claim, channel_create, deliver_due, notify
 from orgs.actors import Actor
+from orgs.events import EventType
+from orgs.models import Event
 from tests.factories import make_org
 from tests.fakes.webhook_server import FakeWebhookServer
 
@@ -207,3 +209,27 @@ def test_it_shows_every_attempt_in_the_delivery_log(
 
     page = client.get("/settings/notifications/")
     assert "first failure" in page.content.decode()
+
+
+def test_it_publishes_a_live_event_when_a_delivery_is_queued_sent_or_failed(
+    client: Any, org: Any, hook: FakeWebhookServer
+) -> None:
+    channel = _webhook(org, hook)
+    hook.respond(500, "boom")
+    [failing] = notify(org=org, kind=EventKind.RUN_FAILED, payload={"run_id": 1})
+    deliver_due(now=timezone.now() + timedelta(seconds=1))
+    [sent] = notify(org=org, kind=EventKind.RUN_FAILED, payload={"run_id": 2})
+    deliver_due(now=timezone.now() + timedelta(seconds=1))
+
+    events = Event.objects.filter(type=EventType.NOTIFICATION_DELIVERY).order_by("id")
+
+    # The delivery log in Settings refreshes on these instead of polling.
+    assert [(e.data["id"], e.data["status"]) for e in events] == [
+        (failing.pk, DeliveryStatus.PENDING),
+        (failing.pk, DeliveryStatus.FAILED),
+        (sent.pk, DeliveryStatus.PENDING),
+        (sent.pk, DeliveryStatus.SENT),
+    ]
+    assert all(e.org_id == org.pk and e.data["channel_id"] == channel.pk for e in events)
+    page = client.get("/settings/notifications/").content.decode()
+    assert 'id="delivery-log"' in page and 'hx-trigger="mesa:notification_delivery from:body' in page

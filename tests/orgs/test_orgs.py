@@ -9,7 +9,7 @@ from django.db import transaction
 
 from orgs.actors import Actor
 from orgs.errors import Conflict, InvalidInput, NotFound
-from orgs.events import add_listener, event_publish, remove_listener
+from orgs.events import EventType, add_listener, event_publish, remove_listener
 from orgs.models import Activity, Event, Org
 from orgs.selectors import org_default, org_get
 from orgs.services import org_create, org_update
@@ -87,14 +87,20 @@ def test_it_wakes_listeners_only_after_commit() -> None:
     add_listener(listener)
     try:
         with transaction.atomic():
-            event_publish(org=org, type="ping", data={})
+            event_publish(org=org, type=EventType.WIKI_UPDATED, data={"slug": "committed"})
             assert seen == []
-        assert seen == ["ping"]
+        assert seen == ["wiki_updated"]
         with pytest.raises(ValueError), transaction.atomic():
-            event_publish(org=org, type="rolled_back", data={})
+            event_publish(org=org, type=EventType.LABEL_CREATED, data={"name": "rolled-back"})
             raise ValueError
-        assert seen == ["ping"]
-        assert not Event.objects.filter(type="rolled_back").exists()
+        assert seen == ["wiki_updated"]
+        assert not Event.objects.filter(type=EventType.LABEL_CREATED).exists()
     finally:
         remove_listener(listener)
         remove_listener(broken)
+
+
+def test_it_refuses_to_publish_a_type_that_is_not_an_event_type(org: Any) -> None:
+    with pytest.raises(ValueError):
+        event_publish(org=org, type="ping", data={})  # type: ignore[arg-type]
+    assert not Event.objects.filter(type="ping").exists()
