@@ -22,7 +22,7 @@ from django.conf import settings
 log = logging.getLogger(__name__)
 
 # Events that can wake an agent (read by runners.dispatch), and those that wake the scheduler loop.
-DISPATCH_TYPES = ("issue_created", "issue_updated", "comment_created", "approval_resolved")
+DISPATCH_TYPES = ("issue_created", "issue_updated", "comment_created", "approval_resolved", "backlog_updated")
 WAKE_TYPES = frozenset({*DISPATCH_TYPES, "run_queued"})
 _sender: socket.socket | None = None
 
