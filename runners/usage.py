@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import DecimalField, Q, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from agents.models import Agent
@@ -86,8 +86,6 @@ def usage_by_agent(org: Org, *, since: datetime | None = None) -> dict[int, Usag
 
 def usage_by_day(org: Org, *, days: int = 14, agent: Agent | None = None) -> list[tuple[str, UsageTotals]]:
     """(ISO date, totals) for each of the last ``days`` UTC days, oldest first, zero-filled."""
-    from django.db.models.functions import TruncDate
-
     start = day_start() - timedelta(days=days - 1)
     runs = Run.objects.filter(org=org, created_at__gte=start)
     if agent is not None:
