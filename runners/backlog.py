@@ -5,6 +5,9 @@ the text in its prompt and turns it into issues. When that run completes, Mesa
 moves the items it saw to ``artifact-docs/backlog-done/`` — the CEO runs in its
 own worktree and could not empty the file in the main checkout itself. Items
 added while the run was going on stay in the file for the next run.
+
+An append publishes ``backlog_updated``; the dispatcher (``runners.dispatch``) reacts to it by
+waking the CEO, so this module depends on nothing above it.
 """
 
 from __future__ import annotations
@@ -39,9 +42,10 @@ def backlog_read(agent: Agent) -> str:
 
 @transaction.atomic
 def backlog_append(*, actor: Actor, org: Org, text: str) -> Agent:
-    """Add an item to the CEO's backlog and wake the CEO; returns the CEO."""
-    from runners.dispatch import Wake, dispatch
+    """Add an item to the CEO's backlog and publish ``backlog_updated``; returns the CEO.
 
+    The dispatcher answers the event with a heartbeat run of the CEO (see ``runners.dispatch``).
+    """
     require_member(actor, org.pk)
     text = (text or "").strip()
     if not text:
@@ -58,7 +62,6 @@ def backlog_append(*, actor: Actor, org: Org, text: str) -> Agent:
         fh.write(f"\n---\n\n### {stamp} ({actor})\n\n{text}\n")
     activity_record(org=org, actor=actor, verb="added to the backlog", obj=ceo, details={"text": text[:500]})
     event_publish(org=org, type=EventType.BACKLOG_UPDATED, data={"ceo_id": ceo.pk, "chars": len(text)})
-    dispatch(Wake(ceo.pk, None, "heartbeat", "a human added to the backlog"))
     return ceo
 
 

@@ -1,11 +1,17 @@
 """The runner interface: one small class per way of running an agent.
 
-A runner turns a prepared ``RunContext`` into events. Subprocess runners (the
-CLIs) only say which command to start and how to parse one line of its output;
-the shared executor (``runners/executor.py``) owns the process group, streaming,
-the mid-run budget meter, timeouts and cancellation. In-process runners (the
-OpenAI-compatible loop, noop, dry_run) implement ``execute`` themselves and
-report through the same ``EventSink``.
+A runner turns a prepared ``RunContext`` into events. Subprocess runners (the CLIs,
+``runners.executor.SubprocessRunner``) only say which command to start, how the CLI takes its
+prompt, and which parser reads its output; a fresh parser per run holds that run's state, so
+one runner instance can serve any number of runs. The shared executor (``runners/executor.py``)
+owns the process group, streaming, timeouts and cancellation. In-process runners (the
+OpenAI-compatible loop, noop, dry_run) implement ``execute`` themselves and report through the
+same ``EventSink``.
+
+Runners report tokens, and a cost only when the CLI states one; the sink prices the rest
+(``runners.sink.Meter``), so a price is computed in exactly one place.
+
+This module imports nothing of Mesa: every other runner module builds on it.
 """
 
 from __future__ import annotations
@@ -24,7 +30,8 @@ class Usage:
     tokens_out: int = 0
     cache_read: int = 0
     cache_write: int = 0
-    cost_usd: Decimal | None = None  # None: the CLI did not say; Mesa prices the tokens
+    cost_usd: Decimal | None = None  # None: the CLI did not say; the sink prices the tokens
+    model: str = ""  # the model that produced these tokens when the CLI names it; "" = the run's model
 
     def __add__(self, other: Usage) -> Usage:
         cost = None
@@ -36,11 +43,21 @@ class Usage:
             self.cache_read + other.cache_read,
             self.cache_write + other.cache_write,
             cost,
+            self.model if self.model == other.model else "",  # a sum over several models has none
         )
 
     @property
     def tokens_total(self) -> int:
         return self.tokens_in + self.tokens_out + self.cache_read + self.cache_write
+
+    def same_tokens(self, other: Usage) -> bool:
+        """True when both count the same tokens in every category (cost and model aside)."""
+        return (self.tokens_in, self.tokens_out, self.cache_read, self.cache_write) == (
+            other.tokens_in,
+            other.tokens_out,
+            other.cache_read,
+            other.cache_write,
+        )
 
 
 @dataclass
@@ -48,8 +65,9 @@ class ParsedEvent:
     """One event of a run's transcript.
 
     ``type`` is one of: ``system`` (init/meta), ``text`` (assistant text),
-    ``tool_use`` (name, input), ``tool_result`` (output, is_error), ``result``
-    (the CLI's final summary), ``error``, ``raw`` (an unparseable line, kept).
+    ``tool_use`` (id, name, input), ``tool_result`` (tool_use_id, content, is_error), ``result``
+    (the CLI's final summary), ``error``, ``raw`` (an unparseable line, kept). Build the tool
+    events with :func:`tool_use` and :func:`tool_result`, so every runner gives them one shape.
     ``usage`` is the usage this event adds (drives the mid-run meter);
     ``final`` is the CLI's own run totals, which win over the summed deltas.
     """
@@ -59,6 +77,21 @@ class ParsedEvent:
     usage: Usage | None = None
     final: Usage | None = None
     is_error: bool = False
+
+
+def tool_use(*, call_id: Any, name: Any, args: Any) -> ParsedEvent:
+    """The agent calls a tool: ``{"id", "name", "input"}`` (values as the CLI gave them)."""
+    return ParsedEvent("tool_use", {"id": call_id, "name": name, "input": args})
+
+
+def tool_result(*, call_id: Any, content: str, is_error: bool = False, **extra: Any) -> ParsedEvent:
+    """A tool's answer to call ``call_id``: ``{"tool_use_id", "content", "is_error", **extra}``.
+
+    ``content`` is the output text (the caller caps it); ``is_error`` is set on the event too, so
+    the sink marks it.
+    """
+    data = {"tool_use_id": call_id, "content": content, "is_error": is_error, **extra}
+    return ParsedEvent("tool_result", data, is_error=is_error)
 
 
 @dataclass
@@ -86,6 +119,14 @@ class EventSink(Protocol):
         ...
 
 
+class LineParser(Protocol):
+    """Reads one CLI's output for one run; made fresh per run, so it may keep that run's state."""
+
+    def parse_line(self, line: str) -> list[ParsedEvent]:
+        """Parse one line of stdout. Must never raise: unknown input becomes a ``raw`` event."""
+        ...
+
+
 @dataclass
 class Outcome:
     """How a runner's execution ended. The scheduler maps it to the run's final status:
@@ -104,37 +145,11 @@ class Outcome:
 
 
 class BaseRunner:
+    """One way of running an agent. Instances are shared between runs: they hold no run state."""
+
     name: ClassVar[str]
     binary: ClassVar[str | None] = None  # the executable it needs on PATH, for `doctor`
     version_args: ClassVar[tuple[str, ...]] = ("--version",)
 
     def execute(self, ctx: RunContext, sink: EventSink) -> Outcome:
         raise NotImplementedError
-
-
-class SubprocessRunner(BaseRunner):
-    """A runner that starts one CLI process and parses its stdout line by line."""
-
-    def command(self, ctx: RunContext) -> list[str]:
-        raise NotImplementedError
-
-    def stdin(self, ctx: RunContext) -> bytes | None:
-        return None
-
-    def env(self, ctx: RunContext) -> dict[str, str]:
-        """Extra environment variables this runner's CLI needs, merged over ``ctx.env`` by ``execute``."""
-        return {}
-
-    def parse_line(self, line: str) -> list[ParsedEvent]:
-        """Parse one line of stdout. Must never raise: unknown input becomes a ``raw`` event."""
-        raise NotImplementedError
-
-    def execute(self, ctx: RunContext, sink: EventSink) -> Outcome:
-        from dataclasses import replace
-
-        from runners.executor import run_subprocess
-
-        extra_env = self.env(ctx)
-        if extra_env:
-            ctx = replace(ctx, env={**ctx.env, **extra_env})
-        return run_subprocess(self, ctx, sink)

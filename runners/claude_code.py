@@ -14,28 +14,20 @@ The stream (one JSON object per line, tested against claude-code 2.1.330):
   field that does not exist there and showed $0).
 
 Runs unattended: ``--dangerously-skip-permissions`` (which claude refuses as root unless
-``IS_SANDBOX=1``, set through :meth:`env`), ``--disallowedTools`` from the agent.
-An instance keeps per-run state (the message ids already metered): use one per run.
+``IS_SANDBOX=1``, set through :meth:`ClaudeCodeRunner.env`), ``--disallowedTools`` from the agent.
+The prompt goes after ``--`` on the command line, or on stdin when it is too long for argv
+(``claude -p`` reads the prompt from stdin when none is given). A :class:`ClaudeParser` per run
+keeps that run's state (the message ids already metered).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any, ClassVar
 
-from runners import pricing
-from runners.base import ParsedEvent, RunContext, SubprocessRunner, Usage
-from runners.cli_common import (
-    as_decimal,
-    as_int,
-    binary,
-    cap,
-    has_tokens,
-    json_object,
-    prompt_via_stdin,
-    raw,
-    with_prefix,
-)
+from runners.base import ParsedEvent, RunContext, Usage, tool_result, tool_use
+from runners.cli_common import as_decimal, as_int, binary, cap, has_tokens, json_object, raw, with_prefix
+from runners.executor import SubprocessRunner
 
 
 def _usage(data: Any) -> Usage:
@@ -60,25 +52,12 @@ def _tool_result_text(content: Any) -> str:
     return "" if content is None else cap(content)
 
 
-@dataclass
-class _Seen:
-    tokens_in: int = 0
-    tokens_out: int = 0
-    cache_read: int = 0
-    cache_write: int = 0
-
-
 class ClaudeCodeRunner(SubprocessRunner):
     name: ClassVar[str] = "claude_code"
     binary: ClassVar[str | None] = "claude"
-
-    def __init__(self) -> None:
-        self._model = ""
-        self._seen: dict[str, _Seen] = {}
+    prompt_via = "stdin_when_long"
 
     def command(self, ctx: RunContext) -> list[str]:
-        self._model = ctx.model
-        self._seen = {}
         argv = [binary(ctx, "claude"), "-p", "--output-format", "stream-json", "--verbose"]
         if ctx.max_turns and ctx.max_turns > 0:
             argv += ["--max-turns", str(ctx.max_turns)]
@@ -91,12 +70,10 @@ class ClaudeCodeRunner(SubprocessRunner):
         if tools:
             # The `=` form: --disallowedTools is variadic and would swallow the prompt otherwise.
             argv.append("--disallowedTools=" + ",".join(tools))
-        if not prompt_via_stdin(ctx.prompt):
-            argv += ["--", ctx.prompt]  # `--`: a prompt starting with "-" is not an option
-        return with_prefix(ctx, argv)
+        return with_prefix(ctx, argv + self.prompt_args(ctx))
 
-    def stdin(self, ctx: RunContext) -> bytes | None:
-        return ctx.prompt.encode("utf-8") if prompt_via_stdin(ctx.prompt) else None
+    def parser(self, ctx: RunContext) -> ClaudeParser:
+        return ClaudeParser(model=ctx.model)
 
     def env(self, ctx: RunContext) -> dict[str, str]:
         # claude refuses --dangerously-skip-permissions as root unless told it is sandboxed; a run
@@ -107,7 +84,13 @@ class ClaudeCodeRunner(SubprocessRunner):
             "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
         }
 
-    # --- parsing -------------------------------------------------------------------------
+
+class ClaudeParser:
+    """Reads one run's stream-json; remembers, per API message id, the usage already metered."""
+
+    def __init__(self, *, model: str = "") -> None:
+        self.model = model  # the agent's model until the init line names the one in use
+        self._seen: dict[str, Usage] = {}
 
     def parse_line(self, line: str) -> list[ParsedEvent]:
         obj = json_object(line)
@@ -128,7 +111,7 @@ class ClaudeCodeRunner(SubprocessRunner):
 
     def _system(self, obj: dict[str, Any]) -> ParsedEvent:
         if obj.get("subtype") == "init" and isinstance(obj.get("model"), str):
-            self._model = obj["model"] or self._model
+            self.model = obj["model"] or self.model
         keys = ("subtype", "session_id", "model", "cwd", "permissionMode", "claude_code_version", "apiKeySource")
         data = {key: obj[key] for key in keys if key in obj}
         if isinstance(obj.get("tools"), list):
@@ -141,23 +124,22 @@ class ClaudeCodeRunner(SubprocessRunner):
         if not has_tokens(reported):
             return None
         msg_id = str(message.get("id") or "")
-        seen = self._seen.setdefault(msg_id, _Seen()) if msg_id else _Seen()
+        seen = self._seen.get(msg_id, Usage())
         delta = Usage(
             tokens_in=max(reported.tokens_in - seen.tokens_in, 0),
             tokens_out=max(reported.tokens_out - seen.tokens_out, 0),
             cache_read=max(reported.cache_read - seen.cache_read, 0),
             cache_write=max(reported.cache_write - seen.cache_write, 0),
+            model=str(message.get("model") or self.model),
         )
-        seen.tokens_in = max(seen.tokens_in, reported.tokens_in)
-        seen.tokens_out = max(seen.tokens_out, reported.tokens_out)
-        seen.cache_read = max(seen.cache_read, reported.cache_read)
-        seen.cache_write = max(seen.cache_write, reported.cache_write)
-        if not has_tokens(delta):
-            return None
-        model = str(message.get("model") or self._model)
-        if pricing.is_priced(model):
-            delta.cost_usd = pricing.price(model, delta)
-        return delta
+        if msg_id:
+            self._seen[msg_id] = Usage(
+                tokens_in=max(seen.tokens_in, reported.tokens_in),
+                tokens_out=max(seen.tokens_out, reported.tokens_out),
+                cache_read=max(seen.cache_read, reported.cache_read),
+                cache_write=max(seen.cache_write, reported.cache_write),
+            )
+        return delta if has_tokens(delta) else None
 
     def _assistant(self, obj: dict[str, Any]) -> list[ParsedEvent]:
         message = obj.get("message")
@@ -175,10 +157,7 @@ class ClaudeCodeRunner(SubprocessRunner):
                 events.append(ParsedEvent("text", {"text": cap(block.get("thinking", "")), "thinking": True}))
             elif btype == "tool_use":
                 events.append(
-                    ParsedEvent(
-                        "tool_use",
-                        {"id": block.get("id", ""), "name": block.get("name", ""), "input": block.get("input", {})},
-                    )
+                    tool_use(call_id=block.get("id", ""), name=block.get("name", ""), args=block.get("input", {}))
                 )
         if obj.get("error"):
             events.append(ParsedEvent("error", {"message": str(obj["error"])}, is_error=True))
@@ -192,26 +171,19 @@ class ClaudeCodeRunner(SubprocessRunner):
     def _user(self, obj: dict[str, Any]) -> list[ParsedEvent]:
         message = obj.get("message")
         content = message.get("content") if isinstance(message, dict) else None
-        events = []
-        for block in content if isinstance(content, list) else []:
-            if isinstance(block, dict) and block.get("type") == "tool_result":
-                is_error = bool(block.get("is_error"))
-                events.append(
-                    ParsedEvent(
-                        "tool_result",
-                        {
-                            "tool_use_id": block.get("tool_use_id", ""),
-                            "content": cap(_tool_result_text(block.get("content"))),
-                            "is_error": is_error,
-                        },
-                        is_error=is_error,
-                    )
-                )
-        return events  # a plain user message (the prompt echoed back) is not worth storing twice
+        return [
+            tool_result(
+                call_id=block.get("tool_use_id", ""),
+                content=cap(_tool_result_text(block.get("content"))),
+                is_error=bool(block.get("is_error")),
+            )
+            for block in (content if isinstance(content, list) else [])
+            if isinstance(block, dict) and block.get("type") == "tool_result"
+        ]  # a plain user message (the prompt echoed back) is not worth storing twice
 
     def _result(self, obj: dict[str, Any]) -> ParsedEvent:
-        final = _usage(obj.get("usage"))
-        final.cost_usd = as_decimal(obj.get("total_cost_usd"))
+        # The CLI's own totals and cost (the top-level total_cost_usd): they win over the deltas.
+        final = replace(_usage(obj.get("usage")), cost_usd=as_decimal(obj.get("total_cost_usd")), model=self.model)
         subtype = str(obj.get("subtype") or "")
         is_error = bool(obj.get("is_error")) or (bool(subtype) and subtype != "success")
         keys = ("subtype", "is_error", "num_turns", "result", "session_id", "duration_ms", "stop_reason")

@@ -1,4 +1,4 @@
-"""Small helpers shared by the CLI runners: JSON lines, raw events, argv prefixes, prompts.
+"""Small helpers shared by the CLI runners: JSON lines, raw events, argv prefixes, the combined prompt.
 
 ``RunContext.extra`` keys understood by every CLI runner:
 
@@ -101,11 +101,3 @@ def option(ctx: RunContext, key: str, env_name: str, default: str = "") -> str:
     """A runner setting: ``ctx.extra[key]``, else the agent's environment variable ``env_name``."""
     value = ctx.extra.get(key) or ctx.env.get(env_name) or default
     return str(value)
-
-
-# Linux caps one argv string at 128 KiB (MAX_ARG_STRLEN); longer prompts go through stdin.
-ARGV_PROMPT_MAX = 100_000
-
-
-def prompt_via_stdin(prompt: str) -> bool:
-    return len(prompt.encode("utf-8")) > ARGV_PROMPT_MAX

@@ -13,7 +13,11 @@ Usage arrives only with ``turn.completed``: ``input_tokens`` (which INCLUDES the
 records uncached input as ``tokens_in`` and the cached part as ``cache_read`` (as for every other
 runner), so ``tokens_in = input_tokens - cached_input_tokens``. There is no cost field: the cost
 comes from ``runners/prices.toml``. Because codex reports no usage before the turn ends, the
-mid-run meter can only act at turn boundaries (the timeout still bounds a turn).
+mid-run meter can only act at turn boundaries (the timeout still bounds a turn). The sink's
+running total is the run's total (codex states none of its own).
+
+The prompt (role text in front) goes after ``--``, or, when too long for argv, ``-`` tells codex
+to read it from stdin.
 
 Settings, from ``RunContext.extra`` or else the agent's environment (in brackets):
 ``base_url`` [``MESA_CODEX_BASE_URL``], an OpenAI-compatible endpoint for which Mesa declares
@@ -29,20 +33,9 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from runners import pricing
-from runners.base import ParsedEvent, RunContext, SubprocessRunner, Usage
-from runners.cli_common import (
-    as_int,
-    binary,
-    cap,
-    combined_prompt,
-    json_object,
-    option,
-    prompt_via_stdin,
-    raw,
-    sub,
-    with_prefix,
-)
+from runners.base import ParsedEvent, RunContext, Usage, tool_result, tool_use
+from runners.cli_common import as_int, binary, cap, combined_prompt, json_object, option, raw, sub, with_prefix
+from runners.executor import SubprocessRunner
 
 SANDBOXES = ("read-only", "workspace-write", "danger-full-access")
 
@@ -66,16 +59,10 @@ def codex_usage(data: Any) -> Usage:
 class CodexRunner(SubprocessRunner):
     name: ClassVar[str] = "codex"
     binary: ClassVar[str | None] = "codex"
-
-    def __init__(self) -> None:
-        self._model = ""
-        self._totals = Usage()
-        self._turns = 0
+    prompt_via = "stdin_when_long"
+    stdin_args = ("--", "-")  # `-`: codex reads the prompt from stdin
 
     def command(self, ctx: RunContext) -> list[str]:
-        self._model = ctx.model
-        self._totals = Usage()
-        self._turns = 0
         argv = [binary(ctx, "codex"), "exec", "--json", "--skip-git-repo-check", "--color", "never"]
         # Without this codex lingers ~5 s after the turn to flush analytics.
         argv += ["-c", "analytics.enabled=false", "-c", 'approval_policy="never"']
@@ -101,13 +88,22 @@ class CodexRunner(SubprocessRunner):
                 "}"
             )
             argv += ["-c", "model_provider=mesa", "-c", f"model_providers.mesa={provider}"]
-        prompt = combined_prompt(ctx)
-        argv += ["--cd", str(ctx.cwd), "--", "-" if prompt_via_stdin(prompt) else prompt]
+        argv += ["--cd", str(ctx.cwd), *self.prompt_args(ctx)]
         return with_prefix(ctx, argv)
 
-    def stdin(self, ctx: RunContext) -> bytes | None:
-        prompt = combined_prompt(ctx)
-        return prompt.encode("utf-8") if prompt_via_stdin(prompt) else None
+    def prompt_text(self, ctx: RunContext) -> str:
+        return combined_prompt(ctx)
+
+    def parser(self, ctx: RunContext) -> CodexParser:
+        return CodexParser(model=ctx.model)
+
+
+class CodexParser:
+    """Reads one run's ``codex exec --json`` stream; counts its turns."""
+
+    def __init__(self, *, model: str = "") -> None:
+        self.model = model
+        self.turns = 0
 
     def parse_line(self, line: str) -> list[ParsedEvent]:
         obj = json_object(line)
@@ -138,28 +134,16 @@ class CodexRunner(SubprocessRunner):
         return [raw(line, kind=str(kind))]
 
     def _turn_completed(self, obj: dict[str, Any]) -> ParsedEvent:
-        delta = codex_usage(obj.get("usage"))
-        if pricing.is_priced(self._model):
-            delta.cost_usd = pricing.price(self._model, delta)
-        self._totals = self._totals + delta
-        self._turns += 1
-        usage = sub(obj, "usage")
+        # The turn's tokens are a delta; the sink prices them and keeps the run's total.
+        self.turns += 1
         data = {
             "subtype": "turn.completed",
             "is_error": False,
-            "num_turns": self._turns,
-            "usage": usage,
-            "model": self._model,
-            "priced": pricing.is_priced(self._model),
+            "num_turns": self.turns,
+            "usage": sub(obj, "usage"),
+            "model": self.model,
         }
-        final = Usage(
-            self._totals.tokens_in,
-            self._totals.tokens_out,
-            self._totals.cache_read,
-            self._totals.cache_write,
-            self._totals.cost_usd,
-        )
-        return ParsedEvent("result", data, usage=delta, final=final)
+        return ParsedEvent("result", data, usage=codex_usage(obj.get("usage")))
 
     def _item(self, kind: str, item: dict[str, Any]) -> list[ParsedEvent]:
         itype = item.get("type")
@@ -175,66 +159,34 @@ class CodexRunner(SubprocessRunner):
             )
         if itype == "command_execution":
             if kind == "item.started":
-                return [
-                    ParsedEvent(
-                        "tool_use", {"id": item_id, "name": "shell", "input": {"command": item.get("command", "")}}
-                    )
-                ]
+                return [tool_use(call_id=item_id, name="shell", args={"command": item.get("command", "")})]
             if not done:
                 return []
             exit_code = item.get("exit_code")
             failed = item.get("status") == "failed" or (isinstance(exit_code, int) and exit_code != 0)
-            return [
-                ParsedEvent(
-                    "tool_result",
-                    {
-                        "tool_use_id": item_id,
-                        "content": cap(item.get("aggregated_output", "")),
-                        "exit_code": exit_code,
-                        "is_error": failed,
-                    },
-                    is_error=failed,
-                )
-            ]
+            output = cap(item.get("aggregated_output", ""))
+            return [tool_result(call_id=item_id, content=output, is_error=failed, exit_code=exit_code)]
         if itype == "file_change":
             if not done:
                 return []
             changes = item.get("changes") if isinstance(item.get("changes"), list) else []
             failed = item.get("status") == "failed"
             return [
-                ParsedEvent("tool_use", {"id": item_id, "name": "file_change", "input": {"changes": changes}}),
-                ParsedEvent(
-                    "tool_result",
-                    {"tool_use_id": item_id, "content": str(item.get("status", "")), "is_error": failed},
-                    is_error=failed,
-                ),
+                tool_use(call_id=item_id, name="file_change", args={"changes": changes}),
+                tool_result(call_id=item_id, content=str(item.get("status", "")), is_error=failed),
             ]
         if itype == "mcp_tool_call":
             name = f"{item.get('server', '')}.{item.get('tool', '')}"
             if kind == "item.started":
-                return [ParsedEvent("tool_use", {"id": item_id, "name": name, "input": item.get("arguments", {})})]
+                return [tool_use(call_id=item_id, name=name, args=item.get("arguments", {}))]
             if not done:
                 return []
             error = item.get("error")
             failed = bool(error) or item.get("status") == "failed"
             content = error.get("message", "") if isinstance(error, dict) else item.get("result", "")
-            return [
-                ParsedEvent(
-                    "tool_result",
-                    {"tool_use_id": item_id, "content": cap(content), "is_error": failed},
-                    is_error=failed,
-                )
-            ]
+            return [tool_result(call_id=item_id, content=cap(content), is_error=failed)]
         if itype == "web_search":
-            return (
-                [
-                    ParsedEvent(
-                        "tool_use", {"id": item_id, "name": "web_search", "input": {"query": item.get("query", "")}}
-                    )
-                ]
-                if done
-                else []
-            )
+            return [tool_use(call_id=item_id, name="web_search", args={"query": item.get("query", "")})] if done else []
         if itype == "todo_list":
             return [ParsedEvent("system", {"subtype": "todo_list", "items": item.get("items", [])})] if done else []
         if itype == "error":

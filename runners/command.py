@@ -18,7 +18,8 @@ import shlex
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from runners.base import ParsedEvent, RunContext, SubprocessRunner, Usage
+from runners.base import ParsedEvent, RunContext, Usage
+from runners.executor import SubprocessRunner
 
 
 def _usage(value: Any) -> Usage | None:
@@ -51,14 +52,20 @@ def command_line(ctx: RunContext) -> list[str]:
 class CommandRunner(SubprocessRunner):
     name = "command"
     binary = None  # whatever the agent configures; `doctor` cannot know it in advance
+    prompt_via = "stdin"
 
     def command(self, ctx: RunContext) -> list[str]:
         return command_line(ctx)
 
-    def stdin(self, ctx: RunContext) -> bytes | None:
-        if ctx.system_prompt:
-            return f"{ctx.system_prompt}\n\n{ctx.prompt}".encode()
-        return ctx.prompt.encode()
+    def prompt_text(self, ctx: RunContext) -> str:
+        return f"{ctx.system_prompt}\n\n{ctx.prompt}" if ctx.system_prompt else ctx.prompt
+
+    def parser(self, ctx: RunContext) -> CommandParser:
+        return CommandParser()
+
+
+class CommandParser:
+    """Text lines, or JSON objects that name their event ``type``. Keeps no state."""
 
     def parse_line(self, line: str) -> list[ParsedEvent]:
         stripped = line.strip()

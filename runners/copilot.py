@@ -12,17 +12,21 @@ This shape comes from public parsers of the CLI, not from a run on this machine 
 not installed here): the parser is tolerant, and a line that is not JSON (an older CLI without
 ``--output-format``) is kept as a ``text`` event rather than dropped.
 
-Copilot bills premium requests, not tokens; tokens and a cost are recorded when
-``assistant.usage`` reports them (the cost from ``runners/prices.toml`` when it gives none).
+Copilot bills premium requests, not tokens; tokens are recorded when ``assistant.usage``
+reports them, and the sink prices them from ``runners/prices.toml``.
+
+The prompt (role text in front) follows ``-p``; one too long for argv goes on stdin with no
+``-p`` at all: in a non-interactive session copilot reads its prompt from piped stdin
+(github/copilot-cli#1046, #3398).
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from runners import pricing
-from runners.base import ParsedEvent, RunContext, SubprocessRunner, Usage
+from runners.base import ParsedEvent, RunContext, Usage, tool_result, tool_use
 from runners.cli_common import as_int, binary, cap, combined_prompt, json_object, raw, sub, with_prefix
+from runners.executor import SubprocessRunner
 
 
 def _content_text(content: Any) -> str:
@@ -42,21 +46,28 @@ def _content_text(content: Any) -> str:
 class CopilotRunner(SubprocessRunner):
     name: ClassVar[str] = "copilot"
     binary: ClassVar[str | None] = "copilot"
-
-    def __init__(self) -> None:
-        self._model = ""
-        self._turns = 0
-        self._totals = Usage()
+    prompt_via = "stdin_when_long"
+    prompt_flag = ("-p",)
 
     def command(self, ctx: RunContext) -> list[str]:
-        self._model = ctx.model
-        self._turns = 0
-        self._totals = Usage()
         argv = [binary(ctx, "copilot"), "--output-format", "json", "--allow-all-tools"]
         if ctx.model:
             argv += ["--model", ctx.model]
-        argv += ["-p", combined_prompt(ctx)]
-        return with_prefix(ctx, argv)
+        return with_prefix(ctx, argv + self.prompt_args(ctx))
+
+    def prompt_text(self, ctx: RunContext) -> str:
+        return combined_prompt(ctx)
+
+    def parser(self, ctx: RunContext) -> CopilotParser:
+        return CopilotParser(model=ctx.model)
+
+
+class CopilotParser:
+    """Reads one run's JSONL session events; counts its turns."""
+
+    def __init__(self, *, model: str = "") -> None:
+        self.model = model
+        self.turns = 0
 
     def parse_line(self, line: str) -> list[ParsedEvent]:
         obj = json_object(line)
@@ -76,19 +87,14 @@ class CopilotRunner(SubprocessRunner):
         if kind == "assistant.reasoning":
             return [ParsedEvent("text", {"text": cap(_content_text(data.get("content"))), "thinking": True})]
         if kind == "assistant.turn_end":
-            self._turns += 1
+            self.turns += 1
             return []
         if kind == "assistant.usage":
             return [self._usage(data)]
         if kind == "tool.execution_start":
             return [
-                ParsedEvent(
-                    "tool_use",
-                    {
-                        "id": data.get("toolCallId", ""),
-                        "name": data.get("toolName", ""),
-                        "input": data.get("arguments", {}),
-                    },
+                tool_use(
+                    call_id=data.get("toolCallId", ""), name=data.get("toolName", ""), args=data.get("arguments", {})
                 )
             ]
         if kind == "tool.execution_complete":
@@ -99,15 +105,7 @@ class CopilotRunner(SubprocessRunner):
                 error.get("message") if failed and error else (result.get("detailedContent") or result.get("content"))
             )
             return [
-                ParsedEvent(
-                    "tool_result",
-                    {
-                        "tool_use_id": data.get("toolCallId", ""),
-                        "content": cap(_content_text(content)),
-                        "is_error": failed,
-                    },
-                    is_error=failed,
-                )
+                tool_result(call_id=data.get("toolCallId", ""), content=cap(_content_text(content)), is_error=failed)
             ]
         if kind in ("session.error", "error"):
             message = data.get("message") or obj.get("message") or kind
@@ -115,8 +113,7 @@ class CopilotRunner(SubprocessRunner):
         if kind == "result":
             exit_code = obj.get("exitCode")
             is_error = isinstance(exit_code, int) and exit_code != 0
-            totals = self._totals
-            final = Usage(totals.tokens_in, totals.tokens_out, totals.cache_read, totals.cache_write, totals.cost_usd)
+            # No token totals here (premium requests only): the sink's sum of assistant.usage is the run's.
             return [
                 ParsedEvent(
                     "result",
@@ -124,10 +121,9 @@ class CopilotRunner(SubprocessRunner):
                         "subtype": "result",
                         "exit_code": exit_code,
                         "usage": obj.get("usage", {}),
-                        "num_turns": self._turns,
+                        "num_turns": self.turns,
                         "is_error": is_error,
                     },
-                    final=final if final.tokens_total else None,
                     is_error=is_error,
                 )
             ]
@@ -136,17 +132,14 @@ class CopilotRunner(SubprocessRunner):
         return [raw(line, kind=kind)]
 
     def _usage(self, data: dict[str, Any]) -> ParsedEvent:
-        model = str(data.get("model") or self._model)
+        model = str(data.get("model") or self.model)
         delta = Usage(
             tokens_in=as_int(data.get("inputTokens")),
             tokens_out=as_int(data.get("outputTokens")),
             cache_read=as_int(data.get("cacheReadTokens")),
             cache_write=as_int(data.get("cacheWriteTokens")),
-            cost_usd=None,
+            model=model,
         )
-        if pricing.is_priced(model):
-            delta.cost_usd = pricing.price(model, delta)
-        self._totals = self._totals + delta
         return ParsedEvent(
             "system", {"subtype": "assistant.usage", "model": model, "cost": data.get("cost")}, usage=delta
         )

@@ -10,7 +10,8 @@ The scheduler reads the durable ``orgs.Event`` feed by id and passes each event 
 * a human comment on an agent's issue → the assignee; ``@<agent-slug>`` in any comment →
   that agent;
 * ``approval_resolved`` → the agent that asked (a resolved ``budget_raise`` re-dispatches
-  the subject agent's pending work).
+  the subject agent's pending work);
+* ``backlog_updated`` (an item appended to the CEO's backlog) → the CEO (heartbeat mode).
 
 An agent's own actions never wake itself. :func:`dispatch` then checks in the database
 that there is work (an open issue, a review, an approval), that the issue has not hit
@@ -33,6 +34,7 @@ from issues.models import TERMINAL_STATUSES, Comment, Issue, Status
 from issues.selectors import review_q
 from orgs.events import EventType
 from orgs.models import Event
+from runners.backlog import backlog_read
 from runners.budget import budget_block, budget_remaining
 from runners.models import Run, RunMode
 from runners.services import retry_capped, run_enqueue
@@ -136,6 +138,10 @@ def wakes_for_event(event: Event) -> list[Wake]:
             subject = Agent.objects.filter(pk=approval.subject_agent_id).first()
             if subject is not None:
                 wakes += pending_wakes(agent=subject)
+    elif event.type == EventType.BACKLOG_UPDATED:
+        ceo_id = data.get("ceo_id")
+        if isinstance(ceo_id, int):
+            wakes.append(Wake(ceo_id, None, RunMode.HEARTBEAT, "a human added to the backlog"))
     # Own actions never wake the actor; one wake per agent and issue.
     out: list[Wake] = []
     seen: set[tuple[int, int | None]] = set()
@@ -171,11 +177,8 @@ def agent_has_work(agent: Agent) -> bool:
         return True
     if Approval.objects.filter(reviewer=agent, status=ApprovalStatus.PENDING).exists():
         return True
-    if is_ceo(agent):
-        from runners.backlog import backlog_read
-
-        if backlog_read(agent).strip():
-            return True
+    if is_ceo(agent) and backlog_read(agent).strip():
+        return True
     return Issue.objects.filter(review_q(agent), org_id=agent.org_id).exists()
 
 
@@ -224,7 +227,8 @@ def dispatch_events(after_id: int, *, limit: int = 1000) -> tuple[int, list[Run]
 
 
 def pending_wakes(*, agent: Agent | None = None, org_id: int | None = None) -> list[Wake]:
-    """Work waiting in the database (recovery and budget raises): open assigned issues and reviews."""
+    """Work waiting in the database (recovery and budget raises): open assigned issues, reviews, and
+    a CEO's backlog items (whose ``backlog_updated`` event may have gone by while no scheduler ran)."""
     q = Q(status__in=(Status.TODO, Status.IN_PROGRESS), assignee__isnull=False)
     if agent is not None:
         q &= Q(assignee=agent)
@@ -246,4 +250,12 @@ def pending_wakes(*, agent: Agent | None = None, org_id: int | None = None) -> l
             wakes.append(
                 Wake(reviewer.pk, issue.pk, RunMode.REVIEW, f"{issue.key} is waiting for your review", automatic=True)
             )
+    roots = Agent.objects.filter(reports_to__isnull=True)  # a CEO is a root of the chart
+    if agent is not None:
+        roots = roots.filter(pk=agent.pk)
+    if org_id is not None:
+        roots = roots.filter(org_id=org_id)
+    for root in roots:
+        if is_ceo(root) and backlog_read(root).strip():
+            wakes.append(Wake(root.pk, None, RunMode.HEARTBEAT, "items wait in the backlog", automatic=True))
     return wakes

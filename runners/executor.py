@@ -1,6 +1,9 @@
-"""The shared executor: runs one CLI process for a ``SubprocessRunner`` and streams its events.
+"""The shared executor: ``SubprocessRunner`` (the base of the CLI runners) and the loop that runs one CLI.
 
-Contract of :func:`run_subprocess` (the CLI runners call it from ``execute``):
+The dependency goes one way: this module builds on ``runners.base``, the CLI runners build on
+this module, and ``runners.base`` imports neither.
+
+Contract of :func:`run_subprocess` (``SubprocessRunner.execute`` calls it):
 
 * ``runner.command(ctx)`` is started with ``cwd=ctx.cwd`` and exactly ``env=ctx.env`` (the
   caller builds the complete environment, ``PATH`` and the ``MESA_*`` variables included), in
@@ -8,8 +11,10 @@ Contract of :func:`run_subprocess` (the CLI runners call it from ``execute``):
   spawns can be signalled together.
 * ``runner.stdin(ctx)`` is written to stdin (from a thread, so a large prompt cannot deadlock
   against a full stdout pipe) and stdin is closed; ``None`` gives the process ``/dev/null``.
+* ``runner.parser(ctx)`` is called once: that fresh parser reads this run's output and holds
+  its state (message ids already metered, turn counts...), never the shared runner.
 * stdout is read line by line as it arrives; each line (decoded as UTF-8, invalid bytes
-  replaced, trailing newline removed) goes through ``runner.parse_line`` and every resulting
+  replaced, trailing newline removed) goes through ``parser.parse_line`` and every resulting
   event is passed to ``sink.emit`` in order. A ``parse_line`` that raises is caught: the line
   becomes a ``raw`` event (the run goes on). Empty lines are skipped.
 * ``sink.should_stop()`` is asked after every emitted event and at least every ~100 ms; when
@@ -38,16 +43,83 @@ import subprocess
 import threading
 import time
 from collections import deque
+from dataclasses import replace
 from pathlib import Path
-from typing import IO
+from typing import IO, ClassVar, Literal
 
-from runners.base import EventSink, Outcome, ParsedEvent, RunContext, SubprocessRunner
+from runners.base import BaseRunner, EventSink, LineParser, Outcome, ParsedEvent, RunContext
 
 STDOUT_CAP = 2_000_000  # characters of raw stdout kept in the Outcome (head + tail)
 STDERR_TAIL = 8_000  # bytes of stderr kept
 POLL_S = 0.1
 DEFAULT_KILL_GRACE_S = 5.0
 _EOF = object()
+
+# Linux caps one argv string at 128 KiB (MAX_ARG_STRLEN); longer prompts go through stdin.
+ARGV_PROMPT_MAX = 100_000
+
+PromptVia = Literal["argv", "stdin_when_long", "stdin"]
+
+
+class SubprocessRunner(BaseRunner):
+    """A runner that starts one CLI process and parses its stdout line by line.
+
+    A subclass says which command to start (:meth:`command`), which parser reads one run's
+    output (:meth:`parser`, a fresh object per run) and how its CLI takes the prompt:
+
+    * ``prompt_via``: ``"argv"`` (always on the command line), ``"stdin_when_long"`` (on the
+      command line, or on stdin when it is longer than ``ARGV_PROMPT_MAX`` bytes, which one
+      argv string cannot hold) or ``"stdin"`` (always on stdin);
+    * ``prompt_flag``: what precedes the prompt on the command line (``--`` by default, so a
+      prompt starting with "-" is not read as an option);
+    * ``stdin_args``: what goes on the command line instead when the prompt is on stdin (e.g.
+      codex's ``-- -``); nothing by default.
+
+    :meth:`command` puts :meth:`prompt_args` where its CLI expects the prompt; :meth:`stdin`
+    then gives the process the prompt, or nothing. The prompt text is :meth:`prompt_text`.
+    """
+
+    prompt_via: ClassVar[PromptVia] = "argv"
+    prompt_flag: ClassVar[tuple[str, ...]] = ("--",)
+    stdin_args: ClassVar[tuple[str, ...]] = ()
+
+    def command(self, ctx: RunContext) -> list[str]:
+        raise NotImplementedError
+
+    def parser(self, ctx: RunContext) -> LineParser:
+        """A new parser for one run of ``ctx``; it holds that run's parsing state."""
+        raise NotImplementedError
+
+    def env(self, ctx: RunContext) -> dict[str, str]:
+        """Extra environment variables this runner's CLI needs, merged over ``ctx.env`` by ``execute``."""
+        return {}
+
+    def prompt_text(self, ctx: RunContext) -> str:
+        """The prompt as this CLI gets it (CLIs without a system-prompt flag put the role in front)."""
+        return ctx.prompt
+
+    def prompt_on_stdin(self, ctx: RunContext) -> bool:
+        if self.prompt_via == "stdin":
+            return True
+        if self.prompt_via == "stdin_when_long":
+            return len(self.prompt_text(ctx).encode("utf-8")) > ARGV_PROMPT_MAX
+        return False
+
+    def prompt_args(self, ctx: RunContext) -> list[str]:
+        """The command-line arguments that carry the prompt, or stand for it when it is on stdin."""
+        if self.prompt_on_stdin(ctx):
+            return list(self.stdin_args)
+        return [*self.prompt_flag, self.prompt_text(ctx)]
+
+    def stdin(self, ctx: RunContext) -> bytes | None:
+        """What the process reads on stdin: the prompt when it goes there, else nothing (``/dev/null``)."""
+        return self.prompt_text(ctx).encode("utf-8") if self.prompt_on_stdin(ctx) else None
+
+    def execute(self, ctx: RunContext, sink: EventSink) -> Outcome:
+        extra_env = self.env(ctx)
+        if extra_env:
+            ctx = replace(ctx, env={**ctx.env, **extra_env})
+        return run_subprocess(self, ctx, sink)
 
 
 def resolve_binary(name: str, env: dict[str, str], cwd: Path | None = None) -> str | None:
@@ -125,9 +197,9 @@ def _read_tail(stream: IO[bytes], tail: deque[bytes]) -> None:
         pass
 
 
-def _parse(runner: SubprocessRunner, line: str) -> list[ParsedEvent]:
+def _parse(parser: LineParser, line: str) -> list[ParsedEvent]:
     try:
-        return list(runner.parse_line(line))
+        return list(parser.parse_line(line))
     except Exception as exc:  # noqa: BLE001 - a parser bug must not kill the run
         return [ParsedEvent("raw", {"line": line[:4000], "parse_error": f"{type(exc).__name__}: {exc}"})]
 
@@ -145,6 +217,7 @@ def run_subprocess(runner: SubprocessRunner, ctx: RunContext, sink: EventSink) -
         sink.emit(ParsedEvent("error", {"message": reason}, is_error=True))
         return Outcome(exit_code=None, failure_reason=reason, setup_error=True)
     stdin_data = runner.stdin(ctx)
+    parser = runner.parser(ctx)
     grace = float(ctx.extra.get("kill_grace_s", DEFAULT_KILL_GRACE_S))
     try:
         proc = subprocess.Popen(  # noqa: S603 - the command comes from the runner, not a shell
@@ -206,7 +279,7 @@ def run_subprocess(runner: SubprocessRunner, ctx: RunContext, sink: EventSink) -
             stdout.add(line)
             text = line.rstrip("\r\n")
             if text.strip():
-                for event in _parse(runner, text):
+                for event in _parse(parser, text):
                     sink.emit(event)
                     if not stop_reason and (asked := sink.should_stop()):
                         stop(asked)

@@ -13,7 +13,8 @@ and capped output) and ``mesa_api`` (a request to ``$MESA_API_URL`` with the run
 
 Each response's ``usage`` (``prompt_tokens`` including ``prompt_tokens_details.cached_tokens``,
 ``completion_tokens``) is emitted as it arrives, so the budget meter sees every request; the
-cost comes from ``runners/prices.toml`` (local models are unpriced: $0). The loop ends when
+sink prices it from ``runners/prices.toml`` (local models are unpriced: $0) and keeps the run's
+total. The loop ends when
 the model answers without tool calls, after ``max_turns`` requests (a failure, like claude's
 ``error_max_turns``), on ``sink.should_stop()`` or on the run's timeout.
 """
@@ -32,8 +33,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, ClassVar
 
-from runners import pricing
-from runners.base import BaseRunner, EventSink, Outcome, ParsedEvent, RunContext, Usage
+from runners.base import BaseRunner, EventSink, Outcome, ParsedEvent, RunContext, Usage, tool_result, tool_use
 from runners.cli_common import as_int, cap, sub
 
 DEFAULT_BASE_URL = "http://127.0.0.1:11434/v1"
@@ -232,7 +232,6 @@ class OpenAIRunner(BaseRunner):
             {"role": "user", "content": ctx.prompt},
         ]
         sink.emit(ParsedEvent("system", {"subtype": "init", "model": ctx.model, "base_url": base_url}))
-        totals = Usage()
         max_turns = ctx.max_turns if ctx.max_turns and ctx.max_turns > 0 else 50
 
         for turn in range(1, max_turns + 1):
@@ -252,8 +251,7 @@ class OpenAIRunner(BaseRunner):
                 sink.emit(ParsedEvent("error", {"message": reason}, is_error=True))
                 return Outcome(exit_code=1, failure_reason=reason, num_turns=turn - 1)
             message = self._message(response)
-            delta = self._usage(ctx.model, response)
-            totals = totals + delta
+            delta = self._usage(response)
             content = message.get("content")
             tool_calls = [call for call in message.get("tool_calls") or [] if isinstance(call, dict)]
             first = (
@@ -264,19 +262,15 @@ class OpenAIRunner(BaseRunner):
             first.usage = delta if delta.tokens_total else None
             sink.emit(first)
             if not tool_calls:
-                final = Usage(
-                    totals.tokens_in, totals.tokens_out, totals.cache_read, totals.cache_write, totals.cost_usd
-                )
                 result = {"subtype": "success", "is_error": False, "num_turns": turn, "result": cap(content or "")}
-                sink.emit(ParsedEvent("result", result, final=final))
+                sink.emit(ParsedEvent("result", result))
                 return Outcome(exit_code=0, num_turns=turn)
             messages.append({"role": "assistant", "content": content or "", "tool_calls": tool_calls})
             for call in tool_calls:
                 messages.append(self._run_tool(call, workspace, ctx, sink))
         reason = f"stopped after max_turns={max_turns} model requests without a final answer"
-        final = Usage(totals.tokens_in, totals.tokens_out, totals.cache_read, totals.cache_write, totals.cost_usd)
         result = {"subtype": "error_max_turns", "is_error": True, "num_turns": max_turns, "result": reason}
-        sink.emit(ParsedEvent("result", result, final=final, is_error=True))
+        sink.emit(ParsedEvent("result", result, is_error=True))
         return Outcome(exit_code=1, failure_reason=reason, num_turns=max_turns)
 
     # --- helpers ------------------------------------------------------------------------
@@ -326,15 +320,17 @@ class OpenAIRunner(BaseRunner):
         return sub(choices[0], "message")
 
     @staticmethod
-    def _usage(model: str, response: dict[str, Any]) -> Usage:
+    def _usage(response: dict[str, Any]) -> Usage:
+        """One response's tokens, with the model the server says answered ("" = the agent's)."""
         usage = sub(response, "usage")
         prompt = as_int(usage.get("prompt_tokens"))
         cached = min(as_int(sub(usage, "prompt_tokens_details").get("cached_tokens")), prompt)
-        delta = Usage(tokens_in=prompt - cached, tokens_out=as_int(usage.get("completion_tokens")), cache_read=cached)
-        priced_model = str(response.get("model") or model)
-        if pricing.is_priced(priced_model):
-            delta.cost_usd = pricing.price(priced_model, delta)
-        return delta
+        return Usage(
+            tokens_in=prompt - cached,
+            tokens_out=as_int(usage.get("completion_tokens")),
+            cache_read=cached,
+            model=str(response.get("model") or ""),
+        )
 
     def _run_tool(self, call: dict[str, Any], workspace: Workspace, ctx: RunContext, sink: EventSink) -> dict[str, Any]:
         call_id = str(call.get("id") or "")
@@ -346,9 +342,7 @@ class OpenAIRunner(BaseRunner):
             args = json.loads(raw_args) if isinstance(raw_args, str) and raw_args.strip() else (raw_args or {})
         except ValueError:
             args = None
-        sink.emit(
-            ParsedEvent("tool_use", {"id": call_id, "name": name, "input": args if args is not None else raw_args})
-        )
+        sink.emit(tool_use(call_id=call_id, name=name, args=args if args is not None else raw_args))
         is_error = False
         try:
             if not isinstance(args, dict):
@@ -363,11 +357,7 @@ class OpenAIRunner(BaseRunner):
             output, is_error = f"error: {exc}", True
         except OSError as exc:
             output, is_error = f"error: {exc.strerror or exc}", True
-        sink.emit(
-            ParsedEvent(
-                "tool_result", {"tool_use_id": call_id, "content": cap(output), "is_error": is_error}, is_error=is_error
-            )
-        )
+        sink.emit(tool_result(call_id=call_id, content=cap(output), is_error=is_error))
         return {"role": "tool", "tool_call_id": call_id, "content": output}
 
 

@@ -9,29 +9,22 @@ completed|error, input, output, error, metadata}}}`` (one event per FINISHED too
 
 Every ``step_finish`` (one per model request) carries that step's tokens and its cost in USD,
 which drive the mid-run meter; ``tokens.input`` excludes cache reads and writes, ``reasoning``
-is reported beside ``output`` and counted as output. A step whose reason is not
-``tool-calls`` ends the run: a ``result`` event then carries the summed totals.
-``--model`` takes ``provider/model``. Tested against opencode-ai 1.18.33.
+is reported beside ``output`` and counted as output. opencode prices from models.dev and
+reports 0 for a model it has no price for: such a step is reported without a cost, so the sink
+prices it from Mesa's own table rather than recording it as free. A step whose reason is not
+``tool-calls`` ends the run with a ``result`` event; the run's totals are the sink's sum of
+the steps. ``--model`` takes ``provider/model``. The prompt (role text in front) goes after
+``--``, or on stdin when it is too long for argv. Tested against opencode-ai 1.18.33.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
-from runners import pricing
-from runners.base import ParsedEvent, RunContext, SubprocessRunner, Usage
-from runners.cli_common import (
-    as_decimal,
-    as_int,
-    binary,
-    cap,
-    combined_prompt,
-    json_object,
-    prompt_via_stdin,
-    raw,
-    sub,
-    with_prefix,
-)
+from runners.base import ParsedEvent, RunContext, Usage, tool_result, tool_use
+from runners.cli_common import as_decimal, as_int, binary, cap, combined_prompt, json_object, raw, sub, with_prefix
+from runners.executor import SubprocessRunner
 
 
 def opencode_usage(part: dict[str, Any]) -> Usage:
@@ -49,31 +42,30 @@ def opencode_usage(part: dict[str, Any]) -> Usage:
 class OpenCodeRunner(SubprocessRunner):
     name: ClassVar[str] = "opencode"
     binary: ClassVar[str | None] = "opencode"
-
-    def __init__(self) -> None:
-        self._model = ""
-        self._totals = Usage()
-        self._steps = 0
+    prompt_via = "stdin_when_long"  # without a message argument opencode reads it from piped stdin
 
     def command(self, ctx: RunContext) -> list[str]:
-        self._model = ctx.model
-        self._totals = Usage()
-        self._steps = 0
         # --auto: approve what the config leaves at "ask" (unattended, like the other runners)
         argv = [binary(ctx, "opencode"), "run", "--format", "json", "--auto"]
         if ctx.model:
             argv += ["--model", ctx.model]
-        prompt = combined_prompt(ctx)
-        if not prompt_via_stdin(prompt):
-            argv += ["--", prompt]  # else opencode takes the message from piped stdin
-        return with_prefix(ctx, argv)
+        return with_prefix(ctx, argv + self.prompt_args(ctx))
 
-    def stdin(self, ctx: RunContext) -> bytes | None:
-        prompt = combined_prompt(ctx)
-        return prompt.encode("utf-8") if prompt_via_stdin(prompt) else None
+    def prompt_text(self, ctx: RunContext) -> str:
+        return combined_prompt(ctx)
 
     def env(self, ctx: RunContext) -> dict[str, str]:
         return {"OPENCODE_DISABLE_AUTOUPDATE": "1"}  # an agent run never updates the CLI under it
+
+    def parser(self, ctx: RunContext) -> OpenCodeParser:
+        return OpenCodeParser()
+
+
+class OpenCodeParser:
+    """Reads one run's ``--format json`` stream; counts its steps."""
+
+    def __init__(self) -> None:
+        self.steps = 0
 
     def parse_line(self, line: str) -> list[ParsedEvent]:
         obj = json_object(line)
@@ -103,22 +95,15 @@ class OpenCodeRunner(SubprocessRunner):
         failed = state.get("status") == "error"
         output = state.get("error", "") if failed else state.get("output", "")
         return [
-            ParsedEvent("tool_use", {"id": call_id, "name": part.get("tool", ""), "input": state.get("input", {})}),
-            ParsedEvent(
-                "tool_result",
-                {"tool_use_id": call_id, "content": cap(output or ""), "is_error": failed},
-                is_error=failed,
-            ),
+            tool_use(call_id=call_id, name=part.get("tool", ""), args=state.get("input", {})),
+            tool_result(call_id=call_id, content=cap(output or ""), is_error=failed),
         ]
 
     def _step_finish(self, part: dict[str, Any]) -> list[ParsedEvent]:
         delta = opencode_usage(part)
-        # opencode prices from models.dev; a model it has no price for reports 0, which Mesa would
-        # record as free: price those tokens from Mesa's own table instead.
-        if not delta.cost_usd and delta.tokens_total and pricing.is_priced(self._model):
-            delta.cost_usd = pricing.price(self._model, delta)
-        self._totals = self._totals + delta
-        self._steps += 1
+        if not delta.cost_usd and delta.tokens_total:
+            delta = replace(delta, cost_usd=None)  # opencode had no price (0): the sink prices the tokens
+        self.steps += 1
         reason = str(part.get("reason") or "")
         events = [
             ParsedEvent(
@@ -133,13 +118,10 @@ class OpenCodeRunner(SubprocessRunner):
             )
         ]
         if reason != "tool-calls":
-            totals = self._totals
-            final = Usage(totals.tokens_in, totals.tokens_out, totals.cache_read, totals.cache_write, totals.cost_usd)
             events.append(
                 ParsedEvent(
                     "result",
-                    {"subtype": reason, "is_error": reason == "error", "num_turns": self._steps},
-                    final=final,
+                    {"subtype": reason, "is_error": reason == "error", "num_turns": self.steps},
                     is_error=reason == "error",
                 )
             )

@@ -23,6 +23,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
+
 from runners.base import Usage
 
 logger = logging.getLogger(__name__)
@@ -122,8 +124,6 @@ def _load(path: Path) -> dict[str, Price]:
 def override_path() -> str:
     """The override file named by the ``MESA_PRICES_FILE`` setting or environment variable ("" = none)."""
     try:
-        from django.conf import settings
-
         configured = str(getattr(settings, "MESA_PRICES_FILE", "") or "")
     except Exception:  # noqa: BLE001 - pricing also works outside a configured Django process
         configured = ""

@@ -1,9 +1,10 @@
 """The database-backed ``EventSink``: stores, publishes and meters every event of a run.
 
 Each event becomes a ``RunEvent`` row (seq 1, 2, ...) and a live ``run_event`` on the
-durable event feed (the dashboard streams it). Usage deltas are summed as they arrive
-(a ``final`` usage from the CLI replaces the sum: its own totals win) and written to the
-Run row as they change, so the usage pages and the budget see a run while it runs.
+durable event feed (the dashboard streams it). A :class:`Meter` keeps the run's usage: deltas
+are summed as they arrive (a ``final`` usage from the CLI replaces the sum: its own totals win),
+and this is the one place where a price is computed. The totals are written to the Run row as
+they change, so the usage pages and the budget see a run while it runs.
 
 ``should_stop`` answers ``budget_exceeded`` as soon as the running total crosses the
 agent's remaining daily budget (tokens or cost), so a run overshoots by at most the one
@@ -19,6 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +28,7 @@ from django.db import close_old_connections, transaction
 
 from orgs.events import EventType, event_publish
 from orgs.models import Org
+from runners import pricing
 from runners.base import ParsedEvent, Usage
 from runners.budget import Remaining
 from runners.models import Run, RunEvent
@@ -86,15 +89,49 @@ def _summary(event: ParsedEvent) -> str:
     return ""
 
 
-def _price(model: str, usage: Usage) -> Decimal | None:
-    """Cost of ``usage`` from the editable price table."""
-    from runners import pricing
+class Meter:
+    """A run's usage: the summed deltas, the CLI's own totals, and the price of what has none.
 
-    try:
-        return Decimal(pricing.price(model, usage))
-    except Exception:  # noqa: BLE001 - a broken price table must not kill the run
-        log.exception("pricing failed for model %r", model)
-        return None
+    Runners report tokens, and a cost only when the CLI states one. Each usage is priced once,
+    when it arrives, and only when it has no cost: with the model it names when the price table
+    knows that model, else with the run's ``model`` (an unknown model costs 0). A ``final``
+    without a cost takes the summed deltas' cost when they count the same tokens (so a run that
+    used several models keeps each one's price), else its tokens are priced.
+    """
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.delta = Usage()  # sum of the (priced) per-message deltas
+        self.final: Usage | None = None  # the CLI's own totals, when it reported them
+
+    @property
+    def usage(self) -> Usage:
+        """Best known totals: the CLI's final figures when present, else the summed deltas."""
+        return self.final if self.final is not None else self.delta
+
+    def add(self, usage: Usage) -> Usage:
+        """Count a delta; returns it priced."""
+        usage = self._priced(usage)
+        self.delta = self.delta + usage
+        return usage
+
+    def set_final(self, final: Usage) -> Usage:
+        """Take the CLI's own totals (they win over the summed deltas); returns them priced."""
+        if final.cost_usd is None and self.delta.cost_usd is not None and final.same_tokens(self.delta):
+            final = replace(final, cost_usd=self.delta.cost_usd)
+        self.final = self._priced(final)
+        return self.final
+
+    def _priced(self, usage: Usage) -> Usage:
+        if usage.cost_usd is not None:
+            return usage
+        model = usage.model if usage.model and pricing.is_priced(usage.model) else self.model
+        try:
+            cost = Decimal(pricing.price(model, usage))
+        except Exception:  # noqa: BLE001 - a broken price table must not kill the run
+            log.exception("pricing failed for model %r", model)
+            return usage
+        return replace(usage, cost_usd=cost)
 
 
 class DbEventSink:
@@ -119,8 +156,7 @@ class DbEventSink:
         self.redactor = redactor or Redactor(())
         self.shutdown = shutdown
         self.seq = 0
-        self.delta = Usage()  # sum of per-message deltas
-        self.final: Usage | None = None  # the CLI's own totals, when it reported them
+        self.meter = Meter(model)
         self.num_turns: int | None = None
         self.result_error = False  # the CLI's final result said is_error
         self.result_text = ""
@@ -130,13 +166,8 @@ class DbEventSink:
     # --- metering -------------------------------------------------------------------
     @property
     def usage(self) -> Usage:
-        """Best known totals: the CLI's final figures when present, else the summed deltas."""
-        usage = self.final if self.final is not None else self.delta
-        if usage.cost_usd is None:
-            priced = _price(self.model, usage)
-            if priced is not None:
-                usage = Usage(usage.tokens_in, usage.tokens_out, usage.cache_read, usage.cache_write, priced)
-        return usage
+        """Best known totals, priced (see :class:`Meter`)."""
+        return self.meter.usage
 
     def usage_fields(self, usage: Usage | None = None) -> dict[str, Any]:
         usage = usage or self.usage
@@ -159,13 +190,10 @@ class DbEventSink:
         self.run.pid = pid
 
     def emit(self, event: ParsedEvent) -> None:
-        metered = False
-        if event.usage is not None:
-            self.delta = self.delta + event.usage
-            metered = True
+        delta = self.meter.add(event.usage) if event.usage is not None else None
         if event.final is not None:
-            self.final = event.final
-            metered = True
+            self.meter.set_final(event.final)
+        metered = event.usage is not None or event.final is not None
         if event.type == "result":
             turns = event.data.get("num_turns")
             if isinstance(turns, int):
@@ -179,11 +207,11 @@ class DbEventSink:
         data = _cap(self.redactor.data(dict(event.data)))
         if event.is_error:
             data["is_error"] = True
-        if event.usage is not None:
-            data.setdefault("usage", _usage_dict(event.usage))
+        if delta is not None:
+            data.setdefault("usage", _usage_dict(delta))
         with transaction.atomic():
             RunEvent.objects.create(run_id=self.run.pk, seq=self.seq, type=event.type[:30], data=data)
-            usage = self.usage if metered else None  # priced once per metered event
+            usage = self.usage if metered else None
             if usage is not None:
                 fields = self.usage_fields(usage)
                 Run.objects.filter(pk=self.run.pk).update(**fields)

@@ -86,7 +86,6 @@ def usage_by_agent(org: Org, *, since: datetime | None = None) -> dict[int, Usag
 
 def usage_by_day(org: Org, *, days: int = 14, agent: Agent | None = None) -> list[tuple[str, UsageTotals]]:
     """(ISO date, totals) for each of the last ``days`` UTC days, oldest first, zero-filled."""
-
     start = day_start() - timedelta(days=days - 1)
     runs = Run.objects.filter(org=org, created_at__gte=start)
     if agent is not None:

@@ -29,6 +29,7 @@ DISPATCH_TYPES = (
     EventType.ISSUE_UPDATED,
     EventType.COMMENT_CREATED,
     EventType.APPROVAL_RESOLVED,
+    EventType.BACKLOG_UPDATED,
 )
 WAKE_TYPES = frozenset({*DISPATCH_TYPES, EventType.RUN_QUEUED})
 _sender: socket.socket | None = None

@@ -264,6 +264,7 @@ def test_it_escapes_titles_and_labels_on_hand_built_cards(client: Any, org: Any)
 
 def test_it_sends_the_backlog_box_to_the_ceo_and_wakes_it(client: Any, org: Any, settings: Any, tmp_path: Any) -> None:
     from runners.backlog import backlog_read
+    from runners.dispatch import dispatch_events
     from runners.models import Run
     from tests.factories import make_ceo
 
@@ -274,6 +275,7 @@ def test_it_sends_the_backlog_box_to_the_ceo_and_wakes_it(client: Any, org: Any,
     response = client.post("/issues/backlog", {"text": "Add CSV export of invoices"})
     assert response.status_code == 302
     assert "Add CSV export of invoices" in backlog_read(ceo)
+    dispatch_events(0)  # the scheduler's reaction to the backlog_updated event
     assert Run.objects.filter(agent=ceo, mode="heartbeat").count() == 1
     empty = client.post("/issues/backlog", {"text": "  "}, follow=True)
     assert "Write what you want done" in empty.content.decode()

@@ -31,7 +31,6 @@ SCRIPTS = ROOT / "static" / "js"
 # worker reacting to them yet. Adding a type here is a decision, not a way to quiet the test.
 FEED_ONLY = {
     EventType.AGENT_HEARTBEAT,  # liveness pings; the agent page shows "last seen" on load
-    EventType.BACKLOG_UPDATED,  # the CEO reads its backlog at its next run, not from the event
     EventType.LABEL_CREATED,  # label pickers read the labels when they open
 }
 

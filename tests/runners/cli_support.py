@@ -7,17 +7,21 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from runners.base import ParsedEvent, RunContext, Usage
+from runners.base import LineParser, ParsedEvent, RunContext, Usage
+from runners.sink import Meter
 
 FAKES_BIN = Path(__file__).resolve().parent.parent / "fakes" / "bin"
 
 
 class RecordingSink:
-    """An EventSink that keeps every event, sums the usage deltas and enforces a token budget."""
+    """An EventSink that keeps every event, meters usage like the real sink and enforces a budget.
 
-    def __init__(self, token_budget: int | None = None, cost_budget: Decimal | None = None) -> None:
+    ``model`` is the run's model (the agent's), with which the meter prices what the CLI did not.
+    """
+
+    def __init__(self, token_budget: int | None = None, cost_budget: Decimal | None = None, model: str = "") -> None:
         self.events: list[ParsedEvent] = []
-        self.metered = Usage()
+        self.meter = Meter(model)
         self.token_budget = token_budget
         self.cost_budget = cost_budget
         self.pid: int | None = None
@@ -25,7 +29,19 @@ class RecordingSink:
     def emit(self, event: ParsedEvent) -> None:
         self.events.append(event)
         if event.usage is not None:
-            self.metered = self.metered + event.usage
+            self.meter.add(event.usage)
+        if event.final is not None:
+            self.meter.set_final(event.final)
+
+    @property
+    def metered(self) -> Usage:
+        """The summed (priced) deltas: what the mid-run meter saw."""
+        return self.meter.delta
+
+    @property
+    def usage(self) -> Usage:
+        """The run's totals as the sink keeps them: the CLI's final figures, else the summed deltas."""
+        return self.meter.usage
 
     def should_stop(self) -> str | None:
         if self.token_budget is not None and self.metered.tokens_total > self.token_budget:
@@ -42,6 +58,7 @@ class RecordingSink:
 
     @property
     def final(self) -> Usage | None:
+        """The last ``final`` a runner reported (the CLI's own totals), as reported."""
         finals = [event.final for event in self.events if event.final is not None]
         return finals[-1] if finals else None
 
@@ -67,11 +84,19 @@ def make_ctx(
     return RunContext(cwd=cwd, env={**base_env, **(env or {})}, **kw)
 
 
-def parse_all(runner: Any, lines: list[str]) -> list[ParsedEvent]:
+def parse_all(parser: LineParser, lines: list[str]) -> list[ParsedEvent]:
     events: list[ParsedEvent] = []
     for line in lines:
-        events.extend(runner.parse_line(line))
+        events.extend(parser.parse_line(line))
     return events
+
+
+def metered(events: list[ParsedEvent], model: str = "") -> Usage:
+    """The run's totals the sink would keep for ``events`` (priced with ``model`` as the run's model)."""
+    sink = RecordingSink(model=model)
+    for event in events:
+        sink.emit(event)
+    return sink.usage
 
 
 def total_usage(events: list[ParsedEvent]) -> Usage:

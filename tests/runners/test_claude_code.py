@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from runners.claude_code import ClaudeCodeRunner
+from runners.claude_code import ClaudeCodeRunner, ClaudeParser
+from runners.pricing import price
+from runners.sink import Meter
 from tests.runners.cli_support import RecordingSink, make_ctx, parse_all, total_usage
 
 # Lines as the real claude 2.1.330 prints them (trimmed of fields the parser ignores).
@@ -140,8 +142,7 @@ NOT_LOGGED_IN = [
 
 
 def test_it_parses_the_stream_into_events() -> None:
-    runner = ClaudeCodeRunner()
-    events = parse_all(runner, [INIT, TEXT_1, TOOL_1, TOOL_RESULT, TEXT_2, RESULT])
+    events = parse_all(ClaudeParser(), [INIT, TEXT_1, TOOL_1, TOOL_RESULT, TEXT_2, RESULT])
     assert [e.type for e in events] == ["system", "text", "tool_use", "tool_result", "text", "result"]
     assert events[0].data["model"] == "claude-opus-5-5"
     assert events[1].data["text"] == "Writing it."
@@ -151,7 +152,7 @@ def test_it_parses_the_stream_into_events() -> None:
 
 
 def test_it_takes_the_cost_from_top_level_total_cost_usd() -> None:
-    event = ClaudeCodeRunner().parse_line(RESULT)[0]
+    event = ClaudeParser().parse_line(RESULT)[0]
     assert event.type == "result" and not event.is_error
     assert event.final is not None
     assert event.final.cost_usd == Decimal("0.001286")
@@ -162,8 +163,7 @@ def test_it_takes_the_cost_from_top_level_total_cost_usd() -> None:
 
 
 def test_it_counts_each_message_usage_once() -> None:
-    runner = ClaudeCodeRunner()
-    events = parse_all(runner, [TEXT_1, TOOL_1, TEXT_2])
+    events = parse_all(ClaudeParser(), [TEXT_1, TOOL_1, TEXT_2])
     metered = total_usage(events)
     # msg_01 appears on two lines (one per content block) with the same usage: counted once.
     assert (metered.tokens_in, metered.tokens_out, metered.cache_read, metered.cache_write) == (32, 10, 400, 400)
@@ -171,21 +171,22 @@ def test_it_counts_each_message_usage_once() -> None:
 
 
 def test_it_meters_only_the_growth_when_a_message_reports_more_later() -> None:
-    runner = ClaudeCodeRunner()
     bigger = {**USAGE_1, "output_tokens": 50}
-    events = parse_all(runner, [TEXT_1, _assistant("msg_01", {"type": "text", "text": "more"}, bigger)])
+    events = parse_all(ClaudeParser(), [TEXT_1, _assistant("msg_01", {"type": "text", "text": "more"}, bigger)])
     assert total_usage(events).tokens_out == 50
     assert events[1].usage is not None and events[1].usage.tokens_out == 47
 
 
-def test_it_prices_the_deltas_for_the_mid_run_meter() -> None:
-    events = ClaudeCodeRunner().parse_line(TEXT_2)
-    assert events[0].usage is not None
-    assert events[0].usage.cost_usd is not None and events[0].usage.cost_usd > 0  # claude-opus is in the table
+def test_it_names_the_model_of_each_delta_for_the_mid_run_meter() -> None:
+    delta = ClaudeParser(model="claude-sonnet-4-5").parse_line(TEXT_2)[0].usage
+    # The parser reports tokens only; the sink prices them with the model that produced them.
+    assert delta is not None and delta.cost_usd is None and delta.model == "claude-opus-5-5"
+    priced = Meter("an-unknown-agent-model").add(delta)
+    assert priced.cost_usd == price("claude-opus-5-5", delta) > 0  # claude-opus is in the table
 
 
 def test_it_marks_a_not_logged_in_run_as_an_error() -> None:
-    events = parse_all(ClaudeCodeRunner(), NOT_LOGGED_IN)
+    events = parse_all(ClaudeParser(), NOT_LOGGED_IN)
     assert any(e.type == "error" and e.is_error for e in events)
     result = events[-1]
     assert result.type == "result" and result.is_error
@@ -194,7 +195,7 @@ def test_it_marks_a_not_logged_in_run_as_an_error() -> None:
 
 def test_it_treats_an_error_subtype_as_a_failed_result() -> None:
     line = json.dumps({"type": "result", "subtype": "error_max_turns", "is_error": False, "num_turns": 10})
-    event = ClaudeCodeRunner().parse_line(line)[0]
+    event = ClaudeParser().parse_line(line)[0]
     assert event.is_error and event.data["subtype"] == "error_max_turns"
 
 
@@ -202,7 +203,7 @@ def test_it_treats_an_error_subtype_as_a_failed_result() -> None:
     "line", ["not json", "{broken", "[1, 2]", "null", '{"type": "mystery"}', '{"type": "assistant", "message": 3}']
 )
 def test_it_turns_garbage_into_raw_events(line: str) -> None:
-    events = ClaudeCodeRunner().parse_line(line)
+    events = ClaudeParser().parse_line(line)
     assert [e.type for e in events] == ["raw"]
     assert events[0].data["line"] == line
 

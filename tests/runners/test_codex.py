@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from runners.codex import CodexRunner
-from tests.runners.cli_support import RecordingSink, make_ctx, parse_all
+from runners.codex import CodexParser, CodexRunner
+from tests.runners.cli_support import RecordingSink, make_ctx, metered, parse_all
 
 # The JSONL observed from codex-cli 0.169.0 against a fake Responses provider.
 RECORDED = [
@@ -21,14 +21,12 @@ RECORDED = [
 ]
 
 
-def _runner(model: str = "gpt-5", tmp_path: Path | None = None) -> CodexRunner:
-    runner = CodexRunner()
-    runner.command(make_ctx(tmp_path or Path("/tmp"), model=model))
-    return runner
+def _parser(model: str = "gpt-5") -> CodexParser:
+    return CodexRunner().parser(make_ctx(Path("/tmp"), model=model))
 
 
 def test_it_parses_the_recorded_stream() -> None:
-    events = parse_all(_runner(), RECORDED)
+    events = parse_all(_parser(), RECORDED)
     assert [e.type for e in events] == ["system", "error", "system", "tool_use", "tool_result", "text", "result"]
     assert not events[1].is_error  # a warning item, not a failure
     assert events[3].data["name"] == "shell" and "echo made-by-codex" in events[3].data["input"]["command"]
@@ -36,41 +34,44 @@ def test_it_parses_the_recorded_stream() -> None:
     assert events[5].data["text"] == "Hello from fake OpenAI."
 
 
-def test_it_splits_cached_input_and_prices_the_turn() -> None:
-    result = parse_all(_runner("gpt-5"), RECORDED)[-1]
-    assert result.final is not None and result.usage is not None
+def test_it_splits_cached_input_and_leaves_the_price_to_the_sink() -> None:
+    events = parse_all(_parser("gpt-5"), RECORDED)
+    result = events[-1]
+    assert result.usage is not None and result.final is None  # codex states no totals of its own
     # input_tokens includes the cached part: 642 = 442 uncached + 200 cached
-    assert (result.final.tokens_in, result.final.cache_read, result.final.tokens_out) == (442, 200, 34)
+    assert (result.usage.tokens_in, result.usage.cache_read, result.usage.tokens_out) == (442, 200, 34)
+    assert result.usage.cost_usd is None
+    assert result.data["num_turns"] == 1 and result.data["model"] == "gpt-5"
+    usage = metered(events, model="gpt-5")
     expected = (Decimal("1.25") * 442 + Decimal("0.125") * 200 + Decimal(10) * 34) / Decimal(1_000_000)
-    assert result.final.cost_usd == expected
-    assert result.data["num_turns"] == 1
+    assert usage.cost_usd == expected
 
 
-def test_it_leaves_the_cost_open_for_an_unpriced_model() -> None:
-    result = parse_all(_runner("gpt-fake"), RECORDED)[-1]
-    assert result.final is not None and result.final.cost_usd is None
-    assert result.data["priced"] is False
+def test_it_costs_nothing_for_an_unpriced_model() -> None:
+    events = parse_all(_parser("gpt-fake"), RECORDED)
+    assert events[-1].usage is not None and events[-1].usage.cost_usd is None
+    assert metered(events, model="gpt-fake").cost_usd == 0
 
 
-def test_it_sums_several_turns_into_the_final_totals() -> None:
-    runner = _runner()
+def test_it_sums_several_turns_in_the_sink() -> None:
     line = RECORDED[-1]
-    events = parse_all(runner, [line, line])
-    assert events[-1].final is not None and events[-1].final.tokens_out == 68
+    events = parse_all(_parser(), [line, line])
     assert events[-1].usage is not None and events[-1].usage.tokens_out == 34
+    assert events[-1].data["num_turns"] == 2
+    assert metered(events, model="gpt-5").tokens_out == 68
 
 
 def test_it_reports_a_failed_turn() -> None:
-    events = _runner().parse_line('{"type":"turn.failed","error":{"message":"stream disconnected"}}')
+    events = _parser().parse_line('{"type":"turn.failed","error":{"message":"stream disconnected"}}')
     assert events[0].type == "result" and events[0].is_error
     assert events[0].data["error"] == "stream disconnected"
 
 
 def test_it_maps_file_changes_and_mcp_calls() -> None:
-    runner = _runner()
+    parser = _parser()
     change = '{"type":"item.completed","item":{"id":"i","type":"file_change","changes":[{"path":"a.py","kind":"add"}],"status":"completed"}}'  # noqa: E501
     mcp = '{"type":"item.completed","item":{"id":"m","type":"mcp_tool_call","server":"s","tool":"t","arguments":{},"result":null,"error":{"message":"boom"},"status":"failed"}}'  # noqa: E501
-    events = parse_all(runner, [change, mcp])
+    events = parse_all(parser, [change, mcp])
     assert [e.type for e in events] == ["tool_use", "tool_result", "tool_result"]
     assert events[0].data["input"]["changes"][0]["path"] == "a.py"
     assert events[2].is_error and events[2].data["content"] == "boom"
@@ -78,7 +79,7 @@ def test_it_maps_file_changes_and_mcp_calls() -> None:
 
 @pytest.mark.parametrize("line", ["Reading prompt from stdin...", "{", "[]", '{"type":"new.thing"}'])
 def test_it_turns_garbage_into_raw_events(line: str) -> None:
-    assert [e.type for e in _runner().parse_line(line)] == ["raw"]
+    assert [e.type for e in _parser().parse_line(line)] == ["raw"]
 
 
 def test_it_builds_the_command_line_with_a_custom_provider(tmp_path: Path) -> None:
@@ -98,13 +99,13 @@ def test_it_builds_the_command_line_with_a_custom_provider(tmp_path: Path) -> No
 
 def test_it_runs_the_fake_cli_end_to_end(tmp_path: Path) -> None:
     ctx = make_ctx(tmp_path, model="gpt-5")
-    sink = RecordingSink()
+    sink = RecordingSink(model="gpt-5")
     outcome = CodexRunner().execute(ctx, sink)
     assert outcome.exit_code == 0 and outcome.failure_reason == ""
     assert (tmp_path / "fake-output.txt").read_text() == "made-by-codex\n"
-    final = sink.final
-    assert final is not None and (final.tokens_in, final.cache_read, final.tokens_out) == (442, 200, 34)
-    assert final.cost_usd is not None and final.cost_usd > 0
+    usage = sink.usage
+    assert (usage.tokens_in, usage.cache_read, usage.tokens_out) == (442, 200, 34)
+    assert usage.cost_usd is not None and usage.cost_usd > 0
 
 
 def test_it_stops_at_a_turn_boundary_when_the_budget_is_crossed(tmp_path: Path) -> None:
@@ -122,7 +123,7 @@ def test_it_reports_a_crash_and_keeps_garbage(tmp_path: Path) -> None:
     ok = CodexRunner().execute(make_ctx(tmp_path, model="gpt-5", env={"FAKE_CLI_SCENARIO": "garbage"}), sink)
     assert ok.exit_code == 0
     assert {"Loading configuration...", "[1, 2, 3]"} <= {e.data["line"] for e in sink.of_type("raw")}
-    assert sink.final is not None and sink.final.tokens_out == 34
+    assert sink.usage.tokens_out == 34
 
 
 def test_it_logs_no_secret_in_the_command(tmp_path: Path) -> None:

@@ -5,14 +5,21 @@ import sys
 import time
 from pathlib import Path
 
-from runners.base import ParsedEvent, RunContext, SubprocessRunner
-from runners.executor import run_subprocess
+from runners.base import ParsedEvent, RunContext
+from runners.executor import SubprocessRunner, run_subprocess
 from tests.runners.conftest import script
 
 
-class LineRunner(SubprocessRunner):
+class LineParser:
     """Each stdout line is a text event; a line "BOOM" makes the parser raise."""
 
+    def parse_line(self, line: str) -> list[ParsedEvent]:
+        if line == "BOOM":
+            raise ValueError("cannot parse")
+        return [ParsedEvent("text", {"text": line})]
+
+
+class LineRunner(SubprocessRunner):
     name = "line"
 
     def __init__(self, argv: list[str], stdin: bytes | None = None) -> None:
@@ -25,10 +32,8 @@ class LineRunner(SubprocessRunner):
     def stdin(self, ctx: RunContext) -> bytes | None:
         return self._stdin
 
-    def parse_line(self, line: str) -> list[ParsedEvent]:
-        if line == "BOOM":
-            raise ValueError("cannot parse")
-        return [ParsedEvent("text", {"text": line})]
+    def parser(self, ctx: RunContext) -> LineParser:
+        return LineParser()
 
 
 class ListSink:

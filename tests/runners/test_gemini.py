@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from runners.gemini import GeminiRunner
-from tests.runners.cli_support import RecordingSink, make_ctx, parse_all
+from runners.gemini import GeminiParser, GeminiRunner
+from tests.runners.cli_support import RecordingSink, make_ctx, metered, parse_all
 
 # Observed from gemini-cli 0.61.0 (--output-format stream-json) against a fake API.
 RECORDED = [
@@ -21,7 +21,7 @@ RECORDED = [
 
 
 def test_it_parses_the_recorded_stream() -> None:
-    events = parse_all(GeminiRunner(), RECORDED)
+    events = parse_all(GeminiParser(), RECORDED)
     assert [e.type for e in events] == ["system", "tool_use", "tool_result", "text", "result"]
     assert events[1].data == {
         "id": "run_shell_command-1",
@@ -32,26 +32,46 @@ def test_it_parses_the_recorded_stream() -> None:
     assert events[3].data == {"text": "Hello ", "delta": True}
 
 
-def test_it_reads_tokens_and_prices_them_per_model() -> None:
-    result = parse_all(GeminiRunner(), RECORDED)[-1]
+def test_it_reads_tokens_and_the_sink_prices_them_per_model() -> None:
+    events = parse_all(GeminiParser(), RECORDED)
+    result = events[-1]
     final = result.final
     assert final is not None and not result.is_error
     # 1000 prompt tokens = 600 uncached + 400 cached; the 10 tokens beyond input+output are thoughts
     assert (final.tokens_in, final.cache_read, final.tokens_out) == (600, 400, 210)
-    expected = (Decimal("0.30") * 600 + Decimal("0.075") * 400 + Decimal("2.50") * 210) / Decimal(1_000_000)
-    assert final.cost_usd == expected
+    assert final.cost_usd is None  # no cost field: the sink prices the tokens
     assert result.usage is not None and result.usage.tokens_total == final.tokens_total
+    assert result.usage.model == "gemini-2.5-flash"
+    expected = (Decimal("0.30") * 600 + Decimal("0.075") * 400 + Decimal("2.50") * 210) / Decimal(1_000_000)
+    assert metered(events, model="an-unpriced-model").cost_usd == expected
+
+
+def test_it_reports_each_models_share_when_a_run_used_several() -> None:
+    flash = {"total_tokens": 1210, "input_tokens": 1000, "output_tokens": 200, "cached": 400, "input": 600}
+    lite = {"total_tokens": 120, "input_tokens": 100, "output_tokens": 20, "cached": 0, "input": 100}
+    total = {"total_tokens": 1330, "input_tokens": 1100, "output_tokens": 220, "cached": 400, "input": 700}
+    stats = {**total, "models": {"gemini-2.5-flash": flash, "gemini-2.5-flash-lite": lite}}
+    events = GeminiParser(model="gemini-2.5-flash").parse_line(json.dumps({"type": "result", "stats": stats}))
+    assert [e.type for e in events] == ["system", "system", "result"]
+    assert [(e.data["model"], e.usage.model if e.usage else "") for e in events[:2]] == [
+        ("gemini-2.5-flash", "gemini-2.5-flash"),
+        ("gemini-2.5-flash-lite", "gemini-2.5-flash-lite"),
+    ]
+    assert events[-1].usage is None and events[-1].final is not None and events[-1].final.tokens_total == 1330
+    flash_cost = (Decimal("0.30") * 600 + Decimal("0.075") * 400 + Decimal("2.50") * 210) / Decimal(1_000_000)
+    lite_cost = (Decimal("0.10") * 100 + Decimal("0.40") * 20) / Decimal(1_000_000)
+    assert metered(events).cost_usd == flash_cost + lite_cost
 
 
 def test_it_reports_an_error_result_and_error_events() -> None:
-    runner = GeminiRunner()
-    failed = runner.parse_line(
+    parser = GeminiParser()
+    failed = parser.parse_line(
         '{"type":"result","status":"error","error":{"type":"FatalError","message":"quota"},"stats":{}}'
     )[0]
     assert failed.is_error and failed.data["error"] == "quota"
-    warning = runner.parse_line('{"type":"error","severity":"warning","message":"loop detected"}')[0]
+    warning = parser.parse_line('{"type":"error","severity":"warning","message":"loop detected"}')[0]
     assert warning.type == "error" and not warning.is_error
-    tool_failed = runner.parse_line(
+    tool_failed = parser.parse_line(
         '{"type":"tool_result","tool_id":"t","status":"error","output":"","error":{"type":"x","message":"denied"}}'
     )[0]
     assert tool_failed.is_error and tool_failed.data["content"] == "denied"
@@ -59,7 +79,7 @@ def test_it_reports_an_error_result_and_error_events() -> None:
 
 @pytest.mark.parametrize("line", ["Loaded cached credentials.", "{oops", '"str"', '{"type":"later_event"}'])
 def test_it_turns_garbage_into_raw_events(line: str) -> None:
-    assert [e.type for e in GeminiRunner().parse_line(line)] == ["raw"]
+    assert [e.type for e in GeminiParser().parse_line(line)] == ["raw"]
 
 
 def test_it_builds_the_command_line(tmp_path: Path) -> None:
@@ -81,7 +101,7 @@ def test_it_runs_the_fake_cli_end_to_end(tmp_path: Path) -> None:
     assert (tmp_path / "fake-output.txt").read_text() == "made-by-gemini\n"
     final = sink.final
     assert final is not None and (final.tokens_in, final.cache_read, final.tokens_out) == (200, 100, 40)
-    assert final.cost_usd is not None and final.cost_usd > 0
+    assert sink.usage.cost_usd is not None and sink.usage.cost_usd > 0  # priced by the sink
     assert json.loads(log.read_text())["env"]["GEMINI_CLI_TRUST_WORKSPACE"] == "true"
 
 

@@ -28,9 +28,10 @@ def test_it_runs_the_tool_loop_until_a_final_answer(tmp_path: Path) -> None:
     assert sink.of_type("tool_result")[0].data["content"].startswith("wrote 15 bytes")
     # tokens from each response's usage: cached prompt tokens are split out
     assert (sink.metered.tokens_in, sink.metered.cache_read, sink.metered.tokens_out) == (220, 30, 30)
-    final = sink.final
-    assert final is not None and final.tokens_total == 280
-    assert final.cost_usd is None  # a local model is not in the price table
+    assert sink.final is None and sink.usage.tokens_total == 280  # the sink's sum is the run's total
+    models = {e.usage.model for e in sink.events if e.usage is not None}
+    assert models == {"qwen2.5-coder:7b"}  # the model the server says answered, for the sink to price
+    assert sink.usage.cost_usd == 0  # a local model is not in the price table
     # the second request carries the tool result back, with the tool call id
     second = fake.requests[1]["messages"]
     assert second[-1] == {"role": "tool", "tool_call_id": "call_1", "content": second[-1]["content"]}
@@ -50,10 +51,8 @@ def test_it_prices_a_known_model(tmp_path: Path) -> None:
     with FakeOpenAI() as fake:
         sink = RecordingSink()
         OpenAIRunner().execute(_ctx(tmp_path, fake, model="gpt-4o-mini"), sink)
-    final = sink.final
-    assert final is not None
     expected = (Decimal("0.15") * 220 + Decimal("0.075") * 30 + Decimal("0.60") * 30) / Decimal(1_000_000)
-    assert final.cost_usd == expected
+    assert sink.usage.cost_usd == expected
 
 
 def test_it_refuses_paths_outside_the_worktree(tmp_path: Path) -> None:

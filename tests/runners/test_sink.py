@@ -142,3 +142,23 @@ def test_it_stops_a_run_mid_stream_when_it_crosses_the_cost_budget(org: Any, tmp
     assert run.status == RunStatus.BUDGET_EXCEEDED
     assert run.cost_usd == Decimal("0.30")
     assert (tmp_path / "messages-sent").read_text() == "3"
+
+
+@pytest.mark.django_db
+def test_it_prices_once_and_stores_the_priced_delta_with_its_event(org: Any, monkeypatch: Any) -> None:
+    from runners import pricing
+
+    calls: list[str] = []
+    real = pricing.price
+    monkeypatch.setattr(pricing, "price", lambda model, usage: calls.append(model) or real(model, usage))
+    run = make_run(make_agent(org, runner="noop"), status=RunStatus.RUNNING)
+    sink = DbEventSink(run=run, org=org, issue_key=None, model="gpt-5")
+    sink.emit(ParsedEvent("text", {"text": "x"}, usage=Usage(tokens_out=1_000_000, model="claude-sonnet-4-5")))
+    sink.emit(ParsedEvent("text", {"text": "y"}, usage=Usage(tokens_in=1_000_000)))
+    sink.emit(ParsedEvent("result", {"num_turns": 2}))
+    assert calls == ["claude-sonnet-4-5", "gpt-5"]  # each delta once, when it arrived; nothing on read
+    stored = [e.data["usage"]["cost_usd"] for e in RunEvent.objects.filter(run=run, type="text").order_by("seq")]
+    assert [Decimal(cost) for cost in stored] == [Decimal(15), Decimal("1.25")]
+    run.refresh_from_db()
+    assert run.cost_usd == Decimal("16.25") and sink.usage_fields()["cost_usd"] == Decimal("16.25")
+    assert len(calls) == 2

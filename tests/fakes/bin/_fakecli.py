@@ -1,4 +1,4 @@
-"""Shared driver of the fake agent CLIs in this directory (claude, codex, gemini, opencode).
+"""Shared driver of the fake agent CLIs in this directory (claude, codex, copilot, gemini, opencode).
 
 Each fake prints the REAL stream format of its CLI (shapes copied from runs of the real
 binaries, see /work/shared/reference/environment.md) and is steered by environment variables:
@@ -49,12 +49,23 @@ def emit(line: Line) -> None:
     sys.stdout.flush()
 
 
+_stdin: str | None = None
+
+
+def stdin_text() -> str:
+    """Everything piped to stdin ("" for a terminal or /dev/null); read once, then remembered."""
+    global _stdin
+    if _stdin is None:
+        _stdin = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
+    return _stdin
+
+
 def log_invocation(cli: str) -> None:
     path = os.environ.get("FAKE_CLI_LOG")
     if not path:
         return
     keep = ("IS_SANDBOX", "GEMINI_CLI_TRUST_WORKSPACE", "MESA_RUN_ID", "MESA_API_URL", "HOME", "OPENAI_API_KEY")
-    stdin = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
+    stdin = stdin_text()
     record = {
         "cli": cli,
         "argv": sys.argv[1:],
