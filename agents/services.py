@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from agents.models import CONFIG_FIELDS, Agent, AgentStatus, AgentVersion, Runner
 from orgs.actors import Actor
@@ -266,7 +267,6 @@ def agent_heartbeat(*, agent: Agent, note: str = "") -> Agent:
     Activity row: liveness pings every few minutes would drown the audit trail,
     and they change no configuration or work.
     """
-    from django.utils import timezone
 
     note = " ".join((note or "").split())
     if len(note) > 300:

@@ -11,6 +11,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from agents.selectors import is_ceo, manages
 from issues.models import Issue, Status
 from issues.services import comment_create, issue_event_data
 from orgs.actors import Actor
@@ -31,7 +32,6 @@ def issue_checkout(*, actor: Actor, issue: Issue) -> Issue:
     The checks that need no lock run before the write transaction, so losers of
     a race on SQLite do not queue for the write lock just to be told no.
     """
-    from agents.selectors import is_ceo
 
     agent = actor.agent
     if agent is None:
@@ -102,7 +102,6 @@ def issue_checkout(*, actor: Actor, issue: Issue) -> Issue:
 
 def release_denial(actor: Actor, issue: Issue) -> str | None:
     """Why ``actor`` may not release ``issue``, or None: the holder, its managers, the CEO and the board may."""
-    from agents.selectors import is_ceo, manages
 
     if actor.agent is None:
         return None if actor.board else "Only board members may release issues."

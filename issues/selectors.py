@@ -7,7 +7,8 @@ import re
 
 from django.db.models import Q
 
-from agents.models import Agent
+from agents.models import Agent, AgentStatus
+from agents.selectors import is_ceo
 from issues.models import OPEN_STATUSES, Issue, Status
 from orgs.actors import Actor
 from orgs.errors import NotFound
@@ -44,8 +45,6 @@ def review_q(agent: Agent) -> Q:
     CEO's own issues go to the board. ``runners.dispatch.reviewer_for`` is the
     same rule for one issue.
     """
-    from agents.models import AgentStatus
-    from agents.selectors import is_ceo
 
     gone = AgentStatus.TERMINATED
     if agent.status == gone:

@@ -26,6 +26,7 @@ from issues.services import comment_create, issue_create, issue_edit, issue_tran
 from orgs.errors import InvalidInput, MesaError
 from orgs.models import Org
 from orgs.numbers import whole_number
+from runners.backlog import backlog_append
 from runners.models import Run
 from web.access import HtmxHttpRequest, back_url, fail, human_actor, org_agents, require_org
 
@@ -88,7 +89,6 @@ def board(request: HtmxHttpRequest) -> HttpResponse:
 @require_POST
 def backlog(request: HtmxHttpRequest) -> HttpResponse:
     """The backlog box: free text for the CEO, who turns it into issues on its next run."""
-    from runners.backlog import backlog_append
 
     org = require_org(request)
     board_url = reverse("issues:board")

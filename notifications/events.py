@@ -14,6 +14,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from agents.models import Agent
+from approvals.models import Approval
 from notifications.models import APPROVAL_RESOLVED_KIND, EventCursor, EventKind, TelegramMessage
 from notifications.services import enqueue, notify
 from orgs.events import EventType
@@ -27,8 +29,6 @@ RUN_FAILED_STATUSES = {"failed", "timed_out"}
 
 
 def _approval_payload(event: Event) -> dict[str, Any] | None:
-    from approvals.models import Approval
-
     data = event.data
     if data.get("reviewer_id"):
         return None  # addressed to an agent reviewer, not to the humans
@@ -60,8 +60,6 @@ def map_event(event: Event) -> tuple[str, dict[str, Any]] | None:
     if event.type == EventType.RUN_FINISHED:
         payload = dict(data)
         if data.get("agent_id") and not data.get("agent"):
-            from agents.models import Agent
-
             payload["agent"] = Agent.objects.filter(pk=data["agent_id"]).values_list("slug", flat=True).first() or ""
         # A run refused or stopped for lack of budget is how "budget exceeded" reaches channels.
         if status == "budget_exceeded":

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from agents.models import Agent, AgentStatus
 from agents.selectors import is_ceo, org_ceo
+from approvals.models import Approval, ApprovalKind, ApprovalStatus
 from issues.models import TERMINAL_STATUSES, Comment, Issue, Status
 from issues.selectors import review_q
 from orgs.events import EventType
@@ -124,8 +125,6 @@ def wakes_for_event(event: Event) -> list[Wake]:
                 mode = RunMode.REVIEW if issue.status == Status.IN_REVIEW and agent_id != issue.assignee_id else "task"
                 wakes.append(Wake(agent_id, issue.pk, mode, f"@{slug} was mentioned on {issue.key}", mention=True))
     elif event.type == EventType.APPROVAL_RESOLVED:
-        from approvals.models import Approval, ApprovalKind
-
         approval_id = data.get("id")
         approval = Approval.objects.filter(pk=approval_id).first() if isinstance(approval_id, int) else None
         if approval is None:
@@ -170,7 +169,6 @@ def has_work(wake: Wake, agent: Agent, issue: Issue | None) -> bool:
 
 def agent_has_work(agent: Agent) -> bool:
     """Anything at all for a heartbeat: an open issue, a review, a pending approval addressed to it."""
-    from approvals.models import Approval, ApprovalStatus
 
     mine = Issue.objects.filter(assignee=agent, status__in=(Status.TODO, Status.IN_PROGRESS)).exists()
     if mine:
