@@ -11,7 +11,7 @@ from django.urls import reverse, set_script_prefix
 from django.utils import timezone
 from django.utils.html import escape
 
-from issues.board import Card, grouped
+from issues.board import GROUPINGS, Card, grouped
 from issues.models import Issue, Label, Status
 from tests.factories import make_agent, make_issue, make_label
 
@@ -80,3 +80,8 @@ def test_it_quotes_an_unusual_key_in_card_urls_as_reverse_does() -> None:
     assert f'href="{escape(reverse("issues:detail", args=[key]))}"' in fast
     assert f'action="{escape(reverse("issues:move", args=[key]))}?' in fast
     assert normalise(render(FAST_CARDS, [card])) == normalise(render(TEMPLATE_CARDS, [card]))
+
+
+def test_it_offers_every_grouping_of_the_list_view(client: Any, org: Any) -> None:
+    body = client.get("/issues/?view=list").content.decode()
+    assert re.findall(r'<option value="(\w+)"[^>]*>Group: ', body) == list(GROUPINGS)
