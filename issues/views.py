@@ -56,6 +56,7 @@ def _board_context(request: HtmxHttpRequest, org: Org) -> dict[str, Any]:
     return {
         "view": view,
         "grouping": grouping,
+        "groupings": GROUPINGS,
         "groups": groups,
         "filters": filters,
         "agents": agents,

@@ -85,6 +85,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "web.access.context",
                 "web.context_processors.live_events",
+                "web.context_processors.model_choices",
             ],
         },
     },

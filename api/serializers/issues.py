@@ -1,7 +1,11 @@
-"""Issue shapes. Output serializers describe the JSON (and drive the OpenAPI schema);
-the ``*_out`` functions build the same dicts directly, because the hot list and
-detail paths cannot afford DRF's per-field overhead on hundreds of rows. A test
-keeps both in step (tests/api/test_issues.py::test_it_renders_rows_like_the_serializer).
+"""Issue shapes. ``IssueOutput`` and ``IssueDetailOutput`` are the one declaration of an
+issue's JSON: their fields drive the OpenAPI schema, and the views answer through them
+(``IssueDetailOutput(issue).data``). Their ``to_representation`` is a hand-written builder
+(``issue_row``, ``issue_detail_out``; ``issue_rows`` for a page of list rows), because the
+hot list and detail paths cannot afford DRF's per-field overhead on hundreds of rows.
+Tests hold the builders to the declared fields: every key, nested ones too
+(tests/api/test_issues.py::test_it_answers_with_the_keys_the_schema_declares) and the
+row values (::test_it_renders_rows_like_the_serializer).
 """
 
 from __future__ import annotations
@@ -52,6 +56,9 @@ class IssueOutput(serializers.Serializer):  # type: ignore[type-arg]
 
     def get_labels(self, obj: Issue) -> list[str]:
         return sorted(lab.name for lab in obj.labels.all())
+
+    def to_representation(self, instance: Issue) -> dict[str, Any]:
+        return issue_row(instance)
 
 
 _ROW_VALUES = (
@@ -187,6 +194,9 @@ class IssueDetailOutput(IssueOutput):
     children = ChildOutput(many=True)
     relations = RelationOutput(many=True)
     runs = RunsSummaryOutput()
+
+    def to_representation(self, instance: Issue) -> dict[str, Any]:
+        return issue_detail_out(instance)
 
 
 _INVERSE = {"blocks": "blocked_by", "duplicates": "duplicated_by", "relates_to": "relates_to"}

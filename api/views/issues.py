@@ -25,7 +25,6 @@ from api.serializers.issues import (
     SimilarityInput,
     SimilarOutput,
     comment_out,
-    issue_detail_out,
     issue_rows,
 )
 from api.views._lookups import agent_ref, issue_ref, work_block_ref
@@ -155,7 +154,7 @@ class IssueCollectionApi(MesaAPIView):
             work_block=work_block_ref(org, data.get("work_block"), "work_block"),
         )
         issue = issue_get_for(actor=actor, org=org, key=issue.key)
-        return Response(issue_detail_out(issue), status=status.HTTP_201_CREATED)
+        return Response(IssueDetailOutput(issue).data, status=status.HTTP_201_CREATED)
 
 
 class IssueApi(MesaAPIView):
@@ -167,7 +166,7 @@ class IssueApi(MesaAPIView):
     )
     def get(self, request: Request, key: str) -> Response:
         issue = issue_get_for(actor=self.actor(request), org=self.org(request), key=key)
-        return Response(issue_detail_out(issue))
+        return Response(IssueDetailOutput(issue).data)
 
     @extend_schema(
         operation_id="issues_update",
@@ -200,7 +199,7 @@ class IssueApi(MesaAPIView):
             actor=actor, issue=issue, status=data.get("status", ""), comment=data.get("comment", ""), **changes
         )
         issue = issue_get_for(actor=actor, org=org, key=issue.key)
-        return Response(issue_detail_out(issue))
+        return Response(IssueDetailOutput(issue).data)
 
     @extend_schema(
         operation_id="issues_delete",
@@ -229,12 +228,10 @@ class IssueCheckoutApi(MesaAPIView):
         responses={200: IssueOutput, **error_responses(400, 403, 404, 409)},
     )
     def post(self, request: Request, key: str) -> Response:
-        from api.serializers.issues import issue_row
-
         actor = self.actor(request)
         issue = issue_get_for(actor=actor, org=self.org(request), key=key)
         issue = issue_checkout(actor=actor, issue=issue)
-        return Response(issue_row(issue))
+        return Response(IssueOutput(issue).data)
 
 
 class IssueReleaseApi(MesaAPIView):
@@ -247,13 +244,11 @@ class IssueReleaseApi(MesaAPIView):
         responses={200: IssueOutput, **error_responses(400, 403, 404, 409, 415)},
     )
     def post(self, request: Request, key: str) -> Response:
-        from api.serializers.issues import issue_row
-
         actor = self.actor(request)
         issue = issue_get_for(actor=actor, org=self.org(request), key=key)
         data = self.input(request, ReleaseInput)
         issue = issue_release(actor=actor, issue=issue, comment=data["comment"])
-        return Response(issue_row(issue))
+        return Response(IssueOutput(issue).data)
 
 
 class IssueCommentsApi(MesaAPIView):

@@ -209,9 +209,15 @@
   }
 
   /* ---- command palette ---- */
-  var STATUSES = [["todo", "Todo"], ["in_progress", "In progress"], ["blocked", "Blocked"], ["in_review", "In review"],
-    ["board_review", "Board review"], ["done", "Done"], ["wont_do", "Won't do"], ["cancelled", "Cancelled"]];
-  var PRIORITIES = [["4", "Urgent"], ["3", "High"], ["2", "Medium"], ["1", "Low"], ["0", "No priority"]];
+  // [value, label] pairs from the models (orgs/context_processors.py → json_script in base.html), never copied here.
+  var CHOICES = (function () {
+    var node = document.getElementById("mesa-choices");
+    try { return (node && JSON.parse(node.textContent)) || {}; } catch (e) { return {}; }
+  })();
+  var STATUSES = CHOICES.statuses || [];
+  // The palette offers the most urgent first; values as strings, like the statuses (mesa:action announces them).
+  var PRIORITIES = (CHOICES.priorities || []).slice().sort(function (a, b) { return b[0] - a[0]; })
+    .map(function (p) { return [String(p[0]), p[1]]; });
   var pal = null, palItems = [], palIndex = 0, palMode = null, palSeq = 0, palTimer = null;
   var palBusy = false, palEnter = 0; // the refresh an early Enter waits for (0: none)
 

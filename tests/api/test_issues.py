@@ -1,11 +1,18 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
+
+import pytest
+from django.test import Client
+from rest_framework import serializers
 
 from agents.models import Agent
 from api.serializers.issues import IssueOutput, issue_row, issue_rows
 from issues.models import Issue, Status
+from issues.services import issue_transition, relation_add
+from orgs.actors import Actor
 from orgs.models import Activity, Event, Org
 from tests.factories import make_agent, make_comment, make_issue, make_label, make_run, make_work_block
 
@@ -94,11 +101,6 @@ def test_it_filters_assignee_me_for_agents_only(
 def test_it_gets_an_issue_with_comments_children_relations_and_runs(
     call: Any, api_org: Org, engineer: Agent, agent_key: Any
 ) -> None:
-    from decimal import Decimal
-
-    from issues.services import relation_add
-    from orgs.actors import Actor
-
     issue = make_issue(api_org, title="Build it", description="Details", acceptance_criteria="- works")
     child = make_issue(api_org, title="A part", parent=issue, assignee=engineer)
     blocker = make_issue(api_org, title="Blocker")
@@ -120,17 +122,83 @@ def test_it_gets_an_issue_with_comments_children_relations_and_runs(
     assert blocked["relations"][0]["kind"] == "blocks"
 
 
+def drf_rendering(issue: Issue) -> Any:
+    """IssueOutput's fields rendered by DRF itself, field by field: the reference for the fast builders."""
+    return json.loads(json.dumps(serializers.Serializer.to_representation(IssueOutput(), issue)))
+
+
 def test_it_renders_rows_like_the_serializer(api_org: Org, engineer: Agent) -> None:
-    """The fast row builders and IssueOutput (which drives the schema) produce the same JSON."""
+    """The fast row builders and DRF's rendering of IssueOutput's fields (which drive the schema) agree."""
     make_label(api_org, name="ui")
     parent = make_issue(api_org, title="Parent")
     issue = make_issue(api_org, title="Row", assignee=engineer, parent=parent, labels=["ui"], priority=2)
     fresh = Issue.objects.select_related("assignee", "parent").get(pk=issue.pk)
-    expected = json.loads(json.dumps(IssueOutput(fresh).data))
-    assert issue_row(fresh) == expected
+    expected = drf_rendering(fresh)
+    assert issue_row(fresh) == expected and IssueOutput(fresh).data == expected
     rows = {r["key"]: r for r in issue_rows(Issue.objects.filter(org=api_org))}
     assert rows[issue.key] == expected
-    assert json.loads(json.dumps(IssueOutput(parent).data)) == rows[parent.key]
+    assert drf_rendering(parent) == rows[parent.key]
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_blocker: Any) -> dict[str, Any]:
+    """The OpenAPI schema as served, generated once for the module."""
+    with django_db_blocker.unblock():
+        return Client().get("/api/schema/?format=json").json()  # type: ignore[no-any-return]
+
+
+def declared(schema: dict[str, Any], node: dict[str, Any], value: Any) -> dict[str, Any]:
+    """``node`` with references followed; of a nullable choice, the branch that is not null."""
+    while True:
+        if "$ref" in node:
+            node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+        elif "allOf" in node and len(node["allOf"]) == 1:
+            node = node["allOf"][0]
+        elif "oneOf" in node or "anyOf" in node:
+            node = next(n for n in node.get("oneOf", node.get("anyOf")) if n.get("type") != "null")
+        else:
+            return node
+
+
+def assert_keys_as_declared(schema: dict[str, Any], node: dict[str, Any], value: Any, where: str) -> int:
+    """Every object in ``value`` has exactly the properties the schema ``node`` declares; returns objects seen."""
+    node = declared(schema, node, value)
+    if value is None:
+        return 0
+    if "properties" in node:
+        assert set(value) == set(node["properties"]), where
+        return 1 + sum(
+            assert_keys_as_declared(schema, node["properties"][k], v, f"{where}.{k}") for k, v in value.items()
+        )
+    if node.get("type") == "array":
+        return sum(assert_keys_as_declared(schema, node["items"], v, f"{where}[{i}]") for i, v in enumerate(value))
+    return 0
+
+
+def test_it_answers_with_the_keys_the_schema_declares(
+    call: Any, api_org: Org, engineer: Agent, ceo: Agent, agent_key: Any, schema: dict[str, Any]
+) -> None:
+    make_label(api_org, name="ui")
+    issue = make_issue(api_org, title="Full", assignee=engineer, labels=["ui"])
+    make_issue(api_org, title="A part", parent=issue)
+    relation_add(actor=Actor.system(), source=make_issue(api_org, title="Blocker"), target=issue, kind="blocks")
+    make_comment(issue, body="A note")
+    make_run(engineer, issue=issue, status="completed")
+    todo = make_issue(api_org, title="Free")
+    key = agent_key(ceo)
+    # (path, method, status, answer, objects in it: the detail holds a comment, a child, a relation, the runs)
+    answers = [
+        ("/api/v1/issues/{key}", "get", "200", call("GET", f"issues/{issue.key}", key), 5),
+        ("/api/v1/issues", "get", "200", call("GET", "issues", key), 1 + 4),
+        ("/api/v1/issues", "post", "201", call("POST", "issues", key, {"title": "New"}), 2),
+        ("/api/v1/issues/{key}", "patch", "200", call("PATCH", f"issues/{issue.key}", key, {"priority": 2}), 5),
+        ("/api/v1/issues/{key}/checkout", "post", "200", call("POST", f"issues/{todo.key}/checkout", key), 1),
+        ("/api/v1/issues/{key}/release", "post", "200", call("POST", f"issues/{todo.key}/release", key, {}), 1),
+    ]
+    for path, method, code, response, objects in answers:
+        assert response.status_code == int(code), (path, method, response.json())
+        node = schema["paths"][path][method]["responses"][code]["content"]["application/json"]["schema"]
+        assert assert_keys_as_declared(schema, node, response.json(), f"{method} {path}") == objects, (path, method)
 
 
 def test_it_creates_an_issue(call: Any, api_org: Org, engineer: Agent, ceo: Agent, agent_key: Any) -> None:
@@ -271,8 +339,6 @@ def test_it_lists_in_a_constant_number_of_queries(
 def test_it_gets_an_issue_in_a_constant_number_of_queries(
     call: Any, api_org: Org, engineer: Agent, board_key: str, django_assert_max_num_queries: Any
 ) -> None:
-    from orgs.actors import Actor
-
     make_label(api_org, name="a")
     issue = make_issue(api_org, labels=["a"], assignee=engineer)
     for n in range(30):
@@ -300,9 +366,6 @@ def test_it_hides_other_orgs_issues(call: Any, api_org: Org, outsider: Agent, ag
 def test_it_answers_409_evidence_required_when_an_agent_approves_without_evidence(
     api_org: Any, engineer: Any, qa: Any, call: Any, agent_key: Any
 ) -> None:
-    from issues.services import issue_transition
-    from orgs.actors import Actor
-
     issue = make_issue(api_org, assignee=engineer)
     issue_transition(actor=Actor.system(), issue=issue, to="in_progress")
     issue_transition(actor=Actor.system(), issue=issue, to="in_review")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -16,6 +16,9 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+
+from issues.board import cards_html, rows_html
+from issues.formatting import ago, priority_icon, status_icon
 
 register = template.Library()
 
@@ -43,96 +46,10 @@ def render_markdown(text: str) -> SafeString:
     return mark_safe(clean)  # noqa: S308 - sanitised by nh3 just above
 
 
-# Status colours follow Linear: grey backlog, yellow started, green done.
-STATUS_STYLE: dict[str, tuple[str, str]] = {
-    "todo": ("var(--st-todo)", "ring"),
-    "in_progress": ("var(--st-progress)", "half"),
-    "blocked": ("var(--st-blocked)", "bang"),
-    "in_review": ("var(--st-review)", "three"),
-    "board_review": ("var(--st-board)", "three"),
-    "done": ("var(--st-done)", "check"),
-    "wont_do": ("var(--st-muted)", "cross"),
-    "cancelled": ("var(--st-muted)", "cross"),
-    # runs and blocks reuse the palette
-    "queued": ("var(--st-todo)", "ring"),
-    "running": ("var(--st-progress)", "half"),
-    "completed": ("var(--st-done)", "check"),
-    "failed": ("var(--st-blocked)", "cross"),
-    "timed_out": ("var(--st-blocked)", "bang"),
-    "budget_exceeded": ("var(--st-blocked)", "bang"),
-    "proposed": ("var(--st-todo)", "ring"),
-    "active": ("var(--st-progress)", "half"),
-    "ready": ("var(--st-review)", "three"),
-    "shipped": ("var(--st-done)", "check"),
-    "pending": ("var(--st-review)", "three"),
-    "approved": ("var(--st-done)", "check"),
-    "rejected": ("var(--st-blocked)", "cross"),
-    "paused": ("var(--st-muted)", "ring"),
-    "terminated": ("var(--st-muted)", "cross"),
-}
-
-
-@register.simple_tag
-def status_icon(status: str, size: int = 14) -> SafeString:
-    """A small Linear-style status glyph (inline SVG) coloured by status."""
-    return _status_icon(str(status), int(size))
-
-
-@lru_cache(maxsize=256)
-def _status_icon(status: str, size: int) -> SafeString:
-    color, shape = STATUS_STYLE.get(status, ("var(--muted)", "ring"))
-    inner = {
-        "ring": '<circle cx="7" cy="7" r="5.5" fill="none" stroke="currentColor" stroke-width="1.5"/>',
-        "half": '<circle cx="7" cy="7" r="5.5" fill="none" stroke="currentColor" stroke-width="1.5"/>'
-        '<path d="M7 3.5a3.5 3.5 0 0 1 0 7z" fill="currentColor"/>',
-        "three": '<circle cx="7" cy="7" r="5.5" fill="none" stroke="currentColor" stroke-width="1.5"/>'
-        '<path d="M7 3.5a3.5 3.5 0 1 1-3.03 5.25L7 7z" fill="currentColor"/>',
-        "check": '<circle cx="7" cy="7" r="6.5" fill="currentColor"/>'
-        '<path d="M4.2 7.2l1.9 1.9 3.7-3.9" fill="none" stroke="var(--bg)" stroke-width="1.5"/>',
-        "cross": '<circle cx="7" cy="7" r="6.5" fill="currentColor"/>'
-        '<path d="M4.8 4.8l4.4 4.4M9.2 4.8l-4.4 4.4" stroke="var(--bg)" stroke-width="1.5"/>',
-        "bang": '<circle cx="7" cy="7" r="6.5" fill="currentColor"/>'
-        '<path d="M7 3.6v4.2M7 9.6v.8" stroke="var(--bg)" stroke-width="1.6"/>',
-    }[shape]
-    return format_html(
-        '<svg class="st-icon" width="{}" height="{}" viewBox="0 0 14 14" style="color:{}" aria-label="{}">{}</svg>',
-        size,
-        size,
-        color,
-        status,
-        mark_safe(inner),  # noqa: S308 - constant markup above
-    )
-
-
-@register.simple_tag
-def priority_icon(priority: int) -> SafeString:
-    """Linear's priority bars: 0 none (dashes), 1-3 bars, 4 urgent (filled square with '!')."""
-    return _priority_icon(int(priority or 0))
-
-
-@lru_cache(maxsize=16)
-def _priority_icon(p: int) -> SafeString:
-    labels = {0: "No priority", 1: "Low", 2: "Medium", 3: "High", 4: "Urgent"}
-    if p >= 4:
-        inner = '<rect x="1" y="1" width="12" height="12" rx="3" fill="var(--urgent)"/>' + (
-            '<path d="M7 3.8v4M7 9.6v.6" stroke="var(--bg)" stroke-width="1.7"/>'
-        )
-    elif p == 0:
-        inner = '<path d="M2 7h2M6 7h2M10 7h2" stroke="currentColor" stroke-width="1.5" opacity=".6"/>'
-    else:
-        bars = []
-        for i, (x, h) in enumerate(((2, 4), (6, 7), (10, 10))):
-            opacity = "1" if i < p else ".3"
-            bars.append(
-                f'<rect x="{x}" y="{12 - h}" width="2.5" height="{h}" rx=".6" fill="currentColor" opacity="{opacity}"/>'
-            )
-        inner = "".join(bars)
-    return format_html(
-        '<svg class="pr-icon" width="14" height="14" viewBox="0 0 14 14" aria-label="{}"><title>{}</title>{}</svg>',
-        labels.get(p, ""),
-        labels.get(p, ""),
-        mark_safe(inner),  # noqa: S308 - constant markup above
-    )
+# The glyphs and ages are pure helpers in issues.formatting, which the board's fast path uses too.
+register.simple_tag(status_icon)
+register.simple_tag(priority_icon)
+register.filter(ago)
 
 
 @register.filter
@@ -160,24 +77,6 @@ def usd(value: Any) -> str:
     if amount and abs(amount) < Decimal("0.01"):
         return f"${amount:.4f}"
     return f"${amount:,.2f}"
-
-
-@register.filter
-def ago(value: datetime | None) -> str:
-    """Compact relative time: 'now', '5m', '3h', '2d', then the date."""
-    if not value:
-        return ""
-    delta = timezone.now() - value
-    seconds = int(delta.total_seconds())
-    if seconds < 45:
-        return "now"
-    if seconds < 3600:
-        return f"{max(1, seconds // 60)}m"
-    if seconds < 86400:
-        return f"{seconds // 3600}h"
-    if delta < timedelta(days=30):
-        return f"{delta.days}d"
-    return value.strftime("%b %d")
 
 
 @register.filter
@@ -289,16 +188,9 @@ def diff_lines(diff: str | None) -> Iterable[tuple[str, str]]:
         yield kind, line
 
 
-@register.filter
-def make_list_words(value: str) -> list[str]:
-    return str(value).split()
-
-
 @register.simple_tag(takes_context=True)
 def board_cards(context: template.Context, issues: Iterable[Any]) -> SafeString:
     """The cards of one board column, built in Python: a 10,000-issue board must render in milliseconds."""
-    from issues.board import cards_html
-
     request = context.get("request")
     query = request.GET.urlencode() if request is not None else ""
     return cards_html(issues, query=query, csrf_token=str(context.get("csrf_token", "")))
@@ -306,6 +198,4 @@ def board_cards(context: template.Context, issues: Iterable[Any]) -> SafeString:
 
 @register.simple_tag
 def list_rows(issues: Iterable[Any]) -> SafeString:
-    from issues.board import rows_html
-
     return rows_html(issues)

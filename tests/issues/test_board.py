@@ -1,0 +1,87 @@
+"""The board's fast path (issues.board.cards_html / rows_html) against its template reference."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.template import Context, Template
+from django.test import RequestFactory
+from django.urls import reverse, set_script_prefix
+from django.utils import timezone
+from django.utils.html import escape
+
+from issues.board import GROUPINGS, Card, grouped
+from issues.models import Issue, Label, Status
+from tests.factories import make_agent, make_issue, make_label
+
+FAST_CARDS = Template("{% load mesa_tags %}{% board_cards cards %}")
+TEMPLATE_CARDS = Template('{% for issue in cards %}{% include "issues/partials/card.html" %}{% endfor %}')
+FAST_ROWS = Template("{% load mesa_tags %}{% list_rows cards %}")
+TEMPLATE_ROWS = Template('{% for issue in cards %}{% include "issues/partials/list_row.html" %}{% endfor %}')
+
+
+def normalise(html: str) -> str:
+    """Runs of whitespace as one space, none between tags: the template is laid out on several lines."""
+    return re.sub(r">\s+<", "><", re.sub(r"\s+", " ", html)).strip()
+
+
+def board_cards(org: Any) -> list[Card]:
+    """Cards as the board reads them: one busy card, one bare, one terminal (no move form)."""
+    agent = make_agent(org, slug="builder", name="<Bo> & co")
+    make_label(org, name="<b>ui</b>", color="#112233")
+    make_label(org, name="api", color="#445566")
+    busy = make_issue(org, title='Ship "it" <now>', assignee=agent, priority=3, type="bug", labels=["<b>ui</b>", "api"])
+    make_issue(org, title="A part", parent=busy)
+    make_issue(org, title="Plain")
+    finished = make_issue(org, title="Finished", priority=4, type="epic")
+    Issue.objects.filter(pk=busy.pk).update(status=Status.IN_PROGRESS)
+    Issue.objects.filter(pk=finished.pk).update(status=Status.DONE)
+    groups = grouped(org, {}, grouping="status", limit=10, agents=[agent], labels=list(Label.objects.filter(org=org)))
+    return [card for group in groups for card in group.issues]
+
+
+def render(template: Template, cards: list[Card]) -> str:
+    request = RequestFactory().get("/issues/", {"q": "a b", "label": "x&y"})
+    return template.render(Context({"cards": cards, "request": request, "csrf_token": "tok<en>"}))
+
+
+def test_it_renders_cards_the_same_through_the_fast_path_and_the_template(org: Any) -> None:
+    cards = board_cards(org)
+    fast = render(FAST_CARDS, cards)
+    assert fast.count('class="card"') == 4 and fast.count('<form class="move"') == 3
+    assert "⊟ 0/1" in fast and ">Bug<" in fast and "&lt;b&gt;ui&lt;/b&gt;" in fast
+    assert 'data-move-url="/issues/ACME-1/move?q=a+b&amp;label=x%26y"' in fast
+    assert normalise(fast) == normalise(render(TEMPLATE_CARDS, cards))
+
+
+def test_it_renders_list_rows_the_same_through_the_fast_path_and_the_template(org: Any) -> None:
+    cards = board_cards(org)
+    fast = render(FAST_ROWS, cards)
+    assert fast.count('class="list-row"') == 4 and 'href="/issues/ACME-1/"' in fast
+    assert normalise(fast) == normalise(render(TEMPLATE_ROWS, cards))
+
+
+def test_it_builds_card_urls_from_the_url_patterns(org: Any) -> None:
+    cards = board_cards(org)
+    set_script_prefix("/mesa/")  # as under a proxy serving Mesa at /mesa/
+    try:
+        fast = render(FAST_CARDS, cards)
+    finally:
+        set_script_prefix("/")
+    assert 'href="/mesa/issues/ACME-1/"' in fast and 'action="/mesa/issues/ACME-1/move?' in fast
+    assert 'href="/issues/' not in fast
+
+
+def test_it_quotes_an_unusual_key_in_card_urls_as_reverse_does() -> None:
+    key = "Ü 1&'x"
+    card = Card(1, key, "T", Status.TODO, 0, "task", timezone.now(), None, None)
+    fast = render(FAST_CARDS, [card]) + render(FAST_ROWS, [card])
+    assert f'href="{escape(reverse("issues:detail", args=[key]))}"' in fast
+    assert f'action="{escape(reverse("issues:move", args=[key]))}?' in fast
+    assert normalise(render(FAST_CARDS, [card])) == normalise(render(TEMPLATE_CARDS, [card]))
+
+
+def test_it_offers_every_grouping_of_the_list_view(client: Any, org: Any) -> None:
+    body = client.get("/issues/?view=list").content.decode()
+    assert re.findall(r'<option value="(\w+)"[^>]*>Group: ', body) == list(GROUPINGS)
