@@ -5,7 +5,7 @@ from django.contrib import admin
 from agents.models import Agent, AgentVersion, ApiKey
 
 
-class AgentVersionInline(admin.TabularInline):  # type: ignore[type-arg]
+class AgentVersionInline(admin.TabularInline):
     model = AgentVersion
     fk_name = "agent"
     extra = 0
@@ -15,7 +15,7 @@ class AgentVersionInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Agent)
-class AgentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AgentAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "org", "archetype", "runner", "model", "reports_to", "status")
     list_filter = ("org", "runner", "status", "archetype")
     search_fields = ("name", "slug")
@@ -24,13 +24,13 @@ class AgentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(AgentVersion)
-class AgentVersionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AgentVersionAdmin(admin.ModelAdmin):
     list_display = ("agent", "number", "note", "actor_label", "created_at")
     list_filter = ("agent__org",)
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ApiKeyAdmin(admin.ModelAdmin):
     list_display = ("prefix", "kind", "org", "agent", "name", "created_at", "expires_at", "revoked_at", "last_used_at")
     list_filter = ("org", "kind")
     readonly_fields = ("digest", "prefix")

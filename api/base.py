@@ -33,11 +33,11 @@ class MesaAPIView(APIView):
 
     @staticmethod
     def actor(request: Request) -> Actor:
-        return request.actor  # type: ignore[attr-defined, no-any-return]
+        return request.actor  # type: ignore[attr-defined]
 
     @staticmethod
     def org(request: Request) -> Org:
-        return request.org  # type: ignore[attr-defined, no-any-return]
+        return request.org  # type: ignore[attr-defined]
 
     @staticmethod
     def input(request: Request, serializer: type[serializers.Serializer[Any]], *, partial: bool = False) -> Any:

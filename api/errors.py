@@ -64,7 +64,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return Response(body, status=status, headers=headers)
 
 
-class ErrorOutput(serializers.Serializer):  # type: ignore[type-arg]
+class ErrorOutput(serializers.Serializer):
     """The one error shape (extra keys such as ``field``, ``allowed`` or ``existing_key`` may follow)."""
 
     error = serializers.CharField(help_text="A sentence for humans (and agents) saying what went wrong.")

@@ -49,7 +49,7 @@ class StrictBooleanField(serializers.BooleanField):
         return bool(data)
 
 
-class StrictInput(serializers.Serializer):  # type: ignore[type-arg]
+class StrictInput(serializers.Serializer):
     """An input serializer that refuses keys it does not declare."""
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -51,7 +51,7 @@ def status_filter(request: Request, allowed: list[str]) -> list[str]:
     return wanted
 
 
-class BearerKeyScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+class BearerKeyScheme(OpenApiAuthenticationExtension):
     """Declares ``Authorization: Bearer <key>`` (run, agent or board key) in the schema."""
 
     target_class = "api.auth.BearerKeyAuthentication"
@@ -65,7 +65,7 @@ class BearerKeyScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untype
         }
 
 
-class StrictInputSchema(OpenApiSerializerExtension):  # type: ignore[no-untyped-call]
+class StrictInputSchema(OpenApiSerializerExtension):
     """Input serializers refuse unknown keys (``api.fields.StrictInput``); the schema says so."""
 
     target_class = "api.fields.StrictInput"

@@ -274,12 +274,12 @@ def main() -> dict[str, Any]:
         seed = json.loads(seeded.stdout.strip().splitlines()[-1])
         port = _free_port()
         log = Path(tmp) / "daphne.log"
-        with log.open("wb") as out:
+        with log.open("wb") as log_file:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "mesa.asgi:application"],
                 cwd=REPO,
                 env=env,
-                stdout=out,
+                stdout=log_file,
                 stderr=subprocess.STDOUT,
             )
         try:

@@ -6,13 +6,13 @@ from blocks.models import ApexBlock, WorkBlock
 
 
 @admin.register(WorkBlock)
-class WorkBlockAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class WorkBlockAdmin(admin.ModelAdmin):
     list_display = ("title", "org", "status", "apex_block", "activated_at", "completed_at")
     list_filter = ("org", "status")
     search_fields = ("title", "goal")
 
 
 @admin.register(ApexBlock)
-class ApexBlockAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ApexBlockAdmin(admin.ModelAdmin):
     list_display = ("title", "org", "status", "created_at")
     list_filter = ("org", "status")

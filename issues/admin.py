@@ -5,14 +5,14 @@ from django.contrib import admin
 from issues.models import Comment, Issue, IssueRelation, Label
 
 
-class CommentInline(admin.StackedInline):  # type: ignore[type-arg]
+class CommentInline(admin.StackedInline):
     model = Comment
     extra = 0
     raw_id_fields = ("author_agent", "author_user")
 
 
 @admin.register(Issue)
-class IssueAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class IssueAdmin(admin.ModelAdmin):
     list_display = ("key", "title", "status", "priority", "type", "assignee", "org", "updated_at")
     list_filter = ("org", "status", "priority", "type")
     search_fields = ("key", "title", "description")
@@ -22,19 +22,19 @@ class IssueAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class CommentAdmin(admin.ModelAdmin):
     list_display = ("issue", "kind", "author_label", "created_at")
     list_filter = ("kind",)
     raw_id_fields = ("issue", "author_agent", "author_user")
 
 
 @admin.register(Label)
-class LabelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class LabelAdmin(admin.ModelAdmin):
     list_display = ("name", "color", "org")
     list_filter = ("org",)
 
 
 @admin.register(IssueRelation)
-class IssueRelationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class IssueRelationAdmin(admin.ModelAdmin):
     list_display = ("source", "kind", "target")
     raw_id_fields = ("source", "target")

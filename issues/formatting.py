@@ -72,7 +72,7 @@ def _status_icon(status: str, size: int) -> SafeString:
         size,
         color,
         status,
-        mark_safe(inner),  # noqa: S308 - constant markup above
+        mark_safe(inner),  # constant markup above
     )
 
 
@@ -102,7 +102,7 @@ def _priority_icon(p: int) -> SafeString:
         '<svg class="pr-icon" width="14" height="14" viewBox="0 0 14 14" aria-label="{}"><title>{}</title>{}</svg>',
         label,
         label,
-        mark_safe(inner),  # noqa: S308 - constant markup above
+        mark_safe(inner),  # constant markup above
     )
 
 

@@ -50,7 +50,7 @@ class NotificationThreads:
                     self.bot = start_in_thread()
                     log.info("telegram bot started")
                     return
-            except Exception:  # noqa: BLE001 - keep watching; the next check retries
+            except Exception:  # keep watching; the next check retries
                 log.exception("could not start the telegram bot")
             self.stopping.wait(self.check_every_s)
 

@@ -6,13 +6,13 @@ from orgs.models import Activity, Event, Org
 
 
 @admin.register(Org)
-class OrgAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class OrgAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "issue_prefix", "is_default", "issue_seq", "created_at")
     search_fields = ("name", "slug")
 
 
 @admin.register(Activity)
-class ActivityAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ActivityAdmin(admin.ModelAdmin):
     list_display = ("created_at", "org", "actor_kind", "actor_label", "verb", "object_type", "object_repr")
     list_filter = ("org", "actor_kind", "verb", "object_type")
     search_fields = ("object_repr", "actor_label", "object_id")
@@ -20,6 +20,6 @@ class ActivityAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class EventAdmin(admin.ModelAdmin):
     list_display = ("id", "org", "type", "created_at")
     list_filter = ("org", "type")

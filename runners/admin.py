@@ -6,13 +6,13 @@ from runners.models import Run, RunEvent
 
 
 @admin.register(Run)
-class RunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class RunAdmin(admin.ModelAdmin):
     list_display = ("id", "agent", "issue", "mode", "status", "cost_usd", "started_at", "finished_at")
     list_filter = ("org", "status", "mode", "runner")
     raw_id_fields = ("agent", "issue")
 
 
 @admin.register(RunEvent)
-class RunEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class RunEventAdmin(admin.ModelAdmin):
     list_display = ("run", "seq", "type", "created_at")
     raw_id_fields = ("run",)

@@ -114,7 +114,7 @@ def _workspace(agent: Agent, run: Run, issue: Issue | None) -> Workspace:
     return Workspace(cwd=path, isolated=False)
 
 
-def final_status(outcome: Outcome, sink: DbEventSink) -> tuple[str, str]:  # noqa: PLR0911
+def final_status(outcome: Outcome, sink: DbEventSink) -> tuple[str, str]:
     """(status, failure reason) of a run from how its runner ended."""
     stop = outcome.stop_reason or sink.stop_reason or ""
     if stop in STOP_STATUSES:
@@ -213,13 +213,13 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
         wrapped: EventSink = _DeadlineSink(sink, agent.timeout_s)
         try:
             outcome = runner.execute(ctx, wrapped)
-        except Exception as exc:  # noqa: BLE001 - a runner bug ends this run, not the scheduler
+        except Exception as exc:  # a runner bug ends this run, not the scheduler
             log.exception("runner %s crashed on run %s", runner.name, run.pk)
             outcome = Outcome(exit_code=None, failure_reason=f"runner error: {type(exc).__name__}: {exc}")
         diff = ""
         try:
             diff = workspace_finish(ws, run_id=run.pk)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.exception("workspace cleanup failed for run %s", run.pk)
             diff = f"[mesa could not save the diff: {exc}]"
         ws = None
@@ -244,25 +244,25 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
         if status == RunStatus.BUDGET_EXCEEDED:
             budget_block(agent=agent, issue=issue)
         return status
-    except Exception as exc:  # noqa: BLE001 - record, never leave a run running
+    except Exception as exc:  # record, never leave a run running
         log.exception("run %s failed inside Mesa", run_id)
         _fresh_connection()
         tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
         try:
             _finish_failed(run, redactor.text(f"Mesa error while running: {tb}"))
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("could not record the failure of run %s", run_id)
         return RunStatus.FAILED
     finally:
         if ws is not None:
             try:
                 workspace_finish(ws, run_id=run.pk)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("workspace cleanup failed for run %s", run.pk)
         if not revoked:
             try:
                 run_keys_revoke(run_id=run.pk)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("could not revoke the key of run %s", run_id)
         _follow_up(run, shutdown)
 
@@ -295,5 +295,5 @@ def _follow_up(run: Run, shutdown: threading.Event | None) -> None:
         return
     try:
         dispatch(wake)
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.exception("follow-up dispatch failed for run %s", run.pk)

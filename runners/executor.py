@@ -200,7 +200,7 @@ def _read_tail(stream: IO[bytes], tail: deque[bytes]) -> None:
 def _parse(parser: LineParser, line: str) -> list[ParsedEvent]:
     try:
         return list(parser.parse_line(line))
-    except Exception as exc:  # noqa: BLE001 - a parser bug must not kill the run
+    except Exception as exc:  # a parser bug must not kill the run
         return [ParsedEvent("raw", {"line": line[:4000], "parse_error": f"{type(exc).__name__}: {exc}"})]
 
 
@@ -220,7 +220,7 @@ def run_subprocess(runner: SubprocessRunner, ctx: RunContext, sink: EventSink) -
     parser = runner.parser(ctx)
     grace = float(ctx.extra.get("kill_grace_s", DEFAULT_KILL_GRACE_S))
     try:
-        proc = subprocess.Popen(  # noqa: S603 - the command comes from the runner, not a shell
+        proc = subprocess.Popen(  # the command comes from the runner, not a shell
             [binary, *cmd[1:]],
             cwd=str(ctx.cwd),
             env=ctx.env,

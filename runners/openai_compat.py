@@ -190,7 +190,7 @@ class Workspace:
             limit = min(requested, SHELL_TIMEOUT_S)
         if self.deadline is not None:
             limit = max(min(limit, int(self.deadline - time.monotonic())), 1)
-        proc = subprocess.Popen(  # noqa: S603 - the model's command, run in its own worktree on purpose
+        proc = subprocess.Popen(  # the model's command, run in its own worktree on purpose
             ["/bin/sh", "-c", command],
             cwd=self.root,
             env=self.env,
@@ -295,7 +295,7 @@ class OpenAIRunner(BaseRunner):
         def worker() -> None:
             try:
                 box["value"] = _post_json(url, key, body, timeout)
-            except Exception as exc:  # noqa: BLE001 - handed to the caller below
+            except Exception as exc:  # handed to the caller below
                 box["error"] = exc
 
         thread = threading.Thread(target=worker, daemon=True)
@@ -371,9 +371,9 @@ def _post_json(url: str, key: str, body: dict[str, Any], timeout: float) -> Any:
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     if key:
         headers["Authorization"] = f"Bearer {key}"
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")  # noqa: S310
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - configured endpoint
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # configured endpoint
             return json.loads(response.read().decode("utf-8", errors="replace"))
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode("utf-8", errors="replace")[:500]
@@ -400,9 +400,9 @@ def _mesa_api(ctx: RunContext, args: dict[str, Any]) -> str:
     headers = {"Accept": "application/json", "Authorization": f"Bearer {key}"}
     if data is not None:
         headers["Content-Type"] = "application/json"
-    request = urllib.request.Request(base + path, data=data, headers=headers, method=method)  # noqa: S310
+    request = urllib.request.Request(base + path, data=data, headers=headers, method=method)
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the Mesa API of this run
+        with urllib.request.urlopen(request, timeout=30) as response:  # the Mesa API of this run
             status, text = response.status, response.read().decode("utf-8", errors="replace")
     except urllib.error.HTTPError as exc:
         status, text = exc.code, exc.read().decode("utf-8", errors="replace")

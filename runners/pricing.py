@@ -125,7 +125,7 @@ def override_path() -> str:
     """The override file named by the ``MESA_PRICES_FILE`` setting or environment variable ("" = none)."""
     try:
         configured = str(getattr(settings, "MESA_PRICES_FILE", "") or "")
-    except Exception:  # noqa: BLE001 - pricing also works outside a configured Django process
+    except Exception:  # pricing also works outside a configured Django process
         configured = ""
     return configured or os.environ.get("MESA_PRICES_FILE", "")
 

@@ -25,4 +25,4 @@ def runner_for(name: str) -> BaseRunner:
     except KeyError as exc:
         raise KeyError(f"unknown runner {name!r}") from exc
     cls = getattr(import_module(module_name), class_name)
-    return cls()  # type: ignore[no-any-return]
+    return cls()

@@ -207,7 +207,7 @@ class Scheduler:
                 self._data_version = version
                 return changed
             return Event.objects.filter(id__gt=self.cursor).exists()
-        except Exception:  # noqa: BLE001 - a DB hiccup: reconnect and do a full pass
+        except Exception:  # a DB hiccup: reconnect and do a full pass
             log.exception("change probe failed")
             close_old_connections()
             return True
@@ -285,14 +285,14 @@ class Scheduler:
                     self._next_full = now + FULL_PASS_S
                     try:
                         self.pass_once()
-                    except Exception:  # noqa: BLE001 - keep scheduling; the next pass retries
+                    except Exception:  # keep scheduling; the next pass retries
                         log.exception("scheduler pass failed")
                         close_old_connections()
                 if now >= self._next_beat:
                     self._next_beat = now + BEAT_S
                     try:
                         scheduler_beat(worker=self.worker)
-                    except Exception:  # noqa: BLE001
+                    except Exception:
                         log.exception("scheduler beat failed")
         finally:
             self.close()

@@ -100,14 +100,14 @@ def human_actor(request: HttpRequest) -> Actor:
     user = request.user if request.user.is_authenticated else None
     if user is None:
         return Actor.human(label="local" if settings.MESA_TRUSTED_LOCAL else "anonymous")
-    return Actor.human(user=user)  # type: ignore[arg-type]
+    return Actor.human(user=user)
 
 
 def org_agents(request: HttpRequest) -> list[Any]:
     """The agents of the current org (id, slug, name, status), fetched once per request."""
     cached = getattr(request, "_mesa_agents", None)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
 
     org = current_org(request)
     agents = list(Agent.objects.filter(org=org).only("id", "slug", "name", "status").order_by("name")) if org else []

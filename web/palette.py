@@ -57,7 +57,7 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
 
 
 @CharField.register_lookup
-class Subsequence(Lookup):  # type: ignore[type-arg]
+class Subsequence(Lookup):
     """``field__subseq="fix"``: the characters in order, case-insensitively (``LIKE '%f%i%x%'``)."""
 
     lookup_name = "subseq"

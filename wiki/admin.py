@@ -5,7 +5,7 @@ from django.contrib import admin
 from wiki.models import WikiPage, WikiRevision
 
 
-class WikiRevisionInline(admin.TabularInline):  # type: ignore[type-arg]
+class WikiRevisionInline(admin.TabularInline):
     model = WikiRevision
     extra = 0
     fields = ("number", "title", "author_label", "created_at")
@@ -14,7 +14,7 @@ class WikiRevisionInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(WikiPage)
-class WikiPageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class WikiPageAdmin(admin.ModelAdmin):
     list_display = ("title", "slug", "org", "revision", "updated_at")
     list_filter = ("org",)
     search_fields = ("title", "slug", "content")

@@ -11,7 +11,7 @@ from api.fields import StrictBooleanField, StrictCharField, StrictInput, StrictI
 from api.serializers.issues import iso
 
 
-class AgentOutput(serializers.Serializer):  # type: ignore[type-arg]
+class AgentOutput(serializers.Serializer):
     id = serializers.IntegerField()
     slug = serializers.CharField()
     name = serializers.CharField()
@@ -113,7 +113,7 @@ class HeartbeatInput(StrictInput):
     note = StrictCharField(required=False, allow_blank=True, default="", max_length=300, help_text="What you do now.")
 
 
-class HeartbeatOutput(serializers.Serializer):  # type: ignore[type-arg]
+class HeartbeatOutput(serializers.Serializer):
     slug = serializers.CharField()
     last_seen_at = serializers.DateTimeField()
     last_seen_note = serializers.CharField()

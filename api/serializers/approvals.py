@@ -10,7 +10,7 @@ from api.fields import StrictCharField, StrictInput
 from approvals.models import ApprovalKind, ApprovalStatus
 
 
-class ApprovalOutput(serializers.Serializer):  # type: ignore[type-arg]
+class ApprovalOutput(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=ApprovalKind.choices)
     status = serializers.ChoiceField(choices=ApprovalStatus.choices)

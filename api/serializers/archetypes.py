@@ -12,7 +12,7 @@ from archetypes.models import ArchetypePatch, PatchStatus
 from archetypes.services import MAX_TEXT
 
 
-class ArchetypeOutput(serializers.Serializer):  # type: ignore[type-arg]
+class ArchetypeOutput(serializers.Serializer):
     slug = serializers.CharField()
     title = serializers.CharField()
     summary = serializers.CharField()
@@ -37,7 +37,7 @@ def archetype_out(archetype: Archetype, *, with_text: bool = False) -> dict[str,
     return out
 
 
-class ArchetypePatchOutput(serializers.Serializer):  # type: ignore[type-arg]
+class ArchetypePatchOutput(serializers.Serializer):
     id = serializers.IntegerField()
     archetype = serializers.CharField()
     status = serializers.ChoiceField(choices=PatchStatus.choices)

@@ -22,7 +22,7 @@ from runners.models import Run
 # --- output ---------------------------------------------------------------------------------------------------
 
 
-class AlignmentOutput(serializers.Serializer):  # type: ignore[type-arg]
+class AlignmentOutput(serializers.Serializer):
     aligned = serializers.IntegerField(help_text="Active/ready work blocks tied to an active apex block.")
     total = serializers.IntegerField(help_text="Active/ready work blocks.")
     percent = serializers.IntegerField(allow_null=True, help_text="aligned/total in whole percent; null when total=0.")
@@ -32,7 +32,7 @@ def alignment_out(alignment: Alignment) -> dict[str, Any]:
     return {"aligned": alignment.aligned, "total": alignment.total, "percent": alignment.percent}
 
 
-class WorkBlockOutput(serializers.Serializer):  # type: ignore[type-arg]
+class WorkBlockOutput(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
     goal = serializers.CharField()
@@ -59,7 +59,7 @@ WorkBlockPage = type(
 )
 
 
-class BlockIssueOutput(serializers.Serializer):  # type: ignore[type-arg]
+class BlockIssueOutput(serializers.Serializer):
     key = serializers.CharField()
     title = serializers.CharField()
     status = serializers.ChoiceField(choices=Status.choices)
@@ -67,7 +67,7 @@ class BlockIssueOutput(serializers.Serializer):  # type: ignore[type-arg]
     assignee = serializers.CharField(source="assignee.slug", allow_null=True, help_text="Agent slug or null.")
 
 
-class WorkBlockStatsOutput(serializers.Serializer):  # type: ignore[type-arg]
+class WorkBlockStatsOutput(serializers.Serializer):
     cost_usd = serializers.FloatField(help_text="Sum of the costs of the runs on the block's issues.")
     runs = serializers.IntegerField(help_text="Runs on the block's issues.")
     tokens = serializers.IntegerField(help_text="Tokens (in + out + cache) of those runs.")
@@ -137,7 +137,7 @@ def work_blocks_listed(queryset: QuerySet[WorkBlock]) -> QuerySet[WorkBlock]:
     return queryset.select_related("apex_block").annotate(issue_count=Count("issues")).order_by("-created_at", "-id")
 
 
-class ApexBlockOutput(serializers.Serializer):  # type: ignore[type-arg]
+class ApexBlockOutput(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
     goal = serializers.CharField()
@@ -222,13 +222,13 @@ class ApexBlockUpdateInput(StrictInput):
     status = serializers.ChoiceField(choices=ApexStatus.choices, required=False)
 
 
-class ApprovalRequestedOutput(serializers.Serializer):  # type: ignore[type-arg]
+class ApprovalRequestedOutput(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField()
     status = serializers.CharField()
 
 
-class WorkBlockApprovalRequestedOutput(serializers.Serializer):  # type: ignore[type-arg]
+class WorkBlockApprovalRequestedOutput(serializers.Serializer):
     """An agent asked to activate or ship: the humans decide, the agent is woken with the answer."""
 
     approval_requested = ApprovalRequestedOutput()

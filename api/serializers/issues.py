@@ -34,7 +34,7 @@ def iso(value: datetime | None) -> str | None:
 # --- output ---------------------------------------------------------------------------------------------------
 
 
-class IssueOutput(serializers.Serializer):  # type: ignore[type-arg]
+class IssueOutput(serializers.Serializer):
     """An issue as it appears in lists (no long texts)."""
 
     id = serializers.IntegerField()
@@ -131,7 +131,7 @@ def issue_row(issue: Issue, labels: list[str] | None = None) -> dict[str, Any]:
     }
 
 
-class CommentOutput(serializers.Serializer):  # type: ignore[type-arg]
+class CommentOutput(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=CommentKind.choices)
     body = serializers.CharField()
@@ -157,14 +157,14 @@ def comment_out(comment: Comment, author_slug: str | None = None) -> dict[str, A
     }
 
 
-class ChildOutput(serializers.Serializer):  # type: ignore[type-arg]
+class ChildOutput(serializers.Serializer):
     key = serializers.CharField()
     title = serializers.CharField()
     status = serializers.ChoiceField(choices=Status.choices)
     assignee = serializers.CharField(allow_null=True)
 
 
-class RelationOutput(serializers.Serializer):  # type: ignore[type-arg]
+class RelationOutput(serializers.Serializer):
     kind = serializers.ChoiceField(
         choices=["blocks", "blocked_by", "relates_to", "duplicates", "duplicated_by"],
         help_text="Read from this issue's side: 'blocked_by X' means X blocks this issue.",
@@ -174,7 +174,7 @@ class RelationOutput(serializers.Serializer):  # type: ignore[type-arg]
     status = serializers.ChoiceField(choices=Status.choices)
 
 
-class RunsSummaryOutput(serializers.Serializer):  # type: ignore[type-arg]
+class RunsSummaryOutput(serializers.Serializer):
     count = serializers.IntegerField()
     last_status = serializers.CharField(allow_null=True)
     tokens = serializers.IntegerField(help_text="Input + output + cache tokens of all runs.")
@@ -293,7 +293,7 @@ def issue_detail_out(issue: Issue) -> dict[str, Any]:
     return out
 
 
-class SimilarOutput(serializers.Serializer):  # type: ignore[type-arg]
+class SimilarOutput(serializers.Serializer):
     key = serializers.CharField()
     title = serializers.CharField()
     status = serializers.ChoiceField(choices=Status.choices)

@@ -8,7 +8,7 @@ from api.fields import StrictCharField, StrictInput, StrictIntegerField
 from wiki.services import MAX_CONTENT
 
 
-class WikiPageListItemOutput(serializers.Serializer):  # type: ignore[type-arg]
+class WikiPageListItemOutput(serializers.Serializer):
     slug = serializers.CharField()
     title = serializers.CharField()
     revision = serializers.IntegerField(help_text="Send it back as base_revision when you edit.")
@@ -22,7 +22,7 @@ class WikiPageOutput(WikiPageListItemOutput):
     created_by = serializers.CharField(source="created_by_label")
 
 
-class WikiRevisionOutput(serializers.Serializer):  # type: ignore[type-arg]
+class WikiRevisionOutput(serializers.Serializer):
     number = serializers.IntegerField()
     title = serializers.CharField()
     content = serializers.CharField()
@@ -30,7 +30,7 @@ class WikiRevisionOutput(serializers.Serializer):  # type: ignore[type-arg]
     created_at = serializers.DateTimeField()
 
 
-class WikiSearchHitOutput(serializers.Serializer):  # type: ignore[type-arg]
+class WikiSearchHitOutput(serializers.Serializer):
     slug = serializers.CharField()
     title = serializers.CharField()
     snippet = serializers.CharField(help_text="Matched text with the matches wrapped in ** **.")

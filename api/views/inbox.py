@@ -27,7 +27,7 @@ class InboxIssueOutput(IssueOutput):
     )
 
 
-class InboxApprovalOutput(serializers.Serializer):  # type: ignore[type-arg]
+class InboxApprovalOutput(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=ApprovalKind.choices)
     title = serializers.CharField()
@@ -38,7 +38,7 @@ class InboxApprovalOutput(serializers.Serializer):  # type: ignore[type-arg]
     created_at = serializers.DateTimeField()
 
 
-class InboxOutput(serializers.Serializer):  # type: ignore[type-arg]
+class InboxOutput(serializers.Serializer):
     issues = InboxIssueOutput(many=True, help_text="By priority (urgent first), then oldest first.")
     approvals = InboxApprovalOutput(many=True, help_text="Pending approvals addressed to you, oldest first.")
 

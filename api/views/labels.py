@@ -15,7 +15,7 @@ from issues.models import Label
 from issues.services import label_create
 
 
-class LabelOutput(serializers.Serializer):  # type: ignore[type-arg]
+class LabelOutput(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     color = serializers.CharField(help_text="Hex colour like #e5484d.")

@@ -15,7 +15,7 @@ from api.errors import error_responses
 from runners.usage import UsageTotals, day_start, usage_by_agent
 
 
-class TotalsOutput(serializers.Serializer):  # type: ignore[type-arg]
+class TotalsOutput(serializers.Serializer):
     tokens = serializers.IntegerField(help_text="All tokens: input + output + cache read + cache write.")
     tokens_in = serializers.IntegerField()
     tokens_out = serializers.IntegerField()
@@ -25,7 +25,7 @@ class TotalsOutput(serializers.Serializer):  # type: ignore[type-arg]
     runs = serializers.IntegerField()
 
 
-class AgentUsageOutput(serializers.Serializer):  # type: ignore[type-arg]
+class AgentUsageOutput(serializers.Serializer):
     agent = serializers.CharField()
     today = TotalsOutput()
     total = TotalsOutput()
@@ -33,7 +33,7 @@ class AgentUsageOutput(serializers.Serializer):  # type: ignore[type-arg]
     daily_cost_limit_usd = serializers.FloatField(allow_null=True)
 
 
-class UsageOutput(serializers.Serializer):  # type: ignore[type-arg]
+class UsageOutput(serializers.Serializer):
     day_start = serializers.DateTimeField(help_text="Start of 'today' (midnight UTC; budgets are daily in UTC).")
     today = TotalsOutput(help_text="The caller's usage today (board keys: the whole org).")
     total = TotalsOutput()

@@ -17,7 +17,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-from _model_api import TARGET, Log, Request, serve  # noqa: E402
+from _model_api import TARGET, Log, Request, serve
 
 TOOL_STEP = {"input_tokens": 120, "cache_creation_input_tokens": 30, "cache_read_input_tokens": 0, "output_tokens": 25}
 FINAL_STEP = {"input_tokens": 200, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 80, "output_tokens": 15}

@@ -14,7 +14,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-from _model_api import TARGET, Log, Request, serve  # noqa: E402
+from _model_api import TARGET, Log, Request, serve
 
 TOOL_USAGE = {
     "promptTokenCount": 500,

@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 import os
 import sys
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-from _model_api import TARGET, Log, Request, serve  # noqa: E402
+from _model_api import TARGET, Log, Request, serve
 
 TOOL_USAGE = {"input_tokens": 642, "cached_tokens": 200, "output_tokens": 34, "reasoning_tokens": 10}
 FINAL_USAGE = {"input_tokens": 900, "cached_tokens": 600, "output_tokens": 21, "reasoning_tokens": 0}
@@ -60,7 +61,7 @@ def route(req: Request, log: Log) -> None:
     }
     if not _has_tool_output(body):
         step, usage = "tool", TOOL_USAGE
-        item = {
+        item: dict[str, Any] = {
             "type": "function_call",
             "id": "fc_contract_1",
             "call_id": "call_contract_1",

@@ -114,7 +114,7 @@ class FakeTelegram:
     def base_url(self) -> str:
         assert self._server is not None
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     # -- what tests use -------------------------------------------------------------
     def push_update(self, update: dict[str, Any]) -> dict[str, Any]:

@@ -68,7 +68,7 @@ class FakeWebhookServer:
     def url(self, path: str = "/hook") -> str:
         assert self._server is not None
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}{path}"
+        return f"http://{host!s}:{port}{path}"
 
     def respond(
         self, status: int, body: bytes | str | dict[str, Any] = b"", headers: dict[str, str] | None = None

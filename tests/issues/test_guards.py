@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 SYSTEM = Actor.system("tests")
 
 
-def _in_review(org, assignee):  # type: ignore[no-untyped-def]
+def _in_review(org, assignee):
     issue = make_issue(org, assignee=assignee)
     issue_transition(actor=SYSTEM, issue=issue, to=Status.IN_PROGRESS)
     issue_transition(actor=SYSTEM, issue=issue, to=Status.IN_REVIEW)
@@ -22,14 +22,14 @@ def _in_review(org, assignee):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def team(org):  # type: ignore[no-untyped-def]
+def team(org):
     ceo = make_ceo(org)
     qa = make_agent(org, slug="qa", archetype="qa", reports_to=ceo)
     eng = make_agent(org, slug="eng", reports_to=ceo, review_agent=qa)
     return ceo, qa, eng
 
 
-def test_it_refuses_done_by_an_agent_without_evidence(org, team) -> None:  # type: ignore[no-untyped-def]
+def test_it_refuses_done_by_an_agent_without_evidence(org, team) -> None:
     _, qa, eng = team
     issue = _in_review(org, eng)
     with pytest.raises(Conflict) as exc:
@@ -41,7 +41,7 @@ def test_it_refuses_done_by_an_agent_without_evidence(org, team) -> None:  # typ
 
 
 @pytest.mark.parametrize("evidence", ["comment", "diff", "pr_in_comment", "pr_in_description"])
-def test_it_accepts_done_with_any_kind_of_evidence(org, team, evidence) -> None:  # type: ignore[no-untyped-def]
+def test_it_accepts_done_with_any_kind_of_evidence(org, team, evidence) -> None:
     _, qa, eng = team
     issue = _in_review(org, eng)
     if evidence == "comment":
@@ -57,7 +57,7 @@ def test_it_accepts_done_with_any_kind_of_evidence(org, team, evidence) -> None:
     assert issue.status == Status.DONE and issue.completed_at is not None
 
 
-def test_it_does_not_count_a_plain_comment_or_an_empty_diff_as_evidence(org, team) -> None:  # type: ignore[no-untyped-def]
+def test_it_does_not_count_a_plain_comment_or_an_empty_diff_as_evidence(org, team) -> None:
     _, qa, eng = team
     issue = _in_review(org, eng)
     make_comment(issue, body="Done! Everything works, trust me. https://example.com/docs")
@@ -66,7 +66,7 @@ def test_it_does_not_count_a_plain_comment_or_an_empty_diff_as_evidence(org, tea
         issue_transition(actor=Actor.for_agent(qa), issue=issue, to=Status.DONE)
 
 
-def test_it_lets_a_human_decide_done_without_evidence(org, team) -> None:  # type: ignore[no-untyped-def]
+def test_it_lets_a_human_decide_done_without_evidence(org, team) -> None:
     _, _, eng = team
     issue = _in_review(org, eng)
     issue_transition(actor=Actor.human(label="alice"), issue=issue, to=Status.DONE)
@@ -74,7 +74,7 @@ def test_it_lets_a_human_decide_done_without_evidence(org, team) -> None:  # typ
     assert issue.status == Status.DONE
 
 
-def test_it_refuses_delegating_a_sub_issue_back_to_the_holder_of_an_ancestor(org, team) -> None:  # type: ignore[no-untyped-def]
+def test_it_refuses_delegating_a_sub_issue_back_to_the_holder_of_an_ancestor(org, team) -> None:
     ceo, _, eng = team
     root = make_issue(org, title="Root goal", assignee=ceo)
     child = make_issue(org, title="Child task", parent=root, assignee=eng)
@@ -87,7 +87,7 @@ def test_it_refuses_delegating_a_sub_issue_back_to_the_holder_of_an_ancestor(org
     assert grandchild.assignee_id == eng.pk
 
 
-def test_it_refuses_creating_a_sub_issue_for_the_holder_of_its_parent(org, team) -> None:  # type: ignore[no-untyped-def]
+def test_it_refuses_creating_a_sub_issue_for_the_holder_of_its_parent(org, team) -> None:
     ceo, _, eng = team
     root = make_issue(org, title="Root goal", assignee=ceo)
     child = make_issue(org, title="Child task", parent=root, assignee=eng)
@@ -96,7 +96,7 @@ def test_it_refuses_creating_a_sub_issue_for_the_holder_of_its_parent(org, team)
     assert exc.value.code == "delegation_cycle"
 
 
-def test_it_allows_delegating_down_and_taking_work_oneself(org, team) -> None:  # type: ignore[no-untyped-def]
+def test_it_allows_delegating_down_and_taking_work_oneself(org, team) -> None:
     ceo, qa, eng = team
     root = make_issue(org, title="Root goal", assignee=ceo)
     child = make_issue(org, actor=Actor.for_agent(ceo), title="Child task", parent=root, assignee=eng)
@@ -106,7 +106,7 @@ def test_it_allows_delegating_down_and_taking_work_oneself(org, team) -> None:  
     assert child.assignee_id == eng.pk and mine.assignee_id == qa.pk
 
 
-def test_it_lets_humans_reassign_freely(org, team) -> None:  # type: ignore[no-untyped-def]
+def test_it_lets_humans_reassign_freely(org, team) -> None:
     ceo, _, eng = team
     root = make_issue(org, title="Root goal", assignee=ceo)
     child = make_issue(org, title="Child task", parent=root, assignee=eng)

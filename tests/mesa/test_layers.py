@@ -13,8 +13,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("mesa", "orgs", "agents", "issues", "blocks", "wiki", "archetypes", "approvals", "runners", "notifications")
-APPS += ("api", "web")
+APPS: tuple[str, ...] = ("mesa", "orgs", "agents", "issues", "blocks", "wiki", "archetypes", "approvals", "runners")
+APPS += ("notifications", "api", "web")
 
 
 def _modules(*dirs: str) -> list[Path]:

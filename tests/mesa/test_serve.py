@@ -13,7 +13,7 @@ from pathlib import Path
 from tests.browser.server import REPO, free_port, manage, mesa_env
 
 
-def _wait(predicate, timeout: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
+def _wait(predicate, timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

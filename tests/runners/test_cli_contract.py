@@ -46,7 +46,7 @@ def _require(cli: str) -> Path:
         pytest.skip(f"the pinned {cli} CLI is not installed in {CLI_BIN}: run `make cli-deps`")
     if shutil.which("unshare") is None or shutil.which("ip", path=SYSTEM_PATH) is None:
         pytest.skip("`unshare` / `ip` are not available: the real CLIs only run inside a private network namespace")
-    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, check=False)  # noqa: S607
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, check=False)
     if probe.returncode != 0:
         pytest.skip(f"`unshare -n` is not permitted here: {probe.stderr.decode(errors='replace').strip()}")
     return binary
@@ -70,7 +70,7 @@ def repo(tmp_path: Path, settings: Any) -> Path:
     path = tmp_path / "project"
     path.mkdir()
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
-    subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True)  # noqa: S607
+    subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True)
     (path / "README.md").write_text("# project\n")
     subprocess.run([*git, "-C", str(path), "add", "-A"], check=True)
     subprocess.run([*git, "-C", str(path), "commit", "-q", "-m", "init"], check=True)

@@ -111,10 +111,10 @@ def test_it_stops_when_the_budget_is_crossed(tmp_path: Path) -> None:
 
 def test_it_fails_clearly_when_the_endpoint_errors(tmp_path: Path) -> None:
     class Broken(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self.send_response(500)
             self.end_headers()
             self.wfile.write(b'{"error": "model not loaded"}')
@@ -142,10 +142,10 @@ def test_it_calls_the_mesa_api_with_the_run_key(tmp_path: Path) -> None:
     seen: list[tuple[str, str, str | None, bytes]] = []
 
     class Api(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             seen.append(("POST", self.path, self.headers.get("Authorization"), body))
             self.send_response(201)

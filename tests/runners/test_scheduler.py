@@ -123,6 +123,7 @@ def test_it_runs_two_agents_in_one_repo_in_parallel_with_separate_diffs(org: Any
     ra, rb = Run.objects.get(issue=ia), Run.objects.get(issue=ib)
     assert ra.status == rb.status == RunStatus.COMPLETED
     # They overlapped in time, each in its own checkout.
+    assert ra.started_at and ra.finished_at and rb.started_at and rb.finished_at
     assert ra.started_at < rb.finished_at and rb.started_at < ra.finished_at
     assert ra.worktree_path != rb.worktree_path
     assert "alice.txt" in ra.diff and "bob.txt" not in ra.diff

@@ -150,7 +150,12 @@ def test_it_prices_once_and_stores_the_priced_delta_with_its_event(org: Any, mon
 
     calls: list[str] = []
     real = pricing.price
-    monkeypatch.setattr(pricing, "price", lambda model, usage: calls.append(model) or real(model, usage))
+
+    def counting(model: str, usage: Any) -> Any:
+        calls.append(model)
+        return real(model, usage)
+
+    monkeypatch.setattr(pricing, "price", counting)
     run = make_run(make_agent(org, runner="noop"), status=RunStatus.RUNNING)
     sink = DbEventSink(run=run, org=org, issue_key=None, model="gpt-5")
     sink.emit(ParsedEvent("text", {"text": "x"}, usage=Usage(tokens_out=1_000_000, model="claude-sonnet-4-5")))

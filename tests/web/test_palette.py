@@ -180,7 +180,8 @@ def test_it_needs_the_csrf_token(org: Any) -> None:
     strict = Client(enforce_csrf_checks=True)
     payload = json.dumps({"org": "acme", "issue": issue.key, "action": "priority", "value": 3})
     assert strict.post("/palette/action", data=payload, content_type="application/json").status_code == 403
-    from django.middleware.csrf import _get_new_csrf_string, _mask_cipher_secret
+    # Private helpers of Django's CSRF middleware (not in the stubs): a token the middleware accepts.
+    from django.middleware.csrf import _get_new_csrf_string, _mask_cipher_secret  # type: ignore[attr-defined]
 
     secret = _get_new_csrf_string()
     strict.cookies["csrftoken"] = secret

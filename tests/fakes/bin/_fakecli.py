@@ -80,7 +80,7 @@ def log_invocation(cli: str) -> None:
 def hang(first: list[Line]) -> None:
     for line in first:
         emit(line)
-    child = subprocess.Popen(["sleep", "1000"])  # noqa: S607 - a grandchild that must be killed too
+    child = subprocess.Popen(["sleep", "1000"])  # a grandchild that must be killed too
     pidfile = os.environ.get("FAKE_CLI_PIDFILE")
     if pidfile:
         with open(pidfile, "w", encoding="utf-8") as fh:
