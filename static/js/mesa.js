@@ -60,7 +60,7 @@
 
   /* ---- live events ---- */
   // EventSource only delivers named events that have a listener: every orgs.events.EventType value
-  // (base.html's json_script), plus "resync", which the stream itself sends (orgs/sse.py).
+  // (base.html's json_script), plus "resync", which the stream itself sends (web/sse.py).
   var TYPES = ["resync"];
   try { TYPES = JSON.parse(document.getElementById("mesa-event-types").textContent).concat(TYPES); }
   catch (e) { /* a page without the list still gets resync */ }
