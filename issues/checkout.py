@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from issues.models import Issue, Status
-from issues.services import comment_create, issue_event_data
+from issues.services import do_comment_create, issue_event_data
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput
 from orgs.events import event_publish
@@ -155,7 +155,8 @@ def issue_release(*, actor: Actor, issue: Issue, comment: str = "") -> Issue:
             details={"from": from_status, "to": Status.TODO, "previous_assignee": old_assignee},
         )
         if comment.strip():
-            comment_create(actor=actor, issue=issue, body=comment, check=False)
+            # release_denial decided; the edit check would refuse the former holder of a now unassigned issue.
+            do_comment_create(actor=actor, issue=issue, body=comment)
         event_publish(
             org=issue.org,
             type="issue_updated",

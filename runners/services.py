@@ -274,7 +274,7 @@ def retry_cap_check(*, issue_id: int) -> bool:
     moved = False
     if issue.status != Status.BLOCKED and is_allowed(issue.status, Status.BLOCKED):
         try:
-            issue_transition(actor=SCHEDULER, issue=issue, to=Status.BLOCKED, check=False)
+            issue_transition(actor=SCHEDULER, issue=issue, to=Status.BLOCKED)
             moved = True
         except Conflict:
             issue.refresh_from_db(fields=["status"])
