@@ -63,7 +63,7 @@ with transaction.atomic():
         Issue.objects.filter(pk=child).update(parent_id=rng.choice(ids[:10]))
 issue = Issue.objects.get(org=org, number=1)
 for i in range(20):
-    comment_create(actor=system, issue=issue, body=f"Comment **{{i}}**", check=False)
+    comment_create(actor=system, issue=issue, body=f"Comment **{{i}}**")
 run = Run.objects.create(org=org, agent=agents[1], issue=issue, status="completed", diff="+a\n-b\n" * 50)
 events = [RunEvent(run=run, seq=s, type="text", data={{"text": f"step {{s}}"}}) for s in range(1, 201)]
 RunEvent.objects.bulk_create(events)

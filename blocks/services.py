@@ -14,6 +14,7 @@ from orgs.errors import Conflict, Forbidden, InvalidInput
 from orgs.events import EventType, event_publish
 from orgs.models import Org
 from orgs.services import activity_record, require_member
+from orgs.unset import UNSET, Unset
 
 WORK_BLOCK_TRANSITIONS: dict[str, tuple[str, ...]] = {
     WorkBlockStatus.PROPOSED: (WorkBlockStatus.ACTIVE, WorkBlockStatus.CANCELLED),
@@ -22,7 +23,6 @@ WORK_BLOCK_TRANSITIONS: dict[str, tuple[str, ...]] = {
     WorkBlockStatus.SHIPPED: (),
     WorkBlockStatus.CANCELLED: (),
 }
-_UNSET: Any = object()
 
 
 @dataclass(frozen=True)
@@ -112,12 +112,12 @@ def work_block_update(
     *,
     actor: Actor,
     block: WorkBlock,
-    title: str = _UNSET,
-    goal: str = _UNSET,
-    acceptance_criteria: str = _UNSET,
-    north_star_metric: str = _UNSET,
-    north_star_target: str = _UNSET,
-    apex_block: ApexBlock | None = _UNSET,
+    title: str | Unset = UNSET,
+    goal: str | Unset = UNSET,
+    acceptance_criteria: str | Unset = UNSET,
+    north_star_metric: str | Unset = UNSET,
+    north_star_target: str | Unset = UNSET,
+    apex_block: ApexBlock | None | Unset = UNSET,
 ) -> WorkBlock:
     require_member(actor, block.org_id)
     _require_board_or_ceo(actor)
@@ -130,13 +130,13 @@ def work_block_update(
         "north_star_target": (north_star_target, 200),
     }
     for field, (value, limit) in texts.items():
-        if value is _UNSET:
+        if value is UNSET:
             continue
         cleaned = _clean(value, field, required=field == "title", limit=limit)
         if cleaned != getattr(block, field):
             changes[field] = [getattr(block, field), cleaned]
             setattr(block, field, cleaned)
-    if apex_block is not _UNSET:
+    if apex_block is not UNSET:
         _check_apex(block.org, apex_block)
         new_id = apex_block.pk if apex_block else None
         if new_id != block.apex_block_id:
@@ -263,22 +263,27 @@ def apex_block_create(*, actor: Actor, org: Org, title: str, goal: str = "") -> 
 
 @transaction.atomic
 def apex_block_update(
-    *, actor: Actor, apex: ApexBlock, title: str = _UNSET, goal: str = _UNSET, status: str = _UNSET
+    *,
+    actor: Actor,
+    apex: ApexBlock,
+    title: str | Unset = UNSET,
+    goal: str | Unset = UNSET,
+    status: str | Unset = UNSET,
 ) -> ApexBlock:
     require_member(actor, apex.org_id)
     _require_board_or_ceo(actor)
     changes: dict[str, Any] = {}
-    if title is not _UNSET:
+    if title is not UNSET:
         cleaned = _clean(title, "title", required=True)
         if cleaned != apex.title:
             changes["title"] = [apex.title, cleaned]
             apex.title = cleaned
-    if goal is not _UNSET:
+    if goal is not UNSET:
         cleaned = _clean(goal, "goal", limit=20_000)
         if cleaned != apex.goal:
             changes["goal"] = [apex.goal, cleaned]
             apex.goal = cleaned
-    if status is not _UNSET:
+    if status is not UNSET:
         if status not in ApexStatus.values:
             raise InvalidInput("status must be active or archived.", field="status")
         if status != apex.status:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from approvals.models import Approval, ApprovalStatus
 from approvals.registry import stale
 from issues.models import Status
-from issues.services import issue_transition
+from issues.services import do_issue_transition
 from orgs.actors import Actor
 
 
 def board_review(approval: Approval, actor: Actor) -> None:
-    """Approved → done; rejected → back to todo with the board's comment for the assignee."""
+    """Approved → done; rejected → back to todo with the board's comment for the assignee.
+
+    Recorded as ``actor``, the human who decided; deciding the approval was the permission.
+    """
     issue = approval.issue
     if issue is None:
         return
@@ -20,6 +23,4 @@ def board_review(approval: Approval, actor: Actor) -> None:
     approved = approval.status == ApprovalStatus.APPROVED
     note = approval.decision_comment
     comment = f"The board {'approved' if approved else 'sent it back'}" + (f": {note}" if note else ".")
-    issue_transition(
-        actor=actor, issue=issue, to=Status.DONE if approved else Status.TODO, comment=comment, check=False
-    )
+    do_issue_transition(actor=actor, issue=issue, to=Status.DONE if approved else Status.TODO, comment=comment)

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from agents.selectors import is_ceo, manages
 from issues.models import Issue, Status
-from issues.services import comment_create, issue_event_data
+from issues.services import do_comment_create, issue_event_data
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput
 from orgs.events import EventType, event_publish
@@ -154,7 +154,8 @@ def issue_release(*, actor: Actor, issue: Issue, comment: str = "") -> Issue:
             details={"from": from_status, "to": Status.TODO, "previous_assignee": old_assignee},
         )
         if comment.strip():
-            comment_create(actor=actor, issue=issue, body=comment, check=False)
+            # release_denial decided; the edit check would refuse the former holder of a now unassigned issue.
+            do_comment_create(actor=actor, issue=issue, body=comment)
         event_publish(
             org=issue.org,
             type=EventType.ISSUE_UPDATED,

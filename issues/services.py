@@ -38,11 +38,11 @@ from orgs.errors import Conflict, Forbidden, InvalidInput
 from orgs.events import EventType, event_publish
 from orgs.models import Org
 from orgs.services import activity_record, require_member
+from orgs.unset import UNSET, Unset
 
 MAX_TITLE = 300
 MAX_BODY = 100_000
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
-_UNSET: Any = object()
 
 
 def issue_event_data(issue: Issue, **extra: Any) -> dict[str, Any]:
@@ -249,17 +249,25 @@ def issue_create(
     return issue
 
 
-@transaction.atomic
-def issue_transition(*, actor: Actor, issue: Issue, to: str, comment: str = "", check: bool = True) -> Issue:
-    """Move ``issue`` to status ``to`` through the lifecycle.
+def issue_transition(*, actor: Actor, issue: Issue, to: str, comment: str = "") -> Issue:
+    """Move ``issue`` to status ``to`` through the lifecycle, if ``actor`` may edit it (else Forbidden).
 
-    Raises Conflict (code ``illegal_transition``, listing ``allowed``) for a move the
-    lifecycle forbids, and Conflict (code ``stale``) when the issue changed status
-    meanwhile. ``check=False`` skips the permission check (callers that already
-    decided, e.g. checkout).
+    Then as :func:`do_issue_transition`.
     """
-    if check:
-        require_edit(actor, issue)
+    require_edit(actor, issue)
+    return do_issue_transition(actor=actor, issue=issue, to=to, comment=comment)
+
+
+@transaction.atomic
+def do_issue_transition(*, actor: Actor, issue: Issue, to: str, comment: str = "") -> Issue:
+    """Move ``issue`` to status ``to`` through the lifecycle, without asking whether ``actor`` may edit it.
+
+    Only for callers that already decided that ``actor`` may make this move (an edit
+    checked once, an approval its decider was allowed to decide); ``actor`` is still who
+    the activity, the comment and the event record. Raises Conflict (code
+    ``illegal_transition``, listing ``allowed``) for a move the lifecycle forbids, and
+    Conflict (code ``stale``) when the issue changed status meanwhile.
+    """
     old = issue.status
     if to not in Status.values:
         raise InvalidInput(f"Unknown status {to!r}; statuses are {', '.join(Status.values)}.", field="status")
@@ -298,7 +306,7 @@ def issue_transition(*, actor: Actor, issue: Issue, to: str, comment: str = "", 
         setattr(issue, name, value)
     activity_record(org=issue.org, actor=actor, verb="moved", obj=issue, details={"from": old, "to": to})
     if comment.strip():
-        comment_create(actor=actor, issue=issue, body=comment, check=False)
+        do_comment_create(actor=actor, issue=issue, body=comment)
     _sync_board_review(actor=actor, issue=issue, old=old, to=to, comment=comment)
     event_publish(
         org=issue.org,
@@ -343,25 +351,58 @@ def _sync_board_review(*, actor: Actor, issue: Issue, old: str, to: str, comment
         )
 
 
-@transaction.atomic
 def issue_update(
     *,
     actor: Actor,
     issue: Issue,
-    title: str = _UNSET,
-    description: str = _UNSET,
-    acceptance_criteria: str = _UNSET,
-    priority: int = _UNSET,
-    type: str = _UNSET,
-    labels: list[str] = _UNSET,
-    assignee: Agent | None = _UNSET,
-    parent: Issue | None = _UNSET,
-    work_block: WorkBlock | None = _UNSET,
-    check: bool = True,
+    title: str | Unset = UNSET,
+    description: str | Unset = UNSET,
+    acceptance_criteria: str | Unset = UNSET,
+    priority: int | Unset = UNSET,
+    type: str | Unset = UNSET,
+    labels: list[str] | Unset = UNSET,
+    assignee: Agent | None | Unset = UNSET,
+    parent: Issue | None | Unset = UNSET,
+    work_block: WorkBlock | None | Unset = UNSET,
 ) -> Issue:
-    """Change the given fields (only those), leaving concurrent edits of other fields intact."""
-    if check:
-        require_edit(actor, issue)
+    """Change the given fields, if ``actor`` may edit ``issue`` (else Forbidden). Then as :func:`do_issue_update`."""
+    require_edit(actor, issue)
+    return do_issue_update(
+        actor=actor,
+        issue=issue,
+        title=title,
+        description=description,
+        acceptance_criteria=acceptance_criteria,
+        priority=priority,
+        type=type,
+        labels=labels,
+        assignee=assignee,
+        parent=parent,
+        work_block=work_block,
+    )
+
+
+@transaction.atomic
+def do_issue_update(
+    *,
+    actor: Actor,
+    issue: Issue,
+    title: str | Unset = UNSET,
+    description: str | Unset = UNSET,
+    acceptance_criteria: str | Unset = UNSET,
+    priority: int | Unset = UNSET,
+    type: str | Unset = UNSET,
+    labels: list[str] | Unset = UNSET,
+    assignee: Agent | None | Unset = UNSET,
+    parent: Issue | None | Unset = UNSET,
+    work_block: WorkBlock | None | Unset = UNSET,
+) -> Issue:
+    """Change the given fields (only those), leaving concurrent edits of other fields intact.
+
+    Does not ask whether ``actor`` may edit ``issue``: only for callers that already decided
+    (an edit checked once, a work block's editor moving issues in and out of it). ``actor``
+    is still who the activity and the event record, and whose delegation loops are refused.
+    """
     org = issue.org
     fields: dict[str, Any] = {}
     changes: dict[str, Any] = {}
@@ -371,19 +412,19 @@ def issue_update(
             fields[name] = new
             changes[name] = [shown_old if shown_old is not None else old, shown_new if shown_new is not None else new]
 
-    if title is not _UNSET:
+    if title is not UNSET:
         change("title", issue.title, _clean_title(title))
-    if description is not _UNSET:
+    if description is not UNSET:
         change("description", issue.description, _clean_text(description, "description"))
-    if acceptance_criteria is not _UNSET:
+    if acceptance_criteria is not UNSET:
         change(
             "acceptance_criteria", issue.acceptance_criteria, _clean_text(acceptance_criteria, "acceptance_criteria")
         )
-    if priority is not _UNSET:
+    if priority is not UNSET:
         change("priority", issue.priority, _clean_priority(priority))
-    if type is not _UNSET:
+    if type is not UNSET:
         change("type", issue.type, _clean_type(type))
-    if assignee is not _UNSET:
+    if assignee is not UNSET:
         _same_org(org, assignee, "assignee")
         old_slug = issue.assignee.slug if issue.assignee_id and issue.assignee else None
         new_id = assignee.pk if assignee else None
@@ -397,26 +438,26 @@ def issue_update(
                     code="use_release",
                 )
             if actor.agent is not None:
-                ancestors_from = issue.parent if parent is _UNSET else parent
+                ancestors_from = issue.parent if parent is UNSET else parent
                 loop = delegation_cycle(parent=ancestors_from, assignee=assignee, actor_agent=actor.agent)
                 if loop:
                     raise Conflict(loop, code="delegation_cycle")
             fields["assignee_id"] = new_id
             changes["assignee"] = [old_slug, assignee.slug if assignee else None]
-    if parent is not _UNSET:
+    if parent is not UNSET:
         _check_parent(org, parent, issue)
         new_id = parent.pk if parent else None
         if issue.parent_id != new_id:
             fields["parent_id"] = new_id
             changes["parent"] = [issue.parent.key if issue.parent_id and issue.parent else None, parent and parent.key]
-    if work_block is not _UNSET:
+    if work_block is not UNSET:
         _check_work_block(org, work_block)
         new_id = work_block.pk if work_block else None
         if issue.work_block_id != new_id:
             fields["work_block_id"] = new_id
             changes["work_block"] = [issue.work_block_id, new_id]
     label_rows: list[Label] | None = None
-    if labels is not _UNSET:
+    if labels is not UNSET:
         label_rows = _resolve_labels(org, labels)
         old_names = sorted(lab.name for lab in issue.labels.all())
         new_names = sorted(lab.name for lab in label_rows)
@@ -430,11 +471,11 @@ def issue_update(
     Issue.objects.filter(pk=issue.pk).update(**fields)
     for name, value in fields.items():
         setattr(issue, name, value)
-    if "assignee_id" in fields:
+    if "assignee_id" in fields and assignee is not UNSET:
         issue.assignee = assignee
-    if "parent_id" in fields:
+    if "parent_id" in fields and parent is not UNSET:
         issue.parent = parent
-    if "work_block_id" in fields:
+    if "work_block_id" in fields and work_block is not UNSET:
         issue.work_block = work_block
     if label_rows is not None:
         issue.labels.set(label_rows)
@@ -456,11 +497,11 @@ def issue_edit(*, actor: Actor, issue: Issue, status: str = "", comment: str = "
     """
     require_edit(actor, issue)
     if changes:
-        issue = issue_update(actor=actor, issue=issue, check=False, **changes)
+        issue = do_issue_update(actor=actor, issue=issue, **changes)
     if status and status != issue.status:
-        issue = issue_transition(actor=actor, issue=issue, to=status, comment=comment, check=False)
+        issue = do_issue_transition(actor=actor, issue=issue, to=status, comment=comment)
     elif comment.strip():
-        comment_create(actor=actor, issue=issue, body=comment, check=False)
+        do_comment_create(actor=actor, issue=issue, body=comment)
     return issue
 
 
@@ -481,13 +522,20 @@ def issue_delete(*, actor: Actor, issue: Issue) -> None:
     event_publish(org=org, type=EventType.ISSUE_DELETED, data={"key": key})
 
 
+def comment_create(*, actor: Actor, issue: Issue, body: str, kind: str = CommentKind.COMMENT) -> Comment:
+    """Add a comment, if ``actor`` may edit ``issue`` (else Forbidden). Then as :func:`do_comment_create`."""
+    require_edit(actor, issue)
+    return do_comment_create(actor=actor, issue=issue, body=body, kind=kind)
+
+
 @transaction.atomic
-def comment_create(
-    *, actor: Actor, issue: Issue, body: str, kind: str = CommentKind.COMMENT, check: bool = True
-) -> Comment:
-    """Add a comment. ``system`` comments come only from the system actor."""
-    if check:
-        require_edit(actor, issue)
+def do_comment_create(*, actor: Actor, issue: Issue, body: str, kind: str = CommentKind.COMMENT) -> Comment:
+    """Add a comment without asking whether ``actor`` may edit ``issue``.
+
+    Only for callers that already decided (a transition or an edit that carries the comment,
+    a release whose former holder may no longer edit the issue it just gave back).
+    ``system`` comments come only from the system actor.
+    """
     body = (body or "").strip()
     if not body:
         raise InvalidInput("A comment needs a body.", field="body")
@@ -519,7 +567,8 @@ def comment_create(
 
 
 def system_comment(*, issue: Issue, body: str) -> Comment:
-    return comment_create(actor=Actor.system(), issue=issue, body=body, kind=CommentKind.SYSTEM, check=False)
+    # The system actor is board: it may comment on any issue, so the check passes.
+    return comment_create(actor=Actor.system(), issue=issue, body=body, kind=CommentKind.SYSTEM)
 
 
 @transaction.atomic

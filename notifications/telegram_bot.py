@@ -34,6 +34,7 @@ from notifications.telegram_client import DEFAULT_BASE_URL, TelegramCallError, T
 from orgs.actors import Actor
 from orgs.errors import Conflict, MesaError
 from orgs.models import Org
+from runners.services import scheduler_paused, scheduler_set_paused, scheduler_state_message
 
 if TYPE_CHECKING:
     from notifications.models import Delivery
@@ -160,21 +161,9 @@ def deliver_approval(*, client: TelegramClient, channel: NotificationChannel, de
     return True
 
 
-# -- scheduler pause / resume ------------------------------------------------------------
-
-
-def scheduler_set_paused(*, actor: Actor, paused: bool) -> str:
-    """Pause or resume the scheduler (one per installation) through runners.services."""
-    from runners.services import scheduler_pause, scheduler_resume
-
-    (scheduler_pause if paused else scheduler_resume)(actor=actor)
-    return "Scheduler paused: no new runs start (running ones finish)." if paused else "Scheduler resumed."
-
-
 def status_text(org: Org) -> str:
     from issues.models import OPEN_STATUSES, Issue
     from runners.models import Run, RunStatus
-    from runners.services import scheduler_paused
     from runners.usage import day_start
 
     start = day_start()
@@ -308,7 +297,7 @@ def _on_command(channel: NotificationChannel, client: TelegramClient, message: T
             send_approval_message(client=client, channel=channel, approval=approval, chat_id=chat_id)
     elif command in {"pause", "resume"}:
         try:
-            reply = scheduler_set_paused(actor=telegram_actor(user), paused=command == "pause")
+            reply = scheduler_state_message(scheduler_set_paused(actor=telegram_actor(user), paused=command == "pause"))
         except MesaError as exc:
             reply = exc.message
         client.send_message(chat_id=chat_id, text=reply)

@@ -284,7 +284,7 @@ def retry_cap_check(*, issue_id: int) -> bool:
     moved = False
     if issue.status != Status.BLOCKED and is_allowed(issue.status, Status.BLOCKED):
         try:
-            issue_transition(actor=SCHEDULER, issue=issue, to=Status.BLOCKED, check=False)
+            issue_transition(actor=SCHEDULER, issue=issue, to=Status.BLOCKED)
             moved = True
         except Conflict:
             issue.refresh_from_db(fields=["status"])
@@ -334,22 +334,25 @@ def _state() -> SchedulerState:
 
 
 @transaction.atomic
-def scheduler_pause(*, actor: Actor) -> SchedulerState:
-    """Stop starting new runs (running ones finish). Persisted: a restart stays paused."""
+def scheduler_set_paused(*, actor: Actor, paused: bool) -> SchedulerState:
+    """Pause the scheduler (no new runs start; running ones finish) or resume it; there is one per installation.
+
+    Persisted: a restart stays paused. Setting the state it already has changes nothing
+    (``paused_by`` keeps who last switched it). Returns the state now in force.
+    """
     state = _state()
-    if not state.paused:
-        SchedulerState.objects.filter(pk=1).update(paused=True, paused_at=timezone.now(), paused_by=str(actor)[:100])
+    if state.paused != paused:
+        # Conditional: of two concurrent switches to the same state, one records its actor.
+        SchedulerState.objects.filter(pk=1, paused=not paused).update(
+            paused=paused, paused_at=timezone.now() if paused else None, paused_by=str(actor)[:100]
+        )
         state.refresh_from_db()
     return state
 
 
-@transaction.atomic
-def scheduler_resume(*, actor: Actor) -> SchedulerState:
-    state = _state()
-    if state.paused:
-        SchedulerState.objects.filter(pk=1).update(paused=False, paused_at=None, paused_by=str(actor)[:100])
-        state.refresh_from_db()
-    return state
+def scheduler_state_message(state: SchedulerState) -> str:
+    """What every interface (settings page, palette, Telegram) tells the user after :func:`scheduler_set_paused`."""
+    return "Scheduler paused: no new runs start (running ones finish)." if state.paused else "Scheduler resumed."
 
 
 def scheduler_paused() -> bool:

@@ -16,7 +16,7 @@ from agents.services import agent_create
 from blocks.models import ApexBlock, WorkBlock
 from blocks.services import apex_block_create, work_block_create
 from issues.models import Comment, Issue, Label
-from issues.services import comment_create, issue_create, label_create
+from issues.services import do_comment_create, issue_create, label_create
 from orgs.actors import Actor
 from orgs.models import Org
 from orgs.services import org_create
@@ -64,7 +64,8 @@ def make_issue(org: Org | None = None, *, actor: Actor | None = None, **kw: Any)
 
 def make_comment(issue: Issue, *, actor: Actor | None = None, **kw: Any) -> Comment:
     kw.setdefault("body", "A comment.")
-    return comment_create(actor=actor or SYSTEM, issue=issue, check=False, **kw)
+    # A fixture, not a permission decision: any actor may be the author.
+    return do_comment_create(actor=actor or SYSTEM, issue=issue, **kw)
 
 
 def make_label(org: Org, **kw: Any) -> Label:

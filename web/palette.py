@@ -30,6 +30,7 @@ from agents.models import Agent
 from issues.models import Issue, Priority, Status
 from orgs.errors import InvalidInput, MesaError, NotFound
 from orgs.models import Org
+from runners.services import scheduler_set_paused, scheduler_state_message
 from web.access import current_org, human_actor, login_required_here
 from web.fuzzy import score, tokenize
 from wiki.models import WikiPage
@@ -283,8 +284,5 @@ def _apply(issue: Issue, name: str, value: Any, *, actor: Any) -> str:
 
 
 def _scheduler(name: str, *, org: Org, actor: Any) -> str:
-    from runners.services import scheduler_pause, scheduler_resume
-
     # The scheduler is one per installation, not per org.
-    (scheduler_pause if name == "pause_scheduler" else scheduler_resume)(actor=actor)
-    return "Scheduler paused." if name == "pause_scheduler" else "Scheduler resumed."
+    return scheduler_state_message(scheduler_set_paused(actor=actor, paused=name == "pause_scheduler"))

@@ -28,6 +28,7 @@ from orgs.models import DEFAULT_FEATURES, Activity, Org
 from orgs.services import org_update
 from runners.models import Run, RunStatus, SchedulerState
 from runners.selectors import agent_states
+from runners.services import scheduler_set_paused, scheduler_state_message
 from runners.usage import UsageTotals, day_start, usage_by_agent, usage_by_day
 from web.access import SESSION_ORG_KEY, HtmxHttpRequest, back_url, current_org, fail, human_actor, require_org
 
@@ -181,10 +182,8 @@ def settings_page(request: HtmxHttpRequest) -> HttpResponse:
                 )
                 messages.success(request, "Label created.")
             elif action in {"pause", "resume"}:
-                from runners.services import scheduler_pause, scheduler_resume
-
-                (scheduler_pause if action == "pause" else scheduler_resume)(actor=actor)
-                messages.success(request, "Scheduler paused." if action == "pause" else "Scheduler resumed.")
+                state = scheduler_set_paused(actor=actor, paused=action == "pause")
+                messages.success(request, scheduler_state_message(state))
         except MesaError as exc:
             error = exc
         else:

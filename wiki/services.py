@@ -12,13 +12,13 @@ from orgs.errors import Conflict, InvalidInput
 from orgs.events import EventType, event_publish
 from orgs.models import Org
 from orgs.services import activity_record, require_member
+from orgs.unset import UNSET, Unset
 from wiki.models import WikiPage, WikiRevision
 from wiki.search import search_index, search_remove
 
 MAX_CONTENT = 500_000
 # Slugs that would collide with API routes (GET /api/v1/wiki/search); such pages get a suffix.
 RESERVED_SLUGS = frozenset({"search"})
-_UNSET: str = "\0unset"
 
 
 def wiki_slugify(title: str) -> str:
@@ -77,7 +77,12 @@ def wiki_page_create(*, actor: Actor, org: Org, title: str, content: str = "", s
 
 @transaction.atomic
 def wiki_page_update(
-    *, actor: Actor, page: WikiPage, title: str = _UNSET, content: str = _UNSET, base_revision: int | None = None
+    *,
+    actor: Actor,
+    page: WikiPage,
+    title: str | Unset = UNSET,
+    content: str | Unset = UNSET,
+    base_revision: int | None = None,
 ) -> WikiPage:
     """Edit a page, keeping the new text as a revision.
 
@@ -85,8 +90,8 @@ def wiki_page_update(
     edit is refused with Conflict (code ``stale``) instead of being overwritten.
     """
     require_member(actor, page.org_id)
-    new_title = page.title if title is _UNSET else " ".join((title or "").split())
-    new_content = page.content if content is _UNSET else (content or "")
+    new_title = page.title if title is UNSET else " ".join((title or "").split())
+    new_content = page.content if content is UNSET else (content or "")
     if not new_title:
         raise InvalidInput("A wiki page needs a title.", field="title")
     if len(new_title) > 200:

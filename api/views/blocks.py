@@ -52,7 +52,7 @@ from blocks.services import (
     work_block_update,
 )
 from issues.models import Issue
-from issues.services import issue_update
+from issues.services import do_issue_update
 from orgs.errors import InvalidInput, NotFound
 from orgs.models import Org
 
@@ -192,7 +192,7 @@ class WorkBlockIssuesApi(MesaAPIView):
         with transaction.atomic():
             for key in keys:
                 # The block permission (checked above) governs membership, not the issue's.
-                issue_update(actor=actor, issue=issues[key], work_block=block, check=False)
+                do_issue_update(actor=actor, issue=issues[key], work_block=block)
         return Response(work_block_detail(block))
 
 
@@ -211,7 +211,8 @@ class WorkBlockIssueApi(MesaAPIView):
         issue = Issue.objects.select_related("org", "assignee").filter(org=org, key=key.strip().upper()).first()
         if issue is None or issue.work_block_id != block.pk:
             raise NotFound(f"{key} is not in work block {block.pk}.")
-        issue_update(actor=actor, issue=issue, work_block=None, check=False)
+        # The block permission (checked above) governs membership, not the issue's.
+        do_issue_update(actor=actor, issue=issue, work_block=None)
         return Response(work_block_detail(block))
 
 

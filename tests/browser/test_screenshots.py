@@ -56,9 +56,9 @@ for title, priority, labels, status in rows:
     if status == "done":
         issue_transition(actor=board, issue=issue, to="done")
     issues.append(issue)
-comment_create(actor=Actor.for_agent(eng), issue=issues[0], check=False,
+comment_create(actor=Actor.for_agent(eng), issue=issues[0],
                body="Implemented the wizard in `setup/wizard.py`; **all tests pass**. Ready for review.")
-comment_create(actor=board, issue=issues[0], check=False, body="Looks good, one nit on the copy.")
+comment_create(actor=board, issue=issues[0], body="Looks good, one nit on the copy.")
 wiki_page_create(actor=board, org=org, title="Deployment guide",
                  content="# Deploying Mesa\\n\\n1. `make run`\\n2. Open http://127.0.0.1:3001\\n3. Press `C`.")
 wiki_page_create(actor=board, org=org, title="Coding conventions", content="Services own writes; views stay small.")

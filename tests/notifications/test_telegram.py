@@ -218,13 +218,15 @@ def test_it_pauses_and_resumes_the_scheduler(org: Any, bot: NotificationChannel,
     poll_once()
     org.refresh_from_db()
     assert scheduler_paused() is True
-    assert "paused" in fake_tg.calls_of("sendMessage")[-1].params["text"].lower()
+    assert fake_tg.calls_of("sendMessage")[-1].params["text"] == (
+        "Scheduler paused: no new runs start (running ones finish)."
+    )
 
     fake_tg.message(user_id=ALLOWED, chat_id=CHAT, text="/resume@mesa_test_bot")
     poll_once()
     org.refresh_from_db()
     assert scheduler_paused() is False
-    assert "resumed" in fake_tg.calls_of("sendMessage")[-1].params["text"].lower()
+    assert fake_tg.calls_of("sendMessage")[-1].params["text"] == "Scheduler resumed."
 
 
 def test_it_refuses_commands_from_anyone_else(org: Any, bot: NotificationChannel, fake_tg: FakeTelegram) -> None:

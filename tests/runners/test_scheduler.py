@@ -220,10 +220,10 @@ def test_it_stops_cleanly_on_sigterm_and_leaves_nothing_running(org: Any, tmp_pa
 
 def test_it_does_not_start_runs_while_the_scheduler_is_paused_and_does_after_resume(org: Any) -> None:
     from orgs.actors import Actor
-    from runners.services import scheduler_pause, scheduler_paused, scheduler_resume
+    from runners.services import scheduler_paused, scheduler_set_paused
 
     agent = make_agent(org, slug="w", runner="noop")
-    scheduler_pause(actor=Actor.system())
+    scheduler_set_paused(actor=Actor.system(), paused=True)
     assert scheduler_paused()
     issue = make_issue(org, title="Wait for resume", assignee=agent)
 
@@ -231,7 +231,7 @@ def test_it_does_not_start_runs_while_the_scheduler_is_paused_and_does_after_res
     run = Run.objects.get(issue=issue)
     assert run.status == RunStatus.QUEUED
 
-    scheduler_resume(actor=Actor.system())
+    scheduler_set_paused(actor=Actor.system(), paused=False)
     call_command("scheduler", once=True)
     run.refresh_from_db()
     assert run.status == RunStatus.COMPLETED

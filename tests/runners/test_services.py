@@ -14,9 +14,9 @@ from runners.services import (
     run_claim,
     run_enqueue,
     run_finish,
-    scheduler_pause,
     scheduler_paused,
-    scheduler_resume,
+    scheduler_set_paused,
+    scheduler_state_message,
 )
 from tests.factories import make_agent, make_issue, make_run
 
@@ -86,12 +86,26 @@ def test_it_allows_more_runs_per_agent_when_configured(org: Any, settings: Any) 
 def test_it_claims_nothing_while_paused_and_the_pause_persists(org: Any) -> None:
     agent = make_agent(org, runner="noop")
     run_enqueue(agent=agent, issue=make_issue(org))
-    scheduler_pause(actor=Actor.system())
+    scheduler_set_paused(actor=Actor.system(), paused=True)
     assert scheduler_paused()
     assert run_claim(worker="t:1") is None
-    scheduler_resume(actor=Actor.system())
+    scheduler_set_paused(actor=Actor.system(), paused=False)
     assert not scheduler_paused()
     assert run_claim(worker="t:1") is not None
+
+
+def test_it_records_who_switched_the_scheduler_and_ignores_a_repeat() -> None:
+    state = scheduler_set_paused(actor=Actor.human(label="ann"), paused=True)
+    assert (state.paused, state.paused_by) == (True, "ann")
+    assert state.paused_at is not None
+    assert scheduler_state_message(state) == "Scheduler paused: no new runs start (running ones finish)."
+    # Pausing again changes nothing: it still says who paused it, and since when.
+    again = scheduler_set_paused(actor=Actor.human(label="bob"), paused=True)
+    assert (again.paused, again.paused_by, again.paused_at) == (True, "ann", state.paused_at)
+    resumed = scheduler_set_paused(actor=Actor.human(label="bob"), paused=False)
+    assert (resumed.paused, resumed.paused_by, resumed.paused_at) == (False, "bob", None)
+    assert scheduler_state_message(resumed) == "Scheduler resumed."
+    assert scheduler_set_paused(actor=Actor.human(label="cid"), paused=False).paused_by == "bob"
 
 
 def test_it_skips_queued_runs_of_paused_agents(org: Any) -> None:

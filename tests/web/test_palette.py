@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 
 from issues.models import Issue, Status
+from runners.services import scheduler_paused
 from tests.factories import make_agent, make_issue, make_org, make_user, make_wiki_page
 from web.fuzzy import score, score_token
 from web.palette import palette_search
@@ -152,6 +153,15 @@ def test_it_assigns_and_sets_priority(client: Client, org: Any) -> None:
     assert post_action(client, org="acme", issue=issue.key, action="assign", value="").json()["ok"]
     issue.refresh_from_db()
     assert issue.assignee is None
+
+
+def test_it_pauses_and_resumes_the_scheduler_with_the_shared_wording(client: Client, org: Any) -> None:
+    paused = post_action(client, org="acme", action="pause_scheduler").json()
+    assert paused == {"ok": True, "message": "Scheduler paused: no new runs start (running ones finish)."}
+    assert scheduler_paused()
+    resumed = post_action(client, org="acme", action="resume_scheduler").json()
+    assert resumed == {"ok": True, "message": "Scheduler resumed."}
+    assert not scheduler_paused()
 
 
 def test_it_rejects_bad_input_and_unknown_things(client: Client, org: Any) -> None:

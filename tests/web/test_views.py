@@ -113,7 +113,9 @@ def test_it_creates_labels_and_pauses_the_scheduler(client: Any, org: Any) -> No
 
     client.post("/settings/", {"action": "pause"})
     assert services.scheduler_paused()
-    assert "Resume scheduler" in client.get("/settings/").content.decode()
+    page = client.get("/settings/").content.decode()
+    assert "Resume scheduler" in page
+    assert "Scheduler paused: no new runs start (running ones finish)." in page
     client.post("/settings/", {"action": "resume"})
     assert not services.scheduler_paused()
 
