@@ -8,6 +8,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from agents.selectors import is_ceo
+from approvals.models import Approval, ApprovalStatus
+from approvals.services import approval_create
 from blocks.models import ApexBlock, ApexStatus, WorkBlock, WorkBlockStatus
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput
@@ -59,8 +62,6 @@ def _check_apex(org: Org, apex: ApexBlock | None) -> None:
 
 
 def _require_board_or_ceo(actor: Actor) -> None:
-    from agents.selectors import is_ceo
-
     if actor.agent is not None and not is_ceo(actor.agent):
         raise Forbidden("Only the board or the CEO may change work blocks and goals.")
 
@@ -168,8 +169,6 @@ def work_block_request_transition(*, actor: Actor, block: WorkBlock, to: str, re
 
     A pending request for the same move is reused, so asking twice never makes two.
     """
-    from approvals.models import Approval, ApprovalStatus
-    from approvals.services import approval_create
 
     require_member(actor, block.org_id)
     _require_board_or_ceo(actor)

@@ -16,6 +16,9 @@ from django.db.models.functions import Length
 from django.utils import timezone
 
 from agents.models import Agent
+from agents.selectors import is_ceo
+from approvals.models import Approval, ApprovalKind, ApprovalStatus
+from approvals.services import approval_create, approvals_settle_pending
 from blocks.models import WorkBlock, WorkBlockStatus
 from issues.guards import delegation_cycle, evidence_missing
 from issues.lifecycle import allowed_moves, is_allowed
@@ -249,6 +252,7 @@ def issue_create(
     return issue
 
 
+@transaction.atomic
 def issue_transition(*, actor: Actor, issue: Issue, to: str, comment: str = "") -> Issue:
     """Move ``issue`` to status ``to`` through the lifecycle, if ``actor`` may edit it (else Forbidden).
 
@@ -327,11 +331,8 @@ def _sync_board_review(*, actor: Actor, issue: Issue, old: str, to: str, comment
     So the humans see every escalation in their approvals inbox (and Telegram),
     and an approval can never be decided after the issue has moved on.
     """
-    from approvals.models import Approval, ApprovalKind, ApprovalStatus
 
     if to == Status.BOARD_REVIEW:
-        from approvals.services import approval_create
-
         approval_create(
             actor=actor,
             org=issue.org,
@@ -341,8 +342,6 @@ def _sync_board_review(*, actor: Actor, issue: Issue, old: str, to: str, comment
             issue=issue,
         )
     elif old == Status.BOARD_REVIEW:
-        from approvals.services import approvals_settle_pending
-
         approvals_settle_pending(
             actor=actor,
             pending=Approval.objects.filter(issue=issue, kind=ApprovalKind.BOARD_REVIEW),
@@ -351,6 +350,7 @@ def _sync_board_review(*, actor: Actor, issue: Issue, old: str, to: str, comment
         )
 
 
+@transaction.atomic
 def issue_update(
     *,
     actor: Actor,
@@ -508,7 +508,6 @@ def issue_edit(*, actor: Actor, issue: Issue, status: str = "", comment: str = "
 @transaction.atomic
 def issue_delete(*, actor: Actor, issue: Issue) -> None:
     """Delete an issue (board and CEO only); its sub-issues become top-level."""
-    from agents.selectors import is_ceo
 
     require_member(actor, issue.org_id)
 
@@ -522,6 +521,7 @@ def issue_delete(*, actor: Actor, issue: Issue) -> None:
     event_publish(org=org, type=EventType.ISSUE_DELETED, data={"key": key})
 
 
+@transaction.atomic
 def comment_create(*, actor: Actor, issue: Issue, body: str, kind: str = CommentKind.COMMENT) -> Comment:
     """Add a comment, if ``actor`` may edit ``issue`` (else Forbidden). Then as :func:`do_comment_create`."""
     require_edit(actor, issue)

@@ -27,6 +27,7 @@ from telegram import Message as TgMessage
 
 from approvals.models import Approval, ApprovalStatus
 from approvals.services import approval_resolve
+from issues.models import OPEN_STATUSES, Issue
 from notifications.messages import approval_url, is_public_url
 from notifications.models import APPROVAL_RESOLVED_KIND, ChannelKind, NotificationChannel, TelegramMessage
 from notifications.services import channel_error_set, channel_ok
@@ -34,7 +35,9 @@ from notifications.telegram_client import DEFAULT_BASE_URL, TelegramCallError, T
 from orgs.actors import Actor
 from orgs.errors import Conflict, MesaError
 from orgs.models import Org
+from runners.models import Run, RunStatus
 from runners.services import scheduler_paused, scheduler_set_paused, scheduler_state_message
+from runners.usage import day_start
 
 if TYPE_CHECKING:
     from notifications.models import Delivery
@@ -162,10 +165,6 @@ def deliver_approval(*, client: TelegramClient, channel: NotificationChannel, de
 
 
 def status_text(org: Org) -> str:
-    from issues.models import OPEN_STATUSES, Issue
-    from runners.models import Run, RunStatus
-    from runners.usage import day_start
-
     start = day_start()
     running = Run.objects.filter(org=org, status=RunStatus.RUNNING).count()
     queued = Run.objects.filter(org=org, status=RunStatus.QUEUED).count()

@@ -7,6 +7,7 @@ running → finished only through :func:`run_finish`.
 
 from __future__ import annotations
 
+import os
 import socket
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +21,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from agents.models import Agent, AgentStatus
-from issues.models import Issue
+from issues.lifecycle import is_allowed, is_terminal
+from issues.models import Issue, Status
+from issues.services import issue_transition, system_comment
 from orgs.actors import Actor
 from orgs.errors import Conflict, InvalidInput
 from orgs.events import EventType, event_publish
@@ -39,7 +42,6 @@ SCHEDULER = Actor.system("scheduler")
 
 def worker_name() -> str:
     """``host:pid`` of this process: recorded on claimed runs so crash recovery knows whose they are."""
-    import os
 
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -269,9 +271,6 @@ def failures_since_success(issue_id: int) -> int:
 @transaction.atomic
 def retry_cap_check(*, issue_id: int) -> bool:
     """After ``MESA_RETRY_CAP`` failed runs in a row on an issue, block it and say so. True if it tripped."""
-    from issues.lifecycle import is_allowed, is_terminal
-    from issues.models import Status
-    from issues.services import issue_transition, system_comment
 
     cap = settings.MESA_RETRY_CAP
     failures = failures_since_success(issue_id)

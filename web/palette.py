@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from agents.models import Agent
 from issues.models import Issue, Priority, Status
+from issues.services import issue_transition, issue_update
 from orgs.errors import InvalidInput, MesaError, NotFound
 from orgs.models import Org
 from runners.services import scheduler_set_paused, scheduler_state_message
@@ -259,8 +260,6 @@ def action(request: HttpRequest) -> JsonResponse:
 
 
 def _apply(issue: Issue, name: str, value: Any, *, actor: Any) -> str:
-    from issues.services import issue_transition, issue_update
-
     if name == "status":
         if value not in Status.values:
             raise InvalidInput(f"Unknown status {value!r}.", field="value")
