@@ -66,3 +66,8 @@ class WorkBlock(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def is_closed(self) -> bool:
+        """Shipped or cancelled: it takes no more issues."""
+        return self.status in {WorkBlockStatus.SHIPPED, WorkBlockStatus.CANCELLED}

@@ -7,7 +7,7 @@ Telegram bot all call these functions.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -19,7 +19,6 @@ from agents.models import Agent
 from agents.selectors import is_ceo
 from approvals.models import Approval, ApprovalKind, ApprovalStatus
 from approvals.services import approval_create, approvals_settle_pending
-from blocks.models import WorkBlock, WorkBlockStatus
 from issues.guards import delegation_cycle, evidence_missing
 from issues.lifecycle import allowed_moves, is_allowed
 from issues.models import (
@@ -42,6 +41,10 @@ from orgs.events import EventType, event_publish
 from orgs.models import Org
 from orgs.services import activity_record, require_member
 from orgs.unset import UNSET, Unset
+
+if TYPE_CHECKING:
+    # Annotations only: issues and blocks are independent domain apps (an issue names its block by FK).
+    from blocks.models import WorkBlock
 
 MAX_TITLE = 300
 MAX_BODY = 100_000
@@ -136,7 +139,7 @@ def _check_work_block(org: Org, block: WorkBlock | None) -> None:
     if block is None:
         return
     _same_org(org, block, "work_block")
-    if block.status in {WorkBlockStatus.SHIPPED, WorkBlockStatus.CANCELLED}:
+    if block.is_closed:
         raise InvalidInput(f"Work block {block.title!r} is {block.status}; pick an open one.", field="work_block")
 
 
