@@ -166,7 +166,7 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
             return RunStatus.BUDGET_EXCEEDED
         try:
             runner: BaseRunner = runner_for(run.runner or agent.runner)
-        except (KeyError, ImportError, AttributeError) as exc:
+        except KeyError as exc:  # a runner name the registry does not know (an old or hand-edited config)
             _finish_failed(run, f"runner {run.runner or agent.runner!r} is not available: {exc}", agent_error=True)
             return RunStatus.FAILED
         try:

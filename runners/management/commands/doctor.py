@@ -38,11 +38,7 @@ def doctor_rows() -> list[dict[str, str]]:
     """One row per runner (and git): name, binary, path, version, status (ok / missing / builtin)."""
     rows: list[dict[str, str]] = []
     for name in RUNNERS:
-        try:
-            runner = runner_for(name)
-        except Exception as exc:  # a runner module not written yet is reported, not fatal
-            rows.append({"runner": name, "binary": "", "path": "", "version": "", "status": f"unavailable: {exc}"})
-            continue
+        runner = runner_for(name)
         binary = type(runner).binary
         if not binary:
             # command: each agent names its own executable (model field); the run checks it.
