@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
+
 from agents.models import Agent, AgentStatus
 from orgs.errors import InvalidInput
 from orgs.models import Org
@@ -23,17 +25,18 @@ def agent_ref(org: Org, slug: str | None, field: str) -> Agent | None:
 
 
 def is_ceo(agent: Agent) -> bool:
+    """The CEO is the root of the org chart with the ``ceo`` archetype (``ceos()`` asks the same in SQL)."""
     return agent.reports_to_id is None and agent.archetype == "ceo"
 
 
+def ceos() -> QuerySet[Agent]:
+    """Every org's CEO that still works (terminated ones excluded): the agents ``is_ceo`` is true for."""
+    return Agent.objects.filter(reports_to__isnull=True, archetype="ceo").exclude(status=AgentStatus.TERMINATED)
+
+
 def org_ceo(org_id: int) -> Agent | None:
-    """The CEO of an org: the root of its chart with the ``ceo`` archetype (terminated ones excluded)."""
-    return (
-        Agent.objects.filter(org_id=org_id, reports_to__isnull=True, archetype="ceo")
-        .exclude(status=AgentStatus.TERMINATED)
-        .order_by("id")
-        .first()
-    )
+    """The CEO of an org (the first, should there be several roots with the ``ceo`` archetype)."""
+    return ceos().filter(org_id=org_id).order_by("id").first()
 
 
 def manages(manager: Agent, agent_id: int | None) -> bool:

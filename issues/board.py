@@ -261,7 +261,8 @@ def cards_html(issues: Iterable[Card], *, query: str, csrf_token: str) -> SafeSt
         if issue.assignee_name:
             name = issue.assignee_name
             assignee = f'<span class="avatar" title="{_e(name)}">{_e(name[:2])}</span>'
-        kind = f'<span class="pill">{_e(issue.type_pill)}</span>' if issue.type_pill else ""
+        pill = issue.type_pill
+        kind = f'<span class="pill">{_e(pill)}</span>' if pill else ""
         form = ""
         options = _move_options(issue.status)
         if options:

@@ -9,6 +9,12 @@ the org may read and create issues.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar, cast
+
+from django.db import transaction
+
 from agents.selectors import is_ceo, manages
 from issues.models import Issue
 from orgs.actors import Actor
@@ -46,3 +52,25 @@ def require_edit(actor: Actor, issue: Issue) -> None:
 def require_org(actor: Actor, org_id: int) -> None:
     if actor.agent is not None and actor.agent.org_id != org_id:
         raise NotFound("Not found.")
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def edit_checked(do: Callable[P, R], *, name: str, doc: str) -> Callable[P, R]:
+    """The public service of ``do`` (a ``do_…`` write that trusts its caller): the same call, made only
+    after ``require_edit(actor, issue)`` (else Forbidden), in one transaction.
+
+    ``do`` keeps the one signature; callers that already decided (an edit checked once, an
+    approval's decider) call ``do`` itself.
+    """
+
+    @functools.wraps(do)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+        require_edit(cast(Actor, kwargs["actor"]), cast(Issue, kwargs["issue"]))
+        return do(*args, **kwargs)
+
+    checked.__name__ = checked.__qualname__ = name
+    checked.__doc__ = doc
+    return transaction.atomic(checked)

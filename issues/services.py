@@ -1,4 +1,4 @@
-"""Writes for issues, comments, labels and relations.
+"""Writes for issues, their comments and labels (relations: ``issues/relations.py``).
 
 Every rule about issues lives here once; the HTML views, the API and the
 Telegram bot all call these functions.
@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Length
@@ -27,14 +26,22 @@ from issues.models import (
     Comment,
     CommentKind,
     Issue,
-    IssueRelation,
     IssueType,
     Label,
     Priority,
-    RelationKind,
     Status,
 )
-from issues.permissions import require_edit
+from issues.permissions import edit_checked, require_edit
+from issues.validation import (
+    check_parent,
+    check_work_block,
+    clean_priority,
+    clean_text,
+    clean_title,
+    clean_type,
+    resolve_labels,
+    same_org,
+)
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput
 from orgs.events import EventType, event_publish
@@ -46,8 +53,6 @@ if TYPE_CHECKING:
     # Annotations only: issues and blocks are independent domain apps (an issue names its block by FK).
     from blocks.models import WorkBlock
 
-MAX_TITLE = 300
-MAX_BODY = 100_000
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -62,99 +67,6 @@ def issue_event_data(issue: Issue, **extra: Any) -> dict[str, Any]:
         "assignee_id": issue.assignee_id,
         **extra,
     }
-
-
-def _clean_title(title: str) -> str:
-    title = " ".join((title or "").split())
-    if not title:
-        raise InvalidInput("An issue needs a title.", field="title")
-    if len(title) > MAX_TITLE:
-        raise InvalidInput(f"The title is longer than {MAX_TITLE} characters.", field="title")
-    return title
-
-
-def _clean_text(value: str, field: str) -> str:
-    value = value or ""
-    if len(value) > MAX_BODY:
-        raise InvalidInput(f"{field} is longer than {MAX_BODY} characters.", field=field)
-    return value
-
-
-def _clean_priority(priority: Any) -> int:
-    try:
-        value = int(priority)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput("priority must be 0 (none) to 4 (urgent).", field="priority") from exc
-    if value not in Priority.values:
-        raise InvalidInput("priority must be 0 (none) to 4 (urgent).", field="priority")
-    return value
-
-
-def _clean_type(type_: str) -> str:
-    if type_ not in IssueType.values:
-        raise InvalidInput(f"Unknown type {type_!r}; use one of {', '.join(IssueType.values)}.", field="type")
-    return type_
-
-
-def _same_org(org: Org, obj: Any, field: str) -> None:
-    if obj is not None and obj.org_id != org.pk:
-        raise InvalidInput(f"{field} belongs to another org.", field=field)
-
-
-def _check_parent(org: Org, parent: Issue | None, issue: Issue | None = None) -> None:
-    if parent is None:
-        return
-    _same_org(org, parent, "parent")
-    depth = 1
-    cursor: Issue | None = parent
-    seen: set[int] = set()
-    while cursor is not None:
-        if issue is not None and cursor.pk == issue.pk:
-            raise InvalidInput(f"{parent.key} is a sub-issue of {issue.key}; that would make a loop.", field="parent")
-        if cursor.pk in seen:
-            break
-        seen.add(cursor.pk)
-        depth += 1
-        cursor = cursor.parent if cursor.parent_id else None
-    limit = settings.MESA_MAX_ISSUE_DEPTH
-    # Moving an issue moves its own sub-issues too: count the levels below it.
-    below = 0
-    if issue is not None and issue.pk is not None:
-        frontier, visited = [issue.pk], {issue.pk}
-        while frontier and below <= limit:
-            children = Issue.objects.filter(parent_id__in=frontier).values_list("id", flat=True)
-            frontier = [pk for pk in children if pk not in visited]
-            visited.update(frontier)
-            below += 1 if frontier else 0
-    if depth + below > limit + 1:
-        extra = f" and {issue.key if issue else 'it'} has {below} level(s) of sub-issues" if below else ""
-        raise InvalidInput(
-            f"Sub-issues may nest at most {limit} levels deep; {parent.key} is already {depth - 1} levels down{extra}.",
-            field="parent",
-            code="too_deep",
-        )
-
-
-def _check_work_block(org: Org, block: WorkBlock | None) -> None:
-    if block is None:
-        return
-    _same_org(org, block, "work_block")
-    if block.is_closed:
-        raise InvalidInput(f"Work block {block.title!r} is {block.status}; pick an open one.", field="work_block")
-
-
-def _resolve_labels(org: Org, names: list[str]) -> list[Label]:
-    wanted = {n.strip().lower(): n.strip() for n in names if n and n.strip()}
-    if not wanted:
-        return []
-    found = {lab.name.lower(): lab for lab in Label.objects.filter(org=org)}
-    missing = [wanted[n] for n in wanted if n not in found]
-    if missing:
-        known = ", ".join(sorted(lab.name for lab in found.values())) or "none yet"
-        raise InvalidInput(
-            f"Unknown label(s): {', '.join(missing)}. Known labels: {known}. Create a label first.", field="labels"
-        )
-    return [found[n] for n in wanted]
 
 
 def find_open_duplicate(org: Org, title: str) -> Issue | None:
@@ -205,19 +117,19 @@ def issue_create(
     """
     if actor.agent is not None and actor.agent.org_id != org.pk:
         raise Forbidden("You can only create issues in your own org.")
-    title = _clean_title(title)
-    description = _clean_text(description, "description")
-    acceptance_criteria = _clean_text(acceptance_criteria, "acceptance_criteria")
-    priority = _clean_priority(priority)
-    type = _clean_type(type)
-    _same_org(org, assignee, "assignee")
-    _check_parent(org, parent)
-    _check_work_block(org, work_block)
+    title = clean_title(title)
+    description = clean_text(description, "description")
+    acceptance_criteria = clean_text(acceptance_criteria, "acceptance_criteria")
+    priority = clean_priority(priority)
+    type = clean_type(type)
+    same_org(org, assignee, "assignee")
+    check_parent(org, parent)
+    check_work_block(org, work_block)
     if actor.agent is not None:
         loop = delegation_cycle(parent=parent, assignee=assignee, actor_agent=actor.agent)
         if loop:
             raise Conflict(loop, code="delegation_cycle")
-    label_rows = _resolve_labels(org, labels or [])
+    label_rows = resolve_labels(org, labels or [])
     # Serialise creations per org (the row lock is held until commit; SQLite's BEGIN IMMEDIATE
     # already does this) so the duplicate check sees every issue a concurrent creation committed.
     list(Org.objects.select_for_update(no_key=True).filter(pk=org.pk).values_list("pk", flat=True))
@@ -253,16 +165,6 @@ def issue_create(
         data=issue_event_data(issue, actor_agent_id=actor.agent.pk if actor.agent else None),
     )
     return issue
-
-
-@transaction.atomic
-def issue_transition(*, actor: Actor, issue: Issue, to: str, comment: str = "") -> Issue:
-    """Move ``issue`` to status ``to`` through the lifecycle, if ``actor`` may edit it (else Forbidden).
-
-    Then as :func:`do_issue_transition`.
-    """
-    require_edit(actor, issue)
-    return do_issue_transition(actor=actor, issue=issue, to=to, comment=comment)
 
 
 @transaction.atomic
@@ -328,6 +230,13 @@ def do_issue_transition(*, actor: Actor, issue: Issue, to: str, comment: str = "
     return issue
 
 
+issue_transition = edit_checked(
+    do_issue_transition,
+    name="issue_transition",
+    doc="Move ``issue`` to status ``to``, if ``actor`` may edit it (else Forbidden); then as do_issue_transition.",
+)
+
+
 def _sync_board_review(*, actor: Actor, issue: Issue, old: str, to: str, comment: str) -> None:
     """Escalating opens a board approval; deciding on the issue itself closes it.
 
@@ -351,38 +260,6 @@ def _sync_board_review(*, actor: Actor, issue: Issue, old: str, to: str, comment
             decision=ApprovalStatus.APPROVED if to == Status.DONE else ApprovalStatus.REJECTED,
             comment=f"Decided on the issue itself: moved to {to}.",
         )
-
-
-@transaction.atomic
-def issue_update(
-    *,
-    actor: Actor,
-    issue: Issue,
-    title: str | Unset = UNSET,
-    description: str | Unset = UNSET,
-    acceptance_criteria: str | Unset = UNSET,
-    priority: int | Unset = UNSET,
-    type: str | Unset = UNSET,
-    labels: list[str] | Unset = UNSET,
-    assignee: Agent | None | Unset = UNSET,
-    parent: Issue | None | Unset = UNSET,
-    work_block: WorkBlock | None | Unset = UNSET,
-) -> Issue:
-    """Change the given fields, if ``actor`` may edit ``issue`` (else Forbidden). Then as :func:`do_issue_update`."""
-    require_edit(actor, issue)
-    return do_issue_update(
-        actor=actor,
-        issue=issue,
-        title=title,
-        description=description,
-        acceptance_criteria=acceptance_criteria,
-        priority=priority,
-        type=type,
-        labels=labels,
-        assignee=assignee,
-        parent=parent,
-        work_block=work_block,
-    )
 
 
 @transaction.atomic
@@ -416,19 +293,17 @@ def do_issue_update(
             changes[name] = [shown_old if shown_old is not None else old, shown_new if shown_new is not None else new]
 
     if title is not UNSET:
-        change("title", issue.title, _clean_title(title))
+        change("title", issue.title, clean_title(title))
     if description is not UNSET:
-        change("description", issue.description, _clean_text(description, "description"))
+        change("description", issue.description, clean_text(description, "description"))
     if acceptance_criteria is not UNSET:
-        change(
-            "acceptance_criteria", issue.acceptance_criteria, _clean_text(acceptance_criteria, "acceptance_criteria")
-        )
+        change("acceptance_criteria", issue.acceptance_criteria, clean_text(acceptance_criteria, "acceptance_criteria"))
     if priority is not UNSET:
-        change("priority", issue.priority, _clean_priority(priority))
+        change("priority", issue.priority, clean_priority(priority))
     if type is not UNSET:
-        change("type", issue.type, _clean_type(type))
+        change("type", issue.type, clean_type(type))
     if assignee is not UNSET:
-        _same_org(org, assignee, "assignee")
+        same_org(org, assignee, "assignee")
         old_slug = issue.assignee.slug if issue.assignee_id and issue.assignee else None
         new_id = assignee.pk if assignee else None
         if issue.assignee_id != new_id:
@@ -448,20 +323,20 @@ def do_issue_update(
             fields["assignee_id"] = new_id
             changes["assignee"] = [old_slug, assignee.slug if assignee else None]
     if parent is not UNSET:
-        _check_parent(org, parent, issue)
+        check_parent(org, parent, issue)
         new_id = parent.pk if parent else None
         if issue.parent_id != new_id:
             fields["parent_id"] = new_id
             changes["parent"] = [issue.parent.key if issue.parent_id and issue.parent else None, parent and parent.key]
     if work_block is not UNSET:
-        _check_work_block(org, work_block)
+        check_work_block(org, work_block)
         new_id = work_block.pk if work_block else None
         if issue.work_block_id != new_id:
             fields["work_block_id"] = new_id
             changes["work_block"] = [issue.work_block_id, new_id]
     label_rows: list[Label] | None = None
     if labels is not UNSET:
-        label_rows = _resolve_labels(org, labels)
+        label_rows = resolve_labels(org, labels)
         old_names = sorted(lab.name for lab in issue.labels.all())
         new_names = sorted(lab.name for lab in label_rows)
         if old_names != new_names:
@@ -489,6 +364,13 @@ def do_issue_update(
         data=issue_event_data(issue, changes=sorted(changes), actor_agent_id=actor.agent.pk if actor.agent else None),
     )
     return issue
+
+
+issue_update = edit_checked(
+    do_issue_update,
+    name="issue_update",
+    doc="Change the given fields, if ``actor`` may edit ``issue`` (else Forbidden); then as do_issue_update.",
+)
 
 
 @transaction.atomic
@@ -525,13 +407,6 @@ def issue_delete(*, actor: Actor, issue: Issue) -> None:
 
 
 @transaction.atomic
-def comment_create(*, actor: Actor, issue: Issue, body: str, kind: str = CommentKind.COMMENT) -> Comment:
-    """Add a comment, if ``actor`` may edit ``issue`` (else Forbidden). Then as :func:`do_comment_create`."""
-    require_edit(actor, issue)
-    return do_comment_create(actor=actor, issue=issue, body=body, kind=kind)
-
-
-@transaction.atomic
 def do_comment_create(*, actor: Actor, issue: Issue, body: str, kind: str = CommentKind.COMMENT) -> Comment:
     """Add a comment without asking whether ``actor`` may edit ``issue``.
 
@@ -542,7 +417,7 @@ def do_comment_create(*, actor: Actor, issue: Issue, body: str, kind: str = Comm
     body = (body or "").strip()
     if not body:
         raise InvalidInput("A comment needs a body.", field="body")
-    _clean_text(body, "body")
+    clean_text(body, "body")
     if kind not in CommentKind.values:
         raise InvalidInput(f"Unknown comment kind {kind!r}; use comment or evidence.", field="kind")
     if kind == CommentKind.SYSTEM and actor.kind != "system":
@@ -567,6 +442,13 @@ def do_comment_create(*, actor: Actor, issue: Issue, body: str, kind: str = Comm
         },
     )
     return comment
+
+
+comment_create = edit_checked(
+    do_comment_create,
+    name="comment_create",
+    doc="Add a comment, if ``actor`` may edit ``issue`` (else Forbidden); then as do_comment_create.",
+)
 
 
 def system_comment(*, issue: Issue, body: str) -> Comment:
@@ -594,46 +476,3 @@ def label_create(*, actor: Actor, org: Org, name: str, color: str = "#8b8d98") -
     activity_record(org=org, actor=actor, verb="created", obj=label)
     event_publish(org=org, type=EventType.LABEL_CREATED, data={"id": label.pk, "name": name, "color": color})
     return label
-
-
-@transaction.atomic
-def relation_add(*, actor: Actor, source: Issue, target: Issue, kind: str) -> IssueRelation:
-    """Relate two issues: ``blocks``, ``blocked_by`` (stored as the inverse), ``relates_to``, ``duplicates``."""
-    require_edit(actor, source)
-    if kind == "blocked_by":
-        source, target, kind = target, source, RelationKind.BLOCKS
-    if kind not in RelationKind.values:
-        raise InvalidInput("kind must be blocks, blocked_by, relates_to or duplicates.", field="kind")
-    if source.org_id != target.org_id:
-        raise InvalidInput("Both issues must be in the same org.", field="target")
-    if source.pk == target.pk:
-        raise InvalidInput("An issue cannot be related to itself.", field="target")
-    if (
-        kind == RelationKind.BLOCKS
-        and IssueRelation.objects.filter(source=target, target=source, kind=RelationKind.BLOCKS).exists()
-    ):
-        raise Conflict(f"{target.key} already blocks {source.key}; a mutual block would deadlock both.")
-    relation, created = IssueRelation.objects.get_or_create(source=source, target=target, kind=kind)
-    if created:
-        activity_record(
-            org=source.org, actor=actor, verb="related", obj=source, details={"kind": kind, "target": target.key}
-        )
-        event_publish(
-            org=source.org, type=EventType.ISSUE_UPDATED, data=issue_event_data(source, changes=["relations"])
-        )
-    return relation
-
-
-@transaction.atomic
-def relation_remove(*, actor: Actor, source: Issue, target: Issue, kind: str) -> None:
-    require_edit(actor, source)
-    if kind == "blocked_by":
-        source, target, kind = target, source, RelationKind.BLOCKS
-    deleted, _ = IssueRelation.objects.filter(source=source, target=target, kind=kind).delete()
-    if deleted:
-        activity_record(
-            org=source.org, actor=actor, verb="unrelated", obj=source, details={"kind": kind, "target": target.key}
-        )
-        event_publish(
-            org=source.org, type=EventType.ISSUE_UPDATED, data=issue_event_data(source, changes=["relations"])
-        )

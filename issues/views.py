@@ -21,8 +21,9 @@ from blocks.models import WorkBlock, WorkBlockStatus
 from issues.board import GROUPINGS, grouped, parse_filters
 from issues.lifecycle import allowed_moves
 from issues.models import Comment, Issue, IssueRelation, IssueType, Label, Priority, Status
+from issues.relations import relation_add
 from issues.selectors import issue_get_for
-from issues.services import comment_create, issue_create, issue_edit, issue_transition, relation_add
+from issues.services import comment_create, issue_create, issue_edit, issue_transition
 from orgs.errors import InvalidInput, MesaError
 from orgs.models import Org
 from orgs.numbers import whole_number

@@ -29,7 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from agents.models import Agent, AgentStatus
-from agents.selectors import is_ceo, org_ceo
+from agents.selectors import ceos, is_ceo, org_ceo
 from approvals.models import Approval, ApprovalKind, ApprovalStatus
 from issues.models import TERMINAL_STATUSES, Comment, Issue, Status
 from issues.selectors import review_q
@@ -248,12 +248,12 @@ def pending_wakes(*, agent: Agent | None = None, org_id: int | None = None) -> l
             wakes.append(
                 Wake(reviewer.pk, issue.pk, RunMode.REVIEW, f"{issue.key} is waiting for your review", automatic=True)
             )
-    roots = Agent.objects.filter(reports_to__isnull=True)  # a CEO is a root of the chart
+    chiefs = ceos()
     if agent is not None:
-        roots = roots.filter(pk=agent.pk)
+        chiefs = chiefs.filter(pk=agent.pk)
     if org_id is not None:
-        roots = roots.filter(org_id=org_id)
-    for root in roots:
-        if is_ceo(root) and backlog_read(root).strip():
-            wakes.append(Wake(root.pk, None, RunMode.HEARTBEAT, "items wait in the backlog", automatic=True))
+        chiefs = chiefs.filter(org_id=org_id)
+    for ceo in chiefs:
+        if backlog_read(ceo).strip():
+            wakes.append(Wake(ceo.pk, None, RunMode.HEARTBEAT, "items wait in the backlog", automatic=True))
     return wakes

@@ -11,7 +11,8 @@ from rest_framework import serializers
 from agents.models import Agent
 from api.serializers.issues import IssueOutput, issue_row, issue_rows
 from issues.models import Issue, Status
-from issues.services import issue_transition, relation_add
+from issues.relations import relation_add
+from issues.services import issue_transition
 from orgs.actors import Actor
 from orgs.models import Activity, Event, Org
 from tests.factories import make_comment, make_issue, make_label, make_run, make_work_block

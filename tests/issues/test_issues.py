@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from issues.models import Comment, Issue, IssueRelation, Status
+from issues.relations import relation_add, relation_remove
 from issues.services import (
     comment_create,
     issue_create,
@@ -14,8 +15,6 @@ from issues.services import (
     issue_transition,
     issue_update,
     label_create,
-    relation_add,
-    relation_remove,
     system_comment,
 )
 from orgs.actors import Actor

@@ -147,7 +147,7 @@ def test_it_renders_the_issue_page_with_everything(client: Any, org: Any, django
     issue = make_issue(org, title="Full page", description="Some **bold** <script>alert(1)</script>", assignee=agent)
     make_issue(org, title="Kid", parent=issue)
     other = make_issue(org, title="Other")
-    from issues.services import relation_add
+    from issues.relations import relation_add
     from tests.factories import SYSTEM
 
     relation_add(actor=SYSTEM, source=issue, target=other, kind="blocks")

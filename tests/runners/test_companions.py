@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from notifications.apps import notification_threads
 from notifications.runtime import NotificationThreads
 from runners import companions
 from runners.companions import companions_start, companions_stop
@@ -21,7 +22,9 @@ class Recorder:
 
 
 def test_it_has_the_notification_threads_registered_by_the_notifications_app() -> None:
-    assert NotificationThreads in companions._factories
+    assert notification_threads in companions._factories
+    made = notification_threads()  # made, not started: no thread runs until start()
+    assert isinstance(made, NotificationThreads) and made.worker is None
 
 
 def test_it_starts_one_of_each_registered_companion_and_stops_them(monkeypatch: Any) -> None:
