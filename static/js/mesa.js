@@ -220,6 +220,7 @@
     .map(function (p) { return [String(p[0]), p[1]]; });
   var pal = null, palItems = [], palIndex = 0, palMode = null, palSeq = 0, palTimer = null;
   var palBusy = false, palEnter = 0; // the refresh an early Enter waits for (0: none)
+  var palShown = null; // the [mode, query] the listed items answer
 
   function fuzzy(q, text) {
     q = q.toLowerCase(); text = text.toLowerCase();
@@ -282,7 +283,7 @@
     var q = $("input", pal).value.trim(), seq = ++palSeq;
     function show(items) {
       if (seq !== palSeq) return;
-      palItems = items; palIndex = 0; palBusy = false; renderPalette();
+      palItems = items; palIndex = 0; palBusy = false; palShown = [palMode, q]; renderPalette();
       if (palEnter === seq) { palEnter = 0; choose(); }
     }
     palBusy = true;
@@ -314,6 +315,8 @@
       var ul = el("ul", "palette-list"); ul.setAttribute("role", "listbox"); pal.appendChild(ul);
       input.addEventListener("input", function () {
         if (palEnter) return; // Enter already chose for the query typed before it
+        // A slow answer for an earlier query must not land now and look current to Enter.
+        palSeq++;
         clearTimeout(palTimer); palBusy = true; palTimer = setTimeout(refreshPalette, 60);
       });
       input.addEventListener("keydown", function (e) {
@@ -323,13 +326,17 @@
           renderPalette();
         } else if (e.key === "Enter") {
           e.preventDefault();
-          if (palBusy) { clearTimeout(palTimer); palEnter = palSeq + 1; refreshPalette(); } else choose();
+          // Enter acts on what the typed query lists: if the list answers another query, or its
+          // answer is still on the way, it waits for that answer.
+          var typed = $("input", pal).value.trim();
+          var stale = !palShown || palShown[0] !== palMode || palShown[1] !== typed;
+          if (palBusy || stale) { clearTimeout(palTimer); palEnter = palSeq + 1; refreshPalette(); } else choose();
         }
       });
       pal.addEventListener("click", function (e) { if (e.target === pal) pal.close(); });
       body.appendChild(pal);
     }
-    palMode = mode || null; palEnter = 0;
+    palMode = mode || null; palEnter = 0; palShown = null;
     var inp = $("input", pal);
     inp.value = ""; inp.placeholder = mode ? "Choose…" : "Search issues, agents, wiki, pages, or type a command…";
     if (!pal.open) pal.showModal();

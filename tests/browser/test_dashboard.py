@@ -3,13 +3,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.browser.server import REPO, Server, manage, mesa_env, run_python
 
@@ -24,6 +25,12 @@ org = Org.objects.get(slug="mesa")
 assignee = Agent.objects.filter(org=org, slug={assignee!r}).first() if {assignee!r} else None
 print(issue_create(actor=Actor.system("seed"), org=org, title={title!r}, priority={priority}, assignee=assignee).key)
 """
+
+
+# A macrotask yield that does not go through setTimeout (which a paused page clock holds).
+YIELD_A_TASK = (
+    "() => new Promise(r => { const c = new MessageChannel(); c.port1.onmessage = () => r(); c.port2.postMessage(0); })"
+)
 
 
 def make_issue(server: Server, title: str, *, priority: int = 0, assignee: str = "") -> str:
@@ -110,6 +117,33 @@ def test_it_acts_on_the_current_issue_from_the_palette(page: Page, mesa: Server)
     expect(page.locator("#toasts")).to_contain_text("cannot move from todo to done")
     priority = run_python(mesa.db, f"from issues.models import Issue\nprint(Issue.objects.get(key={key!r}).priority)")
     assert priority.strip() == "4"
+
+
+def test_it_does_not_let_enter_act_on_the_answer_to_an_earlier_query(page: Page, mesa: Server) -> None:
+    """Enter acts on what the typed query lists, even when an older answer lands after the typing.
+
+    The page's clock is paused so the palette's 60 ms typing timer cannot fire, and the answer to
+    the empty query (sent when the palette opened) is held back until "set status" is typed.
+    """
+    key = make_issue(mesa, "Race the palette")
+    page.clock.install()
+    open_live(page, f"{mesa.url}/issues/{key}/")
+    held: list[Route] = []
+    page.route("**/palette/search*", lambda route: held.append(route))
+    page.clock.pause_at(time.time() + 3600)
+    page.keyboard.press("Control+k")
+    expect(page.locator("dialog#mesa-palette")).to_be_visible()
+    while not held:  # the answer to the empty query is held here
+        page.wait_for_timeout(10)
+    page.keyboard.type("set status")
+    with page.expect_request_finished(lambda request: "/palette/search" in request.url):
+        held[0].continue_()
+    for _ in range(5):  # the page reads the body and renders in later tasks; clock-free yields
+        page.evaluate(YIELD_A_TASK)
+    page.unroute("**/palette/search*")
+    page.keyboard.press("Enter")
+    expect(page.locator("#mesa-palette .palette-item").first).to_contain_text("Todo")
+    assert page.url.endswith(f"/issues/{key}/")
 
 
 def test_it_updates_the_open_board_when_the_api_changes_an_issue(page: Page, mesa: Server) -> None:
