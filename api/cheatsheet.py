@@ -75,6 +75,9 @@ class Command:
             raise ValueError(f"{self.what}: a body needs its input serializer and vice versa.")
         if self.body is None or self.request is None:
             return
+        declared = set(self.request().fields)
+        if set(self.body) - declared:  # an alias is accepted from old clients, never taught
+            raise ValueError(f"The cheat sheet's {self.what!r} sends fields {self.request.__name__} does not declare.")
         filled = {k: PLACEHOLDER_RE.sub("x", v) if isinstance(v, str) else v for k, v in self.body.items()}
         s = self.request(data=filled)
         if not s.is_valid():
