@@ -192,8 +192,8 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 HEADER = """Mesa API (every command below works as written): $MESA_* are set in your environment (never print
-the key); replace each <...> with a real value. Answers are JSON; errors are {"error", "code", ...} and say
-what to do.
+the key; $MESA_ISSUE_KEY is this run's issue, empty in a heartbeat: use the keys in your inbox); replace each
+<...> with a real value. Answers are JSON; errors are {"error", "code", ...} and say what to do.
   H="Authorization: Bearer $MESA_API_KEY"
   J="Content-Type: application/json\""""
 
