@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -18,7 +19,8 @@ from agents.models import Agent, AgentStatus, KeyKind
 from issues.models import Comment, CommentKind, Issue
 from orgs.actors import Actor
 from runners.models import Run, RunEvent, RunStatus
-from runners.services import agent_pause_runs
+from runners.scheduler import recover
+from runners.services import agent_pause_runs, run_cancel
 from tests.factories import make_agent, make_issue, make_run
 from tests.runners.conftest import script
 from tests.runners.test_scheduler import _gone
@@ -145,3 +147,18 @@ def test_it_pauses_an_agent_and_lets_its_current_run_finish(org: Any) -> None:
     running.refresh_from_db()
     queued.refresh_from_db()
     assert running.cancel_requested and queued.status == RunStatus.CANCELLED
+
+
+def test_it_ends_a_cancelled_run_whose_scheduler_died_as_cancelled_at_start_up(org: Any) -> None:
+    agent = make_agent(org, slug="orphaned", runner="noop")
+    issue = make_issue(org, title="Orphaned", assignee=agent)
+    Run.objects.all().delete()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    run = make_run(agent, issue=issue, status=RunStatus.RUNNING, claimed_by=f"{socket.gethostname()}:{dead.pid}")
+    run_cancel(actor=BOARD, run=run)
+
+    assert recover(worker="tests:1") == [run.pk]
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.CANCELLED and "cancelled while running" in run.failure_reason
