@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from agents.models import CONFIG_FIELDS, Agent, AgentStatus, AgentVersion, Runner
 from agents.selectors import agent_ref
-from agents.services import agent_create, agent_pause, agent_resume, agent_rollback, agent_update
+from agents.services import agent_create, agent_resume, agent_rollback, agent_update
 from approvals.models import Approval, ApprovalStatus
 from archetypes.loader import archetype_list
 from issues.models import OPEN_STATUSES, Issue
@@ -21,9 +21,9 @@ from orgs.errors import InvalidInput, MesaError
 from orgs.models import Org
 from orgs.numbers import whole_number
 from runners.budget import over_budget_ids
-from runners.models import Run
+from runners.models import ACTIVE_RUN_STATUSES, Run
 from runners.selectors import agent_states
-from runners.services import run_enqueue
+from runners.services import agent_pause_runs, run_enqueue
 from runners.usage import agent_usage_today, usage_by_day
 from web.access import HtmxHttpRequest, fail, human_actor, require_org
 
@@ -144,6 +144,8 @@ def detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
                 Approval.objects.filter(Q(reviewer=agent) | Q(subject_agent=agent), status=ApprovalStatus.PENDING)[:20]
             ),
             "reports": list(Agent.objects.filter(reports_to=agent).only("slug", "name", "status")),
+            # Pausing asks what to do with it (stop it or let it finish) only when there is one.
+            "active_run": Run.objects.filter(agent=agent, status__in=ACTIVE_RUN_STATUSES).order_by("-id").first(),
         }
     )
     if request.htmx and request.htmx.target == "agent-runs":
@@ -200,8 +202,9 @@ def action(request: HtmxHttpRequest, slug: str, verb: str) -> HttpResponse:
     url = reverse("agents:detail", args=[agent.slug])
     try:
         if verb == "pause":
-            agent_pause(actor=actor, agent=agent)
-            messages.success(request, f"{agent.name} is paused.")
+            stop = request.POST.get("stop_current") == "1"
+            agent_pause_runs(actor=actor, agent=agent, stop_current=stop)
+            messages.success(request, f"{agent.name} is paused" + (" and its runs are being stopped." if stop else "."))
         elif verb == "resume":
             agent_resume(actor=actor, agent=agent)
             messages.success(request, f"{agent.name} is active again.")

@@ -6,3 +6,10 @@ from django.apps import AppConfig
 class ApiConfig(AppConfig):
     name = "api"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # The prompt's API cheat sheet is generated here, from the routes and serializers (runners cannot import api).
+        from api.cheatsheet import cheat_sheet
+        from runners.cheatsheet import cheat_sheet_provider_set
+
+        cheat_sheet_provider_set(cheat_sheet)

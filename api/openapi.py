@@ -14,6 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.request import Request
 
+from api.fields import ORIGINAL_MESA_ALIASES
 from orgs.errors import InvalidInput
 
 # Largest id a database row can have (integer body fields are bounded by it).
@@ -66,7 +67,8 @@ class BearerKeyScheme(OpenApiAuthenticationExtension):
 
 
 class StrictInputSchema(OpenApiSerializerExtension):
-    """Input serializers refuse unknown keys (``api.fields.StrictInput``); the schema says so."""
+    """Input serializers refuse unknown keys (``api.fields.StrictInput``) but accept their aliases; the schema
+    says so (each alias is a deprecated copy of its field)."""
 
     target_class = "api.fields.StrictInput"
     match_subclasses = True
@@ -74,4 +76,13 @@ class StrictInputSchema(OpenApiSerializerExtension):
     def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
         schema: dict[str, Any] = auto_schema._map_basic_serializer(self.target, direction)
         schema["additionalProperties"] = False
+        properties = schema.get("properties", {})
+        cls = self.target if isinstance(self.target, type) else type(self.target)
+        for alias, name in ORIGINAL_MESA_ALIASES.get(cls.__name__, {}).items():
+            if name in properties:
+                properties[alias] = {
+                    **properties[name],
+                    "deprecated": True,
+                    "description": f"Alias of `{name}` (the original Mesa's name); send one of them.",
+                }
         return schema

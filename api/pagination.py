@@ -1,4 +1,4 @@
-"""The one list envelope of the API.
+"""The list envelopes of the API: offset pages (every list) and cursor pages (runs, see ``CursorPage``).
 
 Every list endpoint answers::
 
@@ -152,3 +152,86 @@ def _page_parameters() -> list[Any]:
 
 
 PAGE_PARAMETERS = _page_parameters()
+
+
+@dataclass
+class CursorPage:
+    """Keyset paging, newest first, for lists that grow while they are read (runs).
+
+    Answers ``{"results": [...], "limit": <L>, "next_cursor": <str or null>, "next": <url or null>}``:
+    ``?cursor=`` takes the ``next_cursor`` of the previous page (opaque; today the last id seen), so
+    rows added meanwhile never shift a page, and no COUNT runs. ``?limit=`` as in :class:`Page`.
+    """
+
+    limit: int = DEFAULT_LIMIT
+    cursor: int | None = None
+    next_cursor: str | None = None
+
+    @classmethod
+    def from_request(cls, request: Request) -> CursorPage:
+        raw = request.query_params.get("cursor", "")
+        cursor = None
+        if raw:
+            cursor = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 19 else 0
+            if cursor < 1:
+                raise InvalidInput("cursor must be a next_cursor value from an earlier page.", field="cursor")
+        return cls(limit=_int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT), cursor=cursor)
+
+    def slice(self, queryset: QuerySet[Any]) -> list[Any]:
+        """The rows of this page (``queryset`` must not be ordered yet): one SELECT of limit + 1 rows."""
+        if self.cursor is not None:
+            queryset = queryset.filter(pk__lt=self.cursor)
+        rows = list(queryset.order_by("-pk")[: self.limit + 1])
+        more = len(rows) > self.limit
+        rows = rows[: self.limit]
+        self.next_cursor = str(rows[-1].pk) if more and rows else None
+        return rows
+
+    def body(self, request: Request, results: list[Any]) -> dict[str, Any]:
+        next_url = None
+        if self.next_cursor is not None:
+            params = request.query_params.copy()
+            params["cursor"] = self.next_cursor
+            params["limit"] = str(self.limit)
+            next_url = request.build_absolute_uri(request.path) + "?" + urlencode(params, doseq=True)
+        return {"results": list(results), "limit": self.limit, "next_cursor": self.next_cursor, "next": next_url}
+
+    def response(self, request: Request, results: list[Any]) -> Response:
+        return Response(self.body(request, results))
+
+
+def cursor_envelope(item: type[serializers.BaseSerializer[Any]]) -> type[serializers.Serializer[Any]]:
+    """The cursor-paged envelope serializer (for drf-spectacular) of a list of ``item``."""
+    name = f"{item.__name__.removesuffix('Output')}CursorList"
+    if name not in _envelopes:
+        _envelopes[name] = type(
+            name,
+            (serializers.Serializer,),
+            {
+                "results": item(many=True),
+                "limit": serializers.IntegerField(),
+                "next_cursor": serializers.CharField(
+                    allow_null=True, help_text="Pass as ?cursor= for the next page; null on the last one."
+                ),
+                "next": serializers.URLField(allow_null=True, help_text="The next page, or null on the last one."),
+                "__module__": __name__,
+            },
+        )
+    return _envelopes[name]
+
+
+def _cursor_parameters() -> list[Any]:
+    # Only the schema generation needs drf-spectacular's helpers: keep them off the request path's imports.
+    from drf_spectacular.utils import OpenApiParameter
+
+    return [
+        OpenApiParameter(
+            "limit",
+            {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+            description=f"Page size, 1..{MAX_LIMIT} (default {DEFAULT_LIMIT}).",
+        ),
+        OpenApiParameter("cursor", {"type": "string"}, description="next_cursor of the previous page."),
+    ]
+
+
+CURSOR_PARAMETERS = _cursor_parameters()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from api.views import agents, approvals, archetypes, blocks, inbox, issues, labels, usage, wiki
+from api.views import agents, approvals, archetypes, blocks, inbox, issues, labels, runs, usage, wiki
 
 urlpatterns: list[URLPattern | URLResolver] = [
     # Work: inbox, issues, checkout, comments.
@@ -20,6 +20,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("issues/<str:key>/checkout", issues.IssueCheckoutApi.as_view(), name="api-issue-checkout"),
     path("issues/<str:key>/release", issues.IssueReleaseApi.as_view(), name="api-issue-release"),
     path("issues/<str:key>/comments", issues.IssueCommentsApi.as_view(), name="api-issue-comments"),
+    # Runs: read what agents did, stop what they do.
+    path("runs", runs.RunCollectionApi.as_view(), name="api-runs"),
+    path("runs/<str:run_id>", runs.RunApi.as_view(), name="api-run"),
+    path("runs/<str:run_id>/cancel", runs.RunCancelApi.as_view(), name="api-run-cancel"),
     # The org: agents, heartbeat, usage, labels.
     path("agents", agents.AgentCollectionApi.as_view(), name="api-agents"),
     # Before agents/<slug> so "me" is not read as a slug.

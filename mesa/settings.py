@@ -140,6 +140,8 @@ SPECTACULAR_SETTINGS = {
         "CommentKindEnum": "issues.models.CommentKind",
         "NewCommentKindEnum": ["comment", "evidence"],
         "RelationKindEnum": ["blocks", "blocked_by", "relates_to", "duplicates", "duplicated_by"],
+        "RunStatusEnum": "runners.models.RunStatus",
+        "RunModeEnum": "runners.models.RunMode",
     },
 }
 

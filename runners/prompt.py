@@ -5,8 +5,9 @@ the task prompt holds the assignment (issue key, title, description, acceptance
 criteria), why it matters (parent chain, work block goal and north-star metric, apex
 goal), the last comments (review feedback included), what the agent learned before
 (``reflections``), the mode's instructions (task / review / heartbeat), the CEO's
-roster and backlog intake, and a compact API cheat sheet that uses ``$MESA_*``
-variables (the key itself never appears in a prompt).
+roster and backlog intake, and the API cheat sheet (generated from the API by the
+provider ``api`` registers in ``runners.cheatsheet``; it uses ``$MESA_*`` variables, the key
+itself never appears in a prompt).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from approvals.models import Approval, ApprovalStatus
 from archetypes.loader import archetype_get
 from issues.models import OPEN_STATUSES, Comment, CommentKind, Issue, Status
 from runners.backlog import backlog_read
+from runners.cheatsheet import cheat_sheet
 
 LAST_COMMENTS = 8
 COMMENT_MAX = 1_500
@@ -148,35 +150,13 @@ your open issues, answer questions addressed to you, review what waits for your 
 you, stop at once without doing anything."""
 
 CEO_RULES = """As the CEO you do not implement. You plan, delegate and review: break work into issues
-assigned to the right team member (POST /issues with assignee_slug and parent_issue_key), keep the active
+assigned to the right team member (POST /issues with assignee and parent), keep the active
 work block on track, review what reaches you, and ask the humans (POST /approvals) for decisions beyond you."""
 
 
 def api_cheat_sheet(*, ceo: bool) -> str:
-    lines = [
-        "Mesa API (use these environment variables; never print the key):",
-        '  H="Authorization: Bearer $MESA_API_KEY"',
-        '  curl -s -H "$H" "$MESA_API_URL/inbox"                              # your open work',
-        '  curl -s -H "$H" "$MESA_API_URL/issues/$MESA_ISSUE_KEY"             # read the issue',
-        '  curl -s -X POST -H "$H" "$MESA_API_URL/issues/$MESA_ISSUE_KEY/checkout"',
-        '  curl -s -X PATCH -H "$H" -H "Content-Type: application/json" \\',
-        '       -d \'{"status": "in_review"}\' "$MESA_API_URL/issues/$MESA_ISSUE_KEY"',
-        '  curl -s -X POST -H "$H" -H "Content-Type: application/json" \\',
-        '       -d \'{"body": "what I did and how I verified it", "kind": "evidence"}\' \\',
-        '       "$MESA_API_URL/issues/$MESA_ISSUE_KEY/comments"                 # kind: comment | evidence',
-        '  curl -s -X POST -H "$H" -H "Content-Type: application/json" \\',
-        '       -d \'{"title": "...", "description": "...", "assignee_slug": "...", "parent_issue_key": "..."}\' \\',
-        '       "$MESA_API_URL/issues"                                          # new issue',
-        '  curl -s -X POST -H "$H" -H "Content-Type: application/json" -d \'{"title": "..."}\' \\',
-        '       "$MESA_API_URL/issues/similarity"                               # look for duplicates first',
-        '  curl -s -X POST -H "$H" -H "Content-Type: application/json" \\',
-        '       -d \'{"title": "...", "reason": "...", "issue_key": "..."}\' "$MESA_API_URL/approvals"  # ask a human',
-        '  curl -s -H "$H" "$MESA_API_URL/wiki/search?q=words"',
-        "Errors come back as JSON {error, code, ...}: read them, they say what to do.",
-    ]
-    if ceo:
-        lines.append('  curl -s -H "$H" "$MESA_API_URL/agents"                              # the team')
-    return "\n".join(lines)
+    """The API commands an agent may run, generated from the API's routes and serializers (see ``api.cheatsheet``)."""
+    return cheat_sheet(ceo=ceo)
 
 
 def _roster(agent: Agent) -> list[str]:

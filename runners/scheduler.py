@@ -69,7 +69,7 @@ def _process_of_run(pid: int, run_id: int) -> bool:
 
 
 def recover(*, worker: str) -> list[int]:
-    """Fail the runs a dead scheduler left ``running``; returns their ids."""
+    """Fail the runs a dead scheduler left ``running`` (a cancelled one ends ``cancelled``); returns their ids."""
 
     host = socket.gethostname()
     recovered: list[int] = []
@@ -88,6 +88,13 @@ def recover(*, worker: str) -> list[int]:
         if run.pid and _process_of_run(run.pid, run.pk):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(run.pid, signal.SIGKILL)
+        if run.cancel_requested:
+            # Someone cancelled it and its scheduler died before stopping it: it ends as they asked.
+            reason = "cancelled while running (its scheduler had stopped; recovered at start-up)"
+            if run_finish(run=run, status=RunStatus.CANCELLED, failure_reason=reason):
+                recovered.append(run.pk)
+                run_keys_revoke(run_id=run.pk)
+            continue
         reason = "the scheduler stopped while this run was running (crash or kill); recovered at start-up"
         if run_finish(run=run, status=RunStatus.FAILED, failure_reason=reason):
             recovered.append(run.pk)

@@ -21,11 +21,12 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from agents.models import Agent, AgentStatus
+from agents.services import agent_pause
 from issues.lifecycle import is_allowed, is_terminal
 from issues.models import Issue, Status
 from issues.services import issue_transition, system_comment
 from orgs.actors import Actor
-from orgs.errors import Conflict, InvalidInput
+from orgs.errors import Conflict, Forbidden, InvalidInput
 from orgs.events import EventType, event_publish
 from runners.models import (
     ACTIVE_RUN_STATUSES,
@@ -36,6 +37,7 @@ from runners.models import (
     RunStatus,
     SchedulerState,
 )
+from runners.selectors import run_cancellable_by
 
 SCHEDULER = Actor.system("scheduler")
 
@@ -311,20 +313,62 @@ def retry_capped(issue: Issue) -> bool:
 
 @transaction.atomic
 def run_cancel(*, actor: Actor, run: Run, reason: str = "") -> Run:
-    """Cancel a queued run at once; ask a running one to stop (its executor kills the process)."""
+    """Cancel ``run``: a queued one at once; a running one is asked to stop.
+
+    Allowed for the board and the agent's manager chain (:func:`runners.selectors.run_cancellable_by`),
+    else Forbidden. A running run gets ``cancel_requested``: whichever process executes it sees the flag
+    (its sink polls the row every ``CANCEL_CHECK_S``), sends SIGTERM to the process group, SIGKILL after
+    ``MESA_KILL_GRACE_S``, and records the run ``cancelled``; so a cancel works from any process (web,
+    bot) without knowing where the run executes. A cancelled run is never retried nor re-run. The
+    issue gets a system comment saying who cancelled it and why. Conflict when the run has ended.
+    """
+    if not run_cancellable_by(actor, run):
+        raise Forbidden(
+            f"Only the board and the managers of {run.agent.slug} may cancel its runs.", code="not_your_run"
+        )
     if run.is_finished:
         raise Conflict(f"Run {run.pk} has already ended ({run.status}).", code="run_finished")
-    note = reason or f"cancelled by {actor}"
+    note = f"cancelled by {actor}" + (f": {reason.strip()}" if reason.strip() else "")
+    now = timezone.now()
     if Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
-        status=RunStatus.CANCELLED, finished_at=timezone.now(), failure_reason=note
+        status=RunStatus.CANCELLED, finished_at=now, failure_reason=note[:1000], rerun_requested=False
     ):
         run.status = RunStatus.CANCELLED
         run.failure_reason = note
+        run.finished_at = now
         event_publish(org=run.org, type=EventType.RUN_FINISHED, data=run_event_data(run, failure_reason=note))
-        return run
-    Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(cancel_requested=True)
-    run.cancel_requested = True
+        what = "was cancelled before it started"
+    elif Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(cancel_requested=True, rerun_requested=False):
+        run.cancel_requested = True
+        what = f"is being stopped (its processes get up to {settings.MESA_KILL_GRACE_S} s to exit)"
+    else:
+        run.refresh_from_db(fields=["status"])
+        raise Conflict(f"Run {run.pk} has already ended ({run.status}).", code="run_finished")
+    if run.issue_id and run.issue is not None:
+        why = f" Reason: {reason.strip()}" if reason.strip() else ""
+        system_comment(issue=run.issue, body=f"Run {run.pk} of @{run.agent.slug} {what}; cancelled by {actor}.{why}")
     return run
+
+
+def runs_cancel_for_agent(*, actor: Actor, agent: Agent, reason: str = "") -> list[Run]:
+    """Cancel every queued or running run of ``agent`` (pausing it and stopping its work); returns them."""
+    cancelled = []
+    for run in Run.objects.select_related("agent", "issue", "org").filter(agent=agent, status__in=ACTIVE_RUN_STATUSES):
+        try:
+            cancelled.append(run_cancel(actor=actor, run=run, reason=reason))
+        except Conflict:
+            continue  # it ended meanwhile
+    return cancelled
+
+
+@transaction.atomic
+def agent_pause_runs(*, actor: Actor, agent: Agent, stop_current: bool) -> Agent:
+    """Pause ``agent`` (no new run starts); with ``stop_current`` its queued and running runs are cancelled too,
+    else a running one finishes its work. The one pause every interface calls."""
+    agent = agent_pause(actor=actor, agent=agent)
+    if stop_current:
+        runs_cancel_for_agent(actor=actor, agent=agent, reason=f"{agent.slug} was paused")
+    return agent
 
 
 def _state() -> SchedulerState:

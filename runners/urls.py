@@ -8,4 +8,5 @@ app_name = "runners"
 
 urlpatterns = [
     path("runs/<int:run_id>/", views.detail, name="detail"),
+    path("runs/<int:run_id>/cancel", views.cancel, name="cancel"),
 ]

@@ -10,7 +10,8 @@ Python.
 
 ``POST /palette/action`` (JSON ``{"org", "issue", "action", "value"}``, CSRF
 protected) changes the current issue through the issue services as the human
-in the browser; refused moves come back with the service's status and reason.
+in the browser (``cancel_run`` cancels the issue's latest queued or running run);
+refused moves come back with the service's status and reason.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from issues.models import Issue, Priority, Status
 from issues.services import issue_transition, issue_update
 from orgs.errors import InvalidInput, MesaError, NotFound
 from orgs.models import Org
-from runners.services import scheduler_set_paused, scheduler_state_message
+from runners.models import ACTIVE_RUN_STATUSES, Run
+from runners.services import run_cancel, scheduler_set_paused, scheduler_state_message
 from web.access import current_org, human_actor, login_required_here
 from web.fuzzy import score, tokenize
 from wiki.models import WikiPage
@@ -228,7 +230,7 @@ def search(request: HttpRequest) -> JsonResponse:
     return JsonResponse(palette_search(org=org, q=request.GET.get("q", ""), types=types), safe=False)
 
 
-ACTIONS = ("status", "assign", "priority", "pause_scheduler", "resume_scheduler")
+ACTIONS = ("status", "assign", "priority", "cancel_run", "pause_scheduler", "resume_scheduler")
 
 
 @require_POST
@@ -272,6 +274,17 @@ def _apply(issue: Issue, name: str, value: Any, *, actor: Any) -> str:
             raise InvalidInput("Priority must be 0 (none) to 4 (urgent).", field="value") from exc
         issue_update(actor=actor, issue=issue, priority=int(priority))
         return f"{issue.key} priority: {priority.label}."
+    if name == "cancel_run":
+        run = (
+            Run.objects.select_related("agent", "issue", "org")
+            .filter(issue=issue, status__in=ACTIVE_RUN_STATUSES)
+            .order_by("-id")
+            .first()
+        )
+        if run is None:
+            raise NotFound(f"No run of {issue.key} is queued or running.")
+        run = run_cancel(actor=actor, run=run)
+        return f"Run #{run.pk} cancelled." if run.is_finished else f"Run #{run.pk} is being stopped."
     # assign: an agent slug, or empty to unassign
     agent = None
     if value:

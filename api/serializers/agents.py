@@ -117,3 +117,9 @@ class HeartbeatOutput(serializers.Serializer):
     slug = serializers.CharField()
     last_seen_at = serializers.DateTimeField()
     last_seen_note = serializers.CharField()
+
+
+class AgentPauseInput(StrictInput):
+    stop_current = StrictBooleanField(
+        required=False, default=False, help_text="Also cancel its queued and running runs (default: let them finish)."
+    )

@@ -350,6 +350,17 @@ class CommentCreateInput(StrictInput):
     )
 
 
+class CheckoutInput(StrictInput):
+    """Optional: checkout needs no body. The original Mesa's ``{agentId, expectedStatuses}`` still works."""
+
+    agent_id = serializers.JSONField(required=False, help_text="Ignored: the key says who you are.")
+    expected_statuses = serializers.ListField(
+        child=StrictCharField(),
+        required=False,
+        help_text="Claim only if the issue is in one of these statuses now (else 409 unexpected_status).",
+    )
+
+
 class ReleaseInput(StrictInput):
     comment = StrictCharField(required=False, allow_blank=True, default="", help_text="Why you give it back.")
 

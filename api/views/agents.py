@@ -10,14 +10,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agents.models import Agent
-from agents.services import agent_create, agent_heartbeat, agent_pause, agent_resume, agent_update
+from agents.services import agent_create, agent_heartbeat, agent_resume, agent_update
 from api.base import MesaAPIView
 from api.errors import error_responses
+from api.openapi import BODY_ERRORS
 from api.pagination import PAGE_PARAMETERS, Page, envelope
 from api.serializers.agents import (
     AgentCreateInput,
     AgentDetailOutput,
     AgentOutput,
+    AgentPauseInput,
     AgentUpdateInput,
     HeartbeatInput,
     HeartbeatOutput,
@@ -27,6 +29,7 @@ from api.serializers.issues import iso
 from api.views._lookups import agent_ref
 from orgs.errors import InvalidInput, NotFound
 from orgs.models import Org
+from runners.services import agent_pause_runs
 
 TAGS = ["agents"]
 
@@ -130,13 +133,18 @@ class AgentPauseApi(MesaAPIView):
         operation_id="agents_pause",
         tags=TAGS,
         summary="Pause an agent: no new runs start for it (board keys only)",
-        request=None,
-        responses={200: AgentDetailOutput, **error_responses(403, 404)},
+        description="Optional body {stop_current: true} also cancels its queued and running runs; "
+        "by default a running run finishes its work.",
+        request=AgentPauseInput,
+        responses={200: AgentDetailOutput, **error_responses(403, 404, *BODY_ERRORS)},
     )
     def post(self, request: Request, slug: str) -> Response:
         self.require_board(request, "pause agents")
         org = self.org(request)
-        agent = agent_pause(actor=self.actor(request), agent=_agent_get(org, slug))
+        data = self.input(request, AgentPauseInput)
+        agent = agent_pause_runs(
+            actor=self.actor(request), agent=_agent_get(org, slug), stop_current=data["stop_current"]
+        )
         return Response(agent_out(agent, _slugs(org), detail=True))
 
 

@@ -13,8 +13,10 @@ from rest_framework.response import Response
 
 from api.base import MesaAPIView
 from api.errors import error_responses
+from api.openapi import BODY_ERRORS
 from api.pagination import PAGE_PARAMETERS, Page, envelope
 from api.serializers.issues import (
+    CheckoutInput,
     CommentCreateInput,
     CommentOutput,
     IssueCreateInput,
@@ -37,7 +39,7 @@ from issues.services import (
     issue_delete,
     issue_edit,
 )
-from orgs.errors import InvalidInput
+from orgs.errors import Conflict, InvalidInput
 from orgs.models import Org
 from orgs.numbers import whole_number
 
@@ -222,14 +224,25 @@ class IssueCheckoutApi(MesaAPIView):
         description=(
             "Of many concurrent checkouts exactly one wins (200); the others get 409 `already_claimed`. "
             "An issue you already hold in progress is a 200 (idempotent). An issue assigned to another agent is a "
-            "403 (the CEO may take it over). Board keys are not agents: 400 `not_an_agent`. No body needed."
+            "403 (the CEO may take it over). Board keys are not agents: 400 `not_an_agent`. No body needed; "
+            "`expected_statuses` (alias `expectedStatuses`) refuses with 409 `unexpected_status` when the issue "
+            "is in none of them."
         ),
-        request=None,
-        responses={200: IssueOutput, **error_responses(400, 403, 404, 409)},
+        request=CheckoutInput,
+        responses={200: IssueOutput, **error_responses(403, 404, 409, *BODY_ERRORS)},
     )
     def post(self, request: Request, key: str) -> Response:
         actor = self.actor(request)
         issue = issue_get_for(actor=actor, org=self.org(request), key=key)
+        # The body is optional: only a JSON one is read (a bodiless POST may carry any content type).
+        is_json = (request.content_type or "").startswith("application/json")
+        expected = self.input(request, CheckoutInput).get("expected_statuses") if is_json else None
+        if expected is not None and issue.status not in expected:
+            raise Conflict(
+                f"{issue.key} is {issue.status}, not one of the expected {', '.join(expected) or '(none)'}.",
+                code="unexpected_status",
+                current=issue.status,
+            )
         issue = issue_checkout(actor=actor, issue=issue)
         return Response(IssueOutput(issue).data)
 

@@ -241,7 +241,8 @@
     if (issueKey()) {
       a.unshift({ label: "Set status… (" + issueKey() + ")", hint: "S", sub: "status" },
         { label: "Assign to… (" + issueKey() + ")", hint: "A", sub: "assign" },
-        { label: "Set priority… (" + issueKey() + ")", hint: "P", sub: "priority" });
+        { label: "Set priority… (" + issueKey() + ")", hint: "P", sub: "priority" },
+        { label: "Cancel latest run (" + issueKey() + ")", hint: "action", run: function () { act("cancel_run"); } });
     }
     return a;
   }

@@ -124,3 +124,18 @@ def test_it_refuses_an_unknown_manager_instead_of_creating_a_root_agent(client: 
     )
     assert "There is no agent" in response.content.decode()
     assert not Agent.objects.filter(org=org, slug="typo-boss").exists()
+
+
+def test_it_asks_whether_pausing_stops_the_current_run(client: Any, org: Any) -> None:
+    agent = make_agent(org, slug="busy", name="Busy")
+    assert 'data-testid="pause-stop"' not in client.get("/agents/busy/").content.decode()  # no run: plain Pause
+    run = make_run(agent, status="running")
+    page = client.get("/agents/busy/").content.decode()
+    assert 'data-testid="pause-stop"' in page and 'data-testid="pause-finish"' in page
+
+    client.post("/agents/busy/pause", {"stop_current": "0"})
+    assert not Run.objects.get(pk=run.pk).cancel_requested
+    Agent.objects.filter(pk=agent.pk).update(status="active")
+    client.post("/agents/busy/pause", {"stop_current": "1"})
+    assert Run.objects.get(pk=run.pk).cancel_requested
+    assert Agent.objects.get(pk=agent.pk).status == "paused"

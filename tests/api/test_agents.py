@@ -4,6 +4,8 @@ from typing import Any
 
 from agents.models import Agent, AgentStatus, AgentVersion
 from orgs.models import Activity, Event, Org
+from runners.models import Run
+from tests.factories import make_run
 
 
 def test_it_lists_agents(call: Any, api_org: Org, ceo: Agent, engineer: Agent, agent_key: Any) -> None:
@@ -144,3 +146,15 @@ def test_it_lists_agents_in_a_constant_number_of_queries(
         make_agent(api_org, slug=f"worker-{n}", reports_to=ceo)
     with django_assert_max_num_queries(3):
         assert call("GET", "agents", board_key).json()["count"] == 26
+
+
+def test_it_pauses_an_agent_and_stops_its_runs_when_asked(
+    call: Any, api_org: Org, engineer: Agent, board_key: str
+) -> None:
+    run = make_run(engineer, status="running")
+    assert call("POST", "agents/engineer/pause", board_key).status_code == 200
+    assert not Run.objects.get(pk=run.pk).cancel_requested  # by default it finishes
+    r = call("POST", "agents/engineer/pause", board_key, {"stop_current": True})
+    assert r.status_code == 200 and r.json()["status"] == "paused"
+    assert Run.objects.get(pk=run.pk).cancel_requested
+    assert call("POST", "agents/engineer/pause", board_key, {"stop_current": "yes"}).status_code == 400

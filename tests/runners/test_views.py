@@ -42,3 +42,49 @@ def test_it_renders_the_live_part_alone_for_htmx(client: Any, org: Any) -> None:
 def test_it_hides_runs_of_another_org(client: Any, org: Any) -> None:
     run = make_run(make_agent(make_org()))
     assert client.get(f"/runs/{run.pk}/").status_code == 404
+
+
+def test_it_shows_a_cancel_button_while_the_run_is_active_and_cancels_with_htmx(client: Any, org: Any) -> None:
+    from issues.models import Comment, CommentKind
+
+    agent = make_agent(org, slug="worker")
+    issue = make_issue(org, title="Stop it", assignee=agent)
+    run = make_run(agent, issue=issue, status="queued")
+    for page in (f"/runs/{run.pk}/", f"/issues/{issue.key}/"):
+        assert f'hx-post="/runs/{run.pk}/cancel"' in client.get(page).content.decode(), page
+
+    response = client.post(f"/runs/{run.pk}/cancel", HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert body.startswith(f'<span class="run-cancel" id="run-cancel-{run.pk}">') and "Cancelled" in body
+    run.refresh_from_db()
+    assert run.status == "cancelled"
+    assert "cancelled by local" in Comment.objects.get(issue=issue, kind=CommentKind.SYSTEM).body
+    assert 'hx-post="/runs/' not in client.get(f"/runs/{run.pk}/").content.decode()
+    again = client.post(f"/runs/{run.pk}/cancel", HTTP_HX_REQUEST="true")
+    assert again.status_code == 409 and "already ended" in again.content.decode()
+
+
+def test_it_marks_a_running_run_as_stopping(client: Any, org: Any) -> None:
+    run = make_run(make_agent(org), status="running")
+    response = client.post(f"/runs/{run.pk}/cancel", HTTP_HX_REQUEST="true")
+    assert "Stopping…" in response.content.decode()
+    run.refresh_from_db()
+    assert run.status == "running" and run.cancel_requested
+    plain = make_run(make_agent(org), status="queued")
+    redirect = client.post(f"/runs/{plain.pk}/cancel")
+    assert redirect.status_code == 302 and redirect["Location"] == f"/runs/{plain.pk}/"
+
+
+def test_it_refuses_to_cancel_another_orgs_run_or_for_an_anonymous_visitor(
+    client: Any, org: Any, settings: Any
+) -> None:
+    theirs = make_run(make_agent(make_org()), status="queued")
+    assert client.post(f"/runs/{theirs.pk}/cancel").status_code == 404
+    mine = make_run(make_agent(org), status="queued")
+    settings.MESA_TRUSTED_LOCAL = False
+    assert client.post(f"/runs/{mine.pk}/cancel").status_code == 302  # to the login page
+    theirs.refresh_from_db()
+    mine.refresh_from_db()
+    assert theirs.status == "queued" and mine.status == "queued"

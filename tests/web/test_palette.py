@@ -7,8 +7,9 @@ import pytest
 from django.test import Client
 
 from issues.models import Issue, Status
+from runners.models import Run
 from runners.services import scheduler_paused
-from tests.factories import make_agent, make_issue, make_org, make_user, make_wiki_page
+from tests.factories import make_agent, make_issue, make_org, make_run, make_user, make_wiki_page
 from web.fuzzy import score, score_token
 from web.palette import palette_search
 
@@ -201,3 +202,18 @@ def test_it_needs_the_csrf_token(org: Any) -> None:
     assert ok.status_code == 200, ok.content
     issue.refresh_from_db()
     assert issue.priority == 3
+
+
+def test_it_cancels_the_latest_run_of_the_issue(client: Client, org: Any) -> None:
+    agent = make_agent(org, slug="runner-agent")
+    issue = make_issue(org, title="Runs", assignee=agent)
+    old = make_run(agent, issue=issue, status="failed")
+    latest = make_run(agent, issue=issue, status="running")
+    response = post_action(client, org="acme", issue=issue.key, action="cancel_run")
+    assert response.status_code == 200, response.content
+    assert response.json()["message"] == f"Run #{latest.pk} is being stopped."
+    assert Run.objects.get(pk=latest.pk).cancel_requested
+    assert not Run.objects.get(pk=old.pk).cancel_requested
+    Run.objects.filter(pk=latest.pk).update(status="completed")
+    none_left = post_action(client, org="acme", issue=issue.key, action="cancel_run")
+    assert none_left.status_code == 404 and "queued or running" in none_left.json()["error"]
