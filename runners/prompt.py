@@ -22,6 +22,7 @@ from approvals.models import Approval, ApprovalStatus
 from archetypes.loader import archetype_get
 from issues.models import OPEN_STATUSES, Comment, CommentKind, Issue, Status
 from runners.backlog import backlog_read
+from runners.branch_prompt import branch_section
 
 LAST_COMMENTS = 8
 COMMENT_MAX = 1_500
@@ -230,6 +231,7 @@ def prompt_build(*, agent: Agent, issue: Issue | None, mode: str, reason: str = 
             or issue
         )
         parts.append("\n".join(_issue_block(issue)))
+        parts.append(branch_section(issue))
     if mode == "review":
         parts.append(REVIEW_RULES)
     elif mode == "heartbeat" or issue is None:
@@ -260,4 +262,4 @@ def prompt_build(*, agent: Agent, issue: Issue | None, mode: str, reason: str = 
     if learned:
         parts.append("What you reported on earlier work (learn from it):\n" + "\n".join(f"- {x}" for x in learned))
     parts.append(api_cheat_sheet(ceo=ceo))
-    return Prompt(system=role_text(agent), task="\n\n".join(parts).strip() + "\n")
+    return Prompt(system=role_text(agent), task="\n\n".join(p for p in parts if p).strip() + "\n")

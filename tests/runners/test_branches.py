@@ -68,3 +68,19 @@ def test_it_cuts_a_sub_issue_branch_from_its_parents_branch(org: Any, repo: Path
     record = issue_branch(child)
     assert record is not None and record.target == f"mesa/{parent.key}"
     assert git(repo, "rev-parse", f"mesa/{parent.key}") == git(repo, "rev-parse", "main")
+
+
+def test_it_names_the_branch_base_commits_and_diff_stat_in_the_prompt(org: Any, repo: Path, tmp_path: Path) -> None:
+    cli = script(tmp_path, "agent", AGENT)
+    dev = make_agent(org, slug="dev", runner="command", model=str(cli), working_dir=str(repo))
+    qa = make_agent(org, slug="qa", runner="command", model=str(cli), working_dir=str(repo))
+    issue = make_issue(org, title="Feature", assignee=dev)
+    first = _run(dev, issue)
+    assert "Ahead of main by 0 commit(s)" in first.prompt  # the first run starts the branch
+
+    review = _run(qa, issue, mode="review")
+
+    assert f"you work on mesa/{issue.key}" in review.prompt and "ships into main" in review.prompt
+    assert "Ahead of main by 1 commit(s), behind by 0." in review.prompt
+    assert f"uncommitted changes left by run {first.pk}" in review.prompt  # the short log
+    assert "work.txt | 1 +" in review.prompt  # the diff stat
