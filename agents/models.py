@@ -33,6 +33,7 @@ CONFIG_FIELDS: tuple[str, ...] = (
     "model",
     "working_dir",
     "base_branch",
+    "ship_mode",
     "reports_to",
     "review_agent",
     "max_turns",

@@ -166,6 +166,10 @@ MESA_RETRY_CAP = env_int("MESA_RETRY_CAP", 3)
 MESA_RETRY_DELAY_S = env_int("MESA_RETRY_DELAY_S", 30)
 # Seconds between SIGTERM and SIGKILL when a run is stopped.
 MESA_KILL_GRACE_S = env_int("MESA_KILL_GRACE_S", 5)
+# The token Mesa opens pull requests with (GitHub / GitLab); a MESA_* variable, so no run's process inherits it.
+MESA_FORGE_TOKEN = env_str("MESA_FORGE_TOKEN", "")
+# How often the scheduler reads open pull requests back (merged / closed / changes requested).
+MESA_SHIP_POLL_S = env_int("MESA_SHIP_POLL_S", 60)
 # A TOML file of model prices (USD per million tokens) overriding runners/prices.toml; read at use time.
 MESA_PRICES_FILE = env_str("MESA_PRICES_FILE", "")
 # How often (seconds) the idle scheduler looks for new events (a cheap PRAGMA data_version on SQLite).

@@ -45,6 +45,15 @@ def _ensure_git_branch(repo: Repo, issue: Issue, base: str, depth: int = 0) -> t
     target = _ensure_git_branch(repo, parent, base, depth + 1)[0] if parent is not None else base
     if not branch_exists(repo, name):
         repo.git.branch(name, repo.commit(target).hexsha)
+    IssueBranch.objects.get_or_create(
+        issue=issue,
+        defaults={
+            "org_id": issue.org_id,
+            "name": name,
+            "target": target,
+            "repo_root": str(Path(repo.working_tree_dir or "").resolve()),
+        },
+    )
     return name, target
 
 

@@ -138,6 +138,7 @@ class IssueBranch(models.Model):
     merged_sha = models.CharField(max_length=40, blank=True, default="")
     pr_url = models.CharField(max_length=500, blank=True, default="")
     pr_number = models.PositiveIntegerField(null=True, blank=True)
+    pr_review_seen = models.CharField(max_length=100, blank=True, default="")  # acted on once
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
