@@ -160,6 +160,8 @@ MESA_WORKTREES_DIR = env_str("MESA_WORKTREES_DIR", "var/worktrees")
 MESA_KEEP_WORKTREES = env_bool("MESA_KEEP_WORKTREES", False)
 # Where agents without a working_dir run (one directory per agent, not a git repo).
 MESA_WORKSPACES_DIR = env_str("MESA_WORKSPACES_DIR", "var/workspaces")
+# Where `bootstrap` creates an org's git repository when no --repo is given.
+MESA_REPOS_DIR = env_str("MESA_REPOS_DIR", "var/repos")
 # Failed or timed-out runs on one issue before it is moved to blocked.
 MESA_RETRY_CAP = env_int("MESA_RETRY_CAP", 3)
 # A failed task/review run is retried automatically after this many seconds (times the failures so far).

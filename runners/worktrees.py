@@ -253,3 +253,27 @@ def worktrees_prune(*, repo_dirs: list[str], keep_run_ids: set[int]) -> list[str
             with contextlib.suppress(GitCommandError):
                 repo.git.worktree("prune")
     return removed
+
+
+def repo_ensure(path: str | Path) -> Path:
+    """A git repository for an org's agents at ``path``: used as it is, or created (``main``, one commit).
+
+    A directory that exists, is not in a repository and is not empty is refused (``WorkspaceError``):
+    Mesa never turns someone's files into a repository behind their back.
+    """
+    target = Path(path).expanduser().resolve()
+    repo = open_repo(target) if target.exists() else None
+    if repo is None:
+        if target.exists() and any(target.iterdir()):
+            raise WorkspaceError(
+                f"{target} is not a git repository and not empty; run `git init` there or pick another path"
+            )
+        target.mkdir(parents=True, exist_ok=True)
+        repo = Repo.init(str(target), initial_branch="main")
+        (target / "README.md").write_text("# Work of the org's agents\n\nMesa merges finished issues here.\n")
+        repo.git.add("README.md")
+    try:
+        repo.head.commit  # noqa: B018 — raises on a repository without commits
+    except ValueError:
+        repo.git.execute(["git", *_GIT_IDENTITY, "commit", "-q", "--allow-empty", "-m", "Initial commit (Mesa)"])
+    return target
