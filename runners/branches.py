@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.db import IntegrityError, transaction
 from git import GitCommandError, Repo
 
 from agents.models import Agent
@@ -20,6 +21,7 @@ from runners.models import IssueBranch, Run
 from runners.worktrees import (
     Workspace,
     WorkspaceError,
+    _lock_for,
     branch_exists,
     issue_branch_name,
     open_repo,
@@ -45,16 +47,18 @@ def _ensure_git_branch(repo: Repo, issue: Issue, base: str, depth: int = 0) -> t
     target = _ensure_git_branch(repo, parent, base, depth + 1)[0] if parent is not None else base
     if not branch_exists(repo, name):
         repo.git.branch(name, repo.commit(target).hexsha)
-    IssueBranch.objects.get_or_create(
-        issue=issue,
-        defaults={
-            "org_id": issue.org_id,
-            "name": name,
-            "target": target,
-            "repo_root": str(Path(repo.working_tree_dir or "").resolve()),
-        },
-    )
+    _record(issue, name=name, target=target, repo_root=str(Path(repo.working_tree_dir or "").resolve()))
     return name, target
+
+
+def _record(issue: Issue, *, name: str, target: str, repo_root: str) -> None:
+    try:
+        with transaction.atomic():
+            IssueBranch.objects.get_or_create(
+                issue=issue, defaults={"org_id": issue.org_id, "name": name, "target": target, "repo_root": repo_root}
+            )
+    except IntegrityError:
+        pass  # a concurrent run of a sibling recorded it first
 
 
 def issue_workspace(*, agent: Agent, run: Run, issue: Issue) -> Workspace:
@@ -65,7 +69,8 @@ def issue_workspace(*, agent: Agent, run: Run, issue: Issue) -> Workspace:
         try:
             base = base_branch_of(agent, repo)
             if issue.parent is not None:
-                start_point = _ensure_git_branch(repo, issue.parent, base)[0]
+                with _lock_for(str(Path(repo.working_tree_dir or "").resolve())):  # siblings start at once
+                    start_point = _ensure_git_branch(repo, issue.parent, base)[0]
         except (GitCommandError, ValueError) as exc:
             raise WorkspaceError(f"could not create the branch of {issue.key}'s parent: {exc}") from exc
     ws = workspace_prepare(
@@ -76,15 +81,7 @@ def issue_workspace(*, agent: Agent, run: Run, issue: Issue) -> Workspace:
         start_point=start_point,
     )
     if ws.isolated and repo is not None:
-        IssueBranch.objects.get_or_create(
-            issue=issue,
-            defaults={
-                "org_id": issue.org_id,
-                "name": ws.branch,
-                "target": start_point or base_branch_of(agent, repo),
-                "repo_root": ws.repo_root,
-            },
-        )
+        _record(issue, name=ws.branch, target=start_point or base_branch_of(agent, repo), repo_root=ws.repo_root)
     return ws
 
 

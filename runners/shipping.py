@@ -203,7 +203,14 @@ def ship_poll_one(record: IssueBranch) -> IssueBranch:
 
 
 def ship_poll() -> int:
-    """Read back every open pull request (the scheduler calls this now and then); returns how many were read."""
+    """The scheduler's periodic pass: ship done issues whose ``issue_updated`` went by while no scheduler
+    ran (start-up recovery), then read back every open pull request; returns how many were read."""
+    waiting = IssueBranch.objects.filter(ship_state=ShipState.WORKING, issue__status=Status.DONE)
+    for record in waiting.select_related("issue__org", "issue__assignee"):
+        try:
+            issue_ship(actor=SHIPPER, issue=record.issue)
+        except Exception:
+            log.exception("shipping %s failed", record.name)
     records = list(
         IssueBranch.objects.filter(ship_state=ShipState.PR_OPEN).select_related("issue__org", "issue__assignee")
     )

@@ -272,6 +272,12 @@ def repo_ensure(path: str | Path) -> Path:
         repo = Repo.init(str(target), initial_branch="main")
         (target / "README.md").write_text("# Work of the org's agents\n\nMesa merges finished issues here.\n")
         repo.git.add("README.md")
+    # The CEO's backlog lives in artifact-docs/ of its working dir: never a change of the user's checkout.
+    exclude = Path(repo.git_dir) / "info" / "exclude"
+    if "artifact-docs/" not in (exclude.read_text() if exclude.exists() else ""):
+        exclude.parent.mkdir(parents=True, exist_ok=True)
+        with exclude.open("a") as fh:
+            fh.write("\nartifact-docs/\n")
     try:
         repo.head.commit  # noqa: B018 — raises on a repository without commits
     except ValueError:
