@@ -22,8 +22,9 @@ def branch_section(issue: Issue | None) -> str:
     ]
     if record.ship_state == "conflict":
         lines.append(
-            f"Merging into {record.target} conflicted: rebase on {record.target} "
-            f"(git rebase {record.target}), resolve, run the tests, then ask for review again."
+            f"Merging into {record.target} conflicted ({record.ship_detail}): the issue is blocked. "
+            f"Move it to in_progress, rebase on {record.target} (git rebase {record.target}), resolve, "
+            "run the tests, then move it to in_review again."
         )
     if not summary.exists:
         return "\n".join(lines)

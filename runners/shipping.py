@@ -203,9 +203,13 @@ def ship_poll_one(record: IssueBranch) -> IssueBranch:
 
 
 def ship_poll() -> int:
-    """The scheduler's periodic pass: ship done issues whose ``issue_updated`` went by while no scheduler
-    ran (start-up recovery), then read back every open pull request; returns how many were read."""
-    waiting = IssueBranch.objects.filter(ship_state=ShipState.WORKING, issue__status=Status.DONE)
+    """The scheduler's periodic pass: ship done issues not shipped yet (their ``issue_updated`` went by while
+    no scheduler ran, or the target's checkout was in the way), then read back every open pull request;
+    returns how many pull requests were read."""
+    # WAITING is retried until the user's checkout no longer stands in the way; CONFLICT with a done
+    # issue means the author rebased and it was approved again.
+    due = (ShipState.WORKING, ShipState.WAITING, ShipState.CONFLICT)
+    waiting = IssueBranch.objects.filter(ship_state__in=due, issue__status=Status.DONE)
     for record in waiting.select_related("issue__org", "issue__assignee"):
         try:
             issue_ship(actor=SHIPPER, issue=record.issue)

@@ -11,6 +11,7 @@ from issues.models import Issue, Status
 from issues.services import issue_transition
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden
+from runners.branch_prompt import branch_section
 from runners.branches import issue_branch, issue_workspace
 from runners.dispatch import dispatch_events
 from runners.execution import build_env
@@ -284,3 +285,30 @@ def test_it_records_a_failure_when_the_forge_refuses_the_token(
 
     assert record is not None and record.ship_state == ShipState.FAILED and "401" in record.ship_detail
     assert "wrong" not in record.ship_detail
+
+
+def test_it_retries_a_waiting_merge_once_the_users_checkout_is_clean(org: Any, repo: Path) -> None:
+    dev = make_agent(org, slug="dev", working_dir=str(repo))
+    issue = make_issue(org, title="Feature", assignee=dev)
+    work(dev, issue, {"README.md": "from the agent\n"})
+    (repo / "README.md").write_text("the user's unsaved edit\n")
+    issue_ship(actor=SHIPPER, issue=done(issue))
+    assert issue_branch(issue).ship_state == ShipState.WAITING  # type: ignore[union-attr]
+
+    git(repo, "checkout", "--", "README.md")  # the user drops the edit
+    ship_poll()
+
+    assert issue_branch(issue).ship_state == ShipState.MERGED  # type: ignore[union-attr]
+    assert (repo / "README.md").read_text() == "from the agent\n" and git(repo, "status", "--porcelain") == ""
+
+
+def test_it_tells_the_author_in_the_prompt_to_rebase_after_a_conflict(org: Any, repo: Path) -> None:
+    dev = make_agent(org, slug="dev", working_dir=str(repo))
+    issue = make_issue(org, title="Feature", assignee=dev)
+    work(dev, issue, {"README.md": "theirs\n"})
+    commit_on_main(repo, "README.md", "ours\n")
+    issue_ship(actor=SHIPPER, issue=done(issue))
+
+    section = branch_section(issue)
+
+    assert "conflicted (conflicting files: README.md)" in section and "git rebase main" in section
