@@ -43,7 +43,9 @@ class GitLab(Forge):
         data = self.request("GET", f"/projects/{self.project}/merge_requests/{number}")
         pr = self._pr(data)
         if pr.state == "open" and data.get("detailed_merge_status") == "requested_changes":
-            return PullRequest(pr.number, pr.url, "changes_requested", review_id=str(data.get("updated_at", "")))
+            # GitLab has no review ids here: the last update marks this round of requested changes.
+            review_id = str(data.get("updated_at") or "requested_changes")
+            return PullRequest(pr.number, pr.url, "changes_requested", review_id=review_id)
         return pr
 
     @staticmethod
