@@ -123,5 +123,5 @@ class FakeGitLab:
                     and mr["source_branch"] == query.get("source_branch", mr["source_branch"])
                 ]
                 return 200, found
-            mr = self.mrs.get(int(iid or 0))
-            return (200, mr) if mr is not None and method == "GET" else (404, {"message": "404 Not Found"})
+            one = self.mrs.get(int(iid or 0))
+            return (200, one) if one is not None and method == "GET" else (404, {"message": "404 Not Found"})
