@@ -124,3 +124,14 @@ def test_it_refuses_an_unknown_manager_instead_of_creating_a_root_agent(client: 
     )
     assert "There is no agent" in response.content.decode()
     assert not Agent.objects.filter(org=org, slug="typo-boss").exists()
+
+
+def test_it_sets_how_an_agents_done_work_ships_from_the_config_form(client: Any, org: Any) -> None:
+    agent = make_agent(org, slug="shipper")
+    body = client.get(f"/agents/{agent.slug}/").content.decode()
+    assert 'name="ship_mode"' in body and "Org default" in body
+
+    client.post(f"/agents/{agent.slug}/edit", {"name": agent.name, "ship_mode": "pull_request"})
+
+    agent.refresh_from_db()
+    assert agent.ship_mode == "pull_request"
