@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -312,3 +313,21 @@ def test_it_tells_the_author_in_the_prompt_to_rebase_after_a_conflict(org: Any, 
     section = branch_section(issue)
 
     assert "conflicted (conflicting files: README.md)" in section and "git rebase main" in section
+
+
+def test_it_pushes_over_https_with_the_token_in_a_header_never_in_the_record(
+    org: Any, repo: Path, github: FakeGitHub, settings: Any
+) -> None:
+    pr_org(org, github, settings)
+    git(repo, "remote", "add", "origin", f"{github.base_url}/acme/app.git")  # the fake refuses git's protocol
+    dev = make_agent(org, slug="dev", working_dir=str(repo))
+    issue = make_issue(org, title="Feature", assignee=dev)
+    work(dev, issue, {"feature.txt": "x\n"})
+
+    record = issue_ship(actor=SHIPPER, issue=done(issue))
+
+    assert record is not None and record.ship_state == ShipState.FAILED
+    pushes = [c for c in github.calls if "/acme/app.git/" in c.path]
+    expected = "Basic " + base64.b64encode(b"x-access-token:ghp_fake_token").decode()
+    assert pushes and pushes[-1].authorization == expected
+    assert "ghp_fake_token" not in record.ship_detail and expected not in record.ship_detail
