@@ -32,7 +32,7 @@ from orgs.actors import Actor
 from orgs.errors import Conflict, InvalidInput
 from orgs.events import EventType, event_publish
 from orgs.models import Event
-from runners.forges import ForgeError, forge_for
+from runners.forges import Forge, ForgeError, forge_for
 from runners.merging import merge_into
 from runners.models import IssueBranch, RunMode, ShipMode, ShipState
 from runners.services import run_enqueue
@@ -70,11 +70,12 @@ def _save(record: IssueBranch, state: str, detail: str = "", **fields: Any) -> I
 
 
 def _reopen(issue: Issue, to: str, note: str) -> None:
-    """Move a done issue back (``to``: blocked or todo) — outside the lifecycle, only shipping does this."""
+    """Say ``note`` on the issue and move it back from done to ``to`` (blocked or todo) — outside the
+    lifecycle, only shipping does this. An issue that is not done (a human shipped it early) keeps its status."""
+    system_comment(issue=issue, body=note)
     if not Issue.objects.filter(pk=issue.pk, status=Status.DONE).update(status=to, completed_at=None):
         return
     issue.status, issue.completed_at = to, None
-    system_comment(issue=issue, body=note)
     event_publish(
         org=issue.org,
         type=EventType.ISSUE_UPDATED,
@@ -126,7 +127,7 @@ def _merge(record: IssueBranch) -> IssueBranch:
     return _save(record, ShipState.WAITING if result.status == "waiting" else ShipState.FAILED, result.detail)
 
 
-def _forge(org: Any) -> Any:
+def _forge(org: Any) -> Forge:
     config = ship_config(org)
     return forge_for(
         str(config.get("forge", "github")),
@@ -136,7 +137,7 @@ def _forge(org: Any) -> Any:
     )
 
 
-def _push(record: IssueBranch, forge: Any, remote: str) -> None:
+def _push(record: IssueBranch, forge: Forge, remote: str) -> None:
     repo = Repo(record.repo_root)
     url = repo.git.remote("get-url", remote)
     env = {"GIT_TERMINAL_PROMPT": "0"}  # the scheduler has no terminal: fail instead of asking for a password

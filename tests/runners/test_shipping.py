@@ -331,3 +331,16 @@ def test_it_pushes_over_https_with_the_token_in_a_header_never_in_the_record(
     expected = "Basic " + base64.b64encode(b"x-access-token:ghp_fake_token").decode()
     assert pushes and pushes[-1].authorization == expected
     assert "ghp_fake_token" not in record.ship_detail and expected not in record.ship_detail
+
+
+def test_it_reports_a_conflict_of_an_early_merge_without_moving_the_issue(org: Any, repo: Path) -> None:
+    dev = make_agent(org, slug="dev", working_dir=str(repo))
+    issue = make_issue(org, title="Feature", assignee=dev)
+    work(dev, issue, {"README.md": "theirs\n"})
+    commit_on_main(repo, "README.md", "ours\n")
+
+    record = issue_ship(actor=Actor.system("board"), issue=issue, mode="merge")  # a human presses Merge early
+
+    assert record is not None and record.ship_state == ShipState.CONFLICT
+    issue.refresh_from_db()
+    assert issue.status == Status.TODO and issue.comments.filter(body__contains="- README.md").exists()
