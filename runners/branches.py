@@ -21,10 +21,10 @@ from runners.models import IssueBranch, Run
 from runners.worktrees import (
     Workspace,
     WorkspaceError,
-    _lock_for,
     branch_exists,
     issue_branch_name,
     open_repo,
+    repo_lock,
     workspace_prepare,
 )
 
@@ -69,7 +69,7 @@ def issue_workspace(*, agent: Agent, run: Run, issue: Issue) -> Workspace:
         try:
             base = base_branch_of(agent, repo)
             if issue.parent is not None:
-                with _lock_for(str(Path(repo.working_tree_dir or "").resolve())):  # siblings start at once
+                with repo_lock(str(Path(repo.working_tree_dir or "").resolve())):  # siblings start at once
                     start_point = _ensure_git_branch(repo, issue.parent, base)[0]
         except (GitCommandError, ValueError) as exc:
             raise WorkspaceError(f"could not create the branch of {issue.key}'s parent: {exc}") from exc

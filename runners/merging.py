@@ -22,11 +22,11 @@ from pathlib import Path
 from git import GitCommandError, Repo
 
 from runners.worktrees import (
-    _GIT_IDENTITY,
-    _lock_for,
-    _remove_worktree,
-    _repo_dir_name,
+    GIT_IDENTITY,
+    repo_dir_name,
+    repo_lock,
     worktree_holders,
+    worktree_remove,
     worktrees_root,
 )
 
@@ -51,7 +51,7 @@ def _is_ancestor(repo: Repo, older: str, newer: str) -> bool:
 def merge_into(*, repo_root: str, branch: str, target: str, message: str = "") -> MergeResult:
     """Merge ``branch`` into ``target`` (both local branches of the repository at ``repo_root``)."""
     repo = Repo(repo_root)
-    with _lock_for(repo_root):
+    with repo_lock(repo_root):
         try:
             src = repo.commit(branch).hexsha
             old = repo.commit(target).hexsha
@@ -64,7 +64,7 @@ def merge_into(*, repo_root: str, branch: str, target: str, message: str = "") -
         else:
             tmp = (
                 worktrees_root()
-                / _repo_dir_name(Path(repo.working_tree_dir or repo_root))
+                / repo_dir_name(Path(repo.working_tree_dir or repo_root))
                 / f"merge-{uuid.uuid4().hex[:8]}"
             )
             tmp.parent.mkdir(parents=True, exist_ok=True)
@@ -73,7 +73,7 @@ def merge_into(*, repo_root: str, branch: str, target: str, message: str = "") -
                 wt = Repo(str(tmp))
                 msg = message or f"Merge {branch} into {target}"
                 try:
-                    wt.git.execute(["git", *_GIT_IDENTITY, "merge", "--no-ff", "--no-edit", "-m", msg, src])
+                    wt.git.execute(["git", *GIT_IDENTITY, "merge", "--no-ff", "--no-edit", "-m", msg, src])
                 except GitCommandError as exc:
                     files = wt.git.diff("--name-only", "--diff-filter=U").splitlines()
                     with contextlib.suppress(GitCommandError):
@@ -83,7 +83,7 @@ def merge_into(*, repo_root: str, branch: str, target: str, message: str = "") -
                     return MergeResult("failed", detail=str(exc.stderr or exc).strip()[:1000])
                 new = wt.head.commit.hexsha
             finally:
-                _remove_worktree(repo, tmp)
+                worktree_remove(repo, tmp)
         holder = worktree_holders(repo).get(target)
         try:
             if holder is None:

@@ -36,7 +36,7 @@ from runners.forges import Forge, ForgeError, forge_for
 from runners.merging import merge_into
 from runners.models import IssueBranch, RunMode, ShipMode, ShipState
 from runners.services import run_enqueue
-from runners.worktrees import _lock_for, worktree_holders
+from runners.worktrees import repo_lock, worktree_holders
 
 log = logging.getLogger(__name__)
 SHIPPER = Actor.system("shipping")
@@ -148,7 +148,7 @@ def _push(record: IssueBranch, forge: Forge, remote: str) -> None:
             "GIT_CONFIG_KEY_0": "http.extraHeader",
             "GIT_CONFIG_VALUE_0": forge.push_auth_header(),
         }
-    with _lock_for(record.repo_root):
+    with repo_lock(record.repo_root):
         refs = [record.name] + ([record.target] if record.target.startswith("mesa/") else [])  # a parent's branch
         for ref in refs:
             repo.git.execute(["git", "push", "-q", remote, f"refs/heads/{ref}:refs/heads/{ref}"], env=env)
@@ -239,7 +239,7 @@ def issue_branch_discard(*, actor: Actor, issue: Issue) -> IssueBranch:
     if record is None:
         raise Conflict(f"{issue.key} has no branch.", code="no_branch")
     repo = Repo(record.repo_root)
-    with _lock_for(record.repo_root):
+    with repo_lock(record.repo_root):
         holder = worktree_holders(repo).get(record.name)
         if holder is not None:
             raise Conflict(f"{record.name} is checked out in {holder}; it cannot be deleted now.", code="branch_busy")

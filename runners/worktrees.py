@@ -32,12 +32,12 @@ from git import BadName, GitCommandError, InvalidGitRepositoryError, NoSuchPathE
 log = logging.getLogger(__name__)
 
 DIFF_MAX = 1_000_000  # characters of diff stored with a run
-_GIT_IDENTITY = ("-c", "user.name=Mesa", "-c", "user.email=mesa@localhost", "-c", "commit.gpgsign=false")
+GIT_IDENTITY = ("-c", "user.name=Mesa", "-c", "user.email=mesa@localhost", "-c", "commit.gpgsign=false")
 _repo_locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
 
-def _lock_for(repo_root: str) -> threading.Lock:
+def repo_lock(repo_root: str) -> threading.Lock:
     # `git worktree add/remove` on one repository from several threads races on .git/worktrees.
     with _locks_guard:
         return _repo_locks.setdefault(repo_root, threading.Lock())
@@ -68,7 +68,7 @@ def open_repo(path: str | Path) -> Repo | None:
         return None
 
 
-def _repo_dir_name(repo_root: Path) -> str:
+def repo_dir_name(repo_root: Path) -> str:
     digest = hashlib.sha256(str(repo_root).encode()).hexdigest()[:8]
     return f"{re.sub(r'[^A-Za-z0-9._-]', '-', repo_root.name)[:40]}-{digest}"
 
@@ -120,7 +120,7 @@ def _release_branch(repo: Repo, branch: str) -> None:
     if holder is None:
         return
     if Path(holder).resolve().is_relative_to(worktrees_root().resolve()):
-        _remove_worktree(repo, Path(holder))  # runs of an issue are serialised: this one is stale
+        worktree_remove(repo, Path(holder))  # runs of an issue are serialised: this one is stale
         return
     raise WorkspaceError(f"branch {branch} is checked out in {holder}; check out another branch there first")
 
@@ -147,11 +147,11 @@ def workspace_prepare(
     except (ValueError, GitCommandError, TypeError, BadName) as exc:
         raise WorkspaceError(f"base branch {base_branch or 'HEAD'!r} not found in {root}: {exc}") from exc
     branch = branch_name(run_id=run_id, issue_key=issue_key)
-    path = worktrees_root() / _repo_dir_name(root) / f"run-{run_id}"
+    path = worktrees_root() / repo_dir_name(root) / f"run-{run_id}"
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _lock_for(str(root)):
+    with repo_lock(str(root)):
         if path.exists():  # a leftover of a crashed run with the same id (a reset database)
-            _remove_worktree(repo, path)
+            worktree_remove(repo, path)
         try:
             if not branch_exists(repo, branch):
                 start = base_sha
@@ -195,7 +195,7 @@ def workspace_finish(ws: Workspace, *, run_id: int, keep: bool | None = None) ->
                 wt.git.execute(
                     [
                         "git",
-                        *_GIT_IDENTITY,
+                        *GIT_IDENTITY,
                         "commit",
                         "--no-verify",
                         "-q",
@@ -210,9 +210,9 @@ def workspace_finish(ws: Workspace, *, run_id: int, keep: bool | None = None) ->
             diff = f"[mesa could not compute the diff: {exc.stderr.strip() if exc.stderr else exc}]"
     if len(diff) > DIFF_MAX:
         diff = diff[:DIFF_MAX] + f"\n[... diff truncated, {len(diff)} characters in all ...]\n"
-    with _lock_for(ws.repo_root):
+    with repo_lock(ws.repo_root):
         if not keep:
-            _remove_worktree(repo, path)
+            worktree_remove(repo, path)
             try:
                 if not ws.shared_branch and repo.commit(ws.branch).hexsha == ws.base_sha:
                     repo.git.branch("-D", ws.branch)  # nothing was done: no branch to keep
@@ -221,7 +221,7 @@ def workspace_finish(ws: Workspace, *, run_id: int, keep: bool | None = None) ->
     return diff
 
 
-def _remove_worktree(repo: Repo, path: Path) -> None:
+def worktree_remove(repo: Repo, path: Path) -> None:
     with contextlib.suppress(GitCommandError):
         repo.git.worktree("remove", "--force", "--force", str(path))
     if path.exists():
@@ -242,13 +242,13 @@ def worktrees_prune(*, repo_dirs: list[str], keep_run_ids: set[int]) -> list[str
         if str(root) in seen:
             continue
         seen.add(str(root))
-        base = worktrees_root() / _repo_dir_name(root)
-        with _lock_for(str(root)):
+        base = worktrees_root() / repo_dir_name(root)
+        with repo_lock(str(root)):
             if base.is_dir():
                 for child in sorted(base.iterdir()):
                     match = re.fullmatch(r"run-(\d+)", child.name)
                     if match and int(match.group(1)) not in keep_run_ids:
-                        _remove_worktree(repo, child)
+                        worktree_remove(repo, child)
                         removed.append(str(child))
             with contextlib.suppress(GitCommandError):
                 repo.git.worktree("prune")
@@ -281,5 +281,5 @@ def repo_ensure(path: str | Path) -> Path:
     try:
         repo.head.commit  # noqa: B018 — raises on a repository without commits
     except ValueError:
-        repo.git.execute(["git", *_GIT_IDENTITY, "commit", "-q", "--allow-empty", "-m", "Initial commit (Mesa)"])
+        repo.git.execute(["git", *GIT_IDENTITY, "commit", "-q", "--allow-empty", "-m", "Initial commit (Mesa)"])
     return target
