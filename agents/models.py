@@ -33,6 +33,7 @@ CONFIG_FIELDS: tuple[str, ...] = (
     "model",
     "working_dir",
     "base_branch",
+    "ship_mode",
     "reports_to",
     "review_agent",
     "max_turns",
@@ -57,6 +58,8 @@ class Agent(models.Model):
     working_dir = models.CharField(max_length=500, blank=True, default="")
     # Branch worktrees start from; empty = the repository's current HEAD branch.
     base_branch = models.CharField(max_length=200, blank=True, default="")
+    # How a done issue of this agent ships (merge / pull_request / none); empty = the org's setting.
+    ship_mode = models.CharField(max_length=20, blank=True, default="")
     reports_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports")
     review_agent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reviewees")
     max_turns = models.PositiveIntegerField(default=40)

@@ -147,6 +147,11 @@ def _clean_value(field: str, value: Any, agent: Agent) -> Any:
         return {k: str(v) for k, v in value.items()}
     if field in {"model", "working_dir", "base_branch"}:
         return str(value or "").strip()
+    if field == "ship_mode":
+        mode = str(value or "").strip()
+        if mode not in ("", "merge", "pull_request", "none"):
+            raise InvalidInput("ship_mode is merge, pull_request, none, or empty (the org's setting).", field=field)
+        return mode
     raise InvalidInput(f"Unknown agent field {field!r}.", field=field)
 
 

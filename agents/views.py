@@ -21,7 +21,7 @@ from orgs.errors import InvalidInput, MesaError
 from orgs.models import Org
 from orgs.numbers import whole_number
 from runners.budget import over_budget_ids
-from runners.models import ACTIVE_RUN_STATUSES, Run
+from runners.models import ACTIVE_RUN_STATUSES, Run, ShipMode
 from runners.selectors import agent_states
 from runners.services import agent_pause_runs, run_enqueue
 from runners.usage import agent_usage_today, usage_by_day
@@ -114,6 +114,7 @@ def _agent_context(request: HtmxHttpRequest, agent: Agent) -> dict[str, Any]:
         ],
         "archetypes": archetype_list(),
         "runners": Runner.choices,
+        "ship_modes": [("", "Org default"), *ShipMode.choices],
     }
 
 

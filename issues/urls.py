@@ -15,4 +15,5 @@ urlpatterns = [
     path("issues/<str:key>/move", views.move, name="move"),
     path("issues/<str:key>/comment", views.comment, name="comment"),
     path("issues/<str:key>/relate", views.relate, name="relate"),
+    path("issues/<str:key>/branch/<str:action>", views.branch, name="branch"),
 ]

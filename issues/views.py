@@ -28,7 +28,9 @@ from orgs.errors import InvalidInput, MesaError
 from orgs.models import Org
 from orgs.numbers import whole_number
 from runners.backlog import backlog_append
+from runners.branches import branch_summary, issue_branch
 from runners.models import Run
+from runners.shipping import issue_branch_discard, issue_ship
 from web.access import HtmxHttpRequest, back_url, fail, human_actor, org_agents, require_org
 
 VIEW_COOKIE = "mesa_board_view"
@@ -211,8 +213,11 @@ def detail(request: HtmxHttpRequest, key: str) -> HttpResponse:
         return render(request, "issues/partials/runs.html", {"issue": issue, **_runs_context(issue)})
     if target == "issue-main":
         return render(request, "issues/partials/main.html", {"issue": issue})
+    if target == "issue-branch":
+        return render(request, "issues/partials/branch.html", {"issue": issue, **_branch_context(issue)})
     ctx = _issue_context(request, issue)
     ctx.update(_runs_context(issue))
+    ctx.update(_branch_context(issue))
     ctx["comments"] = _comments(issue)
     ctx["children"] = list(issue.children.select_related("assignee").order_by("number"))
     ctx["relations_out"] = list(IssueRelation.objects.filter(source=issue).select_related("target"))
@@ -323,4 +328,43 @@ def relate(request: HtmxHttpRequest, key: str) -> HttpResponse:
     return HttpResponseRedirect(url)
 
 
-__all__ = ["board", "comment", "create", "detail", "edit", "move", "relate"]
+BRANCH_ACTIONS = (("merge", "Merge"), ("pr", "Open PR"), ("discard", "Discard branch"))
+PATCH_MAX = 200_000
+
+
+def _branch_context(issue: Issue) -> dict[str, Any]:
+    record = issue_branch(issue)
+    if record is None:
+        return {"branch": None}
+    summary, patch = branch_summary(record, patch=True)
+    if len(patch) > PATCH_MAX:
+        patch = patch[:PATCH_MAX] + "\n[... diff truncated ...]\n"
+    return {"branch": record, "summary": summary, "patch": patch, "branch_actions": BRANCH_ACTIONS}
+
+
+@require_POST
+def branch(request: HtmxHttpRequest, key: str, action: str) -> HttpResponse:
+    """A human ships the issue's branch now (merge / open a pull request) or discards it."""
+    org = require_org(request)
+    actor = human_actor(request)
+    issue = _get_issue(request, org, key)
+    url = reverse("issues:detail", args=[issue.key])
+    try:
+        if issue_branch(issue) is None:
+            raise InvalidInput(f"{issue.key} has no branch yet.", field="action")
+        if action == "merge":
+            issue_ship(actor=actor, issue=issue, mode="merge")
+        elif action == "pr":
+            issue_ship(actor=actor, issue=issue, mode="pull_request")
+        elif action == "discard":
+            issue_branch_discard(actor=actor, issue=issue)
+        else:
+            raise InvalidInput(f"Unknown branch action {action!r}.", field="action")
+    except MesaError as exc:
+        return fail(request, exc, back=url)
+    if request.htmx:
+        return render(request, "issues/partials/branch.html", {"issue": issue, **_branch_context(issue)})
+    return HttpResponseRedirect(url)
+
+
+__all__ = ["board", "branch", "comment", "create", "detail", "edit", "move", "relate"]

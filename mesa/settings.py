@@ -162,12 +162,18 @@ MESA_WORKTREES_DIR = env_str("MESA_WORKTREES_DIR", "var/worktrees")
 MESA_KEEP_WORKTREES = env_bool("MESA_KEEP_WORKTREES", False)
 # Where agents without a working_dir run (one directory per agent, not a git repo).
 MESA_WORKSPACES_DIR = env_str("MESA_WORKSPACES_DIR", "var/workspaces")
+# Where `bootstrap` creates an org's git repository when no --repo is given.
+MESA_REPOS_DIR = env_str("MESA_REPOS_DIR", "var/repos")
 # Failed or timed-out runs on one issue before it is moved to blocked.
 MESA_RETRY_CAP = env_int("MESA_RETRY_CAP", 3)
 # A failed task/review run is retried automatically after this many seconds (times the failures so far).
 MESA_RETRY_DELAY_S = env_int("MESA_RETRY_DELAY_S", 30)
 # Seconds between SIGTERM and SIGKILL when a run is stopped.
 MESA_KILL_GRACE_S = env_int("MESA_KILL_GRACE_S", 5)
+# The token Mesa opens pull requests with (GitHub / GitLab); a MESA_* variable, so no run's process inherits it.
+MESA_FORGE_TOKEN = env_str("MESA_FORGE_TOKEN", "")
+# How often the scheduler reads open pull requests back (merged / closed / changes requested).
+MESA_SHIP_POLL_S = env_int("MESA_SHIP_POLL_S", 60)
 # A TOML file of model prices (USD per million tokens) overriding runners/prices.toml; read at use time.
 MESA_PRICES_FILE = env_str("MESA_PRICES_FILE", "")
 # How often (seconds) the idle scheduler looks for new events (a cheap PRAGMA data_version on SQLite).

@@ -47,6 +47,8 @@ class EventType(models.TextChoices):
     # MESA_RETRY_CAP failed runs in a row: the issue is blocked (or, where the lifecycle forbids the move,
     # no longer retried). The notification kind is ``issue_blocked``; the event keeps its historical name.
     ISSUE_RETRY_CAP = "issue_retry_cap"
+    # An issue's branch shipped, or tried to: merged, pull request opened / read back, conflict, discarded.
+    ISSUE_SHIPPED = "issue_shipped"
     LABEL_CREATED = "label_created"
     # A notification delivery was queued, sent or failed (the delivery log in Settings follows it).
     NOTIFICATION_DELIVERY = "notification_delivery"

@@ -97,6 +97,24 @@ def org_create(*, actor: Actor, name: str, slug: str = "", issue_prefix: str = "
     return org
 
 
+SHIP_MODES = ("merge", "pull_request", "none")
+FORGES = ("github", "gitlab")
+
+
+def _ship_settings(ship: dict[str, str]) -> dict[str, str]:
+    out = {k: str(v).strip() for k, v in ship.items() if k in ("mode", "forge", "api_url", "repo", "remote")}
+    out = {k: v for k, v in out.items() if v}
+    if out.get("mode", "merge") not in SHIP_MODES:
+        raise InvalidInput(f"Ship mode is one of {', '.join(SHIP_MODES)}.", field="ship_mode")
+    if out.get("forge", "github") not in FORGES:
+        raise InvalidInput(f"Forge is one of {', '.join(FORGES)}.", field="ship_forge")
+    if out.get("api_url") and not out["api_url"].startswith(("http://", "https://")):
+        raise InvalidInput("The forge API URL starts with https:// (or http://).", field="ship_api_url")
+    if out.get("mode") == "pull_request" and "/" not in out.get("repo", ""):
+        raise InvalidInput("Pull requests need the repository as owner/name.", field="ship_repo")
+    return out
+
+
 @transaction.atomic
 def org_update(
     *,
@@ -105,8 +123,13 @@ def org_update(
     name: str | None = None,
     issue_prefix: str | None = None,
     features: dict[str, bool] | None = None,
+    ship: dict[str, str] | None = None,
 ) -> Org:
-    """Rename, change the prefix for *new* issues, or flip feature flags."""
+    """Rename, change the prefix for *new* issues, flip feature flags, or set how done work ships.
+
+    ``ship``: ``mode`` (merge / pull_request / none), ``forge`` (github / gitlab), ``api_url``,
+    ``repo`` (owner/name), ``remote`` (git remote to push to); see ``runners.shipping``.
+    """
     changes: dict[str, Any] = {}
     if name is not None and name.strip() and name.strip() != org.name:
         changes["name"] = [org.name, name.strip()]
@@ -125,6 +148,12 @@ def org_update(
                 changes[f"features.{key}"] = [effective, bool(value)]
                 current[key] = bool(value)
         org.settings = {**org.settings, "features": current}
+    if ship is not None:
+        wanted = _ship_settings(ship)
+        current_ship = dict(org.settings.get("ship") or {})
+        if wanted != current_ship:
+            changes["ship"] = [current_ship, wanted]
+            org.settings = {**org.settings, "ship": wanted}
     if changes:
         # Never write issue_seq from this (possibly stale) instance: that would hand out used numbers again.
         org.save(update_fields=["name", "issue_prefix", "settings", "updated_at"])

@@ -39,6 +39,7 @@ from runners.backlog import backlog_read
 from runners.budget import budget_block, budget_remaining
 from runners.models import Run, RunMode
 from runners.services import retry_capped, run_enqueue
+from runners.shipping import ship_for_event
 from runners.wake import DISPATCH_TYPES
 
 log = logging.getLogger(__name__)
@@ -221,6 +222,10 @@ def dispatch_events(after_id: int, *, limit: int = 1000) -> tuple[int, list[Run]
                     runs.append(run)
         except Exception:  # one bad event must not stop the feed
             log.exception("dispatch failed for event %s (%s)", event.pk, event.type)
+        try:
+            ship_for_event(event)  # an issue that reached done ships its branch
+        except Exception:
+            log.exception("shipping failed for event %s", event.pk)
     return rows[-1][0], runs
 
 

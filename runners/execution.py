@@ -25,6 +25,7 @@ from agents.selectors import is_ceo
 from issues.models import Issue
 from runners.backlog import backlog_archive, backlog_read
 from runners.base import BaseRunner, EventSink, Outcome, ParsedEvent, RunContext
+from runners.branches import issue_workspace
 from runners.budget import budget_block, budget_remaining
 from runners.dispatch import Wake, dispatch
 from runners.models import Run, RunMode, RunStatus
@@ -101,6 +102,8 @@ class _DeadlineSink:
 
 
 def _workspace(agent: Agent, run: Run, issue: Issue | None) -> Workspace:
+    if agent.working_dir and issue is not None:
+        return issue_workspace(agent=agent, run=run, issue=issue)
     if agent.working_dir:
         return workspace_prepare(
             working_dir=agent.working_dir,
@@ -186,6 +189,7 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
                 branch=ws.branch,
                 worktree_path=ws.worktree_path,
                 isolated=ws.isolated,
+                start_sha=ws.base_sha,
             )
         env = build_env(agent=agent, run=run, issue=issue, api_key=api_key, workdir=ws.cwd)
         sink = DbEventSink(
@@ -216,9 +220,10 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
         except Exception as exc:  # a runner bug ends this run, not the scheduler
             log.exception("runner %s crashed on run %s", runner.name, run.pk)
             outcome = Outcome(exit_code=None, failure_reason=f"runner error: {type(exc).__name__}: {exc}")
-        diff = ""
+        diff, end_sha = "", ""
         try:
             diff = workspace_finish(ws, run_id=run.pk)
+            end_sha = ws.end_sha
         except Exception as exc:
             log.exception("workspace cleanup failed for run %s", run.pk)
             diff = f"[mesa could not save the diff: {exc}]"
@@ -234,6 +239,7 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
                 stdout=redactor.text(outcome.stdout),
                 stderr=redactor.text(outcome.stderr_tail),
                 diff=redactor.text(diff),
+                end_sha=end_sha,
                 num_turns=outcome.num_turns if outcome.num_turns is not None else sink.num_turns,
                 usage=sink.usage_fields(),
                 agent_error=outcome.setup_error,

@@ -50,6 +50,9 @@ class Run(models.Model):
     stdout = models.TextField(blank=True, default="")
     diff = models.TextField(blank=True, default="")
     branch = models.CharField(max_length=200, blank=True, default="")
+    # The run's own commit range on the issue branch: its diff is start_sha..end_sha.
+    start_sha = models.CharField(max_length=40, blank=True, default="")
+    end_sha = models.CharField(max_length=40, blank=True, default="")
     worktree_path = models.CharField(max_length=500, blank=True, default="")
     isolated = models.BooleanField(default=False)  # False = ran in place (no git repo)
     tokens_in = models.PositiveBigIntegerField(default=0)
@@ -102,6 +105,50 @@ class Run(models.Model):
     @property
     def tokens_total(self) -> int:
         return self.tokens_in + self.tokens_out + self.tokens_cache_read + self.tokens_cache_write
+
+
+class ShipMode(models.TextChoices):
+    MERGE = "merge"
+    PULL_REQUEST = "pull_request"
+    NONE = "none"
+
+
+class ShipState(models.TextChoices):
+    WORKING = "working"  # runs add commits; not shipped yet
+    MERGED = "merged"  # merged into its target (by Mesa, or the pull request was merged)
+    PR_OPEN = "pr_open"
+    PR_CLOSED = "pr_closed"  # closed without merging
+    CONFLICT = "conflict"  # the merge conflicted; the author was asked to rebase
+    WAITING = "waiting"  # the target's checkout has local changes in the way; nothing was moved
+    KEPT = "kept"  # ship mode none: the branch stays
+    DISCARDED = "discarded"
+    FAILED = "failed"  # the forge or git said no; ship_detail says why
+
+
+class IssueBranch(models.Model):
+    """The one branch of an issue (``mesa/<KEY>``), what it ships into, and how shipping went."""
+
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="issue_branches")
+    issue = models.OneToOneField("issues.Issue", on_delete=models.CASCADE, related_name="branch_record")
+    name = models.CharField(max_length=200)
+    target = models.CharField(max_length=200)  # the parent issue's branch, or the base branch
+    repo_root = models.CharField(max_length=500)
+    ship_state = models.CharField(max_length=12, choices=ShipState.choices, default=ShipState.WORKING)
+    ship_detail = models.TextField(blank=True, default="")
+    merged_sha = models.CharField(max_length=40, blank=True, default="")
+    pr_url = models.CharField(max_length=500, blank=True, default="")
+    pr_number = models.PositiveIntegerField(null=True, blank=True)
+    pr_review_seen = models.CharField(max_length=100, blank=True, default="")  # acted on once
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(ship_state__in=ShipState.values), name="issue_branch_state_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.target} ({self.ship_state})"
 
 
 class RunEvent(models.Model):

@@ -23,6 +23,7 @@ from approvals.models import Approval, ApprovalStatus
 from archetypes.loader import archetype_get
 from issues.models import OPEN_STATUSES, Comment, CommentKind, Issue, Status
 from runners.backlog import backlog_read
+from runners.branch_prompt import branch_section
 from runners.cheatsheet import cheat_sheet
 
 LAST_COMMENTS = 8
@@ -210,6 +211,7 @@ def prompt_build(*, agent: Agent, issue: Issue | None, mode: str, reason: str = 
             or issue
         )
         parts.append("\n".join(_issue_block(issue)))
+        parts.append(branch_section(issue))
     if mode == "review":
         parts.append(REVIEW_RULES)
     elif mode == "heartbeat" or issue is None:
@@ -240,4 +242,4 @@ def prompt_build(*, agent: Agent, issue: Issue | None, mode: str, reason: str = 
     if learned:
         parts.append("What you reported on earlier work (learn from it):\n" + "\n".join(f"- {x}" for x in learned))
     parts.append(api_cheat_sheet(ceo=ceo))
-    return Prompt(system=role_text(agent), task="\n\n".join(parts).strip() + "\n")
+    return Prompt(system=role_text(agent), task="\n\n".join(p for p in parts if p).strip() + "\n")

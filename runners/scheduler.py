@@ -40,6 +40,7 @@ from runners.dispatch import Wake, agent_has_work, dispatch, dispatch_events, pe
 from runners.execution import execute_run
 from runners.models import ACTIVE_RUN_STATUSES, Run, RunMode, RunStatus
 from runners.services import run_claim, run_finish, scheduler_beat, worker_name
+from runners.shipping import ship_poll
 from runners.wake import WAKE_TYPES, WakeSocket
 from runners.worktrees import worktrees_prune
 
@@ -153,6 +154,7 @@ class Scheduler:
         self._next_full = 0.0
         self._next_beat = 0.0
         self._next_heartbeat_check = 0.0
+        self._next_ship_poll = 0.0
         self._lock = threading.Lock()
 
     # --- lifecycle ------------------------------------------------------------------
@@ -223,7 +225,19 @@ class Scheduler:
         """Dispatch new events, fire due heartbeats, claim and start runs. Returns runs started."""
         self.cursor, _ = dispatch_events(self.cursor)
         self._heartbeats()
+        self._ship_poll()
         return self._claim()
+
+    def _ship_poll(self) -> None:
+        """Read back the state of open pull requests every MESA_SHIP_POLL_S seconds."""
+        now = time.monotonic()
+        if now < self._next_ship_poll:
+            return
+        self._next_ship_poll = now + settings.MESA_SHIP_POLL_S
+        try:
+            ship_poll()
+        except Exception:
+            log.exception("reading pull requests back failed")
 
     def _heartbeats(self) -> None:
         now = time.monotonic()

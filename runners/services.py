@@ -151,8 +151,11 @@ def run_claim(*, worker: str = "", max_runs: int | None = None, per_agent: int |
             .filter(n__gte=per_agent)
             .values("agent_id")
         )
+        # Two runs never hold one issue's branch at once: a run waits while another runs on its issue.
+        busy_issues = Run.objects.filter(status=RunStatus.RUNNING, issue__isnull=False).values("issue_id")
         candidates = list(
             Run.objects.filter(status=RunStatus.QUEUED, agent__status=AgentStatus.ACTIVE)
+            .exclude(issue_id__in=busy_issues)
             .filter(Q(not_before__isnull=True) | Q(not_before__lte=timezone.now()))
             .exclude(agent_id__in=busy)
             .order_by("id")
@@ -162,6 +165,7 @@ def run_claim(*, worker: str = "", max_runs: int | None = None, per_agent: int |
         for pk, agent_id in candidates:
             claimed = (
                 Run.objects.filter(pk=pk, status=RunStatus.QUEUED)
+                .exclude(issue_id__in=busy_issues)
                 .alias(
                     total=Coalesce(_running_count(), Value(0)),
                     mine=Coalesce(_running_count(agent_id=agent_id), Value(0)),
@@ -184,13 +188,15 @@ def run_start(
     worktree_path: str = "",
     isolated: bool = False,
     pid: int | None = None,
+    start_sha: str = "",
 ) -> Run:
-    """Record how a claimed run is being executed (its prompt and workspace)."""
+    """Record how a claimed run is being executed (its prompt and workspace, the branch tip it starts from)."""
     fields: dict[str, Any] = {
         "prompt": prompt,
         "branch": branch[:200],
         "worktree_path": worktree_path[:500],
         "isolated": isolated,
+        "start_sha": start_sha[:40],
     }
     if pid is not None:
         fields["pid"] = pid
@@ -213,6 +219,7 @@ def run_finish(
     num_turns: int | None = None,
     usage: dict[str, Any] | None = None,
     agent_error: bool = False,
+    end_sha: str = "",
 ) -> bool:
     """Move ``run`` from queued/running to the final ``status``; False if it had already ended.
 
@@ -234,6 +241,8 @@ def run_finish(
             fields[name] = value
     if usage:
         fields.update(usage)
+    if end_sha:
+        fields["end_sha"] = end_sha[:40]
     if not Run.objects.filter(pk=run.pk, status__in=ACTIVE_RUN_STATUSES).update(**fields):
         return False
     for name, value in fields.items():

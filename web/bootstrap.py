@@ -15,6 +15,7 @@ from orgs.actors import Actor
 from orgs.errors import InvalidInput
 from orgs.models import Org
 from orgs.services import normalise_prefix, org_create
+from runners.worktrees import WorkspaceError, repo_ensure
 from web.org_templates import template_get
 
 # Template keys copied onto agents as configuration.
@@ -37,6 +38,7 @@ class BootstrapResult:
     org_created: bool
     agents_created: list[str] = field(default_factory=list)
     labels_created: list[str] = field(default_factory=list)
+    repo: str = ""  # the git repository the agents work in ("" = they run in place)
 
 
 @transaction.atomic
@@ -50,13 +52,21 @@ def org_bootstrap(
     runner: str = Runner.CLAUDE_CODE,
     model: str = "",
     working_dir: str = "",
+    repo: str = "",
 ) -> BootstrapResult:
     """Create the org if missing, then every template agent and label that does not exist yet.
 
-    Existing agents are left exactly as they are (a human may have changed them).
+    Existing agents are left exactly as they are (a human may have changed them), except that
+    with ``repo`` (a git repository, created when missing) every agent without a working dir gets
+    it: each run then works in its own worktree on its issue's branch, and done work merges there.
     """
     if runner not in Runner.values:
         raise InvalidInput(f"Unknown runner {runner!r}; use one of {', '.join(Runner.values)}.", field="runner")
+    if repo:
+        try:
+            working_dir = str(repo_ensure(repo))
+        except (WorkspaceError, OSError) as exc:
+            raise InvalidInput(f"Cannot use {repo} as the org's repository: {exc}", field="repo") from exc
     tpl = template_get(template)
     # The same normalisation org_create applies, so "--org 'My Team'" finds its org on the next run.
     org_slug = slugify(org_slug) or org_slug
@@ -68,9 +78,15 @@ def org_bootstrap(
         )
     else:
         normalise_prefix(prefix)  # still reject a malformed --prefix loudly
-    result = BootstrapResult(org=org, org_created=created)
+    result = BootstrapResult(org=org, org_created=created, repo=working_dir if repo else "")
 
     existing = {a.slug: a for a in Agent.objects.filter(org=org)}
+    if repo:
+        for current in existing.values():
+            if not current.working_dir:
+                agent_update(
+                    actor=actor, agent=current, note="bootstrap: the org's repository", working_dir=working_dir
+                )
     new: dict[str, Agent] = {}
     for spec in tpl.agents:
         slug = str(spec["slug"])

@@ -173,6 +173,10 @@ def settings_page(request: HtmxHttpRequest) -> HttpResponse:
                     features=features,
                 )
                 messages.success(request, "Settings saved.")
+            elif action == "ship":
+                fields = ("mode", "forge", "api_url", "repo", "remote")
+                org_update(actor=actor, org=org, ship={f: request.POST.get(f"ship_{f}", "") for f in fields})
+                messages.success(request, "Shipping saved.")
             elif action == "label":
                 label_create(
                     actor=actor,
@@ -193,6 +197,9 @@ def settings_page(request: HtmxHttpRequest) -> HttpResponse:
         "error_field": error.extra.get("field") if error else None,
         "features": [(name, org.feature(name)) for name in _feature_names(org)],
         "labels": list(Label.objects.filter(org=org).annotate(n=Count("issues"))),
+        "ship": org.settings.get("ship") or {},
+        "ship_modes": (("merge", "Merge"), ("pull_request", "Pull request"), ("none", "Keep the branch")),
+        "forges": ("github", "gitlab"),
         "scheduler": _scheduler_state(),
         "values": request.POST if error else None,
         "login_required": not settings.MESA_TRUSTED_LOCAL,

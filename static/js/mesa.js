@@ -233,6 +233,13 @@
       return !t || words.some(function (w) { return w.indexOf(t) === 0; });
     });
   }
+  function copyText(text) {
+    var done = function () { toast("Copied " + text); };
+    if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(text).then(done, function () { toast(text); }); return; }
+    var area = el("textarea"); area.value = text; body.appendChild(area); area.select();
+    try { document.execCommand("copy"); done(); } catch (e) { toast(text); }
+    area.remove();
+  }
   function rootActions() {
     var a = [{ label: "Create issue", hint: "C", run: openQuickCreate },
       { label: "Toggle theme", hint: "dark / light", run: toggleTheme },
@@ -244,6 +251,8 @@
         { label: "Set priority… (" + issueKey() + ")", hint: "P", sub: "priority" },
         { label: "Cancel latest run (" + issueKey() + ")", hint: "action", run: function () { act("cancel_run"); } });
     }
+    var branch = $("[data-branch-name]");
+    if (issueKey() && branch) a.push({ label: "Copy branch name", hint: branch.textContent, run: function () { copyText(branch.textContent); } });
     return a;
   }
   function subItems(mode, q, done) {

@@ -94,6 +94,7 @@ def test_it_rolls_back_every_field_as_a_new_version(org: Any) -> None:
         model="gpt",
         working_dir="/tmp/w",
         base_branch="dev",
+        ship_mode="pull_request",
         reports_to=ceo,
         review_agent=qa,
         max_turns=7,

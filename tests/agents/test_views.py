@@ -139,3 +139,14 @@ def test_it_asks_whether_pausing_stops_the_current_run(client: Any, org: Any) ->
     client.post("/agents/busy/pause", {"stop_current": "1"})
     assert Run.objects.get(pk=run.pk).cancel_requested
     assert Agent.objects.get(pk=agent.pk).status == "paused"
+
+
+def test_it_sets_how_an_agents_done_work_ships_from_the_config_form(client: Any, org: Any) -> None:
+    agent = make_agent(org, slug="shipper")
+    body = client.get(f"/agents/{agent.slug}/").content.decode()
+    assert 'name="ship_mode"' in body and "Org default" in body
+
+    client.post(f"/agents/{agent.slug}/edit", {"name": agent.name, "ship_mode": "pull_request"})
+
+    agent.refresh_from_db()
+    assert agent.ship_mode == "pull_request"

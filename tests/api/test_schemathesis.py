@@ -95,6 +95,7 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
         "DJANGO_SETTINGS_MODULE": "mesa.settings",
         "DATABASE_URL": f"sqlite:///{db_dir / 'mesa.db'}",
         "MESA_ARCHETYPES_DIR": str(tmp / "archetypes"),
+        "MESA_REPOS_DIR": str(tmp / "repos"),  # bootstrap creates the org's git repository there
         "MESA_SECRET_KEY_FILE": str(tmp / "secret-key"),
         "MESA_SCHEDULER": "0",
         "MESA_LOG_LEVEL": "ERROR",

@@ -51,7 +51,7 @@ def prepare_db(directory: Path, *, template: str = "startup") -> Path:
     """A migrated database with the ``template`` org (noop runners), slug ``mesa``, prefix ``MESA``."""
     db = directory / "mesa.db"
     manage(db, "migrate", "--noinput", "-v", "0")
-    manage(db, "bootstrap", "--template", template, "--runner", "noop")
+    manage(db, "bootstrap", "--template", template, "--runner", "noop", MESA_REPOS_DIR=str(directory / "repos"))
     return db
 
 

@@ -35,7 +35,14 @@ def _runs(db: Path) -> list[str]:
 def test_it_bootstraps_serves_runs_agents_and_stops_cleanly(tmp_path: Path) -> None:
     db = tmp_path / "mesa.db"
     port = free_port()
-    env = mesa_env(db, PORT=str(port), SECRET_KEY="test-not-secret")
+    # The bootstrap creates the org's git repository, and runs get worktrees of it: both in the test's tmp dir.
+    env = mesa_env(
+        db,
+        PORT=str(port),
+        SECRET_KEY="test-not-secret",
+        MESA_REPOS_DIR=str(tmp_path / "repos"),
+        MESA_WORKTREES_DIR=str(tmp_path / "worktrees"),
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "mesa.serve"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )

@@ -104,3 +104,22 @@ def test_it_refuses_to_publish_a_type_that_is_not_an_event_type(org: Any) -> Non
     with pytest.raises(ValueError):
         event_publish(org=org, type="ping", data={})  # type: ignore[arg-type]
     assert not Event.objects.filter(type="ping").exists()
+
+
+def test_it_stores_how_done_work_ships_and_refuses_what_cannot_work(org: Any) -> None:
+    org_update(
+        actor=SYSTEM, org=org, ship={"mode": "pull_request", "forge": "gitlab", "repo": "acme/app", "remote": ""}
+    )
+    org.refresh_from_db()
+    assert org.settings["ship"] == {"mode": "pull_request", "forge": "gitlab", "repo": "acme/app"}
+    with pytest.raises(InvalidInput, match="owner/name"):
+        org_update(actor=SYSTEM, org=org, ship={"mode": "pull_request", "repo": ""})
+    with pytest.raises(InvalidInput, match="merge, pull_request, none"):
+        org_update(actor=SYSTEM, org=org, ship={"mode": "yolo"})
+
+
+def test_it_saves_the_shipping_form_on_the_settings_page(client: Any, org: Any) -> None:
+    client.post("/settings/", {"action": "ship", "ship_mode": "none", "ship_forge": "github"})
+    org.refresh_from_db()
+    assert org.settings["ship"] == {"mode": "none", "forge": "github"}
+    assert 'name="ship_mode"' in client.get("/settings/").content.decode()

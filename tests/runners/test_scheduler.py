@@ -63,7 +63,7 @@ def test_it_runs_in_a_worktree_and_stores_diff_tokens_and_cost(org: Any, repo: P
     run = Run.objects.get(issue=issue)
     assert run.status == RunStatus.COMPLETED, run.failure_reason
     assert run.isolated is True
-    assert run.branch == f"mesa/{issue.key}-r{run.pk}"
+    assert run.branch == f"mesa/{issue.key}"  # the issue's one branch
     assert "+work of " + issue.key in run.diff and "dev.txt" in run.diff
     assert (run.tokens_in, run.tokens_out, run.tokens_cache_read) == (120, 30, 5)
     assert run.cost_usd == Decimal("0.0125")

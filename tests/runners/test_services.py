@@ -74,6 +74,23 @@ def test_it_claims_one_running_run_per_agent(org: Any) -> None:
     assert run_claim(worker="t:1") is None
 
 
+def test_it_claims_a_review_only_after_the_authors_run_on_the_issue_ended(org: Any) -> None:
+    author = make_agent(org, runner="noop")
+    reviewer = make_agent(org, runner="noop")
+    issue = make_issue(org, title="One branch")
+    other = make_issue(org, title="Another issue")
+    running = make_run(author, issue=issue, status=RunStatus.RUNNING)
+    review = run_enqueue(agent=reviewer, issue=issue, mode="review").run
+    elsewhere = run_enqueue(agent=reviewer, issue=other).run
+
+    # The review waits (the author's run holds the branch); other work of the reviewer goes ahead.
+    assert run_claim(worker="t:1").pk == elsewhere.pk  # type: ignore[union-attr]
+    run_finish(run=elsewhere, status=RunStatus.COMPLETED)
+    assert run_claim(worker="t:1") is None
+    run_finish(run=running, status=RunStatus.COMPLETED)
+    assert run_claim(worker="t:1").pk == review.pk  # type: ignore[union-attr]
+
+
 def test_it_allows_more_runs_per_agent_when_configured(org: Any, settings: Any) -> None:
     settings.MESA_MAX_RUNS_PER_AGENT = 2
     agent = make_agent(org, runner="noop")

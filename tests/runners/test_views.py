@@ -32,6 +32,14 @@ def test_it_renders_a_run_with_transcript_diff_and_failure(client: Any, org: Any
     assert f"detail.run_id=={run.pk}" in body and 'data-page="run"' in body
 
 
+def test_it_shows_the_runs_own_commit_range_on_the_issue_branch(client: Any, org: Any) -> None:
+    agent = make_agent(org, slug="worker")
+    issue = make_issue(org, title="Fix it", assignee=agent)
+    run = make_run(agent, issue=issue, status="completed", branch="mesa/ACME-1", start_sha="a" * 40, end_sha="b" * 40)
+    body = client.get(f"/runs/{run.pk}/").content.decode()
+    assert "mesa/ACME-1" in body and "aaaaaaaaaa..bbbbbbbbbb" in body
+
+
 def test_it_renders_the_live_part_alone_for_htmx(client: Any, org: Any) -> None:
     run = make_run(make_agent(org), status="running")
     run.events.create(seq=1, type="text", data={"text": "streaming"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,12 @@ from web.org_templates import BUILTIN_DIR, template_get, template_list
 
 SYSTEM = Actor.system("bootstrap")
 REQUIRED = {"startup", "dev-team", "saas", "agency", "enterprise", "media", "smm", "blank"}
+
+
+@pytest.fixture(autouse=True)
+def _repos_dir(settings: Any, tmp_path: Path) -> None:
+    """The command creates the org's repository under MESA_REPOS_DIR: in the test's tmp dir."""
+    settings.MESA_REPOS_DIR = str(tmp_path / "repos")
 
 
 def _counts() -> dict[str, int]:
@@ -257,3 +264,42 @@ def test_it_refuses_a_template_agent_without_a_slug(db: None, settings: Any, tmp
     with pytest.raises(CommandError):
         call_command("bootstrap", "--template", "noslug", stdout=io.StringIO())
     assert not Org.objects.exists()
+
+
+def _git(path: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(path), *args], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def test_it_creates_a_git_repository_for_the_org_and_points_every_agent_at_it(db: None, tmp_path: Path) -> None:
+    out = io.StringIO()
+    call_command("bootstrap", "--template", "startup", "--org", "acme", "--prefix", "ACME", stdout=out)
+
+    repo = tmp_path / "repos" / "acme"
+    assert _git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "main" and _git(repo, "log", "--format=%s")
+    assert set(Agent.objects.values_list("working_dir", flat=True)) == {str(repo)}
+    assert f"git repository {repo}" in out.getvalue()
+
+
+def test_it_uses_the_repository_it_is_pointed_at_even_for_agents_that_existed(db: None, tmp_path: Path) -> None:
+    call_command("bootstrap", "--template", "startup", "--org", "acme", "--in-place", stdout=io.StringIO())
+    assert set(Agent.objects.values_list("working_dir", flat=True)) == {""}  # in place only when asked
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    _git(mine, "init", "-q", "-b", "trunk")
+    (mine / "app.py").write_text("print(1)\n")
+    _git(mine, "add", "app.py")
+    _git(mine, "-c", "user.name=T", "-c", "user.email=t@e", "commit", "-q", "-m", "mine")
+
+    call_command("bootstrap", "--template", "startup", "--org", "acme", "--repo", str(mine), stdout=io.StringIO())
+
+    assert set(Agent.objects.values_list("working_dir", flat=True)) == {str(mine)}
+    assert _git(mine, "log", "--format=%s") == "mine"  # used as it is
+
+
+def test_it_refuses_to_turn_a_directory_of_files_into_a_repository(db: None, tmp_path: Path) -> None:
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "notes.txt").write_text("mine\n")
+    with pytest.raises(CommandError, match="not a git repository"):
+        call_command("bootstrap", "--template", "startup", "--repo", str(files), stdout=io.StringIO())
+    assert not (files / ".git").exists() and not Org.objects.exists()

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.text import slugify
 
 from agents.models import Runner
 from orgs.actors import Actor
@@ -22,7 +25,16 @@ class Command(BaseCommand):
         parser.add_argument("--prefix", default="MESA", help="issue key prefix for a new org")
         parser.add_argument("--runner", default=Runner.CLAUDE_CODE, choices=Runner.values)
         parser.add_argument("--model", default="", help="model for every new agent")
-        parser.add_argument("--workdir", default="", help="working directory for every new agent")
+        parser.add_argument(
+            "--repo",
+            default="",
+            help="the org's git repository (created when missing); default: MESA_REPOS_DIR/<org>. "
+            "Every run works in a worktree of it on its issue's branch; done work merges into its base branch.",
+        )
+        parser.add_argument(
+            "--in-place", action="store_true", help="no repository: agents run in place in a private directory"
+        )
+        parser.add_argument("--workdir", default="", help="working directory for every new agent (instead of --repo)")
         parser.add_argument("--list", action="store_true", help="list the templates and exit")
         parser.add_argument("--if-empty", action="store_true", help="do nothing when the database already has an org")
 
@@ -34,6 +46,11 @@ class Command(BaseCommand):
         if options["if_empty"] and Org.objects.exists():
             self.stdout.write("An org exists already; nothing to bootstrap.")
             return
+        repo = ""
+        if not options["in_place"] and not options["workdir"]:
+            root = Path(settings.MESA_REPOS_DIR)
+            root = root if root.is_absolute() else Path(settings.BASE_DIR) / root
+            repo = options["repo"] or str(root / (slugify(options["org"]) or options["org"]))
         try:
             result = org_bootstrap(
                 actor=Actor.system("bootstrap"),
@@ -44,6 +61,7 @@ class Command(BaseCommand):
                 runner=options["runner"],
                 model=options["model"],
                 working_dir=options["workdir"],
+                repo=repo,
             )
         except MesaError as exc:
             raise CommandError(exc.message) from exc
@@ -55,6 +73,10 @@ class Command(BaseCommand):
             + (f" ({', '.join(result.agents_created)})" if result.agents_created else "")
             + f", {len(result.labels_created)} label(s) added."
         )
+        if result.repo:
+            self.stdout.write(
+                f"Agents work in the git repository {result.repo}; done issues merge into its base branch."
+            )
         self.stdout.write(
             "To log in to the dashboard from another machine, create a user: python manage.py createsuperuser"
         )
