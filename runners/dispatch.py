@@ -37,7 +37,7 @@ from orgs.events import EventType
 from orgs.models import Event
 from runners.backlog import backlog_read
 from runners.budget import budget_block, budget_remaining
-from runners.models import Run, RunMode
+from runners.models import Run, RunMode, RunStatus
 from runners.services import retry_capped, run_enqueue
 from runners.shipping import ship_for_event
 from runners.wake import DISPATCH_TYPES
@@ -229,9 +229,26 @@ def dispatch_events(after_id: int, *, limit: int = 1000) -> tuple[int, list[Run]
     return rows[-1][0], runs
 
 
+def _settled(issue: Issue, agent_id: int) -> bool:
+    """True when ``agent_id``'s latest run on ``issue`` completed after the issue last changed.
+
+    Such work is not due again: the agent saw the issue as it is now (no edit, no comment since),
+    and running it again would only spend tokens. Interrupted runs are ``recover()``'s; failed ones
+    are retried under the retry cap.
+    """
+    run = Run.objects.filter(issue=issue, agent_id=agent_id).order_by("-created_at", "-id").first()
+    if run is None or run.status != RunStatus.COMPLETED or run.finished_at is None:
+        return False
+    commented = Comment.objects.filter(issue=issue).order_by("-created_at").values_list("created_at", flat=True).first()
+    return run.finished_at >= max(issue.updated_at, commented or issue.updated_at)
+
+
 def pending_wakes(*, agent: Agent | None = None, org_id: int | None = None) -> list[Wake]:
     """Work waiting in the database (recovery and budget raises): open assigned issues, reviews, and
-    a CEO's backlog items (whose ``backlog_updated`` event may have gone by while no scheduler ran)."""
+    a CEO's backlog items (whose ``backlog_updated`` event may have gone by while no scheduler ran).
+
+    An issue whose agent's latest run completed after the issue last changed (no edit, no comment
+    since) is not pending: a restart must not spend a run on every issue in progress."""
     q = Q(status__in=(Status.TODO, Status.IN_PROGRESS), assignee__isnull=False)
     if agent is not None:
         q &= Q(assignee=agent)
@@ -240,7 +257,7 @@ def pending_wakes(*, agent: Agent | None = None, org_id: int | None = None) -> l
     wakes = [
         Wake(i.assignee_id, i.pk, RunMode.TASK, f"pending work on {i.key}", automatic=True)
         for i in Issue.objects.filter(q).order_by("-priority", "id")
-        if i.assignee_id is not None
+        if i.assignee_id is not None and not _settled(i, i.assignee_id)
     ]
     reviews = Issue.objects.filter(status=Status.IN_REVIEW).select_related(
         "assignee__review_agent", "assignee__reports_to"
@@ -250,6 +267,8 @@ def pending_wakes(*, agent: Agent | None = None, org_id: int | None = None) -> l
     for issue in reviews:
         reviewer = reviewer_for(issue)
         if reviewer is not None and (agent is None or reviewer.pk == agent.pk):
+            if _settled(issue, reviewer.pk):
+                continue
             wakes.append(
                 Wake(reviewer.pk, issue.pk, RunMode.REVIEW, f"{issue.key} is waiting for your review", automatic=True)
             )

@@ -7,9 +7,10 @@ import pytest
 from issues.services import comment_create, do_issue_transition, issue_transition, issue_update
 from orgs.actors import Actor
 from orgs.models import Event
-from runners.dispatch import Wake, dispatch, dispatch_events, reviewer_for, wakes_for_event
-from runners.models import Run
-from tests.factories import make_agent, make_ceo, make_issue
+from runners.dispatch import Wake, dispatch, dispatch_events, pending_wakes, reviewer_for, wakes_for_event
+from runners.execution import execute_run
+from runners.models import Run, RunStatus
+from tests.factories import make_agent, make_ceo, make_issue, make_run
 
 pytestmark = pytest.mark.django_db
 
@@ -160,3 +161,21 @@ def test_it_agrees_with_the_inbox_on_who_reviews(org: Any, gone: tuple[str, ...]
     assert (chosen.slug if chosen else None) == expected
     if chosen is not None:
         assert agent_has_work(Agent.objects.get(pk=chosen.pk))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_leaves_settled_work_alone_at_a_restart_and_finds_what_changed_since() -> None:
+    """A restart re-dispatches only work that is due: not an issue whose last run completed after it last changed."""
+    agent = make_agent(slug="settled", runner="noop")
+    issue = make_issue(agent.org, title="Worked on already", assignee=agent)
+    assert [w.issue_id for w in pending_wakes(agent=agent)] == [issue.pk]  # never run: due
+
+    run = dispatch(Wake(agent.pk, issue.pk, "task", "test"))
+    assert run is not None and execute_run(run.pk) == RunStatus.COMPLETED
+    assert pending_wakes(agent=agent) == []  # completed after the last change: a restart leaves it
+
+    comment_create(actor=Actor.human(label="alice"), issue=issue, body="One more thing, please.")
+    assert [w.issue_id for w in pending_wakes(agent=agent)] == [issue.pk]  # a comment since: due again
+
+    make_run(agent, issue=issue, status=RunStatus.FAILED)
+    assert [w.issue_id for w in pending_wakes(agent=agent)] == [issue.pk]  # a failed last run: due
