@@ -1,8 +1,9 @@
-"""ASGI entry point served by daphne (HTTP, SSE)."""
+"""ASGI entry point served by daphne (HTTP, SSE, and MCP over streamable HTTP at ``/mcp``)."""
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
@@ -10,6 +11,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesa.settings")
 
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
+from mcp_server.asgi import McpApp
+
 # Plain daphne serves no static files; this keeps `make run` a single process
 # without a separate web server.
-application = ASGIStaticFilesHandler(get_asgi_application())
+django_application = ASGIStaticFilesHandler(get_asgi_application())
+mcp_application = McpApp()
+
+
+async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "http" and scope["path"] in ("/mcp", "/mcp/"):
+        await mcp_application(scope, receive, send)
+        return
+    await django_application(scope, receive, send)

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "notifications",
     "api",
     "web",
+    "mcp_server",
 ]
 
 MIDDLEWARE = [
