@@ -20,6 +20,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("issues/<str:key>/checkout", issues.IssueCheckoutApi.as_view(), name="api-issue-checkout"),
     path("issues/<str:key>/release", issues.IssueReleaseApi.as_view(), name="api-issue-release"),
     path("issues/<str:key>/comments", issues.IssueCommentsApi.as_view(), name="api-issue-comments"),
+    path("issues/<str:key>/workspace", issues.IssueWorkspaceApi.as_view(), name="api-issue-workspace"),
     # Runs: read what agents did, stop what they do.
     path("runs", runs.RunCollectionApi.as_view(), name="api-runs"),
     path("runs/<str:run_id>", runs.RunApi.as_view(), name="api-run"),

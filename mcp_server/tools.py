@@ -102,6 +102,12 @@ TOOLS: tuple[Tool, ...] = (
         "api-runs",
         query=("issue", "agent", "status", "mode", "cursor", "limit"),
     ),
+    Tool(
+        "workspace_state",
+        "An issue's workspace: branch, target, ahead / behind, its commits, ship state, uncommitted files.",
+        "api-issue-workspace",
+        path=("key",),
+    ),
     Tool("run_read", "One run: transcript, diff, tokens, cost.", "api-run", path=("run_id",)),
 )
 TOOLS_BY_NAME = {tool.name: tool for tool in TOOLS}

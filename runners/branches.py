@@ -114,3 +114,50 @@ def branch_summary(record: IssueBranch, *, patch: bool = False) -> tuple[BranchS
 
 def issue_branch(issue: Issue) -> IssueBranch | None:
     return IssueBranch.objects.filter(issue=issue).first()
+
+
+@dataclass
+class WorkspaceState:
+    """An issue's workspace as git sees it: its branch against its target, and the active run's worktree."""
+
+    branch: str
+    target: str
+    exists: bool
+    ahead: int
+    behind: int
+    log: list[str]
+    stat: str
+    ship_state: str
+    ship_detail: str
+    pr_url: str
+    run_id: int | None  # the active run on the issue, if any
+    dirty: list[str]  # uncommitted paths in that run's worktree (``git status --porcelain`` lines)
+
+
+def workspace_state(issue: Issue) -> WorkspaceState | None:
+    """The issue's workspace state, or None before its first run in a git repository."""
+    record = issue_branch(issue)
+    if record is None:
+        return None
+    summary, _ = branch_summary(record)
+    active = Run.objects.filter(issue=issue, status="running").exclude(worktree_path="").order_by("-id").first()
+    dirty: list[str] = []
+    if active is not None and Path(active.worktree_path).is_dir():
+        try:
+            dirty = Repo(active.worktree_path).git.status("--porcelain").splitlines()
+        except GitCommandError:
+            dirty = []
+    return WorkspaceState(
+        branch=record.name,
+        target=record.target,
+        exists=summary.exists,
+        ahead=summary.ahead,
+        behind=summary.behind,
+        log=summary.log,
+        stat=summary.stat,
+        ship_state=record.ship_state,
+        ship_detail=record.ship_detail,
+        pr_url=record.pr_url,
+        run_id=active.pk if active is not None else None,
+        dirty=dirty,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -29,6 +30,7 @@ from api.serializers.issues import (
     comment_out,
     issue_rows,
 )
+from api.serializers.workspace import WorkspaceOutput
 from api.views._lookups import agent_ref, issue_ref, work_block_ref
 from issues.checkout import issue_checkout, issue_release
 from issues.models import OPEN_STATUSES, Issue, Status
@@ -39,9 +41,10 @@ from issues.services import (
     issue_delete,
     issue_edit,
 )
-from orgs.errors import Conflict, InvalidInput
+from orgs.errors import Conflict, InvalidInput, NotFound
 from orgs.models import Org
 from orgs.numbers import whole_number
+from runners.branches import workspace_state
 
 TAGS = ["issues"]
 
@@ -307,3 +310,24 @@ class IssueSimilarityApi(MesaAPIView):
         page = Page(limit=data["limit"], offset=0)
         page.slice_list(results)
         return page.response(request, results)
+
+
+class IssueWorkspaceApi(MesaAPIView):
+    @extend_schema(
+        operation_id="issues_workspace",
+        tags=TAGS,
+        summary="The issue's workspace: branch, target, ahead / behind, its commits, ship state, dirty files",
+        description=(
+            "404 `no_workspace` until the issue's first run in a git repository created its branch. "
+            "`dirty` lists the uncommitted files of the run working on the issue now."
+        ),
+        responses={200: WorkspaceOutput, **error_responses(404)},
+    )
+    def get(self, request: Request, key: str) -> Response:
+        issue = issue_get_for(actor=self.actor(request), org=self.org(request), key=key)
+        state = workspace_state(issue)
+        if state is None:
+            raise NotFound(
+                f"{issue.key} has no branch yet: its first run in a git repository creates it.", code="no_workspace"
+            )
+        return Response(WorkspaceOutput(asdict(state)).data)
