@@ -20,6 +20,7 @@ class AgentAdmin(admin.ModelAdmin):
     list_filter = ("org", "runner", "status", "archetype")
     search_fields = ("name", "slug")
     raw_id_fields = ("reports_to", "review_agent")
+    exclude = ("env",)  # secret values: set in the dashboard or the API, never shown again
     inlines = [AgentVersionInline]
 
 

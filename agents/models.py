@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from orgs.models import Org
+from orgs.secrets import EncryptedJSONField
 
 
 class Runner(models.TextChoices):
@@ -70,8 +71,9 @@ class Agent(models.Model):
     daily_token_limit = models.PositiveBigIntegerField(null=True, blank=True)
     daily_cost_limit_usd = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     disallowed_tools = models.JSONField(default=list, blank=True)
-    # Extra environment for the agent's process (never shown in run output).
-    env = models.JSONField(default=dict, blank=True)
+    # Extra environment for the agent's process: encrypted at rest, shown masked, redacted from run output;
+    # versions and activity keep names and fingerprints only.
+    env = EncryptedJSONField(default=dict, blank=True)
     config_version = models.PositiveIntegerField(default=0)
     # Liveness reported by the agent itself through POST /api/v1/heartbeat.
     last_seen_at = models.DateTimeField(null=True, blank=True)

@@ -15,6 +15,7 @@ from orgs.actors import Actor
 from orgs.errors import Conflict, InvalidInput, NotFound
 from orgs.events import EventType, event_publish
 from orgs.models import Org
+from orgs.secrets import env_fingerprints
 from orgs.services import activity_record, require_member
 
 # Which archetypes exist is the archetypes app's knowledge (a layer above agents): it registers its
@@ -38,10 +39,15 @@ MIN_HEARTBEAT_S = 10
 
 
 def _snapshot(agent: Agent) -> dict[str, Any]:
-    """The agent's configuration as JSON-safe values (foreign keys as ids)."""
+    """The agent's configuration as JSON-safe values (foreign keys as ids).
+
+    ``env`` is kept as names with fingerprints, never values: versions and activity are shown.
+    """
     config: dict[str, Any] = {}
     for field in CONFIG_FIELDS:
-        if field in FK_FIELDS:
+        if field == "env":
+            config[field] = env_fingerprints(agent.env)
+        elif field in FK_FIELDS:
             config[field] = getattr(agent, f"{field}_id")
         else:
             value = getattr(agent, field)
@@ -242,13 +248,16 @@ def agent_update(*, actor: Actor, agent: Agent, note: str = "", **changes: Any) 
 
 @transaction.atomic
 def agent_rollback(*, actor: Actor, agent: Agent, version: int) -> Agent:
-    """Restore the configuration of ``version``; the restore is itself a new version."""
+    """Restore the configuration of ``version``; the restore is itself a new version.
+
+    ``env`` is not restored: versions keep only its names and fingerprints, never the values.
+    """
     target = AgentVersion.objects.filter(agent=agent, number=version).first()
     if target is None:
         raise NotFound(f"{agent.slug} has no version {version}.")
     changes: dict[str, Any] = {}
     for field in CONFIG_FIELDS:
-        if field not in target.config:
+        if field not in target.config or field == "env":
             continue
         value = target.config[field]
         if field in FK_FIELDS:

@@ -20,6 +20,7 @@ from issues.models import OPEN_STATUSES, Issue
 from orgs.errors import InvalidInput, MesaError
 from orgs.models import Org
 from orgs.numbers import whole_number
+from orgs.secrets import env_masked
 from runners.budget import over_budget_ids
 from runners.models import ACTIVE_RUN_STATUSES, Run, ShipMode
 from runners.selectors import agent_states
@@ -131,6 +132,7 @@ def detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             "over_budget": bool(over_budget_ids([agent], {agent.pk: today})),
             "cost_series": [(d, u.cost_usd) for d, u in days],
             "token_series": [(d, u.tokens) for d, u in days],
+            "env_masked": env_masked(agent.env),
             "versions": list(AgentVersion.objects.filter(agent=agent).order_by("-number")[:30]),
             "runs": list(
                 Run.objects.filter(agent=agent)

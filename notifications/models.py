@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 
 from orgs.models import Org
+from orgs.secrets import EncryptedJSONField, EncryptedTextField
 
 
 class ChannelKind(models.TextChoices):
@@ -39,15 +40,16 @@ class NotificationChannel(models.Model):
 
     ``config`` holds what may be shown (chat id, allowed user ids, base URL, a
     webhook URL); ``secret`` holds what must not (bot token, Discord/Slack
-    webhook URL, HMAC key) and is only ever displayed as ``secret_hint``.
+    webhook URL, HMAC key) and is only ever displayed as ``secret_hint`` (masked).
+    Both are encrypted at rest (orgs.secrets).
     """
 
     org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="notification_channels")
     kind = models.CharField(max_length=10, choices=ChannelKind.choices)
     name = models.CharField(max_length=100)
     enabled = models.BooleanField(default=True)
-    config = models.JSONField(default=dict, blank=True)
-    secret = models.TextField(blank=True, default="")
+    config = EncryptedJSONField(default=dict, blank=True)
+    secret = EncryptedTextField(blank=True, default="")
     secret_hint = models.CharField(max_length=60, blank=True, default="")
     events = models.JSONField(default=list, blank=True)
     # The last transport error (bad token, unreachable URL...) shown in Settings; cleared by a success.

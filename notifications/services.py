@@ -31,6 +31,7 @@ from orgs.actors import Actor
 from orgs.errors import InvalidInput
 from orgs.events import EventType, event_publish
 from orgs.models import Org
+from orgs.secrets import mask
 from orgs.services import activity_record
 
 log = logging.getLogger(__name__)
@@ -43,13 +44,13 @@ CLAIM_LEASE = timedelta(seconds=120)
 
 
 def secret_hint(secret: str) -> str:
-    """A masked prefix that identifies a secret without revealing it."""
+    """The masked form shown for a stored secret (``••••1234``; a URL keeps its host)."""
     if not secret:
         return ""
     if secret.startswith(("http://", "https://")):
         scheme, _, rest = secret.partition("://")
-        return f"{scheme}://{rest.split('/')[0]}/…"
-    return f"{secret[: min(6, len(secret) // 4)]}…"
+        return f"{scheme}://{rest.split('/')[0]}/{mask(secret)}"
+    return mask(secret)
 
 
 def _clean_events(events: Iterable[str] | None) -> list[str]:

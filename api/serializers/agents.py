@@ -9,6 +9,7 @@ from rest_framework import serializers
 from agents.models import Agent, AgentStatus, Runner
 from api.fields import StrictBooleanField, StrictCharField, StrictInput, StrictIntegerField
 from api.serializers.issues import iso
+from orgs.secrets import env_masked
 
 
 class AgentOutput(serializers.Serializer):
@@ -37,6 +38,7 @@ class AgentDetailOutput(AgentOutput):
     daily_cost_limit_usd = serializers.FloatField(allow_null=True)
     disallowed_tools = serializers.ListField(child=serializers.CharField())
     env_keys = serializers.ListField(child=serializers.CharField(), help_text="Names only; values are never shown.")
+    env = serializers.DictField(child=serializers.CharField(), help_text="Each name with its value masked (••••1234).")
     config_version = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -72,6 +74,7 @@ def agent_out(agent: Agent, slugs: dict[int, str], *, detail: bool = False) -> d
             ),
             disallowed_tools=list(agent.disallowed_tools or []),
             env_keys=sorted((agent.env or {}).keys()),
+            env=env_masked(agent.env),
             config_version=agent.config_version,
             created_at=iso(agent.created_at),
             updated_at=iso(agent.updated_at),

@@ -111,10 +111,11 @@ def test_it_rolls_back_every_field_as_a_new_version(org: Any) -> None:
     assert all(changed[f] != original[f] for f in CONFIG_FIELDS)  # the update touched every field
 
     rolled = agent_rollback(actor=BOARD, agent=agent, version=1)
-    assert _config(rolled) == original
+    # env is the one field a rollback leaves alone: versions keep its names, never its values.
+    assert _config(rolled) == {**original, "env": {"FOO": "bar"}}
     v3 = AgentVersion.objects.get(agent=agent, number=3)
     assert v3.note == "rollback to v1"
-    assert set(v3.changes) == set(CONFIG_FIELDS)
+    assert set(v3.changes) == set(CONFIG_FIELDS) - {"env"}
     assert v3.changes["reports_to"] == [ceo.pk, None]
 
     agent_rollback(actor=BOARD, agent=agent, version=2)
