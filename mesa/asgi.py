@@ -9,13 +9,12 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesa.settings")
 
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-
 from mcp_server.asgi import McpApp
+from mesa.static import StaticFiles
 
 # Plain daphne serves no static files; this keeps `make run` a single process
 # without a separate web server.
-django_application = ASGIStaticFilesHandler(get_asgi_application())
+django_application = StaticFiles(get_asgi_application())
 mcp_application = McpApp()
 
 

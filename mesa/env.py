@@ -66,6 +66,8 @@ def database_config(url: str, base_dir: Path) -> dict[str, Any]:
         path = Path(name)
         if name != ":memory:" and not path.is_absolute():
             path = base_dir / path
+        # How long a writer waits for the write lock before "database is locked" (the API's 503).
+        busy_s = float(os.environ.get("MESA_DB_BUSY_TIMEOUT_S") or 20)
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(path) if name != ":memory:" else ":memory:",
@@ -73,12 +75,12 @@ def database_config(url: str, base_dir: Path) -> dict[str, Any]:
                 # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue
                 # on the busy timeout instead of failing with "database is locked".
                 "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
+                "timeout": busy_s,
                 "init_command": (
                     "PRAGMA journal_mode=WAL;"
                     "PRAGMA synchronous=NORMAL;"
                     "PRAGMA foreign_keys=ON;"
-                    "PRAGMA busy_timeout=20000;"
+                    f"PRAGMA busy_timeout={int(busy_s * 1000)};"
                 ),
             },
             # A file (not :memory:) so tests can use threads and subprocesses against
