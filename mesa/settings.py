@@ -26,6 +26,28 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Served over HTTPS (directly or behind a proxy that terminates TLS): secure cookies, HSTS and a
+# redirect from http. MESA_PROXY_SSL_HEADER names the header a trusted proxy sets (e.g.
+# "X-Forwarded-Proto"); only set it behind a proxy that overwrites that header.
+MESA_HTTPS = env_bool("MESA_HTTPS", False)
+if MESA_HTTPS:
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("MESA_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("MESA_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("MESA_HSTS_PRELOAD", False)
+    # Subdomains and the preload list bind other hosts of the domain and cannot be undone quickly:
+    # the operator opts in; not opting in is a decision, not an oversight.
+    SILENCED_SYSTEM_CHECKS = [
+        *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
+        *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+    ]
+    # Agents reach the API on loopback (MESA_API_URL), past the proxy: a redirect to https would
+    # break every run. Pages redirect; the API and MCP answer on the scheme they are asked on.
+    SECURE_REDIRECT_EXEMPT = [r"^api/", r"^mcp/?$"]
+if proxy_header := env_str("MESA_PROXY_SSL_HEADER", ""):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + proxy_header.upper().replace("-", "_"), "https")
 # Links in notifications (the Open button) point here.
 MESA_PUBLIC_URL = env_str("MESA_PUBLIC_URL", "http://127.0.0.1:3001")
 

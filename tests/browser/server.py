@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,9 +99,13 @@ def start_daphne(db: Path, log: Path, **extra: str) -> Server:
         if proc.poll() is not None:
             raise RuntimeError(f"daphne exited: {log.read_text()}")
         try:
-            with urllib.request.urlopen(server.url + "/palette/search?q=", timeout=2) as resp:
-                if resp.status == 200:
-                    return server
+            # Any answer means it serves (an https-only setup answers this with a redirect).
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/palette/search?q=")
+            if conn.getresponse().status < 500:
+                conn.close()
+                return server
+            conn.close()
         except OSError:
             time.sleep(0.1)
     server.stop()
