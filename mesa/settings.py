@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from mesa.env import database_config, env_bool, env_int, env_str, secret_key
@@ -21,6 +22,15 @@ MESA_TRUSTED_LOCAL = env_bool("MESA_TRUSTED_LOCAL", HOST in {"127.0.0.1", "local
 # Pages need a login unless MESA_TRUSTED_LOCAL; the API under /api/ keeps its bearer keys.
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
+# Wrong passwords are throttled per client IP and per username, on the login page and the admin
+# alike (django-axes): after MESA_LOGIN_FAILURE_LIMIT failures, 15 minutes of 429.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("MESA_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("MESA_LOGIN_COOLOFF_MIN", 15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "web.views.login_locked"
+AXES_VERBOSE = False
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -77,6 +87,7 @@ INSTALLED_APPS = [
     "api",
     "web",
     "mcp_server",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -92,6 +103,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Login outside trusted local mode; a selector's NotFound becomes the 404 page.
     "web.access.AccessMiddleware",
+    # Login throttling (django-axes): last, so it sees the login view's outcome.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mesa.urls"

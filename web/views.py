@@ -12,7 +12,7 @@ from django.contrib.auth import authenticate, login, logout
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -242,10 +242,20 @@ def login_view(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
+def login_locked(request: HttpRequest, original_response: Any = None, credentials: Any = None) -> HttpResponse:
+    """The answer while django-axes throttles this client or username (after too many wrong passwords)."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    error = f"Too many failed sign-ins. Try again in {minutes} minutes."
+    username = (credentials or {}).get("username", "") if isinstance(credentials, dict) else ""
+    response = render(request, "web/login.html", {"next": "/", "error": error, "username": username}, status=429)
+    response["Retry-After"] = str(minutes * 60)
+    return response
+
+
 @require_POST
 def logout_view(request: HtmxHttpRequest) -> HttpResponse:
     logout(request)
     return HttpResponseRedirect(reverse("web:login"))
 
 
-__all__ = ["activity", "dashboard", "fail", "login_view", "logout_view", "settings_page", "switch_org", "usage"]
+__all__ = ["activity", "dashboard", "fail", "login_locked", "login_view", "logout_view", "settings_page", "switch_org", "usage"]
