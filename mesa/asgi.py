@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -10,7 +11,12 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesa.settings")
 
 from mcp_server.asgi import McpApp
+from mesa import bodylimit
 from mesa.static import StaticFiles
+
+# Bodies are limited where daphne reads them (see mesa/bodylimit.py), when daphne is the server.
+with contextlib.suppress(ImportError):  # another ASGI server: its own limits apply
+    bodylimit.install()
 
 # Plain daphne serves no static files; this keeps `make run` a single process
 # without a separate web server.

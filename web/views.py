@@ -258,4 +258,14 @@ def logout_view(request: HtmxHttpRequest) -> HttpResponse:
     return HttpResponseRedirect(reverse("web:login"))
 
 
-__all__ = ["activity", "dashboard", "fail", "login_locked", "login_view", "logout_view", "settings_page", "switch_org", "usage"]
+__all__ = [
+    "activity",
+    "dashboard",
+    "fail",
+    "login_locked",
+    "login_view",
+    "logout_view",
+    "settings_page",
+    "switch_org",
+    "usage",
+]
