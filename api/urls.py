@@ -20,6 +20,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("issues/<str:key>/checkout", issues.IssueCheckoutApi.as_view(), name="api-issue-checkout"),
     path("issues/<str:key>/release", issues.IssueReleaseApi.as_view(), name="api-issue-release"),
     path("issues/<str:key>/comments", issues.IssueCommentsApi.as_view(), name="api-issue-comments"),
+    path("issues/<str:key>/relations", issues.IssueRelationsApi.as_view(), name="api-issue-relations"),
+    path(
+        "issues/<str:key>/relations/<str:kind>/<str:target>",
+        issues.IssueRelationApi.as_view(),
+        name="api-issue-relation",
+    ),
     path("issues/<str:key>/workspace", issues.IssueWorkspaceApi.as_view(), name="api-issue-workspace"),
     # Runs: read what agents did, stop what they do.
     path("runs", runs.RunCollectionApi.as_view(), name="api-runs"),

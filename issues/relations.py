@@ -8,7 +8,7 @@ from issues.models import Issue, IssueRelation, RelationKind
 from issues.permissions import require_edit
 from issues.services import issue_event_data
 from orgs.actors import Actor
-from orgs.errors import Conflict, InvalidInput
+from orgs.errors import Conflict, InvalidInput, NotFound
 from orgs.events import EventType, event_publish
 from orgs.services import activity_record
 
@@ -43,14 +43,18 @@ def relation_add(*, actor: Actor, source: Issue, target: Issue, kind: str) -> Is
 
 @transaction.atomic
 def relation_remove(*, actor: Actor, source: Issue, target: Issue, kind: str) -> None:
+    """Remove a relation (``blocked_by`` names the inverse; ``relates_to`` either way). NotFound when absent."""
     require_edit(actor, source)
     if kind == "blocked_by":
         source, target, kind = target, source, RelationKind.BLOCKS
+    if kind not in RelationKind.values:
+        raise InvalidInput("kind must be blocks, blocked_by, relates_to or duplicates.", field="kind")
     deleted, _ = IssueRelation.objects.filter(source=source, target=target, kind=kind).delete()
-    if deleted:
-        activity_record(
-            org=source.org, actor=actor, verb="unrelated", obj=source, details={"kind": kind, "target": target.key}
-        )
-        event_publish(
-            org=source.org, type=EventType.ISSUE_UPDATED, data=issue_event_data(source, changes=["relations"])
-        )
+    if not deleted and kind == RelationKind.RELATES_TO:
+        deleted, _ = IssueRelation.objects.filter(source=target, target=source, kind=kind).delete()
+    if not deleted:
+        raise NotFound(f"{source.key} has no {kind.replace('_', ' ')} relation with {target.key}.")
+    activity_record(
+        org=source.org, actor=actor, verb="unrelated", obj=source, details={"kind": kind, "target": target.key}
+    )
+    event_publish(org=source.org, type=EventType.ISSUE_UPDATED, data=issue_event_data(source, changes=["relations"]))

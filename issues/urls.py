@@ -15,5 +15,6 @@ urlpatterns = [
     path("issues/<str:key>/move", views.move, name="move"),
     path("issues/<str:key>/comment", views.comment, name="comment"),
     path("issues/<str:key>/relate", views.relate, name="relate"),
+    path("issues/<str:key>/unrelate", views.unrelate, name="unrelate"),
     path("issues/<str:key>/branch/<str:action>", views.branch, name="branch"),
 ]

@@ -21,7 +21,7 @@ from blocks.models import WorkBlock, WorkBlockStatus
 from issues.board import GROUPINGS, grouped, parse_filters
 from issues.lifecycle import allowed_moves
 from issues.models import Comment, Issue, IssueRelation, IssueType, Label, Priority, Status
-from issues.relations import relation_add
+from issues.relations import relation_add, relation_remove
 from issues.selectors import issue_get_for
 from issues.services import comment_create, issue_create, issue_edit, issue_transition
 from orgs.errors import InvalidInput, MesaError
@@ -321,6 +321,22 @@ def relate(request: HtmxHttpRequest, key: str) -> HttpResponse:
     try:
         target = issue_get_for(actor=actor, org=org, key=request.POST.get("target", "").strip())
         relation_add(actor=actor, source=issue, target=target, kind=request.POST.get("kind", "relates_to"))
+    except MesaError as exc:
+        return fail(request, exc, back=url)
+    if request.htmx:
+        return HttpResponse(status=204, headers={"HX-Refresh": "true"})
+    return HttpResponseRedirect(url)
+
+
+@require_POST
+def unrelate(request: HtmxHttpRequest, key: str) -> HttpResponse:
+    org = require_org(request)
+    actor = human_actor(request)
+    issue = _get_issue(request, org, key)
+    url = reverse("issues:detail", args=[issue.key])
+    try:
+        target = issue_get_for(actor=actor, org=org, key=request.POST.get("target", "").strip())
+        relation_remove(actor=actor, source=issue, target=target, kind=request.POST.get("kind", ""))
     except MesaError as exc:
         return fail(request, exc, back=url)
     if request.htmx:

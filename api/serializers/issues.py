@@ -369,3 +369,17 @@ class SimilarityInput(StrictInput):
     title = StrictCharField(max_length=300)
     threshold = serializers.FloatField(required=False, min_value=0, max_value=1, default=0.5)
     limit = StrictIntegerField(required=False, min_value=1, max_value=50, default=10)
+
+
+RELATION_KINDS = ("blocks", "blocked_by", "relates_to", "duplicates")
+
+
+class RelationInput(StrictInput):
+    kind = serializers.ChoiceField(choices=RELATION_KINDS, help_text="blocked_by is stored as the inverse blocks.")
+    target = StrictCharField(max_length=40, help_text="The other issue's key.")
+
+
+class RelationCreatedOutput(serializers.Serializer):
+    issue = serializers.CharField(help_text="The issue the relation goes from (for blocked_by, the blocker).")
+    kind = serializers.CharField()
+    target = serializers.CharField()

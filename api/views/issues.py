@@ -24,6 +24,8 @@ from api.serializers.issues import (
     IssueDetailOutput,
     IssueOutput,
     IssueUpdateInput,
+    RelationCreatedOutput,
+    RelationInput,
     ReleaseInput,
     SimilarityInput,
     SimilarOutput,
@@ -34,6 +36,7 @@ from api.serializers.workspace import WorkspaceOutput
 from api.views._lookups import agent_ref, issue_ref, work_block_ref
 from issues.checkout import issue_checkout, issue_release
 from issues.models import OPEN_STATUSES, Issue, Status
+from issues.relations import relation_add, relation_remove
 from issues.selectors import issue_get_for, issue_similar
 from issues.services import (
     comment_create,
@@ -331,3 +334,38 @@ class IssueWorkspaceApi(MesaAPIView):
                 f"{issue.key} has no branch yet: its first run in a git repository creates it.", code="no_workspace"
             )
         return Response(WorkspaceOutput(asdict(state)).data)
+
+
+class IssueRelationsApi(MesaAPIView):
+    @extend_schema(
+        operation_id="issues_relation_add",
+        tags=TAGS,
+        summary="Relate this issue to another: blocks, blocked_by, relates_to, duplicates",
+        description="Adding an existing relation is a 201 again (idempotent); a mutual block is a 409.",
+        request=RelationInput,
+        responses={201: RelationCreatedOutput, **error_responses(403, 404, 409, *BODY_ERRORS)},
+    )
+    def post(self, request: Request, key: str) -> Response:
+        actor, org = self.actor(request), self.org(request)
+        issue = issue_get_for(actor=actor, org=org, key=key)
+        data = self.input(request, RelationInput)
+        target = issue_ref(org, data["target"], "target")
+        assert target is not None
+        relation = relation_add(actor=actor, source=issue, target=target, kind=data["kind"])
+        out = {"issue": relation.source.key, "kind": relation.kind, "target": relation.target.key}
+        return Response(RelationCreatedOutput(out).data, status=status.HTTP_201_CREATED)
+
+
+class IssueRelationApi(MesaAPIView):
+    @extend_schema(
+        operation_id="issues_relation_remove",
+        tags=TAGS,
+        summary="Remove a relation (kind as when it was added; relates_to either way)",
+        responses={204: None, **error_responses(400, 403, 404)},
+    )
+    def delete(self, request: Request, key: str, kind: str, target: str) -> Response:
+        actor, org = self.actor(request), self.org(request)
+        issue = issue_get_for(actor=actor, org=org, key=key)
+        other = issue_get_for(actor=actor, org=org, key=target)
+        relation_remove(actor=actor, source=issue, target=other, kind=kind)
+        return Response(status=status.HTTP_204_NO_CONTENT)

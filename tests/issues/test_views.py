@@ -234,6 +234,22 @@ def test_it_relates_issues_and_creates_sub_issues(client: Any, org: Any) -> None
     assert issue.children.get().title == "Child"
 
 
+def test_it_removes_a_relation_from_the_issue_page(client: Any, org: Any) -> None:
+    issue = make_issue(org, title="Blocked one")
+    blocker = make_issue(org, title="Blocker")
+    client.post(f"/issues/{issue.key}/relate", {"kind": "blocked_by", "target": blocker.key})
+    page = client.get(f"/issues/{issue.key}/").content.decode()
+    assert f'aria-label="Remove the relation with {blocker.key}"' in page
+
+    response = client.post(f"/issues/{issue.key}/unrelate", {"kind": "blocked_by", "target": blocker.key})
+    assert response.status_code == 302
+    assert not blocker.relations_out.exists()
+    missing = client.post(
+        f"/issues/{issue.key}/unrelate", {"kind": "blocked_by", "target": blocker.key}, HTTP_HX_REQUEST="true"
+    )
+    assert missing.status_code == 404  # nothing left to remove: said, not ignored
+
+
 def test_it_hides_issues_of_another_org(client: Any, org: Any) -> None:
     other_org = make_org(issue_prefix="OTHER")
     foreign = make_issue(other_org, title="Secret")
