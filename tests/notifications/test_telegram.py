@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
 
 from approvals.models import Approval, ApprovalStatus
 from approvals.services import approval_create, approval_resolve
+from notifications import telegram_bot
 from notifications.models import ChannelKind, Delivery, DeliveryStatus, NotificationChannel, TelegramMessage
 from notifications.services import channel_create, deliver_due, telegram_configure
 from notifications.telegram_bot import poll_once
@@ -395,3 +397,30 @@ def test_it_scrubs_the_token_from_a_capitalised_bot_api_error(fake_tg: FakeTeleg
         client.close()
     assert exc.value.status == 400 and "[redacted]" in exc.value.message
     assert "123:good" not in exc.value.message.lower()
+
+
+def test_it_backs_off_after_a_failed_cycle_and_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    stop = threading.Event()
+    calls: list[int] = []
+    errors: list[BaseException] = []
+    pauses: list[float | None] = []
+
+    def cycle(poller: Any, stop_: Any, *, long_timeout: int) -> bool:
+        calls.append(1)
+        if len(calls) <= 2:
+            raise RuntimeError("boom")
+        stop.set()
+        return False
+
+    monkeypatch.setattr(telegram_bot, "_cycle", cycle)
+    monkeypatch.setattr(telegram_bot, "_health", lambda error: None)
+
+    def pause(timeout: float | None = None) -> bool:
+        pauses.append(timeout)
+        return False
+
+    monkeypatch.setattr(stop, "wait", pause)
+    telegram_bot.run_forever(stop, idle_s=2.0, on_error=errors.append)
+
+    assert len(calls) == 3 and [str(e) for e in errors] == ["boom", "boom"]
+    assert pauses == [2.0, 4.0]  # doubling pauses, then the loop went on
