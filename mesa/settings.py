@@ -227,6 +227,8 @@ MESA_NOTIFY_BACKOFF_S = env_int("MESA_NOTIFY_BACKOFF_S", 30)
 MESA_NOTIFY_BACKOFF_MAX_S = env_int("MESA_NOTIFY_BACKOFF_MAX_S", 3600)
 MESA_NOTIFY_TIMEOUT_S = env_int("MESA_NOTIFY_TIMEOUT_S", 10)
 MESA_TELEGRAM_POLL_TIMEOUT_S = env_int("MESA_TELEGRAM_POLL_TIMEOUT_S", 25)
+# Markdown images from other sites (a tracking pixel in an agent's comment) are dropped unless this is on.
+MESA_MARKDOWN_REMOTE_IMAGES = env_bool("MESA_MARKDOWN_REMOTE_IMAGES", False)
 
 # --- Logging ---
 LOGGING = {

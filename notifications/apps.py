@@ -14,9 +14,24 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registration must wait until every app's models are loaded (AppConfig.ready), hence the import here.
+        from orgs.redaction import register_secret_source
         from runners.companions import register_companion
 
         register_companion(notification_threads)
+        register_secret_source(channel_secrets)
+
+
+def channel_secrets(org_id: int) -> list[str]:
+    """The org's notification secrets: bot tokens, Discord/Slack webhook URLs, HMAC keys, webhook URLs."""
+    # Imported here: apps.py is loaded before the models are.
+    from notifications.models import NotificationChannel
+
+    values: list[str] = []
+    for secret, config in NotificationChannel.objects.filter(org_id=org_id).values_list("secret", "config"):
+        values.append(secret)
+        if isinstance(config, dict) and config.get("url"):
+            values.append(str(config["url"]))
+    return values
 
 
 def notification_threads() -> Companion:

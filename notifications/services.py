@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,6 +32,7 @@ from orgs.actors import Actor
 from orgs.errors import InvalidInput
 from orgs.events import EventType, event_publish
 from orgs.models import Org
+from orgs.redaction import Redactor, redact
 from orgs.secrets import mask
 from orgs.services import activity_record
 
@@ -160,9 +162,16 @@ def channel_delete(*, actor: Actor, channel: NotificationChannel) -> None:
     channel.delete()
 
 
+def channel_redactor(channel: NotificationChannel) -> Redactor:
+    """Hides the channel's secrets (token, webhook URL and its path, their encoded forms) in error texts."""
+    url = (channel.config or {}).get("url", "") if isinstance(channel.config, dict) else ""
+    return Redactor([channel.secret, str(url)])
+
+
 def channel_error_set(channel: NotificationChannel, error: str, *, now: datetime | None = None) -> None:
-    """Remember the last transport failure on the channel (shown in Settings)."""
+    """Remember the last transport failure on the channel (shown in Settings), secrets redacted."""
     now = now or timezone.now()
+    error = redact(channel_redactor(channel).text(error))
     NotificationChannel.objects.filter(pk=channel.pk).update(last_error=error[:2000], last_error_at=now)
     channel.last_error, channel.last_error_at = error[:2000], now
 
@@ -274,6 +283,8 @@ def _send(delivery: Delivery) -> SendResult:
 def deliver_one(delivery: Delivery, *, now: datetime) -> Delivery:
     """Make one attempt at a claimed delivery and record it."""
     result = _send(delivery)
+    # A server may echo the webhook path or the token back: the delivery log never shows them.
+    result = replace(result, error=redact(channel_redactor(delivery.channel).text(result.error)))
     number = delivery.attempts + 1
     max_attempts = int(getattr(settings, "MESA_NOTIFY_MAX_ATTEMPTS", 6))
     DeliveryAttempt.objects.create(

@@ -12,9 +12,11 @@ the browser and the API, with the actor ``telegram:<user id> (<name>)``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import close_old_connections, connection
 from django.db.models import Sum
+from django.utils import timezone
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, User
 from telegram import Message as TgMessage
 
@@ -402,28 +405,78 @@ def reset_default_poller() -> None:
     _default_poller = None
 
 
-def run_forever(stop: threading.Event, *, idle_s: float = 5.0, on_cycle: Callable[[], None] | None = None) -> None:
+def _cycle(poller: Poller, stop: threading.Event, *, long_timeout: int) -> bool:
+    """One polling cycle over the enabled channels; True when the loop should wait before the next."""
+    channels = list(enabled_bot_channels())
+    if not channels:
+        return True
+    # One channel may hold a long poll; several take turns with short ones.
+    timeout = long_timeout if len(channels) == 1 else 1
+    for channel in channels:
+        if stop.is_set():
+            break
+        poller.poll_channel(channel, timeout=timeout)
+    return all(ch.pk in poller.failed for ch in channels)  # back off after failures instead of hammering
+
+
+MAX_BACKOFF_S = 60.0
+POLLER_ERROR_PREFIX = "The Telegram poller failed"
+
+
+def _health(error: str) -> None:
+    """Show the poller's health on the Telegram channels in Settings (best effort: the database may be down)."""
+    try:
+        channels = NotificationChannel.objects.filter(kind=ChannelKind.TELEGRAM, enabled=True)
+        if error:
+            channels.update(last_error=error[:2000], last_error_at=timezone.now())
+        else:
+            channels.filter(last_error__startswith=POLLER_ERROR_PREFIX).update(last_error="", last_error_at=None)
+    except Exception:
+        log.warning("could not record the telegram poller's health", exc_info=True)
+        with contextlib.suppress(Exception):
+            connection.close()
+
+
+def run_forever(
+    stop: threading.Event,
+    *,
+    idle_s: float = 5.0,
+    on_cycle: Callable[[], None] | None = None,
+    on_error: Callable[[BaseException], None] | None = None,
+) -> None:
     """Long-poll until ``stop`` is set. Settings are re-read every cycle: enabling, disabling or
-    changing the token takes effect without a restart."""
+    changing the token takes effect without a restart.
+
+    Supervised: a cycle that raises (a locked or lost database, a bug) is logged, reported to
+    ``on_error`` and retried after a growing pause (``idle_s`` doubling up to ``MAX_BACKOFF_S``);
+    the loop never ends for it.
+    """
     poller = Poller()
     long_timeout = int(getattr(settings, "MESA_TELEGRAM_POLL_TIMEOUT_S", 25))
+    failures = 0
     try:
         while not stop.is_set():
             close_old_connections()
-            channels = list(enabled_bot_channels())
             if on_cycle is not None:
                 on_cycle()  # tells watchers a cycle saw the current settings
-            if not channels:
-                stop.wait(idle_s)
+            try:
+                wait = _cycle(poller, stop, long_timeout=long_timeout)
+            except Exception as exc:
+                failures += 1
+                log.exception("telegram poller cycle failed (%d in a row); retrying", failures)
+                if on_error is not None:
+                    on_error(exc)
+                with contextlib.suppress(Exception):  # a broken connection is reopened next cycle
+                    connection.close()
+                pause = min(MAX_BACKOFF_S, idle_s * 2 ** (failures - 1))
+                _health(f"The Telegram poller failed ({type(exc).__name__}: {exc}); retrying in {pause:g} s.")
+                stop.wait(pause)
                 continue
-            # One channel may hold a long poll; several take turns with short ones.
-            timeout = long_timeout if len(channels) == 1 else 1
-            for channel in channels:
-                if stop.is_set():
-                    break
-                poller.poll_channel(channel, timeout=timeout)
-            if all(ch.pk in poller.failed for ch in channels):
-                stop.wait(idle_s)  # back off after failures instead of hammering the API
+            if failures:
+                _health("")  # working again: Settings no longer shows the poller's error
+            failures = 0
+            if wait:
+                stop.wait(idle_s)
     finally:
         poller.close()
         connection.close()
@@ -435,12 +488,21 @@ class BotThread(threading.Thread):
         self.stop_event = threading.Event()
         self.idle_s = idle_s
         self.cycles = 0  # polling cycles started (each re-read the settings)
+        # Health for Settings: the last failed cycle's error and when; cleared by nothing (a count says more).
+        self.errors = 0
+        self.last_error = ""
+        self.last_error_at: float | None = None
 
     def _tick(self) -> None:
         self.cycles += 1
 
+    def _failed(self, exc: BaseException) -> None:
+        self.errors += 1
+        self.last_error = f"{type(exc).__name__}: {exc}"[:300]
+        self.last_error_at = time.time()
+
     def run(self) -> None:
-        run_forever(self.stop_event, idle_s=self.idle_s, on_cycle=self._tick)
+        run_forever(self.stop_event, idle_s=self.idle_s, on_cycle=self._tick, on_error=self._failed)
 
     def stop(self, timeout: float | None = None) -> None:
         self.stop_event.set()

@@ -21,6 +21,8 @@ from telegram import Bot, InlineKeyboardMarkup, Message, Update, User
 from telegram import error as tg_error
 from telegram.request import HTTPXRequest
 
+from orgs.redaction import Redactor, forget, remember
+
 DEFAULT_BASE_URL = "https://api.telegram.org"
 # PTB 22 warns from inside its own RetryAfter constructor; we read the value either way (see _seconds).
 warnings.filterwarnings(
@@ -65,6 +67,9 @@ class TelegramClient:
     def __init__(self, token: str, base_url: str = DEFAULT_BASE_URL, *, read_timeout: float = 10.0) -> None:
         self.token = token
         self.base_url = base_url
+        self._redactor = Redactor([token])
+        # While a client lives its token is redacted from every log line (httpx and PTB log Bot API URLs).
+        remember([token])
         self._loop = asyncio.new_event_loop()
         self.bot = Bot(
             token,
@@ -76,7 +81,8 @@ class TelegramClient:
 
     # -- plumbing -------------------------------------------------------------
     def _scrub(self, text: str) -> str:
-        return text.replace(self.token, "<token>") if self.token else text
+        # Case-insensitive: PTB capitalises error texts (``str.capitalize`` lowercases a token in them).
+        return self._redactor.text(text)
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         try:
@@ -121,6 +127,7 @@ class TelegramClient:
     def close(self) -> None:
         if self._loop.is_closed():
             return
+        forget([self.token])
         with contextlib.suppress(Exception):  # closing is best effort
             self._loop.run_until_complete(self.bot.shutdown())
         self._loop.close()

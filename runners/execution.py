@@ -23,6 +23,7 @@ from agents.keys import run_key_create, run_keys_revoke
 from agents.models import Agent
 from agents.selectors import is_ceo
 from issues.models import Issue
+from orgs.redaction import Redactor, forget, remember, stored_secrets
 from runners.backlog import backlog_archive, backlog_read
 from runners.base import BaseRunner, EventSink, Outcome, ParsedEvent, RunContext
 from runners.branches import issue_workspace
@@ -32,7 +33,7 @@ from runners.models import Run, RunMode, RunStatus
 from runners.prompt import prompt_build
 from runners.registry import runner_for
 from runners.services import failures_since_success, run_finish, run_start
-from runners.sink import DbEventSink, Redactor
+from runners.sink import DbEventSink
 from runners.worktrees import Workspace, WorkspaceError, agent_home, workspace_finish, workspace_prepare
 
 log = logging.getLogger(__name__)
@@ -68,16 +69,41 @@ def build_env(*, agent: Agent, run: Run, issue: Issue | None, api_key: str, work
 
 # Host variables whose values an agent's output must never store (API keys the CLIs use, tokens, ...).
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", re.IGNORECASE)
+# Injected variables known to hold no secret (redacting them would shred transcripts: paths, the slug...).
+# Every other value Mesa puts into a run's environment is a secret, whatever its name (DEPLOY_PWD).
+_PLAIN_NAMES = frozenset(
+    {
+        "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "LANG", "LANGUAGE", "TZ", "PWD", "OLDPWD", "SHLVL",
+        "HOSTNAME", "TMPDIR", "TMP", "TEMP", "DISPLAY", "COLORTERM", "TERM_PROGRAM", "EDITOR", "VISUAL", "PAGER",
+        "LS_COLORS", "_", "MESA_API_URL", "MESA_AGENT_ID", "MESA_AGENT_SLUG", "MESA_RUN_ID", "MESA_ISSUE_KEY",
+        "MESA_WORKTREE", "MESA_RUN_MODE",
+    }
+)  # fmt: skip
+_PLAIN_PREFIXES = ("LC_", "XDG_")
 
 
-def secrets_of(agent: Agent, api_key: str) -> list[str]:
+def _plain(name: str, value: str) -> bool:
+    """A value that is safe to keep in stored output: a well-known harmless name, a number, a path."""
+    if name in _PLAIN_NAMES or name.startswith(_PLAIN_PREFIXES):
+        return True
+    if value.isdigit() or value.lower() in {"true", "false", "yes", "no", "on", "off"}:
+        return True
+    # A path that exists on this host is not a credential (and paths fill every transcript).
+    return value.startswith("/") and "\n" not in value and len(value) < 4096 and os.path.exists(value)
+
+
+def secrets_of(agent: Agent, api_key: str, env: dict[str, str] | None = None) -> list[str]:
     """Values redacted from everything stored or published about a run.
 
-    The run key, every value of the agent's own env, and every host variable whose name
-    looks secret (the agent inherits them, so `env` in a transcript would show them).
+    The run key; every value Mesa injects into the run's environment (``env``, from
+    :func:`build_env`) except the plainly harmless ones, whatever the variable's name; every value of
+    the agent's own env; every host variable whose name looks secret; and every secret the org stores
+    (other agents' env values, notification tokens and webhook URLs).
     """
-    host = [v for k, v in os.environ.items() if _SECRET_NAME.search(k) and k not in _SERVER_ONLY]
-    return [api_key, *(str(v) for v in (agent.env or {}).values()), *host]
+    host = [v for k, v in os.environ.items() if _SECRET_NAME.search(k)]
+    injected = [v for k, v in (env or {}).items() if k != "MESA_API_KEY" and not _plain(k, v)]
+    own = [str(v) for v in (agent.env or {}).values()]
+    return [api_key, *own, *injected, *host, *stored_secrets(agent.org_id)]
 
 
 class _DeadlineSink:
@@ -182,7 +208,9 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
         prompt = prompt_build(agent=agent, issue=issue, mode=mode, reason=run.reason)
         with transaction.atomic():  # one write transaction: fewer lock round trips per run
             api_key = run_key_create(org=run.org, agent=agent, run_id=run.pk, timeout_s=agent.timeout_s)
-            redactor = Redactor(secrets_of(agent, api_key))
+            env = build_env(agent=agent, run=run, issue=issue, api_key=api_key, workdir=ws.cwd)
+            redactor = Redactor(secrets_of(agent, api_key, env))
+            remember(redactor.secrets)  # and from the logs while the run lives
             run_start(
                 run=run,
                 prompt=redactor.text(prompt.recorded()),
@@ -191,7 +219,6 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
                 isolated=ws.isolated,
                 start_sha=ws.base_sha,
             )
-        env = build_env(agent=agent, run=run, issue=issue, api_key=api_key, workdir=ws.cwd)
         sink = DbEventSink(
             run=run,
             org=run.org,
@@ -270,6 +297,7 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
                 run_keys_revoke(run_id=run.pk)
             except Exception:
                 log.exception("could not revoke the key of run %s", run_id)
+        forget(redactor.secrets)
         _follow_up(run, shutdown)
 
 

@@ -11,7 +11,8 @@ agent's remaining daily budget (tokens or cost), so a run overshoots by at most 
 streamed message that crossed it; ``cancelled`` when a cancel was requested (the Run row,
 checked at most every 0.5 s) or the scheduler is shutting down.
 
-Secrets (the run key, the agent's env values) are redacted from everything stored.
+Secrets (every value Mesa injects into the run, the org's stored secrets; see orgs.redaction)
+are redacted from everything stored and published.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -28,6 +28,7 @@ from django.db import close_old_connections, transaction
 
 from orgs.events import EventType, event_publish
 from orgs.models import Org
+from orgs.redaction import REDACTED, Redactor
 from runners import pricing
 from runners.base import ParsedEvent, Usage
 from runners.budget import Remaining
@@ -35,34 +36,11 @@ from runners.models import Run, RunEvent
 
 log = logging.getLogger(__name__)
 
-REDACTED = "[redacted]"
-MIN_SECRET_LEN = 6  # shorter values ("1", "true") would shred ordinary text
+__all__ = ["REDACTED", "DbEventSink", "Meter", "Redactor"]
+
 LIVE_TEXT_MAX = 500  # characters of an event's text put on the live feed
 EVENT_TEXT_MAX = 20_000  # characters of any one string stored in a RunEvent
 CANCEL_CHECK_S = 0.5
-
-
-class Redactor:
-    """Replaces every known secret value with ``[redacted]``."""
-
-    def __init__(self, secrets: Iterable[str]) -> None:
-        # Longest first, so a secret that contains another is replaced whole.
-        self.secrets = sorted({s for s in secrets if s and len(s) >= MIN_SECRET_LEN}, key=len, reverse=True)
-
-    def text(self, value: str) -> str:
-        for secret in self.secrets:
-            if secret in value:
-                value = value.replace(secret, REDACTED)
-        return value
-
-    def data(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, dict):
-            return {self.text(str(k)): self.data(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [self.data(v) for v in value]
-        return value
 
 
 def _cap(value: Any) -> Any:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from notifications.models import Delivery, DeliveryStatus, EventKind
-from notifications.services import _claim, channel_create, deliver_due, notify
+from notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, EventKind
+from notifications.services import _claim, channel_create, deliver_due, notify, send_test
 from orgs.actors import Actor
 from orgs.events import EventType
 from orgs.models import Event
@@ -233,3 +233,16 @@ def test_it_publishes_a_live_event_when_a_delivery_is_queued_sent_or_failed(
     assert all(e.org_id == org.pk and e.data["channel_id"] == channel.pk for e in events)
     page = client.get("/settings/notifications/").content.decode()
     assert 'id="delivery-log"' in page and 'hx-trigger="mesa:notification_delivery from:body' in page
+
+
+def test_it_redacts_the_webhook_path_a_server_echoes_from_the_attempt_and_the_channel(hook: Any, org: Any) -> None:
+    channel = channel_create(
+        actor=Actor.system("tests"), org=org, kind="slack", secret=hook.url("/services/T0/B0/SlackSecretPart")
+    )
+    hook.respond(400, "invalid_token for /services/T0/B0/slacksecretpart")
+    send_test(actor=Actor.system("tests"), channel=channel)
+    deliver_due()
+    channel.refresh_from_db()
+    error = DeliveryAttempt.objects.get().error
+    assert error.startswith("HTTP 400") and "[redacted]" in error
+    assert "slacksecretpart" not in (error + channel.last_error).lower()

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
 
 from approvals.models import Approval, ApprovalStatus
 from approvals.services import approval_create, approval_resolve
+from notifications import telegram_bot
 from notifications.models import ChannelKind, Delivery, DeliveryStatus, NotificationChannel, TelegramMessage
 from notifications.services import channel_create, deliver_due, telegram_configure
 from notifications.telegram_bot import poll_once
+from notifications.telegram_client import TelegramCallError, TelegramClient
 from notifications.worker import run_once
 from orgs.actors import Actor
 from runners.models import RunStatus
@@ -379,3 +382,45 @@ def test_it_polls_in_a_thread_and_follows_the_setting_without_restart(fake_tg: F
     finally:
         thread.stop(timeout=10)
     assert not thread.is_alive()
+
+
+def test_it_scrubs_the_token_from_a_capitalised_bot_api_error(fake_tg: FakeTelegram) -> None:
+    # PTB turns "Bad Request: chat of bot123:GOOD gone" into "Chat of bot123:good gone".
+    fake_tg.fail_next(
+        "sendMessage", 400, {"ok": False, "error_code": 400, "description": "Bad Request: bot123:GOOD gone"}
+    )
+    client = TelegramClient("123:GOOD", fake_tg.base_url)
+    try:
+        with pytest.raises(TelegramCallError) as exc:
+            client.send_message(chat_id=1, text="hi")
+    finally:
+        client.close()
+    assert exc.value.status == 400 and "[redacted]" in exc.value.message
+    assert "123:good" not in exc.value.message.lower()
+
+
+def test_it_backs_off_after_a_failed_cycle_and_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    stop = threading.Event()
+    calls: list[int] = []
+    errors: list[BaseException] = []
+    pauses: list[float | None] = []
+
+    def cycle(poller: Any, stop_: Any, *, long_timeout: int) -> bool:
+        calls.append(1)
+        if len(calls) <= 2:
+            raise RuntimeError("boom")
+        stop.set()
+        return False
+
+    monkeypatch.setattr(telegram_bot, "_cycle", cycle)
+    monkeypatch.setattr(telegram_bot, "_health", lambda error: None)
+
+    def pause(timeout: float | None = None) -> bool:
+        pauses.append(timeout)
+        return False
+
+    monkeypatch.setattr(stop, "wait", pause)
+    telegram_bot.run_forever(stop, idle_s=2.0, on_error=errors.append)
+
+    assert len(calls) == 3 and [str(e) for e in errors] == ["boom", "boom"]
+    assert pauses == [2.0, 4.0]  # doubling pauses, then the loop went on

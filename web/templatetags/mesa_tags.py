@@ -9,10 +9,12 @@ from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 import markdown as md
 import nh3
 from django import template
+from django.conf import settings
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -37,12 +39,47 @@ def markdown_filter(text: str | None) -> SafeString:
     return render_markdown(str(text))
 
 
-@lru_cache(maxsize=4096)
 def render_markdown(text: str) -> SafeString:
+    """Markdown to sanitised HTML; remote images only when ``MESA_MARKDOWN_REMOTE_IMAGES`` allows them."""
+    return _render(text, bool(getattr(settings, "MESA_MARKDOWN_REMOTE_IMAGES", False)))
+
+
+def _image_src_allowed(value: str, remote: bool) -> bool:
+    """Same-origin paths and inline ``data:image/`` always; other URLs only when remote images are allowed.
+
+    A remote image is a tracking pixel: it tells its owner who read an agent's comment, when, from where.
+    """
+    lowered = value.strip().lower()
+    if lowered.startswith("data:"):
+        return lowered.startswith("data:image/") and not lowered.startswith("data:image/svg")
+    parts = urlsplit(value.strip())
+    if not parts.scheme and not parts.netloc:
+        return True  # a path on this Mesa
+    return remote and parts.scheme in {"http", "https"}
+
+
+@lru_cache(maxsize=4096)
+def _render(text: str, remote_images: bool) -> SafeString:
     """Cached: live pages re-render the same comments and transcript lines on every refresh."""
     with _MD_LOCK:
         html = _MD.reset().convert(text)
-    clean = nh3.clean(html, tags=_ALLOWED_TAGS, link_rel="noopener noreferrer nofollow")
+
+    def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+        if tag == "img" and attribute == "srcset":
+            return None
+        if tag == "img" and attribute == "src":
+            return value if _image_src_allowed(value, remote_images) else None
+        if attribute in {"href", "src", "cite"} and value.strip().lower().startswith("data:"):
+            return None  # data: is for inline images only, never a link
+        return value
+
+    clean = nh3.clean(
+        html,
+        tags=_ALLOWED_TAGS,
+        link_rel="noopener noreferrer nofollow",
+        url_schemes=nh3.ALLOWED_URL_SCHEMES | {"data"},
+        attribute_filter=attribute_filter,
+    )
     return mark_safe(clean)  # sanitised by nh3 just above
 
 
