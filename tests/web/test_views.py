@@ -171,3 +171,12 @@ def test_it_renders_a_styled_404(client: Any, org: Any) -> None:
     body = response.content.decode()
     assert "There is no issue ACME-999" in body
     assert 'data-page="not-found"' in body  # rendered through base.html, not Django's bare page
+
+
+def test_it_says_not_found_in_words_on_an_unknown_address(client: Any, org: Any) -> None:
+    client.force_login(make_user())
+    response = client.get("/nope/")
+    assert response.status_code == 404
+    body = response.content.decode()
+    assert "There is nothing at this address." in body
+    assert "Resolver404" not in body
