@@ -74,7 +74,15 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         return render(request, "web/partials/dashboard_live.html", ctx)
     if request.htmx and request.htmx.target == "activity-feed":
         return render(request, "web/partials/feed.html", ctx)
+    if request.htmx and request.htmx.target == "recent-issues":
+        return render(request, "web/partials/recent_issues.html", ctx)
     return render(request, "web/dashboard.html", ctx)
+
+
+@require_GET
+def approvals_badge(request: HtmxHttpRequest) -> HttpResponse:
+    """The sidebar's pending-approvals badge alone (the context processor counts them)."""
+    return render(request, "web/partials/approvals_badge.html")
 
 
 @require_GET
