@@ -126,6 +126,19 @@
     };
   }
 
+  /* ---- the `command` runner keeps its command line in the model field: label it so ---- */
+  function labelModelField(form) {
+    var runner = form.querySelector("select[name=runner]"), input = form.querySelector("input[name=model]");
+    var label = form.querySelector("[data-model-label]");
+    if (!runner || !input || !label) return;
+    var isCommand = runner.value === "command";
+    label.textContent = isCommand ? "Command" : "Model";
+    input.placeholder = isCommand ? "/path/to/agent --flag (prompt on stdin)" : "runner default";
+  }
+  document.addEventListener("change", function (e) {
+    if (e.target.name === "runner" && e.target.form) labelModelField(e.target.form);
+  });
+
   /* ---- server calls ---- */
   function csrfToken() {
     try { var h = JSON.parse(body.getAttribute("hx-headers") || "{}"); if (h["X-CSRFToken"]) return h["X-CSRFToken"]; }
