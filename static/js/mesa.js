@@ -259,9 +259,17 @@
     }
     return a;
   }
+  // The issue page's status control lists only the moves the lifecycle allows from the current
+  // status (the server renders them, and the control follows live updates): offer the same.
+  function legalStatuses() {
+    var control = document.getElementById("field-status");
+    if (!control) return STATUSES;
+    var legal = Array.prototype.map.call(control.querySelectorAll("option"), function (o) { return o.value; });
+    return STATUSES.filter(function (s) { return legal.indexOf(s[0]) >= 0; });
+  }
   function subItems(mode, q, done) {
     if (mode === "status" || mode === "priority") {
-      var src = mode === "status" ? STATUSES : PRIORITIES;
+      var src = mode === "status" ? legalStatuses() : PRIORITIES;
       done(src.filter(function (s) { return fuzzy(q, s[1]); }).map(function (s) {
         return { label: s[1], hint: mode, run: function () { act(mode, s[0]); } };
       }));
