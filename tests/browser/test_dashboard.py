@@ -143,7 +143,7 @@ def test_it_does_not_let_enter_act_on_the_answer_to_an_earlier_query(page: Page,
         page.evaluate(YIELD_A_TASK)
     page.unroute("**/palette/search*")
     page.keyboard.press("Enter")
-    expect(page.locator("#mesa-palette .palette-item").first).to_contain_text("Todo")
+    expect(page.locator("#mesa-palette .palette-item").first).to_contain_text("In progress")
     assert page.url.endswith(f"/issues/{key}/")
 
 
