@@ -180,3 +180,28 @@ def test_it_says_not_found_in_words_on_an_unknown_address(client: Any, org: Any)
     body = response.content.decode()
     assert "There is nothing at this address." in body
     assert "Resolver404" not in body
+
+
+def test_it_words_activity_rows_for_people(client: Any, org: Any) -> None:
+    from approvals.services import approval_create
+    from blocks.services import work_block_transition
+    from issues.services import issue_update
+    from tests.factories import SYSTEM
+
+    issue = make_issue(org, title="Tidy the wording")
+    issue_update(actor=SYSTEM, issue=issue, title="Tidy the wording now", priority=3)
+    approval_create(actor=SYSTEM, org=org, title="Ship it")
+    block = make_work_block(org, title="Sprint Words")
+    work_block_transition(actor=SYSTEM, block=block, to="active")
+    make_apex_block(org, title="Goal Words")
+    client.force_login(make_user())
+    page = client.get("/activity/").content.decode()
+    assert '<option value="workblock">work block</option>' in page
+    body = " ".join(page[page.index('id="activity-list"') :].split())
+    for wrong in ("approval approval", "apikey", "workblock", "apexblock"):
+        assert wrong not in body
+    assert "work block</span> Sprint Words" in body
+    assert "apex block</span> Goal Words" in body
+    assert "· title, priority" in body
+    detail = client.get(f"/blocks/{block.pk}/").content.decode()
+    assert "in this wb" not in detail

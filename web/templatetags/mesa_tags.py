@@ -199,3 +199,46 @@ def board_cards(context: template.Context, issues: Iterable[Any]) -> SafeString:
 @register.simple_tag
 def list_rows(issues: Iterable[Any]) -> SafeString:
     return rows_html(issues)
+
+
+# What an activity row's object is called in a sentence ("created key …", not "created key apikey …").
+OBJECT_NOUNS = {
+    "apikey": "API key",
+    "workblock": "work block",
+    "apexblock": "apex block",
+    "wikipage": "wiki page",
+    "notificationchannel": "channel",
+    "agentversion": "agent version",
+    "backlogitem": "backlog item",
+}
+
+
+@register.filter
+def activity_noun(activity: Any) -> str:
+    """The object's noun for an activity row, or "" when the verb already says it ("requested approval")."""
+    noun = OBJECT_NOUNS.get(activity.object_type, activity.object_type)
+    verb = activity.verb.lower()
+    if not noun or verb.endswith(noun.lower()) or verb.endswith(activity.object_type) or verb.startswith("added to"):
+        return ""
+    return noun
+
+
+@register.filter
+def activity_changes(activity: Any) -> str:
+    """What an "updated" row changed: "title, priority" (the field names of ``details.changes``)."""
+    changes = (activity.details or {}).get("changes") if isinstance(activity.details, dict) else None
+    if not isinstance(changes, dict):
+        return ""
+    return ", ".join(str(name).replace("_", " ") for name in changes)
+
+
+@register.filter
+def humanize_status(value: Any) -> str:
+    """``in_progress`` → ``in progress``."""
+    return str(value).replace("_", " ")
+
+
+@register.filter
+def object_noun(object_type: str) -> str:
+    """``workblock`` → ``work block`` (an activity row's object type, in words)."""
+    return OBJECT_NOUNS.get(object_type, object_type)
