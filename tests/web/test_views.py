@@ -205,3 +205,14 @@ def test_it_words_activity_rows_for_people(client: Any, org: Any) -> None:
     assert "· title, priority" in body
     detail = client.get(f"/blocks/{block.pk}/").content.decode()
     assert "in this wb" not in detail
+
+
+def test_it_renders_approval_titles_as_markdown_with_their_payload(client: Any, org: Any) -> None:
+    from approvals.services import approval_create
+    from tests.factories import SYSTEM
+
+    approval_create(actor=SYSTEM, org=org, title="Drop the `events` table", payload={"rows": 18234})
+    client.force_login(make_user())
+    body = client.get("/approvals/").content.decode()
+    assert "Drop the <code>events</code> table" in body
+    assert '<dt>rows</dt><dd class="mono">18234</dd>' in body

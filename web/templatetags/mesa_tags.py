@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -24,6 +25,11 @@ register = template.Library()
 
 _MD_EXTENSIONS = ["fenced_code", "tables", "sane_lists", "nl2br"]
 _ALLOWED_TAGS = nh3.ALLOWED_TAGS | {"input"}
+_ALLOWED_ATTRIBUTES = {
+    **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
+    "input": {"type", "checked", "disabled"},
+    "li": set(nh3.ALLOWED_ATTRIBUTES.get("li", set())) | {"class"},
+}
 # Building a Markdown instance is the expensive part; one per process, reset between uses.
 _MD = md.Markdown(extensions=_MD_EXTENSIONS, output_format="html")
 _MD_LOCK = threading.Lock()
@@ -42,8 +48,39 @@ def render_markdown(text: str) -> SafeString:
     """Cached: live pages re-render the same comments and transcript lines on every refresh."""
     with _MD_LOCK:
         html = _MD.reset().convert(text)
-    clean = nh3.clean(html, tags=_ALLOWED_TAGS, link_rel="noopener noreferrer nofollow")
+    html = _TASK_RE.sub(_task_item, html)
+    clean = nh3.clean(html, tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRIBUTES, link_rel="noopener noreferrer nofollow")
     return mark_safe(clean)  # sanitised by nh3 just above
+
+
+# GitHub-style task lists: "- [ ] todo" / "- [x] done" become read-only checkboxes.
+_TASK_RE = re.compile(r"<li>(<p>)?\[([ xX])\]\s")
+
+
+def _task_item(match: re.Match[str]) -> str:
+    checked = " checked" if match.group(2) in "xX" else ""
+    return f'<li class="task">{match.group(1) or ""}<input type="checkbox" disabled{checked}> '
+
+
+@register.filter
+def markdown_inline(text: str | None) -> SafeString:
+    """One line of markdown (a title): emphasis, code and links, without the paragraph around it."""
+    html = str(markdown_filter(text))
+    if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
+        html = html[3:-4]
+    return mark_safe(html)  # already sanitised by markdown_filter
+
+
+@register.filter
+def payload_fields(payload: Any) -> list[tuple[str, str]]:
+    """The plain values of an approval's payload (``rows: 18234``) as (label, text) pairs, for display."""
+    if not isinstance(payload, dict):
+        return []
+    return [
+        (str(key).replace("_", " "), str(value)[:300])
+        for key, value in payload.items()
+        if isinstance(value, (str, int, float, bool)) and value != ""
+    ]
 
 
 # The glyphs and ages are pure helpers in issues.formatting, which the board's fast path uses too.
