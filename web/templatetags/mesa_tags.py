@@ -279,3 +279,22 @@ def humanize_status(value: Any) -> str:
 def object_noun(object_type: str) -> str:
     """``workblock`` → ``work block`` (an activity row's object type, in words)."""
     return OBJECT_NOUNS.get(object_type, object_type)
+
+
+# Inline SVG icons: an emoji is an empty box on a machine without an emoji font.
+_ICONS = {
+    "page": '<path d="M4 1.5h5.5L13 5v9.5H4z" fill="none" stroke="currentColor" stroke-width="1.3"/>'
+    '<path d="M9.5 1.5V5H13M6 8h5M6 10.5h5" fill="none" stroke="currentColor" stroke-width="1.1"/>',
+    "bolt": '<path d="M9 1 3 9h4.5L6.5 15 13 7H8.5z" fill="currentColor"/>',
+}
+
+
+@register.simple_tag
+def icon(name: str, size: int = 14) -> SafeString:
+    """A 16×16 inline SVG icon in the text colour (``{% icon "page" %}``)."""
+    return format_html(
+        '<svg class="icon" width="{}" height="{}" viewBox="0 0 16 16" aria-hidden="true">{}</svg>',
+        size,
+        size,
+        mark_safe(_ICONS[name]),  # constant markup defined above
+    )
