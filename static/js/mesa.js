@@ -32,7 +32,10 @@
     ".mesa-shortcut-list{display:grid;grid-template-columns:max-content 1fr;gap:6px 16px;margin:12px 0 0}",
     ".mesa-shortcut-list dd{margin:0;color:var(--text-2)}",
     ".title-counter{margin-left:auto;white-space:nowrap}",
-    "[data-nav-item].is-selected{outline:1px solid var(--accent);outline-offset:-1px;background:var(--sel)}"
+    "[data-nav-item].is-selected{outline:1px solid var(--accent);outline-offset:-1px;background:var(--sel)}",
+    // J/K marks the whole card or table row, not only the title link inside it.
+    ".card:has([data-nav-item].is-selected),tr:has([data-nav-item].is-selected){outline:1px solid var(--accent);outline-offset:-1px;background:var(--sel)}",
+    ".card [data-nav-item].is-selected,tr [data-nav-item].is-selected{outline:none;background:none}"
   ].join("\n");
   document.head.appendChild(css);
 
