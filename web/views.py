@@ -15,7 +15,6 @@ from django.db.models.functions import TruncDate
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from agents.models import Agent, AgentStatus
@@ -100,14 +99,17 @@ def activity(request: HtmxHttpRequest) -> HttpResponse:
     if filters["q"]:
         qs = qs.filter(Q(object_repr__icontains=filters["q"]) | Q(object_id__iexact=filters["q"]))
     page = Paginator(qs, ACTIVITY_PAGE_SIZE).get_page(request.GET.get("page"))
-    since = timezone.now() - timedelta(days=14)
-    per_day = list(
-        Activity.objects.filter(org=org, created_at__gte=since)
+    # 14 UTC days ending today, zero-filled: a quiet day is an empty slot, not a missing bar.
+    since = day_start() - timedelta(days=13)
+    counts = {
+        row["day"].isoformat(): row["n"]
+        for row in Activity.objects.filter(org=org, created_at__gte=since)
         .annotate(day=TruncDate("created_at", tzinfo=UTC))
         .values("day")
         .annotate(n=Count("id"))
-        .order_by("day")
-    )
+        .order_by()
+    }
+    days = [(since + timedelta(days=i)).date().isoformat() for i in range(14)]
     ctx = {
         "page": page,
         "filters": {k: v for k, v in filters.items() if v},
@@ -115,7 +117,7 @@ def activity(request: HtmxHttpRequest) -> HttpResponse:
         "types": list(
             Activity.objects.filter(org=org).order_by().values_list("object_type", flat=True).distinct()[:50]
         ),
-        "per_day": [(str(row["day"]), row["n"]) for row in per_day],
+        "per_day": [(day, counts.get(day, 0)) for day in days],
     }
     template = (
         "web/partials/activity_rows.html"

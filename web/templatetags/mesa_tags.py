@@ -177,6 +177,13 @@ def bar_chart(series: Sequence[tuple[str, Any]], height: int = 120, unit: str = 
         x = i * bar_w + bar_w * 0.18
         shown = f"{unit}{value:,.2f}" if unit == "$" else f"{value:,.0f}{unit}"
         text = str(label)[5:] if len(str(label)) == 10 and str(label)[4] == "-" else str(label)
+        # Labels count back from the newest bar, so the last one (today) always has its label; the
+        # first and last labels hug the edges instead of centring, so neither is clipped.
+        anchor, text_x = "middle", x + bar_w * 0.32
+        if i == 0:
+            anchor, text_x = "start", 0.0
+        elif i == n - 1:
+            anchor, text_x = "end", float(width)
         bars.append(
             (
                 f"{x:.1f}",
@@ -184,15 +191,16 @@ def bar_chart(series: Sequence[tuple[str, Any]], height: int = 120, unit: str = 
                 f"{bar_w * 0.64:.1f}",
                 f"{h:.1f}",
                 f"{label}: {shown}",
-                f"{x + bar_w * 0.32:.1f}",
+                f"{text_x:.1f}",
                 height - 4,
-                text if i % max(1, label_every) == 0 else "",
+                anchor,
+                text if (n - 1 - i) % max(1, label_every) == 0 else "",
             )
         )
     body = format_html_join(
         "",
         '<g><rect class="bar" x="{}" y="{}" width="{}" height="{}" rx="2"><title>{}</title></rect>'
-        '<text x="{}" y="{}" text-anchor="middle">{}</text></g>',
+        '<text x="{}" y="{}" text-anchor="{}">{}</text></g>',
         bars,
     )
     return format_html(
