@@ -110,7 +110,15 @@ def org_agents(request: HttpRequest) -> list[Any]:
         return cached
 
     org = current_org(request)
-    agents = list(Agent.objects.filter(org=org).only("id", "slug", "name", "status").order_by("name")) if org else []
+    agents = (
+        list(
+            Agent.objects.filter(org=org)
+            .only("id", "slug", "name", "status", "runner", "model", "env")
+            .order_by("name")
+        )
+        if org
+        else []
+    )
     request._mesa_agents = agents  # type: ignore[attr-defined]
     return agents
 

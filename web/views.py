@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from agents.models import Agent, AgentStatus
+from agents.services import agent_update
 from blocks.models import WorkBlock, WorkBlockStatus
 from blocks.services import alignment_score
 from issues.models import OPEN_STATUSES, TERMINAL_STATUSES, Issue, Label
@@ -26,6 +27,7 @@ from orgs.errors import MesaError
 from orgs.models import DEFAULT_FEATURES, Activity, Org
 from orgs.services import org_update
 from runners.models import Run, RunStatus, SchedulerState
+from runners.readiness import FALLBACK_RUNNER, agents_needing_setup
 from runners.selectors import agent_states
 from runners.services import scheduler_set_paused, scheduler_state_message
 from runners.usage import UsageTotals, day_start, usage_by_agent, usage_by_day
@@ -48,6 +50,8 @@ def _dashboard_context(org: Org) -> dict[str, Any]:
             total=Count("id"), done=Count("id", filter=Q(status__in=TERMINAL_STATUSES))
         )
     return {
+        "needs_setup": agents_needing_setup(r["agent"] for r in states),
+        "fallback_runner": FALLBACK_RUNNER,
         "states": states,
         "agent_count": len(states),
         "running_count": sum(1 for r in states if r["state"] == "running"),
@@ -76,6 +80,21 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     if request.htmx and request.htmx.target == "recent-issues":
         return render(request, "web/partials/recent_issues.html", ctx)
     return render(request, "web/dashboard.html", ctx)
+
+
+@require_POST
+def setup_fallback(request: HtmxHttpRequest) -> HttpResponse:
+    """The setup banner's button: every agent whose runner cannot run here switches to ``dry_run``."""
+    org = require_org(request)
+    actor = human_actor(request)
+    agents = Agent.objects.filter(org=org).exclude(status=AgentStatus.TERMINATED)
+    switched = []
+    for agent, _problem in agents_needing_setup(agents):
+        agent_update(actor=actor, agent=agent, runner=FALLBACK_RUNNER, note="needs setup: switched from the banner")
+        switched.append(agent.name)
+    if switched:
+        messages.success(request, f"{', '.join(switched)} now use {FALLBACK_RUNNER}.")
+    return HttpResponseRedirect(reverse("web:dashboard"))
 
 
 @require_GET

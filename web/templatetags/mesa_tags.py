@@ -20,6 +20,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from issues.board import cards_html, rows_html
 from issues.formatting import ago, priority_icon, status_icon
+from runners.readiness import agent_problem
 
 register = template.Library()
 
@@ -306,3 +307,9 @@ def icon(name: str, size: int = 14) -> SafeString:
         size,
         mark_safe(_ICONS[name]),  # constant markup defined above
     )
+
+
+@register.filter
+def needs_setup(agent: Any) -> str:
+    """Why ``agent``'s runner cannot run here ("claude is not installed"), or "" (see runners.readiness)."""
+    return agent_problem(agent)
