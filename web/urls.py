@@ -11,6 +11,7 @@ urlpatterns = [
     path("activity/", views.activity, name="activity"),
     path("usage/", views.usage, name="usage"),
     path("settings/", views.settings_page, name="settings"),
+    path("settings/runners/", views.runners_page, name="runners"),
     path("setup/fallback", views.setup_fallback, name="setup_fallback"),
     path("nav/approvals-badge", views.approvals_badge, name="approvals_badge"),
     path("org/switch", views.switch_org, name="switch"),

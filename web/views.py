@@ -26,6 +26,7 @@ from issues.services import label_create
 from orgs.errors import MesaError
 from orgs.models import DEFAULT_FEATURES, Activity, Org
 from orgs.services import org_update
+from runners.management.commands.doctor import doctor_rows
 from runners.models import Run, RunStatus, SchedulerState
 from runners.readiness import FALLBACK_RUNNER, agents_needing_setup
 from runners.selectors import agent_states
@@ -80,6 +81,15 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     if request.htmx and request.htmx.target == "recent-issues":
         return render(request, "web/partials/recent_issues.html", ctx)
     return render(request, "web/dashboard.html", ctx)
+
+
+@require_GET
+def runners_page(request: HtmxHttpRequest) -> HttpResponse:
+    """Settings › Runners: ``manage.py doctor``'s findings, and which agents need setup."""
+    org = require_org(request)
+    agents = Agent.objects.filter(org=org).exclude(status=AgentStatus.TERMINATED).order_by("name")
+    ctx = {"rows": doctor_rows(), "needs_setup": agents_needing_setup(agents), "fallback_runner": FALLBACK_RUNNER}
+    return render(request, "web/runners.html", ctx)
 
 
 @require_POST

@@ -216,3 +216,33 @@ def test_it_renders_approval_titles_as_markdown_with_their_payload(client: Any, 
     body = client.get("/approvals/").content.decode()
     assert "Drop the <code>events</code> table" in body
     assert '<dt>rows</dt><dd class="mono">18234</dd>' in body
+
+
+def test_it_lists_the_runners_found_and_the_agents_that_need_setup(client: Any, org: Any) -> None:
+    make_agent(org, slug="ghost", name="Ghost", runner="command", model="no-such-cli-xyz")
+    make_agent(org, slug="fine", name="Fine", runner="noop")
+    client.force_login(make_user())
+    body = client.get("/settings/runners/").content.decode()
+    assert 'id="doctor"' in body and "claude_code" in body
+    assert "Ghost" in body and "no-such-cli-xyz is not installed" in body
+    assert "Fine</a>" not in body
+    dashboard = client.get("/").content.decode()
+    assert 'id="setup-banner"' in dashboard
+    client.post("/setup/fallback")
+    from agents.models import Agent
+
+    assert Agent.objects.get(org=org, slug="ghost").runner == "dry_run"
+    assert Agent.objects.get(org=org, slug="fine").runner == "noop"
+    assert 'id="setup-banner"' not in client.get("/").content.decode()
+
+
+def test_it_switches_only_its_own_orgs_agents_to_dry_run(client: Any, org: Any) -> None:
+    other = make_org(name="Other", slug="other", issue_prefix="OTH")
+    make_agent(other, slug="ghost", runner="command", model="no-such-cli-xyz")
+    make_agent(org, slug="mine", runner="command", model="no-such-cli-xyz")
+    client.force_login(make_user())
+    client.post("/setup/fallback")
+    from agents.models import Agent
+
+    assert Agent.objects.get(org=org, slug="mine").runner == "dry_run"
+    assert Agent.objects.get(org=other, slug="ghost").runner == "command"
