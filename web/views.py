@@ -64,8 +64,25 @@ def _dashboard_context(org: Org) -> dict[str, Any]:
         "progress": progress,
         "alignment": alignment_score(org),
         "recent_issues": list(Issue.objects.filter(org=org).select_related("assignee").order_by("-updated_at")[:12]),
-        "activity": list(Activity.objects.filter(org=org).order_by("-id")[:20]),
+        "activity": collapse_activity(list(Activity.objects.filter(org=org).order_by("-id")[:60]))[:20],
     }
+
+
+def collapse_activity(rows: list[Activity]) -> list[Activity]:
+    """Runs of the same actor doing the same verb to the same kind of object become one row.
+
+    The first row of each run stays, with ``more`` set to how many others it stands for (so
+    bootstrap's "created" rows for six agents and their labels read as two lines, not twenty).
+    """
+    out: list[Activity] = []
+    for row in rows:
+        last = out[-1] if out else None
+        same = (row.actor_label, row.verb, row.object_type)
+        if last is not None and (last.actor_label, last.verb, last.object_type) == same and not row.details.get("from"):
+            last.more = getattr(last, "more", 0) + 1  # type: ignore[attr-defined]
+            continue
+        out.append(row)
+    return out
 
 
 @require_GET

@@ -246,3 +246,18 @@ def test_it_switches_only_its_own_orgs_agents_to_dry_run(client: Any, org: Any) 
 
     assert Agent.objects.get(org=org, slug="mine").runner == "dry_run"
     assert Agent.objects.get(org=other, slug="ghost").runner == "command"
+
+
+def test_it_leads_an_empty_org_to_its_next_steps_and_collapses_repeated_activity(client: Any, org: Any) -> None:
+    for n in range(6):
+        make_agent(org, slug=f"bot-{n}")
+    client.force_login(make_user())
+    body = client.get("/").content.decode()
+    steps = body[body.index('id="next-steps"') :]
+    for step in ("Add a repository", "Check the agents", "Write the first issue"):
+        assert step in steps
+    feed = body[body.index('id="activity-feed"') :]
+    assert feed.count('class="feed-item"') == 2  # the six agents, then the org
+    assert "and 5 more" in feed
+    make_issue(org, title="The first one")
+    assert 'id="next-steps"' not in client.get("/").content.decode()
