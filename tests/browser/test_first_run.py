@@ -62,6 +62,10 @@ def test_it_walks_a_new_user_through_the_first_run(page: Page, fresh: Server) ->
     expect(banner).to_contain_text("claude is not installed")
     page.goto(fresh.url + "/agents/")
     expect(page.locator("table").get_by_text("needs setup").first).to_be_visible()
+    page.keyboard.press("c")
+    picker = page.locator("dialog#quick-create select[name=assignee]")
+    expect(picker.locator("option", has_text="(needs setup)").first).to_be_attached()
+    page.keyboard.press("Escape")
 
     key = run_python(fresh.db, ASSIGN.format(title="First task"), PATH=BARE_PATH).strip()
     scheduler_once(fresh)
