@@ -134,8 +134,8 @@ def context(request: HttpRequest) -> dict[str, Any]:
     # partials re-fetched on every live event skip both queries.
     @functools.cache
     def orgs() -> list[Org]:
-        rows = list(Org.objects.only("id", "name", "slug")[:50])
-        return rows if len(rows) > 1 else []
+        # Always listed, one org included: the switcher says which org this is and that there can be more.
+        return list(Org.objects.only("id", "name", "slug")[:50])
 
     @functools.cache
     def pending_approvals() -> int:

@@ -261,3 +261,10 @@ def test_it_leads_an_empty_org_to_its_next_steps_and_collapses_repeated_activity
     assert "and 5 more" in feed
     make_issue(org, title="The first one")
     assert 'id="next-steps"' not in client.get("/").content.decode()
+
+
+def test_it_shows_the_org_switcher_with_a_single_org(client: Any, org: Any) -> None:
+    client.force_login(make_user())
+    body = client.get("/issues/").content.decode()
+    assert 'aria-label="Switch org"' in body
+    assert f'<option value="{org.slug}" selected>{org.name}</option>' in body
