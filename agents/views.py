@@ -192,6 +192,8 @@ def edit(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         return fail(request, error, back=url) if error else HttpResponseRedirect(url)
     ctx = _agent_context(request, agent)
     ctx.update({"error": error, "error_field": error.extra.get("field") if error else None, "saved": error is None})
+    # The page's header line and version table follow the save (swapped out of band).
+    ctx["versions"] = list(AgentVersion.objects.filter(agent=agent).order_by("-number")[:30])
     return render(request, "agents/partials/config_form.html", ctx, status=error.status if error else 200)
 
 

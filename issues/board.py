@@ -129,7 +129,8 @@ def _cards(
     function over the org. The cards are then read by id as plain values, and
     labels and sub-issue counts are fetched for the chosen cards alone.
     """
-    ordering = [F("priority").desc(), F("updated_at").desc(), F("id").desc()]
+    # A column's manually ordered cards first (issues.ordering), then by priority and recency.
+    ordering = [F("board_position").asc(nulls_last=True), F("priority").desc(), F("updated_at").desc(), F("id").desc()]
     if group_field is None:
         chosen = Q(pk__in=list(qs.order_by(*ordering).values_list("id", flat=True)[:limit]))
     elif group_field == "status" and indexed:

@@ -84,6 +84,8 @@ class Issue(models.Model):
     created_by_label = models.CharField(max_length=100, blank=True, default="")
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Manual order within a board column (0 = top), set by dragging; None sorts after, by priority.
+    board_position = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -101,7 +103,9 @@ class Issue(models.Model):
             models.Index(fields=["assignee", "status"], name="issue_assignee_status"),
             models.Index(fields=["org", "-updated_at"], name="issue_org_recent"),
             # The board's top cards per status column, read straight from the index (issues/board.py).
-            models.Index(fields=["org", "status", "-priority", "-updated_at", "-id"], name="issue_board_order"),
+            models.Index(
+                fields=["org", "status", "board_position", "-priority", "-updated_at", "-id"], name="issue_board_order"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -41,6 +41,7 @@ from issues.validation import (
     clean_type,
     resolve_labels,
     same_org,
+    shorten_title,
 )
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput
@@ -249,7 +250,7 @@ def _sync_board_review(*, actor: Actor, issue: Issue, old: str, to: str, comment
             actor=actor,
             org=issue.org,
             kind=ApprovalKind.BOARD_REVIEW,
-            title=f"Board review: {issue.key} {issue.title}"[:300],
+            title=shorten_title(f"Board review: {issue.key} {issue.title}"),
             reason=comment.strip() or f"{actor} escalated {issue.key} to the board.",
             issue=issue,
         )

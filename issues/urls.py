@@ -10,6 +10,7 @@ urlpatterns = [
     path("issues/", views.board, name="board"),
     path("issues/new", views.create, name="create"),
     path("issues/backlog", views.backlog, name="backlog"),
+    path("issues/reorder", views.reorder, name="reorder"),
     path("issues/<str:key>/", views.detail, name="detail"),
     path("issues/<str:key>/edit", views.edit, name="edit"),
     path("issues/<str:key>/move", views.move, name="move"),

@@ -18,6 +18,17 @@ MAX_TITLE = 300
 MAX_BODY = 100_000
 
 
+def shorten_title(text: str, limit: int = MAX_TITLE) -> str:
+    """``text`` on one line, at most ``limit`` characters, cut at a word boundary with "…" when too long."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    if cut <= limit // 2:  # one very long word: cut it where it must be
+        cut = limit - 1
+    return text[:cut].rstrip() + "…"
+
+
 def clean_title(title: str) -> str:
     title = " ".join((title or "").split())
     if not title:

@@ -21,6 +21,7 @@ from blocks.models import WorkBlock, WorkBlockStatus
 from issues.board import GROUPINGS, grouped, parse_filters
 from issues.lifecycle import allowed_moves
 from issues.models import Comment, Issue, IssueRelation, IssueType, Label, Priority, Status
+from issues.ordering import issues_reorder
 from issues.relations import relation_add, relation_remove
 from issues.selectors import issue_get_for
 from issues.services import comment_create, issue_create, issue_edit, issue_transition
@@ -113,6 +114,26 @@ def move(request: HtmxHttpRequest, key: str) -> HttpResponse:
     try:
         issue = issue_get_for(actor=actor, org=org, key=key)
         issue_transition(actor=actor, issue=issue, to=request.POST.get("status", ""))
+    except MesaError as exc:
+        return fail(request, exc, back=back_url(request, board_url))
+    if request.htmx:
+        return render(request, "issues/partials/board_columns.html", _board_context(request, org))
+    return HttpResponseRedirect(back_url(request, board_url))
+
+
+@require_POST
+def reorder(request: HtmxHttpRequest) -> HttpResponse:
+    """Drop a card within its column: ``status``, ``keys`` (the column top first), ``moved`` (the card)."""
+    org = require_org(request)
+    board_url = reverse("issues:board") + (f"?{request.GET.urlencode()}" if request.GET else "")
+    try:
+        issues_reorder(
+            actor=human_actor(request),
+            org=org,
+            status=request.POST.get("status", ""),
+            keys=[k for k in request.POST.get("keys", "").split(",") if k],
+            moved=request.POST.get("moved", ""),
+        )
     except MesaError as exc:
         return fail(request, exc, back=back_url(request, board_url))
     if request.htmx:

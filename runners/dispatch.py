@@ -38,6 +38,7 @@ from orgs.models import Event
 from runners.backlog import backlog_read
 from runners.budget import budget_block, budget_remaining
 from runners.models import Run, RunMode, RunStatus
+from runners.readiness import agent_problem
 from runners.services import retry_capped, run_enqueue
 from runners.shipping import ship_for_event
 from runners.wake import DISPATCH_TYPES
@@ -185,6 +186,11 @@ def dispatch(wake: Wake) -> Run | None:
     """Queue the run a wake-up asks for, after the work, retry-cap and budget checks; None when not queued."""
     agent = Agent.objects.select_related("org").filter(pk=wake.agent_id).first()
     if agent is None or agent.status == AgentStatus.TERMINATED:
+        return None
+    problem = agent_problem(agent)
+    if problem:
+        # "Needs setup" (its CLI is missing): a run would fail at once; the dashboard says what to do.
+        log.info("not waking %s: %s", agent.slug, problem)
         return None
     issue = Issue.objects.filter(pk=wake.issue_id).first() if wake.issue_id else None
     if wake.issue_id and issue is None:

@@ -110,7 +110,15 @@ def org_agents(request: HttpRequest) -> list[Any]:
         return cached
 
     org = current_org(request)
-    agents = list(Agent.objects.filter(org=org).only("id", "slug", "name", "status").order_by("name")) if org else []
+    agents = (
+        list(
+            Agent.objects.filter(org=org)
+            .only("id", "slug", "name", "status", "runner", "model", "env")
+            .order_by("name")
+        )
+        if org
+        else []
+    )
     request._mesa_agents = agents  # type: ignore[attr-defined]
     return agents
 
@@ -126,8 +134,8 @@ def context(request: HttpRequest) -> dict[str, Any]:
     # partials re-fetched on every live event skip both queries.
     @functools.cache
     def orgs() -> list[Org]:
-        rows = list(Org.objects.only("id", "name", "slug")[:50])
-        return rows if len(rows) > 1 else []
+        # Always listed, one org included: the switcher says which org this is and that there can be more.
+        return list(Org.objects.only("id", "name", "slug")[:50])
 
     @functools.cache
     def pending_approvals() -> int:

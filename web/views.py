@@ -15,10 +15,10 @@ from django.db.models.functions import TruncDate
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from agents.models import Agent, AgentStatus
+from agents.services import agent_update
 from blocks.models import WorkBlock, WorkBlockStatus
 from blocks.services import alignment_score
 from issues.models import OPEN_STATUSES, TERMINAL_STATUSES, Issue, Label
@@ -26,7 +26,9 @@ from issues.services import label_create
 from orgs.errors import MesaError
 from orgs.models import DEFAULT_FEATURES, Activity, Org
 from orgs.services import org_update
+from runners.management.commands.doctor import doctor_rows
 from runners.models import Run, RunStatus, SchedulerState
+from runners.readiness import FALLBACK_RUNNER, agents_needing_setup
 from runners.selectors import agent_states
 from runners.services import scheduler_set_paused, scheduler_state_message
 from runners.usage import UsageTotals, day_start, usage_by_agent, usage_by_day
@@ -49,6 +51,8 @@ def _dashboard_context(org: Org) -> dict[str, Any]:
             total=Count("id"), done=Count("id", filter=Q(status__in=TERMINAL_STATUSES))
         )
     return {
+        "needs_setup": agents_needing_setup(r["agent"] for r in states),
+        "fallback_runner": FALLBACK_RUNNER,
         "states": states,
         "agent_count": len(states),
         "running_count": sum(1 for r in states if r["state"] == "running"),
@@ -60,8 +64,25 @@ def _dashboard_context(org: Org) -> dict[str, Any]:
         "progress": progress,
         "alignment": alignment_score(org),
         "recent_issues": list(Issue.objects.filter(org=org).select_related("assignee").order_by("-updated_at")[:12]),
-        "activity": list(Activity.objects.filter(org=org).order_by("-id")[:20]),
+        "activity": collapse_activity(list(Activity.objects.filter(org=org).order_by("-id")[:60]))[:20],
     }
+
+
+def collapse_activity(rows: list[Activity]) -> list[Activity]:
+    """Runs of the same actor doing the same verb to the same kind of object become one row.
+
+    The first row of each run stays, with ``more`` set to how many others it stands for (so
+    bootstrap's "created" rows for six agents and their labels read as two lines, not twenty).
+    """
+    out: list[Activity] = []
+    for row in rows:
+        last = out[-1] if out else None
+        same = (row.actor_label, row.verb, row.object_type)
+        if last is not None and (last.actor_label, last.verb, last.object_type) == same and not row.details.get("from"):
+            last.more = getattr(last, "more", 0) + 1  # type: ignore[attr-defined]
+            continue
+        out.append(row)
+    return out
 
 
 @require_GET
@@ -74,7 +95,39 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         return render(request, "web/partials/dashboard_live.html", ctx)
     if request.htmx and request.htmx.target == "activity-feed":
         return render(request, "web/partials/feed.html", ctx)
+    if request.htmx and request.htmx.target == "recent-issues":
+        return render(request, "web/partials/recent_issues.html", ctx)
     return render(request, "web/dashboard.html", ctx)
+
+
+@require_GET
+def runners_page(request: HtmxHttpRequest) -> HttpResponse:
+    """Settings › Runners: ``manage.py doctor``'s findings, and which agents need setup."""
+    org = require_org(request)
+    agents = Agent.objects.filter(org=org).exclude(status=AgentStatus.TERMINATED).order_by("name")
+    ctx = {"rows": doctor_rows(), "needs_setup": agents_needing_setup(agents), "fallback_runner": FALLBACK_RUNNER}
+    return render(request, "web/runners.html", ctx)
+
+
+@require_POST
+def setup_fallback(request: HtmxHttpRequest) -> HttpResponse:
+    """The setup banner's button: every agent whose runner cannot run here switches to ``dry_run``."""
+    org = require_org(request)
+    actor = human_actor(request)
+    agents = Agent.objects.filter(org=org).exclude(status=AgentStatus.TERMINATED)
+    switched = []
+    for agent, _problem in agents_needing_setup(agents):
+        agent_update(actor=actor, agent=agent, runner=FALLBACK_RUNNER, note="needs setup: switched from the banner")
+        switched.append(agent.name)
+    if switched:
+        messages.success(request, f"{', '.join(switched)} now use {FALLBACK_RUNNER}.")
+    return HttpResponseRedirect(reverse("web:dashboard"))
+
+
+@require_GET
+def approvals_badge(request: HtmxHttpRequest) -> HttpResponse:
+    """The sidebar's pending-approvals badge alone (the context processor counts them)."""
+    return render(request, "web/partials/approvals_badge.html")
 
 
 @require_GET
@@ -92,14 +145,17 @@ def activity(request: HtmxHttpRequest) -> HttpResponse:
     if filters["q"]:
         qs = qs.filter(Q(object_repr__icontains=filters["q"]) | Q(object_id__iexact=filters["q"]))
     page = Paginator(qs, ACTIVITY_PAGE_SIZE).get_page(request.GET.get("page"))
-    since = timezone.now() - timedelta(days=14)
-    per_day = list(
-        Activity.objects.filter(org=org, created_at__gte=since)
+    # 14 UTC days ending today, zero-filled: a quiet day is an empty slot, not a missing bar.
+    since = day_start() - timedelta(days=13)
+    counts = {
+        row["day"].isoformat(): row["n"]
+        for row in Activity.objects.filter(org=org, created_at__gte=since)
         .annotate(day=TruncDate("created_at", tzinfo=UTC))
         .values("day")
         .annotate(n=Count("id"))
-        .order_by("day")
-    )
+        .order_by()
+    }
+    days = [(since + timedelta(days=i)).date().isoformat() for i in range(14)]
     ctx = {
         "page": page,
         "filters": {k: v for k, v in filters.items() if v},
@@ -107,7 +163,7 @@ def activity(request: HtmxHttpRequest) -> HttpResponse:
         "types": list(
             Activity.objects.filter(org=org).order_by().values_list("object_type", flat=True).distinct()[:50]
         ),
-        "per_day": [(str(row["day"]), row["n"]) for row in per_day],
+        "per_day": [(day, counts.get(day, 0)) for day in days],
     }
     template = (
         "web/partials/activity_rows.html"

@@ -31,7 +31,11 @@
     ".palette-hint{font-size:11px;flex:none}",
     ".mesa-shortcut-list{display:grid;grid-template-columns:max-content 1fr;gap:6px 16px;margin:12px 0 0}",
     ".mesa-shortcut-list dd{margin:0;color:var(--text-2)}",
-    "[data-nav-item].is-selected{outline:1px solid var(--accent);outline-offset:-1px;background:var(--sel)}"
+    ".title-counter{margin-left:auto;white-space:nowrap}",
+    "[data-nav-item].is-selected{outline:1px solid var(--accent);outline-offset:-1px;background:var(--sel)}",
+    // J/K marks the whole card or table row, not only the title link inside it.
+    ".card:has([data-nav-item].is-selected),tr:has([data-nav-item].is-selected){outline:1px solid var(--accent);outline-offset:-1px;background:var(--sel)}",
+    ".card [data-nav-item].is-selected,tr [data-nav-item].is-selected{outline:none;background:none}"
   ].join("\n");
   document.head.appendChild(css);
 
@@ -125,6 +129,70 @@
       }
     };
   }
+
+  /* ---- the `command` runner keeps its command line in the model field: label it so ---- */
+  function labelModelField(form) {
+    var runner = form.querySelector("select[name=runner]"), input = form.querySelector("input[name=model]");
+    var label = form.querySelector("[data-model-label]");
+    if (!runner || !input || !label) return;
+    var isCommand = runner.value === "command";
+    label.textContent = isCommand ? "Command" : "Model";
+    input.placeholder = isCommand ? "/path/to/agent --flag (prompt on stdin)" : "runner default";
+  }
+  document.addEventListener("change", function (e) {
+    if (e.target.name === "runner" && e.target.form) labelModelField(e.target.form);
+  });
+
+  /* ---- issue titles: a counter, an overlong paste split at a word, a blank title refused inline ---- */
+  function titleParts(input) {
+    var form = input.form, counter = form.querySelector("[data-title-counter]"), error = form.querySelector("[data-title-error]");
+    if (!counter) { counter = el("span", "muted small title-counter"); counter.dataset.titleCounter = ""; input.insertAdjacentElement("afterend", counter); }
+    if (!error) { error = el("div", "inline-error"); error.dataset.titleError = ""; error.hidden = true; error.setAttribute("role", "alert"); counter.insertAdjacentElement("beforebegin", error); }
+    return { max: +input.dataset.maxTitle, counter: counter, error: error };
+  }
+  function showTitleCount(input) {
+    var p = titleParts(input), n = input.value.length;
+    // Quiet until the title gets long; then "312 / 300" in red says how much to cut.
+    p.counter.textContent = n > p.max * 0.8 ? n + " / " + p.max : "";
+    p.counter.classList.toggle("bad", n > p.max);
+    if (!p.error.hidden && input.value.trim() && n <= p.max) p.error.hidden = true;
+  }
+  // The last word boundary at or before `max` (a lone word longer than that is cut where it must be).
+  function wordCut(text, max) {
+    if (text.length <= max) return max;
+    var cut = text.lastIndexOf(" ", max);
+    return cut > max / 2 ? cut : max;
+  }
+  document.addEventListener("input", function (e) { if (e.target.dataset && e.target.dataset.maxTitle) showTitleCount(e.target); });
+  document.addEventListener("paste", function (e) {
+    var input = e.target;
+    if (!input.dataset || !input.dataset.maxTitle || !e.clipboardData) return;
+    var max = +input.dataset.maxTitle, pasted = e.clipboardData.getData("text");
+    var text = input.value.slice(0, input.selectionStart) + pasted + input.value.slice(input.selectionEnd);
+    var description = input.form.querySelector("textarea[name=description]");
+    if (text.replace(/\s+/g, " ").length <= max || !description) return;
+    e.preventDefault();
+    text = text.replace(/\s+/g, " ").trim();
+    var cut = wordCut(text, max);
+    input.value = text.slice(0, cut).trim();
+    description.value = (text.slice(cut).trim() + (description.value ? "\n\n" + description.value : ""));
+    showTitleCount(input);
+    var p = titleParts(input);
+    p.counter.textContent = "The rest of the paste went into the description.";
+  });
+  document.addEventListener("submit", function (e) {
+    var input = e.target.querySelector && e.target.querySelector("input[data-max-title]");
+    if (!input) return;
+    var p = titleParts(input), value = input.value.trim();
+    var problem = !value ? "An issue needs a title." :
+      value.replace(/\s+/g, " ").length > p.max ? "The title is at most " + p.max + " characters; put the rest in the description." : "";
+    if (!problem) return;
+    e.preventDefault();
+    e.stopPropagation(); // an htmx form must not send it either
+    p.error.textContent = problem; p.error.hidden = false;
+    input.setAttribute("aria-invalid", "true");
+    input.focus();
+  }, true);
 
   /* ---- server calls ---- */
   function csrfToken() {
@@ -255,9 +323,17 @@
     if (issueKey() && branch) a.push({ label: "Copy branch name", hint: branch.textContent, run: function () { copyText(branch.textContent); } });
     return a;
   }
+  // The issue page's status control lists only the moves the lifecycle allows from the current
+  // status (the server renders them, and the control follows live updates): offer the same.
+  function legalStatuses() {
+    var control = document.getElementById("field-status");
+    if (!control) return STATUSES;
+    var legal = Array.prototype.map.call(control.querySelectorAll("option"), function (o) { return o.value; });
+    return STATUSES.filter(function (s) { return legal.indexOf(s[0]) >= 0; });
+  }
   function subItems(mode, q, done) {
     if (mode === "status" || mode === "priority") {
-      var src = mode === "status" ? STATUSES : PRIORITIES;
+      var src = mode === "status" ? legalStatuses() : PRIORITIES;
       done(src.filter(function (s) { return fuzzy(q, s[1]); }).map(function (s) {
         return { label: s[1], hint: mode, run: function () { act(mode, s[0]); } };
       }));
@@ -365,6 +441,12 @@
     if ((e.metaKey || e.ctrlKey) && !e.altKey && (k === "k" || k === "K")) {
       e.preventDefault();
       if (pal && pal.open) pal.close(); else openPalette();
+      return;
+    }
+    // Cmd/Ctrl+Enter sends the form being typed in (the create modal, a comment).
+    if ((e.metaKey || e.ctrlKey) && k === "Enter" && typing(e.target) && e.target.form) {
+      e.preventDefault();
+      e.target.form.requestSubmit();
       return;
     }
     if (k === "Escape") {

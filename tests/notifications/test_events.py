@@ -150,6 +150,8 @@ def test_it_notifies_budget_exceeded_when_a_queued_run_meets_a_spent_budget(
 def test_it_notifies_an_agent_whose_cli_is_missing_as_errored(org: Any, channel: Any, runner_dirs: None) -> None:
     agent = make_agent(org, slug="ghost", runner="command", model="no-such-cli-xyz --flag")
     issue = make_issue(org, title="Cannot run", assignee=agent)
+    # The dispatcher starts nothing for an agent that needs setup (runners.readiness): a run queued by hand.
+    run_enqueue(agent=agent, issue=issue, reason="by hand")
 
     call_command("scheduler", once=True)
     process_events()

@@ -14,9 +14,12 @@ import pytest
 from django.core.management import call_command
 
 from agents.keys import key_lookup
+from agents.services import agent_update
+from issues.services import issue_update
 from runners.models import Run, RunEvent, RunStatus
 from runners.scheduler import Scheduler
-from tests.factories import make_agent, make_issue
+from runners.services import run_enqueue
+from tests.factories import SYSTEM, make_agent, make_issue
 from tests.runners.conftest import git, script
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -133,14 +136,29 @@ def test_it_runs_two_agents_in_one_repo_in_parallel_with_separate_diffs(org: Any
 def test_it_fails_a_run_whose_binary_is_missing_with_a_clear_reason(org: Any) -> None:
     agent = make_agent(org, slug="ghost", runner="command", model="no-such-cli-xyz --flag")
     issue = make_issue(org, title="Cannot run", assignee=agent)
+    # The dispatcher queues nothing for an agent that needs setup; a run queued by hand ("Wake now").
+    run_enqueue(agent=agent, issue=issue, reason="by hand")
 
     call_command("scheduler", once=True)
 
-    run, retry = Run.objects.filter(issue=issue).order_by("id")
+    (run,) = Run.objects.filter(issue=issue).order_by("id")
     assert run.status == RunStatus.FAILED
     assert "no-such-cli-xyz" in run.failure_reason and "not found" in run.failure_reason
-    # A retry is queued with a backoff; it does not start before then.
-    assert retry.status == RunStatus.QUEUED and retry.not_before is not None
+
+
+def test_it_starts_no_run_for_an_agent_whose_cli_is_missing(org: Any) -> None:
+    agent = make_agent(org, slug="ghost", runner="command", model="no-such-cli-xyz --flag")
+    issue = make_issue(org, title="Needs setup first", assignee=agent)
+
+    call_command("scheduler", once=True)
+
+    assert not Run.objects.filter(issue=issue).exists()
+    agent_update(actor=SYSTEM, agent=agent, runner="noop")
+    issue_update(actor=SYSTEM, issue=issue, priority=2)  # any change wakes the assignee again
+
+    call_command("scheduler", once=True)
+
+    assert list(Run.objects.filter(issue=issue).values_list("status", flat=True)) == [RunStatus.COMPLETED]
 
 
 def test_it_times_out_a_hanging_run_and_kills_its_whole_process_group(org: Any, tmp_path: Path) -> None:

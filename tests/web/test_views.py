@@ -171,3 +171,100 @@ def test_it_renders_a_styled_404(client: Any, org: Any) -> None:
     body = response.content.decode()
     assert "There is no issue ACME-999" in body
     assert 'data-page="not-found"' in body  # rendered through base.html, not Django's bare page
+
+
+def test_it_says_not_found_in_words_on_an_unknown_address(client: Any, org: Any) -> None:
+    client.force_login(make_user())
+    response = client.get("/nope/")
+    assert response.status_code == 404
+    body = response.content.decode()
+    assert "There is nothing at this address." in body
+    assert "Resolver404" not in body
+
+
+def test_it_words_activity_rows_for_people(client: Any, org: Any) -> None:
+    from approvals.services import approval_create
+    from blocks.services import work_block_transition
+    from issues.services import issue_update
+    from tests.factories import SYSTEM
+
+    issue = make_issue(org, title="Tidy the wording")
+    issue_update(actor=SYSTEM, issue=issue, title="Tidy the wording now", priority=3)
+    approval_create(actor=SYSTEM, org=org, title="Ship it")
+    block = make_work_block(org, title="Sprint Words")
+    work_block_transition(actor=SYSTEM, block=block, to="active")
+    make_apex_block(org, title="Goal Words")
+    client.force_login(make_user())
+    page = client.get("/activity/").content.decode()
+    assert '<option value="workblock">work block</option>' in page
+    body = " ".join(page[page.index('id="activity-list"') :].split())
+    for wrong in ("approval approval", "apikey", "workblock", "apexblock"):
+        assert wrong not in body
+    assert "work block</span> Sprint Words" in body
+    assert "apex block</span> Goal Words" in body
+    assert "· title, priority" in body
+    detail = client.get(f"/blocks/{block.pk}/").content.decode()
+    assert "in this wb" not in detail
+
+
+def test_it_renders_approval_titles_as_markdown_with_their_payload(client: Any, org: Any) -> None:
+    from approvals.services import approval_create
+    from tests.factories import SYSTEM
+
+    approval_create(actor=SYSTEM, org=org, title="Drop the `events` table", payload={"rows": 18234})
+    client.force_login(make_user())
+    body = client.get("/approvals/").content.decode()
+    assert "Drop the <code>events</code> table" in body
+    assert '<dt>rows</dt><dd class="mono">18234</dd>' in body
+
+
+def test_it_lists_the_runners_found_and_the_agents_that_need_setup(client: Any, org: Any) -> None:
+    make_agent(org, slug="ghost", name="Ghost", runner="command", model="no-such-cli-xyz")
+    make_agent(org, slug="fine", name="Fine", runner="noop")
+    client.force_login(make_user())
+    body = client.get("/settings/runners/").content.decode()
+    assert 'id="doctor"' in body and "claude_code" in body
+    assert "Ghost" in body and "no-such-cli-xyz is not installed" in body
+    assert "Fine</a>" not in body
+    dashboard = client.get("/").content.decode()
+    assert 'id="setup-banner"' in dashboard
+    client.post("/setup/fallback")
+    from agents.models import Agent
+
+    assert Agent.objects.get(org=org, slug="ghost").runner == "dry_run"
+    assert Agent.objects.get(org=org, slug="fine").runner == "noop"
+    assert 'id="setup-banner"' not in client.get("/").content.decode()
+
+
+def test_it_switches_only_its_own_orgs_agents_to_dry_run(client: Any, org: Any) -> None:
+    other = make_org(name="Other", slug="other", issue_prefix="OTH")
+    make_agent(other, slug="ghost", runner="command", model="no-such-cli-xyz")
+    make_agent(org, slug="mine", runner="command", model="no-such-cli-xyz")
+    client.force_login(make_user())
+    client.post("/setup/fallback")
+    from agents.models import Agent
+
+    assert Agent.objects.get(org=org, slug="mine").runner == "dry_run"
+    assert Agent.objects.get(org=other, slug="ghost").runner == "command"
+
+
+def test_it_leads_an_empty_org_to_its_next_steps_and_collapses_repeated_activity(client: Any, org: Any) -> None:
+    for n in range(6):
+        make_agent(org, slug=f"bot-{n}")
+    client.force_login(make_user())
+    body = client.get("/").content.decode()
+    steps = body[body.index('id="next-steps"') :]
+    for step in ("Add a repository", "Check the agents", "Write the first issue"):
+        assert step in steps
+    feed = body[body.index('id="activity-feed"') :]
+    assert feed.count('class="feed-item"') == 2  # the six agents, then the org
+    assert "and 5 more" in feed
+    make_issue(org, title="The first one")
+    assert 'id="next-steps"' not in client.get("/").content.decode()
+
+
+def test_it_shows_the_org_switcher_with_a_single_org(client: Any, org: Any) -> None:
+    client.force_login(make_user())
+    body = client.get("/issues/").content.decode()
+    assert 'aria-label="Switch org"' in body
+    assert f'<option value="{org.slug}" selected>{org.name}</option>' in body

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -21,11 +22,17 @@ from django.utils.safestring import SafeString, mark_safe
 
 from issues.board import cards_html, rows_html
 from issues.formatting import ago, priority_icon, status_icon
+from runners.readiness import agent_problem
 
 register = template.Library()
 
 _MD_EXTENSIONS = ["fenced_code", "tables", "sane_lists", "nl2br"]
 _ALLOWED_TAGS = nh3.ALLOWED_TAGS | {"input"}
+_ALLOWED_ATTRIBUTES = {
+    **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
+    "input": {"type", "checked", "disabled"},
+    "li": set(nh3.ALLOWED_ATTRIBUTES.get("li", set())) | {"class"},
+}
 # Building a Markdown instance is the expensive part; one per process, reset between uses.
 _MD = md.Markdown(extensions=_MD_EXTENSIONS, output_format="html")
 _MD_LOCK = threading.Lock()
@@ -63,6 +70,7 @@ def _render(text: str, remote_images: bool) -> SafeString:
     """Cached: live pages re-render the same comments and transcript lines on every refresh."""
     with _MD_LOCK:
         html = _MD.reset().convert(text)
+    html = _TASK_RE.sub(_task_item, html)
 
     def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
         if tag == "img" and attribute == "srcset":
@@ -76,11 +84,42 @@ def _render(text: str, remote_images: bool) -> SafeString:
     clean = nh3.clean(
         html,
         tags=_ALLOWED_TAGS,
+        attributes=_ALLOWED_ATTRIBUTES,
         link_rel="noopener noreferrer nofollow",
         url_schemes=nh3.ALLOWED_URL_SCHEMES | {"data"},
         attribute_filter=attribute_filter,
     )
     return mark_safe(clean)  # sanitised by nh3 just above
+
+
+# GitHub-style task lists: "- [ ] todo" / "- [x] done" become read-only checkboxes.
+_TASK_RE = re.compile(r"<li>(<p>)?\[([ xX])\]\s")
+
+
+def _task_item(match: re.Match[str]) -> str:
+    checked = " checked" if match.group(2) in "xX" else ""
+    return f'<li class="task">{match.group(1) or ""}<input type="checkbox" disabled{checked}> '
+
+
+@register.filter
+def markdown_inline(text: str | None) -> SafeString:
+    """One line of markdown (a title): emphasis, code and links, without the paragraph around it."""
+    html = str(markdown_filter(text))
+    if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
+        html = html[3:-4]
+    return mark_safe(html)  # already sanitised by markdown_filter
+
+
+@register.filter
+def payload_fields(payload: Any) -> list[tuple[str, str]]:
+    """The plain values of an approval's payload (``rows: 18234``) as (label, text) pairs, for display."""
+    if not isinstance(payload, dict):
+        return []
+    return [
+        (str(key).replace("_", " "), str(value)[:300])
+        for key, value in payload.items()
+        if isinstance(value, (str, int, float, bool)) and value != ""
+    ]
 
 
 # The glyphs and ages are pure helpers in issues.formatting, which the board's fast path uses too.
@@ -177,6 +216,13 @@ def bar_chart(series: Sequence[tuple[str, Any]], height: int = 120, unit: str = 
         x = i * bar_w + bar_w * 0.18
         shown = f"{unit}{value:,.2f}" if unit == "$" else f"{value:,.0f}{unit}"
         text = str(label)[5:] if len(str(label)) == 10 and str(label)[4] == "-" else str(label)
+        # Labels count back from the newest bar, so the last one (today) always has its label; the
+        # first and last labels hug the edges instead of centring, so neither is clipped.
+        anchor, text_x = "middle", x + bar_w * 0.32
+        if i == 0:
+            anchor, text_x = "start", 0.0
+        elif i == n - 1:
+            anchor, text_x = "end", float(width)
         bars.append(
             (
                 f"{x:.1f}",
@@ -184,15 +230,16 @@ def bar_chart(series: Sequence[tuple[str, Any]], height: int = 120, unit: str = 
                 f"{bar_w * 0.64:.1f}",
                 f"{h:.1f}",
                 f"{label}: {shown}",
-                f"{x + bar_w * 0.32:.1f}",
+                f"{text_x:.1f}",
                 height - 4,
-                text if i % max(1, label_every) == 0 else "",
+                anchor,
+                text if (n - 1 - i) % max(1, label_every) == 0 else "",
             )
         )
     body = format_html_join(
         "",
         '<g><rect class="bar" x="{}" y="{}" width="{}" height="{}" rx="2"><title>{}</title></rect>'
-        '<text x="{}" y="{}" text-anchor="middle">{}</text></g>',
+        '<text x="{}" y="{}" text-anchor="{}">{}</text></g>',
         bars,
     )
     return format_html(
@@ -236,3 +283,71 @@ def board_cards(context: template.Context, issues: Iterable[Any]) -> SafeString:
 @register.simple_tag
 def list_rows(issues: Iterable[Any]) -> SafeString:
     return rows_html(issues)
+
+
+# What an activity row's object is called in a sentence ("created key …", not "created key apikey …").
+OBJECT_NOUNS = {
+    "apikey": "API key",
+    "workblock": "work block",
+    "apexblock": "apex block",
+    "wikipage": "wiki page",
+    "notificationchannel": "channel",
+    "agentversion": "agent version",
+    "backlogitem": "backlog item",
+}
+
+
+@register.filter
+def activity_noun(activity: Any) -> str:
+    """The object's noun for an activity row, or "" when the verb already says it ("requested approval")."""
+    noun = OBJECT_NOUNS.get(activity.object_type, activity.object_type)
+    verb = activity.verb.lower()
+    if not noun or verb.endswith(noun.lower()) or verb.endswith(activity.object_type) or verb.startswith("added to"):
+        return ""
+    return noun
+
+
+@register.filter
+def activity_changes(activity: Any) -> str:
+    """What an "updated" row changed: "title, priority" (the field names of ``details.changes``)."""
+    changes = (activity.details or {}).get("changes") if isinstance(activity.details, dict) else None
+    if not isinstance(changes, dict):
+        return ""
+    return ", ".join(str(name).replace("_", " ") for name in changes)
+
+
+@register.filter
+def humanize_status(value: Any) -> str:
+    """``in_progress`` → ``in progress``."""
+    return str(value).replace("_", " ")
+
+
+@register.filter
+def object_noun(object_type: str) -> str:
+    """``workblock`` → ``work block`` (an activity row's object type, in words)."""
+    return OBJECT_NOUNS.get(object_type, object_type)
+
+
+# Inline SVG icons: an emoji is an empty box on a machine without an emoji font.
+_ICONS = {
+    "page": '<path d="M4 1.5h5.5L13 5v9.5H4z" fill="none" stroke="currentColor" stroke-width="1.3"/>'
+    '<path d="M9.5 1.5V5H13M6 8h5M6 10.5h5" fill="none" stroke="currentColor" stroke-width="1.1"/>',
+    "bolt": '<path d="M9 1 3 9h4.5L6.5 15 13 7H8.5z" fill="currentColor"/>',
+}
+
+
+@register.simple_tag
+def icon(name: str, size: int = 14) -> SafeString:
+    """A 16×16 inline SVG icon in the text colour (``{% icon "page" %}``)."""
+    return format_html(
+        '<svg class="icon" width="{}" height="{}" viewBox="0 0 16 16" aria-hidden="true">{}</svg>',
+        size,
+        size,
+        mark_safe(_ICONS[name]),  # constant markup defined above
+    )
+
+
+@register.filter
+def needs_setup(agent: Any) -> str:
+    """Why ``agent``'s runner cannot run here ("claude is not installed"), or "" (see runners.readiness)."""
+    return agent_problem(agent)

@@ -1,0 +1,62 @@
+"""Can an agent's runner run on this machine? "Needs setup" when its CLI is not installed.
+
+A fresh install points every agent at Claude Code, which may not be there: such an agent is
+shown as needing setup (dashboard banner, agent list, assignee pickers) and the dispatcher
+queues nothing for it, instead of starting runs that fail at once. The check is a ``PATH``
+lookup, cheap enough to repeat on every page and wake-up, so installing the CLI (or choosing
+another runner in the agent's settings) takes effect at once.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+from collections.abc import Iterable
+
+from agents.models import Agent, AgentStatus
+from runners.registry import RUNNERS, runner_for
+
+# What the banner offers: a runner that needs nothing installed and finishes its runs.
+FALLBACK_RUNNER = "dry_run"
+
+
+def runner_problem(runner: str, *, model: str = "", env: dict[str, str] | None = None) -> str:
+    """ "" when ``runner`` can start here; otherwise what is missing, in words.
+
+    ``env`` is the agent's extra environment (its ``PATH`` wins, as in a run); ``model`` is the
+    command line of the ``command`` runner.
+    """
+    if runner not in RUNNERS:
+        return f"unknown runner {runner!r}"
+    path = (env or {}).get("PATH") or os.environ.get("PATH", os.defpath)
+    if runner == "command":
+        try:
+            argv = shlex.split(model or "")
+        except ValueError:
+            return "its command line does not parse"
+        if not argv:
+            return "the command runner has no command set"
+        binary = argv[0]
+    else:
+        binary = type(runner_for(runner)).binary or ""
+    if binary and shutil.which(binary, path=path) is None:
+        return f"{binary} is not installed (not on PATH)"
+    return ""
+
+
+def agent_problem(agent: Agent) -> str:
+    """:func:`runner_problem` for ``agent`` (a terminated agent never needs setup)."""
+    if agent.status == AgentStatus.TERMINATED:
+        return ""
+    return runner_problem(agent.runner, model=agent.model, env=dict(agent.env or {}))
+
+
+def agents_needing_setup(agents: Iterable[Agent]) -> list[tuple[Agent, str]]:
+    """(agent, problem) for each agent whose runner cannot run here."""
+    out = []
+    for agent in agents:
+        problem = agent_problem(agent)
+        if problem:
+            out.append((agent, problem))
+    return out
