@@ -319,6 +319,8 @@
         { label: "Set priority… (" + issueKey() + ")", hint: "P", sub: "priority" },
         { label: "Cancel latest run (" + issueKey() + ")", hint: "action", run: function () { act("cancel_run"); } });
     }
+    var latestRun = $("[data-latest-run]");
+    if (issueKey() && latestRun) a.push({ label: "Open latest run " + latestRun.textContent, hint: "run", href: latestRun.getAttribute("href") });
     var branch = $("[data-branch-name]");
     if (issueKey() && branch) a.push({ label: "Copy branch name", hint: branch.textContent, run: function () { copyText(branch.textContent); } });
     return a;

@@ -240,3 +240,19 @@ def test_it_shows_a_noop_run_appearing_on_the_issue_page(page: Page, mesa: Serve
     expect(runs.locator("a[href^='/runs/']").first).to_be_visible(timeout=20_000)
     expect(runs).to_contain_text("completed", timeout=20_000)
     assert_not_reloaded(page)
+
+
+def test_it_opens_the_latest_run_of_the_issue_from_the_palette(page: Page, mesa: Server) -> None:
+    key = make_issue(mesa, "Look at my run")
+    code = (
+        "from agents.models import Agent\nfrom issues.models import Issue\nfrom runners.models import Run\n"
+        f"issue = Issue.objects.get(key={key!r})\nagent = Agent.objects.exclude(archetype='ceo').first()\n"
+        "print(Run.objects.create(org=issue.org, agent=agent, issue=issue, status='completed').pk)"
+    )
+    run_id = run_python(mesa.db, code).strip()
+    open_live(page, f"{mesa.url}/issues/{key}/")
+    page.keyboard.press("Control+k")
+    page.keyboard.type("open latest run")
+    expect(page.locator("#mesa-palette .palette-item").first).to_contain_text(f"Open latest run #{run_id}")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/runs/{run_id}/")
