@@ -93,9 +93,10 @@ def _may_decide(actor: Actor, approval: Approval) -> str | None:
         return "This approval belongs to another org."
     if approval.kind in HUMAN_ONLY_KINDS:
         return f"{approval.get_kind_display()} approvals are decided by humans."
+    # Checked before any role: naming someone else as reviewer must not let the CEO wave its own request through.
+    if approval.requested_by_agent_id == agent.pk:
+        return "You cannot decide your own request."
     if approval.reviewer_id == agent.pk or (approval.reviewer_id is None and is_ceo(agent)):
-        if approval.requested_by_agent_id == agent.pk:
-            return "You cannot decide your own request."
         return None
     if is_ceo(agent) and approval.reviewer_id is not None:
         return None
