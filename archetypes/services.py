@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from approvals.models import Approval, ApprovalKind
 from approvals.services import approval_create, approvals_settle_pending
-from archetypes.loader import SLUG_RE, archetype_get, override_dir
+from archetypes.loader import SLUG_RE, archetype_get, org_override_dir
 from archetypes.models import ArchetypePatch, PatchStatus
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput
@@ -91,8 +91,8 @@ def _close_pending_approvals(patch: ArchetypePatch, actor: Actor, status: str, c
 def archetype_patch_approve(*, actor: Actor, patch: ArchetypePatch, comment: str = "") -> ArchetypePatch:
     """Write the proposed text to the override directory, keeping the text it replaces."""
     _decide(patch, actor, PatchStatus.APPROVED, comment)
-    current = archetype_get(patch.archetype)
-    target = override_dir() / f"{patch.archetype}.md"
+    current = archetype_get(patch.archetype, patch.org)
+    target = org_override_dir(patch.org) / f"{patch.archetype}.md"
     patch.previous_text = current.text if current else ""
     patch.previous_override = target.is_file()
     patch.save(update_fields=["previous_text", "previous_override"])
@@ -119,7 +119,7 @@ def archetype_patch_rollback(*, actor: Actor, patch: ArchetypePatch) -> Archetyp
         raise Conflict("Only an approved patch can be rolled back.", code="not_approved")
     # The caller's instance may predate the approval; previous_text/previous_override live in the row.
     patch.refresh_from_db()
-    target = override_dir() / f"{patch.archetype}.md"
+    target = org_override_dir(patch.org) / f"{patch.archetype}.md"
     if patch.previous_override:
         _write_atomically(target, patch.previous_text)
     elif target.is_file():

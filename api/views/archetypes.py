@@ -38,7 +38,7 @@ class ArchetypeCollectionApi(MesaAPIView):
     )
     def get(self, request: Request) -> Response:
         page = Page.from_request(request)
-        rows = page.slice_list(archetype_list())
+        rows = page.slice_list(archetype_list(self.org(request)))
         return page.response(request, [archetype_out(a) for a in rows])
 
 
@@ -51,7 +51,7 @@ class ArchetypeApi(MesaAPIView):
         responses={200: ArchetypeDetailOutput, **error_responses(404)},
     )
     def get(self, request: Request, slug: str) -> Response:
-        archetype = archetype_get(slug)
+        archetype = archetype_get(slug, self.org(request))
         if archetype is None:
             raise NotFound(f"There is no archetype {slug!r}.")
         return Response(archetype_out(archetype, with_text=True))

@@ -81,7 +81,7 @@ def test_it_applies_a_patch_when_the_board_approves(
     assert resp.status_code == 403
     resp = call("POST", f"approvals/{patch['approval']}/resolve", board_key, {"decision": "approved"})
     assert resp.status_code == 200, resp.content
-    assert (Path(settings.MESA_ARCHETYPES_DIR) / "qa.md").read_text() == NEW_QA
+    assert (Path(settings.MESA_ARCHETYPES_DIR) / api_org.slug / "qa.md").read_text() == NEW_QA
     body = call("GET", "archetypes/qa", board_key).json()
     assert (body["source"], body["text"]) == ("override", NEW_QA)
     listed = call("GET", "archetype-patches?status=approved", board_key).json()["results"]
