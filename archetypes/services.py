@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import tempfile
 from pathlib import Path
@@ -127,3 +128,22 @@ def archetype_patch_rollback(*, actor: Actor, patch: ArchetypePatch) -> Archetyp
     patch.status = PatchStatus.ROLLED_BACK
     activity_record(org=patch.org, actor=actor, verb="rolled back", obj=patch)
     return patch
+
+
+def archetype_patch_diff(patch: ArchetypePatch) -> str:
+    """Unified diff from the text the patch replaces to the proposed text.
+
+    Pending: against what the patch's org runs with now; decided: against the text kept at approval.
+    """
+    if patch.status == PatchStatus.PENDING or not patch.previous_text:
+        current = archetype_get(patch.archetype, patch.org)
+        before = current.text if current else ""
+    else:
+        before = patch.previous_text
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True),
+        patch.proposed_text.splitlines(keepends=True),
+        fromfile=f"{patch.archetype}.md (current)",
+        tofile=f"{patch.archetype}.md (proposed)",
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)

@@ -50,3 +50,14 @@ def test_it_hides_approvals_of_another_org(client: Any, org: Any) -> None:
     assert client.post(f"/approvals/{foreign.pk}/resolve", {"decision": "approved"}).status_code == 404
     foreign.refresh_from_db()
     assert foreign.status == "pending"
+
+
+def test_it_shows_the_diff_of_an_archetype_patch_to_the_approver(client: Any, org: Any) -> None:
+    from archetypes.services import archetype_patch_create
+
+    text = "---\ntitle: QA\n---\nYou are a tester who also fuzzes every input.\n"
+    archetype_patch_create(actor=Actor.for_agent(make_agent(org)), org=org, archetype="qa", proposed_text=text)
+    body = client.get("/approvals/").content.decode()
+    assert 'data-testid="patch-diff"' in body
+    assert "+You are a tester who also fuzzes every input." in body
+    assert "--- qa.md (current)" in body and "+++ qa.md (proposed)" in body

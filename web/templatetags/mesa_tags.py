@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from archetypes.models import ArchetypePatch
+from archetypes.services import archetype_patch_diff
 from issues.board import cards_html, rows_html
 from issues.formatting import ago, priority_icon, status_icon
 
@@ -199,3 +201,9 @@ def board_cards(context: template.Context, issues: Iterable[Any]) -> SafeString:
 @register.simple_tag
 def list_rows(issues: Iterable[Any]) -> SafeString:
     return rows_html(issues)
+
+
+@register.filter
+def patch_diff(patch: ArchetypePatch) -> str:
+    """The unified diff an approver of an archetype patch reads (proposed vs current text)."""
+    return archetype_patch_diff(patch)
