@@ -61,3 +61,20 @@ def test_it_shows_the_diff_of_an_archetype_patch_to_the_approver(client: Any, or
     assert 'data-testid="patch-diff"' in body
     assert "+You are a tester who also fuzzes every input." in body
     assert "--- qa.md (current)" in body and "+++ qa.md (proposed)" in body
+
+
+def test_it_rolls_back_an_approved_archetype_patch_with_a_button(client: Any, org: Any) -> None:
+    from archetypes.loader import archetype_get
+    from archetypes.services import archetype_patch_approve, archetype_patch_create
+
+    board = Actor.human(label="alice")
+    patch = archetype_patch_create(actor=board, org=org, archetype="qa", proposed_text="---\ntitle: QA2\n---\nNew.\n")
+    archetype_patch_approve(actor=board, patch=patch)
+    body = client.get("/approvals/").content.decode()
+    assert 'data-testid="patch-rollback"' in body
+    foreign = make_org(slug="foreign")
+    assert client.post(f"/archetype-patches/{patch.pk}/rollback").status_code == 302
+    assert archetype_get("qa", org).source == "builtin"  # type: ignore[union-attr]
+    assert 'data-testid="patch-rollback"' not in client.get("/approvals/").content.decode()
+    other = archetype_patch_create(actor=board, org=foreign, archetype="qa", proposed_text="x")
+    assert client.post(f"/archetype-patches/{other.pk}/rollback").status_code == 404
