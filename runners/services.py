@@ -287,12 +287,20 @@ def retry_cap_check(*, issue_id: int) -> bool:
             moved = True
         except Conflict:
             issue.refresh_from_db(fields=["status"])
+    last = (
+        Run.objects.filter(issue_id=issue_id, status__in=FAILED_RUN_STATUSES)
+        .order_by("-id")
+        .values_list("failure_reason", flat=True)
+        .first()
+    )
+    reason = f" Last failure: {last}" if last else ""
     if moved:
-        note = f"{failures} runs on {issue.key} failed in a row; moved to blocked. A human needs to look."
+        note = f"{failures} runs on {issue.key} failed in a row; moved to blocked. A human needs to look.{reason}"
     else:
         note = (
             f"{failures} runs on {issue.key} failed in a row; Mesa stops retrying it. "
             f"It stays {issue.status} (the lifecycle does not allow {issue.status} → blocked). A human needs to look."
+            f"{reason}"
         )
     system_comment(issue=issue, body=note)
     event_publish(

@@ -160,16 +160,16 @@ def test_it_blocks_an_issue_after_three_failed_runs_with_a_comment_and_an_event(
     assert Event.objects.filter(type="issue_retry_cap", data__key=issue.key).count() == 1
 
 
-def test_it_leaves_the_status_when_the_lifecycle_forbids_blocked_and_says_so(org: Any) -> None:
+def test_it_blocks_an_issue_that_never_left_todo_after_three_failed_starts(org: Any) -> None:
     agent = make_agent(org, runner="noop")
     issue = make_issue(org, title="Todo fails", assignee=agent)
     for _ in range(3):
         run = make_run(agent, issue=issue, status=RunStatus.RUNNING)
-        run_finish(run=run, status=RunStatus.FAILED, failure_reason="boom")
+        run_finish(run=run, status=RunStatus.FAILED, failure_reason="claude: command not found")
     issue.refresh_from_db()
-    assert issue.status == "todo"
+    assert issue.status == "blocked"
     body = issue.comments.get(kind="system").body
-    assert "stays todo" in body
+    assert "moved to blocked" in body and "claude: command not found" in body
     run = make_run(agent, issue=issue, status=RunStatus.RUNNING)
     run_finish(run=run, status=RunStatus.FAILED, failure_reason="boom")
     assert issue.comments.filter(kind="system").count() == 1  # trips once, not on every failure
