@@ -268,6 +268,19 @@ def failures_since_success(issue_id: int) -> int:
     return runs.count()
 
 
+def heartbeat_capped(agent_id: int) -> bool:
+    """True when the agent's last ``MESA_RETRY_CAP`` heartbeat runs all failed: the scheduler stops
+    firing heartbeats until a run of the agent succeeds (a human's wake-up is never held back)."""
+    cap = settings.MESA_RETRY_CAP
+    last_ok = (
+        Run.objects.filter(agent_id=agent_id, status=RunStatus.COMPLETED).order_by("-id").values_list("id", flat=True)
+    ).first()
+    failed = Run.objects.filter(agent_id=agent_id, mode=RunMode.HEARTBEAT, status__in=FAILED_RUN_STATUSES)
+    if last_ok is not None:
+        failed = failed.filter(id__gt=last_ok)
+    return failed.count() >= cap
+
+
 @transaction.atomic
 def retry_cap_check(*, issue_id: int) -> bool:
     """After ``MESA_RETRY_CAP`` failed runs in a row on an issue, block it and say so. True if it tripped."""

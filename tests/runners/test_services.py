@@ -183,3 +183,17 @@ def test_it_counts_failures_only_since_the_last_success(org: Any) -> None:
         run = make_run(agent, issue=issue, status=RunStatus.RUNNING)
         run_finish(run=run, status=status)
     assert not issue.comments.filter(kind="system").exists()
+
+
+def test_it_caps_heartbeats_that_keep_failing_until_a_run_succeeds(org: Any) -> None:
+    from runners.models import RunMode
+    from runners.services import heartbeat_capped
+
+    agent = make_agent(org, runner="noop")
+    for _ in range(2):
+        run_finish(run=make_run(agent, mode=RunMode.HEARTBEAT, status=RunStatus.RUNNING), status=RunStatus.FAILED)
+    assert not heartbeat_capped(agent.pk)
+    run_finish(run=make_run(agent, mode=RunMode.HEARTBEAT, status=RunStatus.RUNNING), status=RunStatus.TIMED_OUT)
+    assert heartbeat_capped(agent.pk)
+    run_finish(run=make_run(agent, status=RunStatus.RUNNING), status=RunStatus.COMPLETED)
+    assert not heartbeat_capped(agent.pk)
