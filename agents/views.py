@@ -79,7 +79,7 @@ def agent_list(request: HtmxHttpRequest) -> HttpResponse:
             "states": states,
             "error": error,
             "values": request.POST if error else {},
-            "archetypes": archetype_list(),
+            "archetypes": archetype_list(org),
             "runners": Runner.choices,
         },
         status=error.status if error else 200,
@@ -113,7 +113,7 @@ def _agent_context(request: HtmxHttpRequest, agent: Agent) -> dict[str, Any]:
         "others": [
             a for a in Agent.objects.filter(org=org).only("id", "slug", "name").order_by("name") if a.pk != agent.pk
         ],
-        "archetypes": archetype_list(),
+        "archetypes": archetype_list(org),
         "runners": Runner.choices,
         "ship_modes": [("", "Org default"), *ShipMode.choices],
     }

@@ -59,6 +59,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("archetypes", archetypes.ArchetypeCollectionApi.as_view(), name="api-archetypes"),
     path("archetypes/<str:slug>", archetypes.ArchetypeApi.as_view(), name="api-archetype"),
     path("archetype-patches", archetypes.ArchetypePatchCollectionApi.as_view(), name="api-archetype-patches"),
+    path(
+        "archetype-patches/<str:patch_id>/rollback",
+        archetypes.ArchetypePatchRollbackApi.as_view(),
+        name="api-archetype-patch-rollback",
+    ),
     path("wiki", wiki.WikiCollectionApi.as_view(), name="api-wiki"),
     path("wiki/search", wiki.WikiSearchApi.as_view(), name="api-wiki-search"),
     path("wiki/<path:slug>/revisions", wiki.WikiRevisionsApi.as_view(), name="api-wiki-revisions"),

@@ -2,7 +2,10 @@
 
 Built-in archetypes live beside this module (``archetypes/<slug>.md``). Files in
 the override directory (``MESA_ARCHETYPES_DIR``, default ``var/archetypes``)
-win over built-in ones with the same slug and may add new roles.
+win over built-in ones with the same slug and may add new roles. Overrides are per
+org (``<override dir>/<org slug>/<slug>.md``, written by approved patches): one org's
+patch never changes another org's prompts. Files directly in the override directory
+are the operator's and apply to every org, below the org's own.
 """
 
 from __future__ import annotations
@@ -10,8 +13,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
+
+if TYPE_CHECKING:
+    from orgs.models import Org
 
 BUILTIN_DIR = Path(__file__).resolve().parent
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
@@ -33,8 +40,14 @@ def override_dir() -> Path:
     return Path(configured) if configured else Path(settings.BASE_DIR) / "var" / "archetypes"
 
 
-def _dirs() -> list[tuple[str, Path]]:
-    return [("override", override_dir()), ("builtin", BUILTIN_DIR)]
+def org_override_dir(org: Org) -> Path:
+    """Where approved patches of ``org`` live; no other org reads it."""
+    return override_dir() / org.slug
+
+
+def _dirs(org: Org | None) -> list[tuple[str, Path]]:
+    dirs = [("override", override_dir()), ("builtin", BUILTIN_DIR)]
+    return [("override", org_override_dir(org)), *dirs] if org is not None else dirs
 
 
 def parse(text: str) -> tuple[dict[str, str], str]:
@@ -61,22 +74,23 @@ def _load(slug: str, source: str, path: Path) -> Archetype:
     )
 
 
-def archetype_path(slug: str) -> tuple[str, Path] | None:
+def archetype_path(slug: str, org: Org | None = None) -> tuple[str, Path] | None:
     if not SLUG_RE.match(slug or ""):
         return None
-    for source, directory in _dirs():
+    for source, directory in _dirs(org):
         path = directory / f"{slug}.md"
         if path.is_file():
             return source, path
     return None
 
 
-def archetype_exists(slug: str) -> bool:
-    return archetype_path(slug) is not None
+def archetype_exists(slug: str, org: Org | None = None) -> bool:
+    return archetype_path(slug, org) is not None
 
 
-def archetype_get(slug: str) -> Archetype | None:
-    found = archetype_path(slug)
+def archetype_get(slug: str, org: Org | None = None) -> Archetype | None:
+    """The archetype as ``org`` sees it (its own override first); without an org, the shared view."""
+    found = archetype_path(slug, org)
     return _load(slug, *found) if found else None
 
 
@@ -85,10 +99,10 @@ def builtin_text(slug: str) -> str | None:
     return path.read_text(encoding="utf-8") if SLUG_RE.match(slug or "") and path.is_file() else None
 
 
-def archetype_list() -> list[Archetype]:
-    """Every archetype, each slug once (the override copy when there is one), sorted by slug."""
+def archetype_list(org: Org | None = None) -> list[Archetype]:
+    """Every archetype ``org`` sees, each slug once (the override copy when there is one), sorted by slug."""
     found: dict[str, Archetype] = {}
-    for source, directory in _dirs():
+    for source, directory in _dirs(org):
         if not directory.is_dir():
             continue
         for path in sorted(directory.glob("*.md")):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import tempfile
 from pathlib import Path
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from approvals.models import Approval, ApprovalKind
 from approvals.services import approval_create, approvals_settle_pending
-from archetypes.loader import SLUG_RE, archetype_get, override_dir
+from archetypes.loader import SLUG_RE, archetype_get, org_override_dir
 from archetypes.models import ArchetypePatch, PatchStatus
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput
@@ -91,8 +92,8 @@ def _close_pending_approvals(patch: ArchetypePatch, actor: Actor, status: str, c
 def archetype_patch_approve(*, actor: Actor, patch: ArchetypePatch, comment: str = "") -> ArchetypePatch:
     """Write the proposed text to the override directory, keeping the text it replaces."""
     _decide(patch, actor, PatchStatus.APPROVED, comment)
-    current = archetype_get(patch.archetype)
-    target = override_dir() / f"{patch.archetype}.md"
+    current = archetype_get(patch.archetype, patch.org)
+    target = org_override_dir(patch.org) / f"{patch.archetype}.md"
     patch.previous_text = current.text if current else ""
     patch.previous_override = target.is_file()
     patch.save(update_fields=["previous_text", "previous_override"])
@@ -119,7 +120,7 @@ def archetype_patch_rollback(*, actor: Actor, patch: ArchetypePatch) -> Archetyp
         raise Conflict("Only an approved patch can be rolled back.", code="not_approved")
     # The caller's instance may predate the approval; previous_text/previous_override live in the row.
     patch.refresh_from_db()
-    target = override_dir() / f"{patch.archetype}.md"
+    target = org_override_dir(patch.org) / f"{patch.archetype}.md"
     if patch.previous_override:
         _write_atomically(target, patch.previous_text)
     elif target.is_file():
@@ -127,3 +128,22 @@ def archetype_patch_rollback(*, actor: Actor, patch: ArchetypePatch) -> Archetyp
     patch.status = PatchStatus.ROLLED_BACK
     activity_record(org=patch.org, actor=actor, verb="rolled back", obj=patch)
     return patch
+
+
+def archetype_patch_diff(patch: ArchetypePatch) -> str:
+    """Unified diff from the text the patch replaces to the proposed text.
+
+    Pending: against what the patch's org runs with now; decided: against the text kept at approval.
+    """
+    if patch.status == PatchStatus.PENDING or not patch.previous_text:
+        current = archetype_get(patch.archetype, patch.org)
+        before = current.text if current else ""
+    else:
+        before = patch.previous_text
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True),
+        patch.proposed_text.splitlines(keepends=True),
+        fromfile=f"{patch.archetype}.md (current)",
+        tofile=f"{patch.archetype}.md (proposed)",
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)

@@ -11,7 +11,8 @@ from __future__ import annotations
 from issues.models import TERMINAL_STATUSES, Status
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
-    Status.TODO: (Status.IN_PROGRESS, Status.CANCELLED),
+    # todo → blocked: work that cannot even start (its agent fails before checkout) is parked, not retried forever.
+    Status.TODO: (Status.IN_PROGRESS, Status.BLOCKED, Status.CANCELLED),
     Status.IN_PROGRESS: (Status.BLOCKED, Status.IN_REVIEW, Status.CANCELLED),
     Status.BLOCKED: (Status.IN_PROGRESS, Status.CANCELLED),
     Status.IN_REVIEW: (Status.TODO, Status.DONE, Status.BOARD_REVIEW, Status.WONT_DO, Status.CANCELLED),

@@ -18,5 +18,6 @@ urlpatterns = [
     path("", include("runners.urls")),
     path("", include("blocks.urls")),
     path("", include("approvals.urls")),
+    path("", include("archetypes.urls")),
     path("", include("wiki.urls")),
 ]

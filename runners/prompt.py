@@ -44,7 +44,7 @@ class Prompt:
 
 
 def role_text(agent: Agent) -> str:
-    archetype = archetype_get(agent.archetype)
+    archetype = archetype_get(agent.archetype, agent.org)
     head = f"You are {agent.name} (@{agent.slug}), an autonomous AI agent on a team run with Mesa."
     if archetype is None:
         return head

@@ -39,7 +39,7 @@ from orgs.models import Event
 from runners.dispatch import Wake, agent_has_work, dispatch, dispatch_events, pending_wakes
 from runners.execution import execute_run
 from runners.models import ACTIVE_RUN_STATUSES, Run, RunMode, RunStatus
-from runners.services import run_claim, run_finish, scheduler_beat, worker_name
+from runners.services import heartbeat_capped, run_claim, run_finish, scheduler_beat, worker_name
 from runners.shipping import ship_poll
 from runners.wake import WAKE_TYPES, WakeSocket
 from runners.worktrees import worktrees_prune
@@ -259,6 +259,8 @@ class Scheduler:
                 continue  # busy: its current run is the heartbeat
             if not agent_has_work(agent):
                 continue  # nothing to do: no run, no tokens
+            if heartbeat_capped(agent.pk):
+                continue  # its heartbeats keep failing: retrying them only burns budget
             dispatch(Wake(agent.pk, None, RunMode.HEARTBEAT, "heartbeat"))
         for agent_id in set(self.heartbeat_due) - seen:
             del self.heartbeat_due[agent_id]

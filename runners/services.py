@@ -279,6 +279,19 @@ def failures_since_success(issue_id: int) -> int:
     return runs.count()
 
 
+def heartbeat_capped(agent_id: int) -> bool:
+    """True when the agent's last ``MESA_RETRY_CAP`` heartbeat runs all failed: the scheduler stops
+    firing heartbeats until a run of the agent succeeds (a human's wake-up is never held back)."""
+    cap = settings.MESA_RETRY_CAP
+    last_ok = (
+        Run.objects.filter(agent_id=agent_id, status=RunStatus.COMPLETED).order_by("-id").values_list("id", flat=True)
+    ).first()
+    failed = Run.objects.filter(agent_id=agent_id, mode=RunMode.HEARTBEAT, status__in=FAILED_RUN_STATUSES)
+    if last_ok is not None:
+        failed = failed.filter(id__gt=last_ok)
+    return failed.count() >= cap
+
+
 @transaction.atomic
 def retry_cap_check(*, issue_id: int) -> bool:
     """After ``MESA_RETRY_CAP`` failed runs in a row on an issue, block it and say so. True if it tripped."""
@@ -298,12 +311,20 @@ def retry_cap_check(*, issue_id: int) -> bool:
             moved = True
         except Conflict:
             issue.refresh_from_db(fields=["status"])
+    last = (
+        Run.objects.filter(issue_id=issue_id, status__in=FAILED_RUN_STATUSES)
+        .order_by("-id")
+        .values_list("failure_reason", flat=True)
+        .first()
+    )
+    reason = f" Last failure: {last}" if last else ""
     if moved:
-        note = f"{failures} runs on {issue.key} failed in a row; moved to blocked. A human needs to look."
+        note = f"{failures} runs on {issue.key} failed in a row; moved to blocked. A human needs to look.{reason}"
     else:
         note = (
             f"{failures} runs on {issue.key} failed in a row; Mesa stops retrying it. "
             f"It stays {issue.status} (the lifecycle does not allow {issue.status} → blocked). A human needs to look."
+            f"{reason}"
         )
     system_comment(issue=issue, body=note)
     event_publish(

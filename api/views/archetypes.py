@@ -22,7 +22,7 @@ from api.serializers.archetypes import (
 )
 from archetypes.loader import archetype_get, archetype_list
 from archetypes.models import ArchetypePatch, PatchStatus
-from archetypes.services import archetype_patch_create
+from archetypes.services import archetype_patch_create, archetype_patch_rollback
 from orgs.errors import NotFound
 
 TAGS = ["archetypes"]
@@ -38,7 +38,7 @@ class ArchetypeCollectionApi(MesaAPIView):
     )
     def get(self, request: Request) -> Response:
         page = Page.from_request(request)
-        rows = page.slice_list(archetype_list())
+        rows = page.slice_list(archetype_list(self.org(request)))
         return page.response(request, [archetype_out(a) for a in rows])
 
 
@@ -51,7 +51,7 @@ class ArchetypeApi(MesaAPIView):
         responses={200: ArchetypeDetailOutput, **error_responses(404)},
     )
     def get(self, request: Request, slug: str) -> Response:
-        archetype = archetype_get(slug)
+        archetype = archetype_get(slug, self.org(request))
         if archetype is None:
             raise NotFound(f"There is no archetype {slug!r}.")
         return Response(archetype_out(archetype, with_text=True))
@@ -100,3 +100,20 @@ class ArchetypePatchCollectionApi(MesaAPIView):
             reason=data["reason"],
         )
         return Response(archetype_patch_out(patch), status=status.HTTP_201_CREATED)
+
+
+class ArchetypePatchRollbackApi(MesaAPIView):
+    @extend_schema(
+        operation_id="archetype_patches_rollback",
+        tags=TAGS,
+        summary="Undo an approved archetype patch (humans only)",
+        description="Restores the text the patch replaced for this org; 409 when the patch is not approved.",
+        request=None,
+        responses={200: ArchetypePatchOutput, **error_responses(403, 404, 409)},
+    )
+    def post(self, request: Request, patch_id: str) -> Response:
+        org, actor = self.org(request), self.actor(request)
+        patch = ArchetypePatch.objects.filter(org=org, pk=int(patch_id) if patch_id.isdigit() else 0).first()
+        if patch is None:
+            raise NotFound(f"There is no archetype patch {patch_id!r}.")
+        return Response(archetype_patch_out(archetype_patch_rollback(actor=actor, patch=patch)))

@@ -81,7 +81,7 @@ def test_it_applies_a_patch_when_the_board_approves(
     assert resp.status_code == 403
     resp = call("POST", f"approvals/{patch['approval']}/resolve", board_key, {"decision": "approved"})
     assert resp.status_code == 200, resp.content
-    assert (Path(settings.MESA_ARCHETYPES_DIR) / "qa.md").read_text() == NEW_QA
+    assert (Path(settings.MESA_ARCHETYPES_DIR) / api_org.slug / "qa.md").read_text() == NEW_QA
     body = call("GET", "archetypes/qa", board_key).json()
     assert (body["source"], body["text"]) == ("override", NEW_QA)
     listed = call("GET", "archetype-patches?status=approved", board_key).json()["results"]
@@ -118,3 +118,23 @@ def test_it_pages_archetypes_and_refuses_bad_paging(call: Callable[..., Any], bo
     assert resp.status_code == 400
     assert resp.json()["field"] == "limit"
     assert call("GET", "archetypes", None).status_code == 401
+
+
+def test_it_rolls_back_an_approved_patch_for_the_board_only(
+    call: Callable[..., Any],
+    api_org: Org,
+    engineer: Agent,
+    outsider: Agent,
+    board_key: str,
+    agent_key: Callable[[Agent], str],
+) -> None:
+    patch = call("POST", "archetype-patches", agent_key(engineer), {"archetype": "qa", "proposed_text": NEW_QA}).json()
+    assert call("POST", f"archetype-patches/{patch['id']}/rollback", board_key).status_code == 409
+    call("POST", f"approvals/{patch['approval']}/resolve", board_key, {"decision": "approved"})
+    assert call("GET", "archetypes/qa", board_key).json()["text"] == NEW_QA
+    assert call("POST", f"archetype-patches/{patch['id']}/rollback", agent_key(engineer)).status_code == 403
+    assert call("POST", f"archetype-patches/{patch['id']}/rollback", agent_key(outsider)).status_code == 404
+    resp = call("POST", f"archetype-patches/{patch['id']}/rollback", board_key)
+    assert resp.status_code == 200, resp.content
+    assert resp.json()["status"] == "rolled_back"
+    assert call("GET", "archetypes/qa", board_key).json()["source"] == "builtin"

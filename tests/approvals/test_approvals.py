@@ -118,6 +118,13 @@ def test_it_lets_only_the_addressed_reviewer_the_ceo_or_the_board_decide(org: An
         approval_resolve(actor=Actor.for_agent(ceo), approval=own, decision="approved")
     assert approval_resolve(actor=BOARD, approval=own, decision="approved").status == "approved"
 
+    own_addressed = _ask(org, Actor.for_agent(ceo), reviewer=reviewer)
+    with pytest.raises(Forbidden):
+        approval_resolve(actor=Actor.for_agent(ceo), approval=own_addressed, decision="approved")
+    assert approval_resolve(actor=Actor.for_agent(reviewer), approval=own_addressed, decision="approved").status == (
+        "approved"
+    )
+
 
 def test_it_refuses_a_non_board_human_or_system_label(org: Any) -> None:
     approval = _ask(org, BOARD)

@@ -50,3 +50,31 @@ def test_it_hides_approvals_of_another_org(client: Any, org: Any) -> None:
     assert client.post(f"/approvals/{foreign.pk}/resolve", {"decision": "approved"}).status_code == 404
     foreign.refresh_from_db()
     assert foreign.status == "pending"
+
+
+def test_it_shows_the_diff_of_an_archetype_patch_to_the_approver(client: Any, org: Any) -> None:
+    from archetypes.services import archetype_patch_create
+
+    text = "---\ntitle: QA\n---\nYou are a tester who also fuzzes every input.\n"
+    archetype_patch_create(actor=Actor.for_agent(make_agent(org)), org=org, archetype="qa", proposed_text=text)
+    body = client.get("/approvals/").content.decode()
+    assert 'data-testid="patch-diff"' in body
+    assert "+You are a tester who also fuzzes every input." in body
+    assert "--- qa.md (current)" in body and "+++ qa.md (proposed)" in body
+
+
+def test_it_rolls_back_an_approved_archetype_patch_with_a_button(client: Any, org: Any) -> None:
+    from archetypes.loader import archetype_get
+    from archetypes.services import archetype_patch_approve, archetype_patch_create
+
+    board = Actor.human(label="alice")
+    patch = archetype_patch_create(actor=board, org=org, archetype="qa", proposed_text="---\ntitle: QA2\n---\nNew.\n")
+    archetype_patch_approve(actor=board, patch=patch)
+    body = client.get("/approvals/").content.decode()
+    assert 'data-testid="patch-rollback"' in body
+    foreign = make_org(slug="foreign")
+    assert client.post(f"/archetype-patches/{patch.pk}/rollback").status_code == 302
+    assert archetype_get("qa", org).source == "builtin"  # type: ignore[union-attr]
+    assert 'data-testid="patch-rollback"' not in client.get("/approvals/").content.decode()
+    other = archetype_patch_create(actor=board, org=foreign, archetype="qa", proposed_text="x")
+    assert client.post(f"/archetype-patches/{other.pk}/rollback").status_code == 404

@@ -15,6 +15,7 @@ from archetypes.loader import (
     archetype_get,
     archetype_list,
     builtin_text,
+    org_override_dir,
     override_dir,
     parse,
 )
@@ -132,16 +133,16 @@ def test_it_writes_an_approved_patch_and_rolls_it_back(org: Any) -> None:
     assert patch.status == PatchStatus.PENDING and archetype_get("qa").source == "builtin"  # type: ignore[union-attr]
 
     archetype_patch_approve(actor=BOARD, patch=patch, comment="ok")
-    target = override_dir() / "qa.md"
+    target = org_override_dir(org) / "qa.md"
     assert target.read_text() == NEW_QA
     row = ArchetypePatch.objects.get(pk=patch.pk)
     assert row.status == PatchStatus.APPROVED and row.decided_by_label == "alice"
     assert row.previous_text == builtin_text("qa") and row.previous_override is False
-    assert archetype_get("qa").title == "QA v2"  # type: ignore[union-attr]
+    assert archetype_get("qa", org).title == "QA v2"  # type: ignore[union-attr]
 
     archetype_patch_rollback(actor=BOARD, patch=row)
     assert not target.exists()
-    assert archetype_get("qa").source == "builtin"  # type: ignore[union-attr]
+    assert archetype_get("qa", org).source == "builtin"  # type: ignore[union-attr]
     assert ArchetypePatch.objects.get(pk=patch.pk).status == PatchStatus.ROLLED_BACK
     with pytest.raises(Conflict) as exc:
         archetype_patch_rollback(actor=BOARD, patch=row)
@@ -150,7 +151,9 @@ def test_it_writes_an_approved_patch_and_rolls_it_back(org: Any) -> None:
 
 def test_it_restores_a_previous_override_on_rollback(org: Any) -> None:
     older = "---\ntitle: QA local\nsummary: Ours.\n---\nLocal rules.\n"
-    target = _override("qa", older)
+    target = org_override_dir(org) / "qa.md"
+    target.parent.mkdir(parents=True)
+    target.write_text(older)
     patch = archetype_patch_create(actor=BOARD, org=org, archetype="qa", proposed_text=NEW_QA)
     # Decide through the approval, as the dashboard does; roll back with the object we still hold.
     approval = Approval.objects.get(archetype_patch=patch)
@@ -159,6 +162,17 @@ def test_it_restores_a_previous_override_on_rollback(org: Any) -> None:
     assert ArchetypePatch.objects.get(pk=patch.pk).previous_text == older
     archetype_patch_rollback(actor=BOARD, patch=patch)
     assert target.read_text() == older
+
+
+def test_it_rolls_back_to_the_operators_shared_override(org: Any) -> None:
+    shared = "---\ntitle: QA shared\n---\nOperator rules.\n"
+    _override("qa", shared)
+    patch = archetype_patch_create(actor=BOARD, org=org, archetype="qa", proposed_text=NEW_QA)
+    archetype_patch_approve(actor=BOARD, patch=patch)
+    assert archetype_get("qa", org).text == NEW_QA  # type: ignore[union-attr]
+    assert archetype_get("qa").text == shared  # type: ignore[union-attr]
+    archetype_patch_rollback(actor=BOARD, patch=patch)
+    assert archetype_get("qa", org).text == shared  # type: ignore[union-attr]
 
 
 def test_it_decides_a_patch_only_once(org: Any) -> None:
@@ -240,4 +254,19 @@ def test_it_writes_the_patch_once_when_decided_through_the_approval(org: Any) ->
     assert ArchetypePatch.objects.get(pk=patch.pk).status == PatchStatus.APPROVED
     assert Approval.objects.get(pk=approval.pk).status == "approved"
     assert Event.objects.filter(type="approval_resolved").count() == 1
-    assert (override_dir() / "qa.md").read_text() == NEW_QA
+    assert (org_override_dir(org) / "qa.md").read_text() == NEW_QA
+
+
+def test_it_moves_a_global_override_written_by_a_patch_into_its_org(org: Any) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("archetypes.migrations.0002_per_org_overrides")
+    patch = archetype_patch_create(actor=BOARD, org=org, archetype="qa", proposed_text=NEW_QA)
+    ArchetypePatch.objects.filter(pk=patch.pk).update(status=PatchStatus.APPROVED)
+    patched = _override("qa", NEW_QA)
+    operators = _override("backend", "---\ntitle: Backend shared\n---\nOurs.\n")
+    migration.move_patched_overrides(apps, None)
+    assert not patched.exists() and (org_override_dir(org) / "qa.md").read_text() == NEW_QA
+    assert operators.exists()

@@ -20,6 +20,7 @@ BOARD = Actor.human(label="board")
 # The lifecycle as the issue specifies it, written out independently of issues.lifecycle.
 SPEC: set[tuple[str, str]] = {
     ("todo", "in_progress"),
+    ("todo", "blocked"),
     ("in_progress", "blocked"),
     ("blocked", "in_progress"),
     ("in_progress", "in_review"),

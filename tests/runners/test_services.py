@@ -177,16 +177,16 @@ def test_it_blocks_an_issue_after_three_failed_runs_with_a_comment_and_an_event(
     assert Event.objects.filter(type="issue_retry_cap", data__key=issue.key).count() == 1
 
 
-def test_it_leaves_the_status_when_the_lifecycle_forbids_blocked_and_says_so(org: Any) -> None:
+def test_it_blocks_an_issue_that_never_left_todo_after_three_failed_starts(org: Any) -> None:
     agent = make_agent(org, runner="noop")
     issue = make_issue(org, title="Todo fails", assignee=agent)
     for _ in range(3):
         run = make_run(agent, issue=issue, status=RunStatus.RUNNING)
-        run_finish(run=run, status=RunStatus.FAILED, failure_reason="boom")
+        run_finish(run=run, status=RunStatus.FAILED, failure_reason="claude: command not found")
     issue.refresh_from_db()
-    assert issue.status == "todo"
+    assert issue.status == "blocked"
     body = issue.comments.get(kind="system").body
-    assert "stays todo" in body
+    assert "moved to blocked" in body and "claude: command not found" in body
     run = make_run(agent, issue=issue, status=RunStatus.RUNNING)
     run_finish(run=run, status=RunStatus.FAILED, failure_reason="boom")
     assert issue.comments.filter(kind="system").count() == 1  # trips once, not on every failure
@@ -200,3 +200,17 @@ def test_it_counts_failures_only_since_the_last_success(org: Any) -> None:
         run = make_run(agent, issue=issue, status=RunStatus.RUNNING)
         run_finish(run=run, status=status)
     assert not issue.comments.filter(kind="system").exists()
+
+
+def test_it_caps_heartbeats_that_keep_failing_until_a_run_succeeds(org: Any) -> None:
+    from runners.models import RunMode
+    from runners.services import heartbeat_capped
+
+    agent = make_agent(org, runner="noop")
+    for _ in range(2):
+        run_finish(run=make_run(agent, mode=RunMode.HEARTBEAT, status=RunStatus.RUNNING), status=RunStatus.FAILED)
+    assert not heartbeat_capped(agent.pk)
+    run_finish(run=make_run(agent, mode=RunMode.HEARTBEAT, status=RunStatus.RUNNING), status=RunStatus.TIMED_OUT)
+    assert heartbeat_capped(agent.pk)
+    run_finish(run=make_run(agent, status=RunStatus.RUNNING), status=RunStatus.COMPLETED)
+    assert not heartbeat_capped(agent.pk)

@@ -20,6 +20,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from archetypes.models import ArchetypePatch
+from archetypes.services import archetype_patch_diff
 from issues.board import cards_html, rows_html
 from issues.formatting import ago, priority_icon, status_icon
 from runners.readiness import agent_problem
@@ -351,3 +353,9 @@ def icon(name: str, size: int = 14) -> SafeString:
 def needs_setup(agent: Any) -> str:
     """Why ``agent``'s runner cannot run here ("claude is not installed"), or "" (see runners.readiness)."""
     return agent_problem(agent)
+
+
+@register.filter
+def patch_diff(patch: ArchetypePatch) -> str:
+    """The unified diff an approver of an archetype patch reads (proposed vs current text)."""
+    return archetype_patch_diff(patch)
