@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
@@ -10,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agents.models import Agent
+from agents.selectors import is_ceo
 from agents.services import agent_create, agent_heartbeat, agent_resume, agent_update
 from api.base import MesaAPIView
 from api.errors import error_responses
@@ -25,9 +27,12 @@ from api.serializers.agents import (
     HeartbeatOutput,
     agent_out,
 )
+from api.serializers.approvals import ApprovalOutput, approval_out
 from api.serializers.issues import iso
 from api.views._lookups import agent_ref
-from orgs.errors import InvalidInput, NotFound
+from approvals.models import ApprovalKind
+from approvals.services import approval_create
+from orgs.errors import Conflict, InvalidInput, NotFound
 from orgs.models import Org
 from runners.services import agent_pause_runs
 
@@ -73,17 +78,47 @@ class AgentCollectionApi(MesaAPIView):
     @extend_schema(
         operation_id="agents_create",
         tags=TAGS,
-        summary="Create an agent (board keys only)",
+        summary="Create an agent (board keys), or propose a hire (the CEO: 202 with a pending approval)",
+        description=(
+            "A board key creates the agent at once (201). The CEO's key proposes the hire instead: the answer is "
+            "202 with a pending `agent_add` approval, and approving it creates the agent exactly as asked. Other "
+            "agents get 403."
+        ),
         request=AgentCreateInput,
-        responses={201: AgentDetailOutput, **error_responses(400, 403, 409, 413, 415)},
+        responses={
+            201: AgentDetailOutput,
+            202: ApprovalOutput,
+            **error_responses(400, 403, 409, 413, 415),
+        },
     )
     def post(self, request: Request) -> Response:
-        self.require_board(request, "create agents")
-        org = self.org(request)
+        actor, org = self.actor(request), self.org(request)
+        if actor.agent is not None and is_ceo(actor.agent):
+            return self._propose_hire(request, org)
+        self.require_board(request, "create agents; the CEO may propose a hire")
         data = self.input(request, AgentCreateInput)
         slug = data.pop("slug")
-        agent = agent_create(actor=self.actor(request), org=org, slug=slug, **_config(org, data))
+        agent = agent_create(actor=actor, org=org, slug=slug, **_config(org, data))
         return Response(agent_out(agent, _slugs(org), detail=True), status=status.HTTP_201_CREATED)
+
+    def _propose_hire(self, request: Request, org: Org) -> Response:
+        """The CEO's hire: validated now (so a bad request fails at once), created when a human approves."""
+        data = self.input(request, AgentCreateInput)
+        slug = data["slug"]
+        if Agent.objects.filter(org=org, slug=slug).exists():
+            raise Conflict(f"There is already an agent @{slug}.", code="slug_taken", field="slug")
+        _config(org, {k: v for k, v in data.items() if k in ("reports_to", "review_agent")})  # refs must resolve
+        spec = {k: (str(v) if isinstance(v, Decimal) else v) for k, v in data.items()}
+        name = spec.get("name") or slug
+        approval = approval_create(
+            actor=self.actor(request),
+            org=org,
+            kind=ApprovalKind.AGENT_ADD,
+            title=f"Hire {name} (@{slug}) as {spec.get('archetype') or 'an agent'}",
+            reason=f"Proposed by the CEO. Approving creates @{slug} with the configuration in the payload.",
+            payload={"agent": spec},
+        )
+        return Response(approval_out(approval), status=status.HTTP_202_ACCEPTED)
 
 
 class AgentMeApi(MesaAPIView):

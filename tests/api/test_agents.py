@@ -77,13 +77,40 @@ def test_it_lets_the_board_create_an_agent(call: Any, api_org: Org, ceo: Agent, 
 def test_it_refuses_agent_writes_from_agents(
     call: Any, api_org: Org, ceo: Agent, engineer: Agent, agent_key: Any
 ) -> None:
-    raw = agent_key(ceo)  # even the CEO: agents do not rewrite agents through the API
-    assert call("POST", "agents", raw, {"slug": "x"}).json()["code"] == "board_only"
+    raw = agent_key(ceo)  # even the CEO: agents do not rewrite agents through the API (it proposes hires)
+    assert call("POST", "agents", agent_key(engineer), {"slug": "x"}).json()["code"] == "board_only"
     assert call("PATCH", "agents/engineer", raw, {"max_turns": 3}).status_code == 403
     assert call("POST", "agents/engineer/pause", raw).status_code == 403
     assert call("POST", "agents/engineer/resume", raw).status_code == 403
     engineer.refresh_from_db()
     assert engineer.max_turns != 3 and engineer.status == AgentStatus.ACTIVE
+
+
+def test_it_turns_the_ceos_hire_into_an_approval_and_creates_the_agent_when_it_is_approved(
+    call: Any, api_org: Org, ceo: Agent, engineer: Agent, agent_key: Any, board_key: str
+) -> None:
+    spec = {
+        "slug": "data-eng",
+        "name": "Data Engineer",
+        "archetype": "backend",
+        "reports_to": "ceo",
+        "max_turns": 7,
+        "daily_cost_limit_usd": "4.50",
+    }
+    answer = call("POST", "agents", agent_key(ceo), spec)
+    assert answer.status_code == 202, answer.content
+    approval = answer.json()
+    assert approval["kind"] == "agent_add" and approval["status"] == "pending"
+    assert not Agent.objects.filter(slug="data-eng").exists()  # nothing until a human approves
+    # A bad proposal fails at once, not at approval time.
+    assert call("POST", "agents", agent_key(ceo), {**spec, "slug": "other", "reports_to": "nobody"}).status_code == 400
+    assert call("POST", "agents", agent_key(ceo), {**spec, "slug": "engineer"}).json()["code"] == "slug_taken"
+
+    decided = call("POST", f"approvals/{approval['id']}/resolve", board_key, {"decision": "approved"})
+    assert decided.status_code == 200, decided.content
+    hired = Agent.objects.get(org=api_org, slug="data-eng")
+    assert (hired.name, hired.archetype, hired.reports_to, hired.max_turns) == ("Data Engineer", "backend", ceo, 7)
+    assert str(hired.daily_cost_limit_usd) == "4.50"
 
 
 def test_it_updates_config_and_budgets_as_new_versions(

@@ -170,7 +170,6 @@ def test_every_command_of_every_archetypes_prompt_answers_2xx(live_server: Any, 
     assert Run.objects.filter(org=world.org, cancel_requested=True).exists()
 
 
-@pytest.mark.xfail(strict=True, reason="the CEO's POST /agents answers 403 until hiring lands (issue 10)")
 def test_the_ceo_hires_with_the_command_its_prompt_teaches(live_server: Any, world: World) -> None:
     issue = make_issue(world.org, title="Grow the team", assignee=world.ceo)
     sheet = cheat_sheet_of(prompt_build(agent=world.ceo, issue=issue, mode="task").task)
