@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from api.views import agents, approvals, archetypes, blocks, inbox, issues, labels, runs, usage, wiki
+from api.views import agents, approvals, archetypes, blocks, hooks, inbox, issues, labels, runs, usage, wiki
 
 urlpatterns: list[URLPattern | URLResolver] = [
     # Work: inbox, issues, checkout, comments.
@@ -52,6 +52,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("archetypes", archetypes.ArchetypeCollectionApi.as_view(), name="api-archetypes"),
     path("archetypes/<str:slug>", archetypes.ArchetypeApi.as_view(), name="api-archetype"),
     path("archetype-patches", archetypes.ArchetypePatchCollectionApi.as_view(), name="api-archetype-patches"),
+    # Work that arrives by itself: inbound hooks, their rules, the pipeline log.
+    path("hooks", hooks.HookCollectionApi.as_view(), name="api-hooks"),
+    path("hooks/<str:hook_id>/rotate", hooks.HookRotateApi.as_view(), name="api-hook-rotate"),
+    path("hook-rules", hooks.RuleCollectionApi.as_view(), name="api-hook-rules"),
+    path("logs", hooks.LogsApi.as_view(), name="api-logs"),
     path("wiki", wiki.WikiCollectionApi.as_view(), name="api-wiki"),
     path("wiki/search", wiki.WikiSearchApi.as_view(), name="api-wiki-search"),
     path("wiki/<path:slug>/revisions", wiki.WikiRevisionsApi.as_view(), name="api-wiki-revisions"),

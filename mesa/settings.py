@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "archetypes",
     "runners",
     "notifications",
+    "hooks",
     "api",
     "web",
 ]

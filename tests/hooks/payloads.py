@@ -1,0 +1,57 @@
+"""Payloads shaped like the providers' documented webhook examples (trimmed to the fields Mesa reads)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def github_issue_opened(
+    *, number: int = 1347, labels: tuple[str, ...] = ("agent",), login: str = "octocat"
+) -> dict[str, Any]:
+    return {
+        "action": "opened",
+        "issue": {
+            "url": f"https://api.github.com/repos/octocat/Hello-World/issues/{number}",
+            "html_url": f"https://github.com/octocat/Hello-World/issues/{number}",
+            "id": 1,
+            "number": number,
+            "title": "Found a bug",
+            "user": {"login": login, "id": 1, "type": "User"},
+            "labels": [{"id": 208045946, "name": name, "color": "f29513", "default": True} for name in labels],
+            "state": "open",
+            "body": "I'm having a problem with this.",
+        },
+        "repository": {"id": 1296269, "name": "Hello-World", "full_name": "octocat/Hello-World", "private": False},
+        "sender": {"login": login, "id": 1, "type": "User"},
+    }
+
+
+def github_issue_comment(*, number: int = 1347, body: str = "Me too") -> dict[str, Any]:
+    payload = github_issue_opened(number=number)
+    payload["action"] = "created"
+    payload["comment"] = {"id": 99, "body": body, "user": {"login": "hubot", "type": "User"}}
+    return payload
+
+
+def gitlab_issue_open(*, iid: int = 23, labels: tuple[str, ...] = ("agent",)) -> dict[str, Any]:
+    return {
+        "object_kind": "issue",
+        "event_type": "issue",
+        "user": {"id": 1, "name": "Administrator", "username": "root"},
+        "project": {
+            "id": 1,
+            "name": "Gitlab Test",
+            "path_with_namespace": "gitlabhq/gitlab-test",
+            "web_url": "http://example.com/gitlabhq/gitlab-test",
+        },  # fmt: skip
+        "object_attributes": {
+            "id": 301,
+            "iid": iid,
+            "title": "New API: create/update/delete file",
+            "description": "Create new API for manipulations with repository",
+            "state": "opened",
+            "action": "open",
+            "url": f"http://example.com/diaspora/issues/{iid}",
+        },
+        "labels": [{"id": 206, "title": name} for name in labels],
+    }

@@ -1,0 +1,47 @@
+"""Settings → Hooks: create shows the URL and the secret once; rotate; redeliver; another org's rows stay hidden."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.test import Client
+
+from hooks.models import Hook
+from hooks.secrets import unseal
+from hooks.services import hook_create, log
+from tests.factories import make_org
+from tests.hooks.conftest import BOARD
+
+
+def test_it_creates_a_hook_in_settings_and_shows_its_url_and_secret_once(client: Client, org: Any) -> None:
+    resp = client.post("/settings/hooks/new/", {"name": "repo", "source": "github"}, follow=True)
+    hook = Hook.objects.get(org=org)
+    secret = unseal(hook.secret_sealed)
+    page = resp.content.decode()
+    assert f"/hooks/acme/github/{hook.public_id}" in page
+    assert secret in page
+    assert secret not in client.get("/settings/hooks/").content.decode()
+
+
+def test_it_hides_another_orgs_hooks_and_refuses_to_rotate_them(client: Client, org: Any) -> None:
+    other = make_org(name="Other", slug="other", issue_prefix="OTH")
+    theirs, _ = hook_create(actor=BOARD, org=other, source="gitlab", name="their-hook")
+    page = client.get("/settings/hooks/").content.decode()
+    assert "their-hook" not in page
+    assert client.post(f"/settings/hooks/{theirs.pk}/rotate/").status_code == 404
+
+
+def test_it_shows_the_pipeline_log_filtered_and_paged_and_only_this_orgs(client: Client, org: Any) -> None:
+    other = make_org(name="Other", slug="other", issue_prefix="OTH")
+    log(org=other, kind="received", message="their delivery")
+    for n in range(55):
+        log(org=org, kind="received" if n % 2 else "refused", message=f"step {n}")
+
+    page = client.get("/logs/").content.decode()
+    refused = client.get("/logs/?kind=refused").content.decode()
+    partial = client.get("/logs/?kind=refused", headers={"HX-Request": "true"}).content.decode()
+
+    assert "step 54" in page and "step 4<" not in page and "their delivery" not in page
+    assert "Older" in page
+    assert "step 54" in refused and "step 53" not in refused
+    assert "<h1>" not in partial and "step 54" in partial
