@@ -57,6 +57,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("hooks/<str:hook_id>/rotate", hooks.HookRotateApi.as_view(), name="api-hook-rotate"),
     path("hook-rules", hooks.RuleCollectionApi.as_view(), name="api-hook-rules"),
     path("logs", hooks.LogsApi.as_view(), name="api-logs"),
+    path("writeback", hooks.WriteBackApi.as_view(), name="api-writeback"),
     path("wiki", wiki.WikiCollectionApi.as_view(), name="api-wiki"),
     path("wiki/search", wiki.WikiSearchApi.as_view(), name="api-wiki-search"),
     path("wiki/<path:slug>/revisions", wiki.WikiRevisionsApi.as_view(), name="api-wiki-revisions"),

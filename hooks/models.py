@@ -35,6 +35,10 @@ class Hook(models.Model):
     signature_header = models.CharField(max_length=100, blank=True, default="X-Signature-256")
     delivery_header = models.CharField(max_length=100, blank=True, default="X-Delivery-Id")
     rate_limit_per_minute = models.PositiveIntegerField(default=60)
+    # Mesa's own token for this forge (sealed; hydration and write-back use it, runs never see it), and
+    # the API base URL (GitHub Enterprise, self-hosted GitLab); empty = the forge's public API.
+    api_url = models.URLField(max_length=300, blank=True, default="")
+    token_sealed = models.TextField(blank=True, default="")
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -77,6 +81,7 @@ class Delivery(models.Model):
 
 class Action(models.TextChoices):
     CREATE_ISSUE = "create_issue", "Create an issue (or comment on the one already created)"
+    START_RUN = "start_run", "Start a run for the assignee with a templated prompt"
 
 
 class Rule(models.Model):
@@ -98,6 +103,8 @@ class Rule(models.Model):
     assignee = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     labels = models.JSONField(default=list, blank=True)
     priority = models.PositiveSmallIntegerField(default=0)
+    # Fetch the pull request's changed files and diff (pinned to its head SHA) as {{ diff }} and {{ files }}.
+    hydrate = models.BooleanField(default=False)
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -127,6 +134,23 @@ class ExternalLink(models.Model):
         return self.external_key
 
 
+class OutputPolicy(models.Model):
+    """What one agent may write back to a forge through Mesa. No policy row: nothing is allowed."""
+
+    agent = models.OneToOneField(Agent, on_delete=models.CASCADE, related_name="output_policy")
+    comments_allowed = models.BooleanField(default=True)
+    max_comment_length = models.PositiveIntegerField(default=4000)
+    # Labels: the allow-list (empty = any not denied) and the deny-list (always wins).
+    labels_allowed = models.JSONField(default=list, blank=True)
+    labels_denied = models.JSONField(default=list, blank=True)
+    status_allowed = models.BooleanField(default=False)
+    suggestions_allowed = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"output policy of {self.agent_id}"
+
+
 class LogKind(models.TextChoices):
     REFUSED = "refused", "Delivery refused"
     RECEIVED = "received", "Delivery received"
@@ -135,6 +159,11 @@ class LogKind(models.TextChoices):
     RULE_SKIPPED = "rule_skipped", "Rule did not match"
     ISSUE_CREATED = "issue_created", "Issue created"
     ISSUE_COMMENTED = "issue_commented", "Issue commented"
+    HYDRATED = "hydrated", "Change fetched"
+    RUN_QUEUED = "run_queued", "Run queued"
+    POLICY_ALLOWED = "policy_allowed", "Write-back allowed"
+    POLICY_DENIED = "policy_denied", "Write-back denied"
+    WRITTEN_BACK = "written_back", "Written back"
     FAILED = "failed", "Failed"
 
 

@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from agents.models import Agent
-from hooks import signatures
+from hooks import hydration, signatures
 from hooks.matching import facts_of, why_not
 from hooks.models import (
     Action,
@@ -39,6 +39,8 @@ from orgs.actors import Actor
 from orgs.errors import Forbidden, InvalidInput, MesaError
 from orgs.events import EventType, event_publish
 from orgs.models import Org
+from runners.forges import ForgeError
+from runners.services import run_enqueue
 
 
 def log(*, org: Org, kind: str, message: str, **refs: Any) -> LogEntry:
@@ -70,6 +72,8 @@ def hook_create(
     signature_header: str = "",
     delivery_header: str = "",
     rate_limit_per_minute: int = 60,
+    api_url: str = "",
+    token: str = "",
 ) -> tuple[Hook, str]:
     """A new hook and its clear secret (generated unless given): the only time the secret is returned."""
     _board(actor, "create hooks")
@@ -88,6 +92,8 @@ def hook_create(
         signature_header=signature_header or "X-Signature-256",
         delivery_header=delivery_header or "X-Delivery-Id",
         rate_limit_per_minute=max(1, rate_limit_per_minute),
+        api_url=api_url.strip(),
+        token_sealed=seal(token.strip()),
     )
     return hook, clear
 
@@ -121,6 +127,7 @@ def rule_create(
     labels: list[str] | None = None,
     priority: int = 0,
     position: int | None = None,
+    hydrate: bool = False,
 ) -> Rule:
     """A rule appended to the org's order (or at ``position``)."""
     _board(actor, "create rules")
@@ -130,6 +137,8 @@ def rule_create(
         raise InvalidInput(f"Unknown action {action!r}.", field="action")
     if not events:
         raise InvalidInput("A rule needs at least one event name.", field="events")
+    if action == Action.START_RUN and assignee is None:
+        raise InvalidInput("A rule that starts a run needs the agent (assignee).", field="assignee")
     if assignee is not None and assignee.org_id != org.pk:
         raise InvalidInput("The assignee is not in this org.", field="assignee")
     known = {"labels_contain", "branch_glob", "path_glob", "author_not_bot", "repository"}
@@ -152,6 +161,7 @@ def rule_create(
         labels=list(labels or []),
         priority=priority,
         position=position,
+        hydrate=hydrate,
     )
 
 
@@ -280,14 +290,33 @@ class _Headers(dict[str, str]):
         return default
 
 
+def _context(rule: Rule, delivery: Delivery) -> dict[str, Any]:
+    """The payload, plus ``diff``, ``files`` and ``head_sha`` when the rule hydrates (ForgeError → MesaError)."""
+    context: dict[str, Any] = dict(delivery.payload)
+    if not rule.hydrate:
+        return context
+    try:
+        change = hydration.hydrate(delivery.hook, delivery.payload)
+    except ForgeError as exc:
+        raise MesaError(f"Hydration failed: {exc}", code="hydration_failed") from exc
+    if change is not None:
+        context.update(diff=change.diff, files="\n".join(change.files), head_sha=change.head_sha)
+        cut = " (diff cut at the size cap)" if change.truncated else ""
+        log(org=rule.org, kind=LogKind.HYDRATED, hook=delivery.hook, delivery=delivery, rule=rule,
+            message=f"Fetched {len(change.files)} changed file(s) at {change.head_sha[:12]}{cut}.",
+            data={"files": change.files[:100], "head_sha": change.head_sha})  # fmt: skip
+    return context
+
+
 def _act(*, rule: Rule, delivery: Delivery, facts_key: str, url: str) -> None:
     org, hook = rule.org, delivery.hook
     actor = Actor.system(f"hook:{hook.name}"[:100])
-    context = dict(delivery.payload)
     link = (
         ExternalLink.objects.filter(org=org, source=hook.source, external_key=facts_key).first() if facts_key else None
     )
     if link is not None:
+        # The same external thing again (an edit, a new push, a comment): one issue, a new comment.
+        context = _context(rule, delivery)
         body = render(rule.body_template, context).strip() or f"{delivery.event} on {facts_key}"
         if url:
             body += f"\n\n{url}"
@@ -295,6 +324,9 @@ def _act(*, rule: Rule, delivery: Delivery, facts_key: str, url: str) -> None:
         log(org=org, kind=LogKind.ISSUE_COMMENTED, message=f"Commented on {link.issue.key} ({delivery.event}).",
             hook=hook, delivery=delivery, rule=rule, issue=link.issue)  # fmt: skip
         return
+    if rule.action == Action.START_RUN and rule.assignee is None:
+        raise MesaError(f"Rule {rule.name!r} starts a run but names no agent.", code="no_agent")
+    context = _context(rule, delivery)
     title = render(rule.title_template, context).strip()[:200] or f"{delivery.event} from {hook.name}"
     description = render(rule.body_template, context).strip()
     if url:
@@ -312,3 +344,9 @@ def _act(*, rule: Rule, delivery: Delivery, facts_key: str, url: str) -> None:
         ExternalLink.objects.create(org=org, source=hook.source, external_key=facts_key, url=url[:500], issue=issue)
     log(org=org, kind=LogKind.ISSUE_CREATED, message=f"Created {issue.key}: {issue.title}", hook=hook,
         delivery=delivery, rule=rule, issue=issue, agent=rule.assignee)  # fmt: skip
+    if rule.action == Action.START_RUN and rule.assignee is not None:
+        # The templated prompt is the issue's description: the run's prompt carries it like any run's.
+        queued = run_enqueue(agent=rule.assignee, issue=issue, reason=f"hook rule {rule.name}"[:200])
+        log(org=org, kind=LogKind.RUN_QUEUED, message=f"Run {queued.run.pk} queued for @{rule.assignee.slug}.",
+            hook=hook, delivery=delivery, rule=rule, issue=issue, agent=rule.assignee,
+            data={"run": queued.run.pk})  # fmt: skip

@@ -19,7 +19,8 @@ from api.pagination import CURSOR_PARAMETERS, CursorPage, cursor_envelope
 from hooks.models import Hook, LogEntry, LogKind, Rule
 from hooks.selectors import hook_get_for, hooks_for, log_for, rules_for
 from hooks.services import hook_create, hook_rotate_secret, rule_create
-from orgs.errors import InvalidInput
+from hooks.writeback import WriteBack, writeback
+from orgs.errors import Forbidden, InvalidInput
 
 TAGS = ["hooks"]
 
@@ -117,6 +118,7 @@ class RuleCreateInput(StrictInput):
     labels = serializers.ListField(child=StrictCharField(max_length=50), required=False, default=list)
     priority = StrictIntegerField(required=False, default=0, min_value=0, max_value=4)
     position = StrictIntegerField(required=False, default=None, min_value=0)
+    hydrate = serializers.BooleanField(required=False, default=False)
 
 
 def rule_out(rule: Rule) -> dict[str, Any]:
@@ -221,3 +223,42 @@ class LogsApi(MesaAPIView):
             qs = qs.filter(created_at__gte=since)
         page = CursorPage.from_request(request)
         return page.response(request, [log_out(e) for e in page.slice(qs)])
+
+
+class WriteBackInput(StrictInput):
+    kind = StrictCharField(help_text="comment, labels, status or suggestion.")
+    source = StrictCharField(help_text="github or gitlab.")  # type: ignore[assignment]  # (the field)
+    repo = StrictCharField(max_length=300, help_text="owner/name (GitLab: the project path).")
+    number = StrictIntegerField(required=False, default=0, min_value=0)
+    on = StrictCharField(required=False, default="pr", help_text="pr or issue.")
+    body = StrictCharField(required=False, default="", max_length=100_000, allow_blank=True)
+    add_labels = serializers.ListField(child=StrictCharField(max_length=100), required=False, default=list)
+    remove_labels = serializers.ListField(child=StrictCharField(max_length=100), required=False, default=list)
+    sha = StrictCharField(required=False, default="", max_length=64)
+    state = StrictCharField(required=False, default="", max_length=20)
+    context = StrictCharField(required=False, default="mesa", max_length=100)  # type: ignore[assignment]  # (the field)
+    path = StrictCharField(required=False, default="", max_length=500)
+    line = StrictIntegerField(required=False, default=0, min_value=0)
+    suggestion = StrictCharField(required=False, default="", max_length=20_000, allow_blank=True)
+
+
+class WriteBackOutput(serializers.Serializer):
+    url = serializers.CharField(allow_blank=True)
+
+
+class WriteBackApi(MesaAPIView):
+    @extend_schema(
+        operation_id="writeback",
+        tags=TAGS,
+        summary="Write back to GitHub / GitLab through Mesa (agent keys; the output policy decides first)",
+        description="Mesa acts with its own token. A request the agent's output policy denies answers 403 "
+        "with `code` policy_denied and `rule` naming the rule; every decision is in the pipeline log.",
+        request=WriteBackInput,
+        responses={200: WriteBackOutput, **error_responses(403, 502, *BODY_ERRORS)},
+    )
+    def post(self, request: Request) -> Response:
+        agent = self.actor(request).agent
+        if agent is None:
+            raise Forbidden("Write-back is for agent keys: the policy is an agent's.", code="agent_only")
+        data = self.input(request, WriteBackInput)
+        return Response(writeback(agent=agent, req=WriteBack(**data)))

@@ -55,3 +55,28 @@ def gitlab_issue_open(*, iid: int = 23, labels: tuple[str, ...] = ("agent",)) ->
         },
         "labels": [{"id": 206, "title": name} for name in labels],
     }
+
+
+BASE_SHA = "9049f1265b7d61be4a8904a9a27120d2064dab3b"
+HEAD_SHA = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
+
+
+def github_pull_request_opened(*, number: int = 2, action: str = "opened") -> dict[str, Any]:
+    return {
+        "action": action,
+        "number": number,
+        "pull_request": {
+            "url": f"https://api.github.com/repos/Codertocat/Hello-World/pulls/{number}",
+            "html_url": f"https://github.com/Codertocat/Hello-World/pull/{number}",
+            "number": number,
+            "state": "open",
+            "title": "Update the README with new information.",
+            "user": {"login": "Codertocat", "type": "User"},
+            "body": "This is a pretty simple change that we need to pull into master.",
+            "labels": [],
+            "head": {"label": "Codertocat:changes", "ref": "changes", "sha": HEAD_SHA},
+            "base": {"label": "Codertocat:master", "ref": "master", "sha": BASE_SHA},
+        },
+        "repository": {"id": 186853002, "name": "Hello-World", "full_name": "Codertocat/Hello-World"},
+        "sender": {"login": "Codertocat", "type": "User"},
+    }
