@@ -164,6 +164,8 @@ class LogKind(models.TextChoices):
     POLICY_ALLOWED = "policy_allowed", "Write-back allowed"
     POLICY_DENIED = "policy_denied", "Write-back denied"
     WRITTEN_BACK = "written_back", "Written back"
+    ROUTINE_FIRED = "routine_fired", "Routine fired"
+    ROUTINE_SKIPPED = "routine_skipped", "Routine skipped"
     FAILED = "failed", "Failed"
 
 
@@ -178,6 +180,7 @@ class LogEntry(models.Model):
     rule = models.ForeignKey(Rule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     issue = models.ForeignKey(Issue, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    routine = models.ForeignKey("Routine", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
@@ -186,3 +189,42 @@ class LogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.message}"
+
+
+class RoutineAction(models.TextChoices):
+    ISSUE = "issue", "Create an issue"
+    RUN = "run", "Create an issue and start the agent's run"
+
+
+class Concurrency(models.TextChoices):
+    SKIP = "skip", "Skip while the last one is open or running"
+    QUEUE = "queue", "Queue another"
+
+
+class Routine(models.Model):
+    """Recurring work for one agent: a cron expression in a timezone, fired by the scheduler's pass.
+
+    ``next_fire_at`` is claimed with a conditional update, so two schedulers never fire it twice and
+    a restart fires a missed one once.
+    """
+
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="routines")
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="routines")
+    name = models.CharField(max_length=100)
+    cron = models.CharField(max_length=100)
+    timezone = models.CharField(max_length=64, default="UTC")
+    action = models.CharField(max_length=10, choices=RoutineAction.choices, default=RoutineAction.ISSUE)
+    title_template = models.CharField(max_length=300)
+    body_template = models.TextField(blank=True, default="")
+    concurrency = models.CharField(max_length=10, choices=Concurrency.choices, default=Concurrency.SKIP)
+    enabled = models.BooleanField(default=True)
+    next_fire_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_fire_at = models.DateTimeField(null=True, blank=True)
+    last_issue = models.ForeignKey(Issue, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["org", "id"]
+
+    def __str__(self) -> str:
+        return self.name
