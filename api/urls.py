@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from api.views import agents, approvals, archetypes, blocks, hooks, inbox, issues, labels, runs, usage, wiki
+from api.views import agents, approvals, archetypes, blocks, hooks, inbox, issues, labels, routines, runs, usage, wiki
 
 urlpatterns: list[URLPattern | URLResolver] = [
     # Work: inbox, issues, checkout, comments.
@@ -29,6 +29,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # Before agents/<slug> so "me" is not read as a slug.
     path("agents/me", agents.AgentMeApi.as_view(), name="api-agent-me"),
     path("agents/<str:slug>", agents.AgentApi.as_view(), name="api-agent"),
+    path("agents/<str:slug>/output-policy", routines.OutputPolicyApi.as_view(), name="api-agent-output-policy"),
     path("agents/<str:slug>/pause", agents.AgentPauseApi.as_view(), name="api-agent-pause"),
     path("agents/<str:slug>/resume", agents.AgentResumeApi.as_view(), name="api-agent-resume"),
     path("heartbeat", agents.HeartbeatApi.as_view(), name="api-heartbeat"),
@@ -58,6 +59,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("hook-rules", hooks.RuleCollectionApi.as_view(), name="api-hook-rules"),
     path("logs", hooks.LogsApi.as_view(), name="api-logs"),
     path("writeback", hooks.WriteBackApi.as_view(), name="api-writeback"),
+    path("routines", routines.RoutineCollectionApi.as_view(), name="api-routines"),
+    path("routines/<str:routine_id>/run", routines.RoutineRunApi.as_view(), name="api-routine-run"),
     path("wiki", wiki.WikiCollectionApi.as_view(), name="api-wiki"),
     path("wiki/search", wiki.WikiSearchApi.as_view(), name="api-wiki-search"),
     path("wiki/<path:slug>/revisions", wiki.WikiRevisionsApi.as_view(), name="api-wiki-revisions"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from hooks.models import Delivery, Hook, LogEntry, Rule
+from hooks.models import Delivery, Hook, LogEntry, Routine, Rule
 from orgs.errors import NotFound
 from orgs.models import Org
 
@@ -49,3 +49,14 @@ def deliveries_for(org: Org, limit: int = 50) -> list[Delivery]:
 
 def log_for(org: Org) -> QuerySet[LogEntry]:
     return LogEntry.objects.filter(org=org).select_related("hook", "rule", "issue", "agent").order_by("-id")
+
+
+def routines_for(org: Org) -> QuerySet[Routine]:
+    return Routine.objects.filter(org=org).select_related("agent", "last_issue").order_by("id")
+
+
+def routine_get_for(org: Org, pk: int) -> Routine:
+    routine = Routine.objects.filter(org=org, pk=pk).select_related("org", "agent", "last_issue").first()
+    if routine is None:
+        raise NotFound("No such routine in this org.")
+    return routine

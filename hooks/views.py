@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from hooks.models import LogKind, Source
+from hooks.models import LogKind, OutputPolicy, Source
+from hooks.routines import routine_run_now
 from hooks.selectors import (
     deliveries_for,
     delivery_get_for,
@@ -18,6 +19,8 @@ from hooks.selectors import (
     hook_get_for,
     hooks_for,
     log_for,
+    routine_get_for,
+    routines_for,
     rules_for,
 )
 from hooks.services import hook_create, hook_rotate_secret, receive, redeliver
@@ -65,6 +68,8 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         "deliveries": deliveries_for(org),
         "sources": Source.choices,
         "revealed": request.session.pop("hook_secret", None),
+        "routines": routines_for(org),
+        "policies": OutputPolicy.objects.filter(agent__org=org).select_related("agent"),
     }
     return render(request, "hooks/settings.html", ctx)
 
@@ -85,6 +90,8 @@ def hook_new(request: HttpRequest) -> HttpResponse:
             name=request.POST.get("name", ""),
             signature_header=request.POST.get("signature_header", ""),
             delivery_header=request.POST.get("delivery_header", ""),
+            api_url=request.POST.get("api_url", ""),
+            token=request.POST.get("token", ""),
         )
     except MesaError as exc:
         messages.error(request, exc.message)
@@ -144,3 +151,12 @@ def logs_page(request: HtmxHttpRequest) -> HttpResponse:
     }
     template = "hooks/partials/log_rows.html" if request.htmx else "hooks/logs.html"
     return render(request, template, ctx)
+
+
+@require_POST
+def routine_run(request: HttpRequest, pk: int) -> HttpResponse:
+    org = require_org(request)
+    routine = routine_run_now(actor=human_actor(request), routine=routine_get_for(org, pk))
+    issue = routine.last_issue
+    messages.success(request, f"{routine.name} ran now" + (f": {issue.key}." if issue else "."))
+    return HttpResponseRedirect(reverse("hooks:settings"))

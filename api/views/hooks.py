@@ -40,6 +40,10 @@ class HookCreateInput(StrictInput):
     secret = StrictCharField(required=False, default="", max_length=200)
     signature_header = StrictCharField(required=False, default="", max_length=100)
     delivery_header = StrictCharField(required=False, default="", max_length=100)
+    api_url = StrictCharField(required=False, default="", max_length=300, help_text="Forge API base URL.")
+    token = StrictCharField(
+        required=False, default="", max_length=500, help_text="Mesa's forge token (stored encrypted)."
+    )
     rate_limit_per_minute = StrictIntegerField(required=False, default=60, min_value=1, max_value=10_000)
 
 

@@ -75,3 +75,24 @@ def test_it_logs_a_story_filterable_and_cursor_paged(
     second = call("GET", f"logs?limit=2&cursor={first['next_cursor']}", board_key).json()
     assert [e["kind"] for e in first["results"] + second["results"]] == kinds
     assert call("GET", "logs?kind=nonsense", board_key).status_code == 400
+
+
+def test_it_manages_routines_and_output_policies_through_the_api(
+    call: Call, board_key: str, agent_key: Callable[[Agent], str], engineer: Agent
+) -> None:
+    routine = {"name": "triage", "agent": engineer.slug, "cron": "*/30 * * * *", "timezone": "Europe/Paris",
+               "title_template": "Triage {{ time }}"}  # fmt: skip
+    made = call("POST", "routines", board_key, routine)
+    assert made.status_code == 201, made.json()
+    assert made.json()["next_fire_at"] and made.json()["last_fire_at"] is None
+    ran = call("POST", f"routines/{made.json()['id']}/run", board_key)
+    assert ran.json()["last_issue"] == "API-1" and ran.json()["last_fire_at"]
+    assert call("POST", "routines", board_key, {"name": "x", "agent": engineer.slug, "cron": "nope",
+                                                "title_template": "t"}).json()["field"] == "cron"  # fmt: skip
+    assert call("POST", f"routines/{made.json()['id']}/run", agent_key(engineer)).status_code == 403
+
+    assert call("GET", f"agents/{engineer.slug}/output-policy", board_key).status_code == 404
+    policy = {"max_comment_length": 500, "labels_denied": ["approved"]}
+    put = call("PUT", f"agents/{engineer.slug}/output-policy", board_key, policy)
+    assert put.status_code == 200 and put.json()["labels_denied"] == ["approved"]
+    assert call("PUT", f"agents/{engineer.slug}/output-policy", agent_key(engineer), policy).status_code == 403

@@ -7,9 +7,10 @@ from typing import Any
 from django.test import Client
 
 from hooks.models import Hook
+from hooks.routines import routine_create
 from hooks.secrets import unseal
 from hooks.services import hook_create, log
-from tests.factories import make_org
+from tests.factories import make_agent, make_org
 from tests.hooks.conftest import BOARD
 
 
@@ -45,3 +46,16 @@ def test_it_shows_the_pipeline_log_filtered_and_paged_and_only_this_orgs(client:
     assert "Older" in page
     assert "step 54" in refused and "step 53" not in refused
     assert "<h1>" not in partial and "step 54" in partial
+
+
+def test_it_shows_routines_with_next_and_last_fire_and_runs_one_now(client: Client, org: Any) -> None:
+    routine = routine_create(actor=BOARD, agent=make_agent(org, slug="ops"), name="nightly", cron="0 3 * * *",
+                             title_template="Nightly {{ date }}")  # fmt: skip
+    page = client.get("/settings/hooks/").content.decode()
+    assert "nightly" in page and "never" in page and "Run now" in page
+
+    client.post(f"/settings/hooks/routines/{routine.pk}/run/")
+
+    routine.refresh_from_db()
+    assert routine.last_issue is not None
+    assert routine.last_issue.key in client.get("/settings/hooks/").content.decode()
