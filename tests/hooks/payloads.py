@@ -80,3 +80,29 @@ def github_pull_request_opened(*, number: int = 2, action: str = "opened") -> di
         "repository": {"id": 186853002, "name": "Hello-World", "full_name": "Codertocat/Hello-World"},
         "sender": {"login": "Codertocat", "type": "User"},
     }
+
+
+GL_BASE = "ae73cb07c9eeaf35924a10f713b364d32b2dd34f"
+GL_HEAD = "da1560886d4f094c3e6c9ef40349f7d38b5d27d7"
+
+
+def gitlab_merge_request_open(*, iid: int = 1, action: str = "open") -> dict[str, Any]:
+    return {
+        "object_kind": "merge_request",
+        "event_type": "merge_request",
+        "user": {"id": 1, "name": "Administrator", "username": "root"},
+        "project": {"id": 1, "name": "Gitlab Test", "path_with_namespace": "gitlabhq/gitlab-test"},
+        "object_attributes": {
+            "id": 99,
+            "iid": iid,
+            "target_branch": "master",
+            "source_branch": "ms-viewport",
+            "title": "MS-Viewport",
+            "state": "opened",
+            "action": action,
+            "url": f"http://example.com/diaspora/merge_requests/{iid}",
+            "last_commit": {"id": GL_HEAD, "message": "fixed readme"},
+            "diff_refs": {"base_sha": GL_BASE, "head_sha": GL_HEAD, "start_sha": GL_BASE},
+        },
+        "labels": [{"id": 206, "title": "API"}],
+    }
