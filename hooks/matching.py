@@ -24,6 +24,8 @@ class Facts:
     # "owner/repo#issue/12" or "group/project#merge_request/3": what later events about it share.
     external_key: str = ""
     url: str = ""
+    # How a run / pipeline ended: GitHub workflow_run.conclusion, GitLab pipeline status ("failure"/"failed").
+    conclusion: str = ""
 
 
 def _d(value: Any) -> Mapping[str, Any]:
@@ -67,6 +69,7 @@ def github_facts(payload: Mapping[str, Any]) -> Facts:
         paths=paths,
         external_key=f"{repo}#{kind}/{number}" if repo and number else "",
         url=str(thing.get("html_url") or ""),
+        conclusion=str(_d(payload.get("workflow_run")).get("conclusion") or ""),
     )
 
 
@@ -101,6 +104,7 @@ def gitlab_facts(payload: Mapping[str, Any]) -> Facts:
         paths=paths,
         external_key=f"{repo}#{kind}/{iid}" if repo and iid else "",
         url=str(thing.get("url") or ""),
+        conclusion=str(attrs.get("status") or "") if kind == "pipeline" else "",
     )
 
 
@@ -137,6 +141,8 @@ def why_not(rule: Rule, *, source: str, events: list[str], facts: Facts) -> str:
         return f"no changed path matches {f['path_glob']!r}"
     if f.get("author_not_bot") and facts.author_is_bot:
         return f"author {facts.author!r} is a bot"
+    if f.get("conclusion") and str(f["conclusion"]).lower() != facts.conclusion.lower():
+        return f"conclusion {facts.conclusion or '(none)'!r} is not {f['conclusion']!r}"
     if f.get("repository") and str(f["repository"]).lower() != facts.repository.lower():
         return f"repository {facts.repository!r} is not {f['repository']!r}"
     return ""

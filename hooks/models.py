@@ -88,7 +88,8 @@ class Rule(models.Model):
     """From an event to work: the first enabled rule (by ``position``) whose source, event and filters match.
 
     ``filters`` keys (all optional, all must hold): ``labels_contain`` (list), ``branch_glob``,
-    ``path_glob``, ``author_not_bot`` (bool), ``repository`` ("owner/name").
+    ``path_glob``, ``author_not_bot`` (bool), ``repository`` ("owner/name"), ``conclusion``
+    (``workflow_run.conclusion`` / a GitLab pipeline's status, e.g. "failure" / "failed").
     """
 
     org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="hook_rules")

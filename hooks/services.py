@@ -141,7 +141,7 @@ def rule_create(
         raise InvalidInput("A rule that starts a run needs the agent (assignee).", field="assignee")
     if assignee is not None and assignee.org_id != org.pk:
         raise InvalidInput("The assignee is not in this org.", field="assignee")
-    known = {"labels_contain", "branch_glob", "path_glob", "author_not_bot", "repository"}
+    known = {"labels_contain", "branch_glob", "path_glob", "author_not_bot", "repository", "conclusion"}
     unknown = set(filters or {}) - known
     if unknown:
         raise InvalidInput(f"Unknown filter(s): {', '.join(sorted(unknown))}.", field="filters")
@@ -265,9 +265,11 @@ def process(*, delivery: Delivery) -> None:
         try:
             with transaction.atomic():
                 _act(rule=rule, delivery=delivery, facts_key=facts.external_key, url=facts.url)
-        except MesaError as exc:
-            _finish(delivery, DeliveryStatus.FAILED, exc.message)
-            log(org=org, kind=LogKind.FAILED, message=f"Rule {rule.name!r} failed: {exc.message}", hook=hook,
+        except (MesaError, IntegrityError) as exc:
+            # IntegrityError: another delivery about the same external thing linked it first; redeliver comments.
+            error = exc.message if isinstance(exc, MesaError) else "created concurrently by another delivery"
+            _finish(delivery, DeliveryStatus.FAILED, error)
+            log(org=org, kind=LogKind.FAILED, message=f"Rule {rule.name!r} failed: {error}", hook=hook,
                 delivery=delivery, rule=rule)  # fmt: skip
             return
         _finish(delivery, DeliveryStatus.MATCHED, "")

@@ -15,7 +15,12 @@ from hooks.services import hook_create, hook_rotate_secret, redeliver, rule_crea
 from issues.models import Issue
 from tests.factories import make_agent, make_label, make_org
 from tests.hooks.conftest import BOARD, github_headers, post
-from tests.hooks.payloads import github_issue_comment, github_issue_opened, gitlab_issue_open
+from tests.hooks.payloads import (
+    github_issue_comment,
+    github_issue_opened,
+    github_pull_request_opened,
+    gitlab_issue_open,
+)
 
 
 def _rule(org: Any, **kw: Any) -> Any:
@@ -182,3 +187,40 @@ def test_it_answers_404_for_another_orgs_hook_path(client: Client, org: Any, git
                        **github_headers(body, secret, event="issues"))  # fmt: skip
     assert resp.status_code == 404
     assert not Delivery.objects.exists()
+
+
+def test_it_matches_only_failed_workflow_runs_with_a_conclusion_filter(
+    client: Client, org: Any, github_hook: tuple[Hook, str]
+) -> None:
+    hook, secret = github_hook
+    title = "CI failed: {{ workflow_run.name }} #{{ workflow_run.id }}"
+    rule_create(actor=BOARD, org=org, name="ci", source="github", events=["workflow_run.completed"],
+                filters={"conclusion": "failure"}, title_template=title)  # fmt: skip
+
+    def run(conclusion: str, run_id: int) -> Any:
+        url = f"https://github.com/octo-org/example-workflow/actions/runs/{run_id}"
+        payload = {"action": "completed", "repository": {"full_name": "octo-org/example-workflow"},
+                   "sender": {"login": "octocat", "type": "User"},
+                   "workflow_run": {"id": run_id, "name": "Build", "head_branch": "main", "conclusion": conclusion,
+                                    "html_url": url}}  # fmt: skip
+        return post(client, hook, payload, **github_headers(json.dumps(payload).encode(), secret, event="workflow_run"))
+
+    assert run("success", 30433642).json()["status"] == "ignored"
+    assert run("failure", 30433643).json()["status"] == "matched"
+    assert list(Issue.objects.values_list("title", flat=True)) == ["CI failed: Build #30433643"]
+
+
+def test_it_marks_a_delivery_failed_when_hydration_cannot_reach_the_forge(
+    client: Client, org: Any, settings: Any
+) -> None:
+    hook, secret = hook_create(actor=BOARD, org=org, source="github", name="gh", api_url="http://127.0.0.1:9",
+                               token="t")  # fmt: skip
+    rule_create(actor=BOARD, org=org, name="review", source="github", events=["pull_request.opened"],
+                hydrate=True, body_template="{{ diff }}")  # fmt: skip
+    payload = github_pull_request_opened()
+    resp = post(client, hook, payload, **github_headers(json.dumps(payload).encode(), secret, event="pull_request"))
+
+    delivery = Delivery.objects.get(hook=hook)
+    assert resp.json()["status"] == "failed" and "Hydration failed" in delivery.error
+    assert not Issue.objects.exists()
+    assert LogEntry.objects.filter(kind=LogKind.FAILED, delivery=delivery).exists()
