@@ -17,6 +17,7 @@ from hooks.services import hook_create, rule_create
 from hooks.writeback import policy_set
 from issues.models import Issue
 from orgs.actors import Actor
+from runners.execution import build_env
 from runners.models import Run
 from runners.prompt import prompt_build
 from tests.factories import make_agent
@@ -113,3 +114,16 @@ def test_it_writes_back_through_the_policy_gate_and_logs_every_decision(
     assert kinds[-5:] == ["policy_denied", "policy_allowed", "written_back", "policy_denied", "policy_denied"]
     story_log = " ".join(LogEntry.objects.values_list("message", flat=True))
     assert "ghp_fake_token" not in story_log and "ghp_fake_token" not in ok.content.decode()
+
+
+def test_it_never_puts_mesas_forge_token_in_a_runs_environment(
+    story: Callable[[], Any], monkeypatch: Any, tmp_path: Any
+) -> None:
+    monkeypatch.setenv("MESA_FORGE_TOKEN", "ghp_server_token")
+    reviewer, _ = story()
+    run = Run.objects.get(agent=reviewer)
+
+    env = build_env(agent=reviewer, run=run, issue=run.issue, api_key="mesa_k", workdir=tmp_path)
+
+    values = " ".join(env.values())
+    assert "ghp_fake_token" not in values and "ghp_server_token" not in values

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.test import Client
 
-from hooks.models import Hook
+from hooks.models import Delivery, Hook
 from hooks.routines import routine_create
 from hooks.secrets import unseal
 from hooks.services import hook_create, log
@@ -59,3 +59,13 @@ def test_it_shows_routines_with_next_and_last_fire_and_runs_one_now(client: Clie
     routine.refresh_from_db()
     assert routine.last_issue is not None
     assert routine.last_issue.key in client.get("/settings/hooks/").content.decode()
+
+
+def test_it_redelivers_from_the_settings_page(client: Client, org: Any) -> None:
+    hook, _ = hook_create(actor=BOARD, org=org, source="generic", name="ci")
+    delivery = Delivery.objects.create(org=org, hook=hook, delivery_id="d-1", payload={"event": "x"}, status="failed")
+
+    client.post(f"/settings/hooks/deliveries/{delivery.pk}/redeliver/")
+
+    delivery.refresh_from_db()
+    assert (delivery.attempts, delivery.status) == (2, "ignored")
