@@ -198,7 +198,11 @@ def receive(*, hook: Hook, body: bytes, headers: Mapping[str, str], now: Any = N
     if not signatures.verify(
         hook.source, secret=secret, body=body, headers=headers, signature_header=hook.signature_header
     ):
-        log(org=org, kind=LogKind.REFUSED, message="Signature missing or wrong: delivery refused (401).", hook=hook)
+        now = now or timezone.now()
+        # A flood of unsigned posts must not fill the log: past the hook's rate, refusals go unlogged.
+        refused = LogEntry.objects.filter(hook=hook, kind=LogKind.REFUSED, created_at__gte=now - timedelta(minutes=1))
+        if refused.count() < hook.rate_limit_per_minute:
+            log(org=org, kind=LogKind.REFUSED, message="Signature missing or wrong: delivery refused (401).", hook=hook)
         return Answer(401, {"error": "Signature missing or wrong.", "code": "bad_signature"})
     now = now or timezone.now()
     recent = Delivery.objects.filter(hook=hook, received_at__gte=now - timedelta(minutes=1)).count()

@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from hooks.models import LogKind, OutputPolicy, Source
+from agents.models import Agent
+from hooks.models import Action, LogKind, OutputPolicy, Source
 from hooks.routines import routine_run_now
 from hooks.selectors import (
     deliveries_for,
@@ -23,7 +24,7 @@ from hooks.selectors import (
     routines_for,
     rules_for,
 )
-from hooks.services import hook_create, hook_rotate_secret, receive, redeliver
+from hooks.services import hook_create, hook_rotate_secret, receive, redeliver, rule_create
 from orgs.errors import MesaError, NotFound
 from web.access import HtmxHttpRequest, human_actor, require_org
 
@@ -69,6 +70,8 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         "sources": Source.choices,
         "revealed": request.session.pop("hook_secret", None),
         "routines": routines_for(org),
+        "agents": Agent.objects.filter(org=org).order_by("slug"),
+        "actions": Action.choices,
         "policies": OutputPolicy.objects.filter(agent__org=org).select_related("agent"),
     }
     return render(request, "hooks/settings.html", ctx)
@@ -159,4 +162,41 @@ def routine_run(request: HttpRequest, pk: int) -> HttpResponse:
     routine = routine_run_now(actor=human_actor(request), routine=routine_get_for(org, pk))
     issue = routine.last_issue
     messages.success(request, f"{routine.name} ran now" + (f": {issue.key}." if issue else "."))
+    return HttpResponseRedirect(reverse("hooks:settings"))
+
+
+def _csv(raw: str) -> list[str]:
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+@require_POST
+def rule_new(request: HttpRequest) -> HttpResponse:
+    org = require_org(request)
+    post = request.POST
+    slug = post.get("assignee", "").strip()
+    filters: dict[str, object] = {}
+    if _csv(post.get("labels_contain", "")):
+        filters["labels_contain"] = _csv(post.get("labels_contain", ""))
+    for key in ("branch_glob", "path_glob", "repository", "conclusion"):
+        if post.get(key, "").strip():
+            filters[key] = post[key].strip()
+    if post.get("author_not_bot"):
+        filters["author_not_bot"] = True
+    try:
+        rule_create(
+            actor=human_actor(request),
+            org=org,
+            name=post.get("name", ""),
+            source=post.get("source", ""),
+            events=_csv(post.get("events", "")),
+            filters=filters,
+            action=post.get("action", Action.CREATE_ISSUE),
+            title_template=post.get("title_template", ""),
+            body_template=post.get("body_template", ""),
+            assignee=Agent.objects.filter(org=org, slug=slug).first() if slug else None,
+            labels=_csv(post.get("labels", "")),
+            hydrate=bool(post.get("hydrate")),
+        )
+    except MesaError as exc:
+        messages.error(request, exc.message)
     return HttpResponseRedirect(reverse("hooks:settings"))

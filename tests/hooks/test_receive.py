@@ -224,3 +224,14 @@ def test_it_marks_a_delivery_failed_when_hydration_cannot_reach_the_forge(
     assert resp.json()["status"] == "failed" and "Hydration failed" in delivery.error
     assert not Issue.objects.exists()
     assert LogEntry.objects.filter(kind=LogKind.FAILED, delivery=delivery).exists()
+
+
+def test_it_stops_logging_refusals_past_the_hooks_rate(client: Client, org: Any, github_hook: tuple[Hook, str]) -> None:
+    hook, _ = github_hook
+    Hook.objects.filter(pk=hook.pk).update(rate_limit_per_minute=3)
+    hook.refresh_from_db()
+    payload = github_issue_opened()
+    codes = [post(client, hook, payload, HTTP_X_HUB_SIGNATURE_256="sha256=00").status_code for _ in range(5)]
+
+    assert codes == [401] * 5
+    assert LogEntry.objects.filter(kind=LogKind.REFUSED).count() == 3

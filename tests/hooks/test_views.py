@@ -6,7 +6,7 @@ from typing import Any
 
 from django.test import Client
 
-from hooks.models import Delivery, Hook
+from hooks.models import Delivery, Hook, Rule
 from hooks.routines import routine_create
 from hooks.secrets import unseal
 from hooks.services import hook_create, log
@@ -69,3 +69,18 @@ def test_it_redelivers_from_the_settings_page(client: Client, org: Any) -> None:
 
     delivery.refresh_from_db()
     assert (delivery.attempts, delivery.status) == (2, "ignored")
+
+
+def test_it_adds_a_rule_from_settings_with_its_filters(client: Client, org: Any) -> None:
+    make_agent(org, slug="triager")
+    client.post("/settings/hooks/rules/new/", {
+        "name": "triage", "source": "github", "events": "issues.opened, issue_comment.created",
+        "action": "create_issue",
+        "assignee": "triager", "labels_contain": "agent", "author_not_bot": "1", "title_template": "{{ issue.title }}",
+    })  # fmt: skip
+
+    rule = Rule.objects.get(org=org)
+    assert rule.events == ["issues.opened", "issue_comment.created"]
+    assert rule.filters == {"labels_contain": ["agent"], "author_not_bot": True}
+    assert rule.assignee is not None and rule.assignee.slug == "triager"
+    assert "triage" in client.get("/settings/hooks/").content.decode()
