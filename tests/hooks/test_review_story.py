@@ -127,3 +127,27 @@ def test_it_never_puts_mesas_forge_token_in_a_runs_environment(
 
     values = " ".join(env.values())
     assert "ghp_fake_token" not in values and "ghp_server_token" not in values
+
+
+def test_it_sets_a_commit_status_and_suggests_a_change_when_the_policy_allows(
+    client: Client, story: Callable[[], Any], gh: FakeGitHub
+) -> None:
+    reviewer, _ = story()
+    key = _key(reviewer)
+    policy_set(actor=BOARD, agent=reviewer, status_allowed=True, suggestions_allowed=True, labels_allowed=["reviewed"])
+    repo = {"source": "github", "repo": "Codertocat/Hello-World"}
+
+    status = _writeback(client, key, {"kind": "status", **repo, "sha": HEAD_SHA, "state": "success",
+                                      "context": "mesa/review", "body": "Reviewed"})  # fmt: skip
+    suggestion = _writeback(client, key, {"kind": "suggestion", **repo, "number": 2, "sha": HEAD_SHA,
+                                          "path": "README.md", "line": 1, "body": "Tighter:",
+                                          "suggestion": "Hello World, updated"})  # fmt: skip
+    labels = _writeback(client, key, {"kind": "labels", **repo, "number": 2, "add_labels": ["reviewed"]})
+    other = _writeback(client, key, {"kind": "labels", **repo, "number": 2, "add_labels": ["ship-it"]})
+
+    assert (status.status_code, suggestion.status_code, labels.status_code) == (200, 200, 200)
+    assert gh.statuses == [{"sha": HEAD_SHA, "state": "success", "context": "mesa/review", "description": "Reviewed"}]
+    review = [c for c in gh.comments if c["kind"] == "review"]
+    assert review[0]["path"] == "README.md" and "```suggestion\nHello World, updated\n```" in review[0]["body"]
+    assert gh.labels == {2: ["reviewed"]}
+    assert (other.status_code, other.json()["rule"]) == (403, "labels_allowed")
