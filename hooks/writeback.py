@@ -1,6 +1,7 @@
 """Write-back through Mesa only: an agent's request, the output policy's verdict, then the forge call.
 
-Mesa acts with its own token (the hook's sealed token); the agent never holds it. Every allow and
+Mesa acts with its own token (the hook's sealed token); the agent never holds it, and only on
+repositories this org's work came from (an issue linked to a delivery from there). Every allow and
 every deny is logged with its reason; a deny raises Forbidden naming the rule that denied.
 """
 
@@ -13,7 +14,7 @@ from django.db import transaction
 
 from agents.models import Agent
 from hooks.hydration import forge_of
-from hooks.models import Hook, LogKind, OutputPolicy
+from hooks.models import ExternalLink, Hook, LogKind, OutputPolicy
 from hooks.services import log
 from orgs.actors import Actor
 from orgs.errors import Forbidden, InvalidInput, MesaError
@@ -94,6 +95,10 @@ def writeback(*, agent: Agent, req: WriteBack) -> dict[str, str]:
     hook = _hook_for(agent, req.source)
     policy = OutputPolicy.objects.filter(agent=agent).first()
     rule, reason = verdict(policy, req)
+    known = ExternalLink.objects.filter(org_id=agent.org_id, source=req.source, external_key__startswith=f"{req.repo}#")
+    if not rule and not known.exists():
+        # Mesa's token may reach many repositories: write only where this org's work came from.
+        rule, reason = "repository", f"no work of this org came from {req.repo}"
     target = f"{req.repo}#{req.number}" if req.number else f"{req.repo}@{req.sha[:12]}"
     data = {"kind": req.kind, "target": target, "rule": rule}
     with transaction.atomic():

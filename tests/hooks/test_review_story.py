@@ -151,3 +151,16 @@ def test_it_sets_a_commit_status_and_suggests_a_change_when_the_policy_allows(
     assert review[0]["path"] == "README.md" and "```suggestion\nHello World, updated\n```" in review[0]["body"]
     assert gh.labels == {2: ["reviewed"]}
     assert (other.status_code, other.json()["rule"]) == (403, "labels_allowed")
+
+
+def test_it_refuses_to_write_to_a_repository_no_work_came_from(
+    client: Client, story: Callable[[], Any], gh: FakeGitHub
+) -> None:
+    reviewer, _ = story()
+    policy_set(actor=BOARD, agent=reviewer)
+    resp = _writeback(client, _key(reviewer), {"kind": "comment", "source": "github", "repo": "someone/else",
+                                               "number": 1, "body": "hi"})  # fmt: skip
+
+    assert (resp.status_code, resp.json()["rule"]) == (403, "repository")
+    assert gh.comments == []
+    assert LogEntry.objects.filter(kind="policy_denied", agent=reviewer).exists()
