@@ -108,6 +108,15 @@ def hook_rotate_secret(*, actor: Actor, hook: Hook, secret: str = "") -> str:
     return clear
 
 
+@transaction.atomic
+def hook_set_enabled(*, actor: Actor, hook: Hook, enabled: bool) -> Hook:
+    """Turn a hook off (its URL answers 404 and nothing is stored) or back on."""
+    _board(actor, "turn hooks on or off")
+    Hook.objects.filter(pk=hook.pk).update(enabled=enabled)
+    hook.refresh_from_db()
+    return hook
+
+
 # -- rules -----------------------------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("settings/hooks/", views.settings_page, name="settings"),
     path("settings/hooks/new/", views.hook_new, name="new"),
     path("settings/hooks/<int:pk>/rotate/", views.hook_rotate, name="rotate"),
+    path("settings/hooks/<int:pk>/toggle/", views.hook_toggle, name="toggle"),
     path("settings/hooks/rules/new/", views.rule_new, name="rule-new"),
     path("settings/hooks/routines/<int:pk>/run/", views.routine_run, name="routine-run"),
     path("settings/hooks/deliveries/<int:pk>/redeliver/", views.delivery_redeliver, name="redeliver"),

@@ -24,7 +24,7 @@ from hooks.selectors import (
     routines_for,
     rules_for,
 )
-from hooks.services import hook_create, hook_rotate_secret, receive, redeliver, rule_create
+from hooks.services import hook_create, hook_rotate_secret, hook_set_enabled, receive, redeliver, rule_create
 from orgs.errors import MesaError, NotFound
 from web.access import HtmxHttpRequest, human_actor, require_org
 
@@ -199,4 +199,12 @@ def rule_new(request: HttpRequest) -> HttpResponse:
         )
     except MesaError as exc:
         messages.error(request, exc.message)
+    return HttpResponseRedirect(reverse("hooks:settings"))
+
+
+@require_POST
+def hook_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    org = require_org(request)
+    hook = hook_get_for(org, pk)
+    hook_set_enabled(actor=human_actor(request), hook=hook, enabled=not hook.enabled)
     return HttpResponseRedirect(reverse("hooks:settings"))

@@ -84,3 +84,16 @@ def test_it_adds_a_rule_from_settings_with_its_filters(client: Client, org: Any)
     assert rule.filters == {"labels_contain": ["agent"], "author_not_bot": True}
     assert rule.assignee is not None and rule.assignee.slug == "triager"
     assert "triage" in client.get("/settings/hooks/").content.decode()
+
+
+def test_it_turns_a_hook_off_so_its_url_stores_nothing(client: Client, org: Any) -> None:
+    hook, secret = hook_create(actor=BOARD, org=org, source="gitlab", name="gl")
+    client.post(f"/settings/hooks/{hook.pk}/toggle/")
+
+    resp = client.post(f"/hooks/acme/gitlab/{hook.public_id}", data=b"{}", content_type="application/json",
+                       HTTP_X_GITLAB_TOKEN=secret)  # fmt: skip
+
+    assert resp.status_code == 404 and not Delivery.objects.exists()
+    client.post(f"/settings/hooks/{hook.pk}/toggle/")
+    assert client.post(f"/hooks/acme/gitlab/{hook.public_id}", data=b"{}", content_type="application/json",
+                       HTTP_X_GITLAB_TOKEN=secret).status_code == 202  # fmt: skip
