@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from api.views import agents, approvals, archetypes, blocks, inbox, issues, labels, runs, usage, wiki
+from api.views import agents, approvals, archetypes, blocks, hooks, inbox, issues, labels, routines, runs, usage, wiki
 
 urlpatterns: list[URLPattern | URLResolver] = [
     # Work: inbox, issues, checkout, comments.
@@ -36,6 +36,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # Before agents/<slug> so "me" is not read as a slug.
     path("agents/me", agents.AgentMeApi.as_view(), name="api-agent-me"),
     path("agents/<str:slug>", agents.AgentApi.as_view(), name="api-agent"),
+    path("agents/<str:slug>/output-policy", routines.OutputPolicyApi.as_view(), name="api-agent-output-policy"),
     path("agents/<str:slug>/pause", agents.AgentPauseApi.as_view(), name="api-agent-pause"),
     path("agents/<str:slug>/resume", agents.AgentResumeApi.as_view(), name="api-agent-resume"),
     path("heartbeat", agents.HeartbeatApi.as_view(), name="api-heartbeat"),
@@ -64,6 +65,14 @@ urlpatterns: list[URLPattern | URLResolver] = [
         archetypes.ArchetypePatchRollbackApi.as_view(),
         name="api-archetype-patch-rollback",
     ),
+    # Work that arrives by itself: inbound hooks, their rules, the pipeline log.
+    path("hooks", hooks.HookCollectionApi.as_view(), name="api-hooks"),
+    path("hooks/<str:hook_id>/rotate", hooks.HookRotateApi.as_view(), name="api-hook-rotate"),
+    path("hook-rules", hooks.RuleCollectionApi.as_view(), name="api-hook-rules"),
+    path("logs", hooks.LogsApi.as_view(), name="api-logs"),
+    path("writeback", hooks.WriteBackApi.as_view(), name="api-writeback"),
+    path("routines", routines.RoutineCollectionApi.as_view(), name="api-routines"),
+    path("routines/<str:routine_id>/run", routines.RoutineRunApi.as_view(), name="api-routine-run"),
     path("wiki", wiki.WikiCollectionApi.as_view(), name="api-wiki"),
     path("wiki/search", wiki.WikiSearchApi.as_view(), name="api-wiki-search"),
     path("wiki/<path:slug>/revisions", wiki.WikiRevisionsApi.as_view(), name="api-wiki-revisions"),

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "archetypes",
     "runners",
     "notifications",
+    "hooks",
     "api",
     "web",
     "mcp_server",

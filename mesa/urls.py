@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("web.urls_live")),
     path("settings/notifications/", include("notifications.urls")),
+    path("", include("hooks.urls")),
     path("", include("web.urls")),
     path("", include("issues.urls")),
     path("", include("agents.urls")),

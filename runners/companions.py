@@ -7,8 +7,11 @@ never imports the layers above it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Protocol
+
+log = logging.getLogger(__name__)
 
 
 class Companion(Protocol):
@@ -38,3 +41,22 @@ def companions_start() -> list[Companion]:
 def companions_stop(companions: list[Companion], timeout: float = 5.0) -> None:
     for companion in companions:
         companion.stop(timeout=timeout)
+
+
+# Work the scheduler does on every pass, registered by the apps above (the hooks app's routines).
+_periodic: list[Callable[[], object]] = []
+
+
+def register_periodic(fn: Callable[[], object]) -> None:
+    """Call ``fn()`` on every scheduler pass (it must be quick and safe with two schedulers running)."""
+    if fn not in _periodic:
+        _periodic.append(fn)
+
+
+def periodic_run() -> None:
+    """One call of each registered periodic function; one failing does not stop the others."""
+    for fn in _periodic:
+        try:
+            fn()
+        except Exception:
+            log.exception("periodic %s failed", getattr(fn, "__name__", fn))

@@ -36,6 +36,7 @@ from agents.models import Agent, AgentStatus
 from issues.services import system_comment
 from orgs.events import add_listener, remove_listener
 from orgs.models import Event
+from runners.companions import periodic_run
 from runners.dispatch import Wake, agent_has_work, dispatch, dispatch_events, pending_wakes
 from runners.execution import execute_run
 from runners.models import ACTIVE_RUN_STATUSES, Run, RunMode, RunStatus
@@ -226,6 +227,7 @@ class Scheduler:
         self.cursor, _ = dispatch_events(self.cursor)
         self._heartbeats()
         self._ship_poll()
+        periodic_run()  # registered by the apps above the engine (routines)
         return self._claim()
 
     def _ship_poll(self) -> None:

@@ -44,6 +44,8 @@ EXEMPT_PREFIXES: tuple[str, ...] = (
     "/favicon.ico",
     "/events",
     "/palette/",
+    # Providers post webhooks signed with the hook's secret, not with a session.
+    "/hooks/",
 )
 SESSION_ORG_KEY = "mesa_org"
 

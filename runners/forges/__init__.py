@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from runners.forges.base import Forge, ForgeError, PullRequest
+from runners.forges.base import ChangeSet, Forge, ForgeError, PullRequest
 
 FORGES: dict[str, str] = {
     "github": "runners.forges.github:GitHub",
     "gitlab": "runners.forges.gitlab:GitLab",
 }
 
-__all__ = ["FORGES", "Forge", "ForgeError", "PullRequest", "forge_for"]
+__all__ = ["FORGES", "ChangeSet", "Forge", "ForgeError", "PullRequest", "forge_for"]
 
 
 def forge_for(name: str, *, api_url: str, repo: str, token: str) -> Forge:

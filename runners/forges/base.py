@@ -26,6 +26,30 @@ class PullRequest:
     review_body: str = ""
 
 
+@dataclass(frozen=True)
+class ChangeSet:
+    """What a pull request changes between two pinned commits: the files and a unified diff (size-capped)."""
+
+    base_sha: str
+    head_sha: str
+    files: list[str]
+    diff: str
+    truncated: bool = False
+
+
+def join_patches(patches: list[tuple[str, str]], *, max_bytes: int) -> tuple[str, bool]:
+    """``diff --git`` sections of (path, patch) pairs, cut at ``max_bytes`` (then True)."""
+    out: list[str] = []
+    size = 0
+    for path, patch in patches:
+        section = f"diff --git a/{path} b/{path}\n{patch.rstrip()}\n"
+        if size + len(section.encode()) > max_bytes:
+            return "".join(out), True
+        out.append(section)
+        size += len(section.encode())
+    return "".join(out), False
+
+
 class Forge:
     """A forge's pull requests: open one for a branch, read its state back."""
 
@@ -41,6 +65,25 @@ class Forge:
         raise NotImplementedError
 
     def pr_state(self, number: int) -> PullRequest:
+        raise NotImplementedError
+
+    # -- read a change and write back (the hooks app: hydration and agents' write-back through Mesa) --
+    def change_set(self, *, base_sha: str, head_sha: str, max_bytes: int) -> ChangeSet:
+        raise NotImplementedError
+
+    def comment(self, *, number: int, body: str, on: str = "pr") -> str:
+        """Comment on pull request (``on="pr"``) or issue ``number``; returns the comment's URL."""
+        raise NotImplementedError
+
+    def set_labels(self, *, number: int, add: list[str], remove: list[str], on: str = "pr") -> None:
+        raise NotImplementedError
+
+    def commit_status(self, *, sha: str, state: str, context: str, description: str) -> None:
+        """``state``: success, failure, pending or error."""
+        raise NotImplementedError
+
+    def suggest(self, *, number: int, commit_sha: str, path: str, line: int, body: str, suggestion: str) -> str:
+        """A review comment on ``path``:``line`` proposing ``suggestion`` as the new text."""
         raise NotImplementedError
 
     def push_auth_header(self) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 from typing import Any
+from urllib.parse import quote
 
-from runners.forges.base import Forge, ForgeError, PullRequest
+from runners.forges.base import ChangeSet, Forge, ForgeError, PullRequest, join_patches
 
 
 class GitHub(Forge):
@@ -61,6 +62,36 @@ class GitHub(Forge):
                 review_body=review.get("body") or "",
             )
         return pr
+
+    def change_set(self, *, base_sha: str, head_sha: str, max_bytes: int) -> ChangeSet:
+        # The compare endpoint between two SHAs: pinned, so a later push cannot change what was read.
+        data = self.request("GET", f"/repos/{self.repo}/compare/{base_sha}...{head_sha}") or {}
+        files = [f for f in data.get("files") or [] if isinstance(f, dict)]
+        diff, cut = join_patches(
+            [(str(f.get("filename")), str(f.get("patch") or "")) for f in files], max_bytes=max_bytes
+        )
+        return ChangeSet(base_sha, head_sha, [str(f.get("filename")) for f in files], diff, cut)
+
+    def comment(self, *, number: int, body: str, on: str = "pr") -> str:
+        # Pull requests are issues for conversation comments on GitHub.
+        data = self.request("POST", f"/repos/{self.repo}/issues/{number}/comments", {"body": body}) or {}
+        return str(data.get("html_url", ""))
+
+    def set_labels(self, *, number: int, add: list[str], remove: list[str], on: str = "pr") -> None:
+        if add:
+            self.request("POST", f"/repos/{self.repo}/issues/{number}/labels", {"labels": add})
+        for name in remove:
+            self.request("DELETE", f"/repos/{self.repo}/issues/{number}/labels/{quote(name, safe='')}")
+
+    def commit_status(self, *, sha: str, state: str, context: str, description: str) -> None:
+        payload = {"state": state, "context": context, "description": description[:140]}
+        self.request("POST", f"/repos/{self.repo}/statuses/{sha}", payload)
+
+    def suggest(self, *, number: int, commit_sha: str, path: str, line: int, body: str, suggestion: str) -> str:
+        text = f"{body}\n\n```suggestion\n{suggestion}\n```".strip()
+        payload = {"body": text, "commit_id": commit_sha, "path": path, "line": line, "side": "RIGHT"}
+        data = self.request("POST", f"/repos/{self.repo}/pulls/{number}/comments", payload) or {}
+        return str(data.get("html_url", ""))
 
     @staticmethod
     def _pr(data: dict[str, Any]) -> PullRequest:

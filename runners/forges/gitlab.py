@@ -6,7 +6,7 @@ import base64
 from typing import Any
 from urllib.parse import quote
 
-from runners.forges.base import Forge, ForgeError, PullRequest
+from runners.forges.base import ChangeSet, Forge, ForgeError, PullRequest, join_patches
 
 
 class GitLab(Forge):
@@ -47,6 +47,44 @@ class GitLab(Forge):
             review_id = str(data.get("updated_at") or "requested_changes")
             return PullRequest(pr.number, pr.url, "changes_requested", review_id=review_id)
         return pr
+
+    def change_set(self, *, base_sha: str, head_sha: str, max_bytes: int) -> ChangeSet:
+        # Compare between two SHAs: pinned, so a later push cannot change what was read.
+        data = self.request("GET", f"/projects/{self.project}/repository/compare?from={base_sha}&to={head_sha}") or {}
+        diffs = [d for d in data.get("diffs") or [] if isinstance(d, dict)]
+        patches = [(str(d.get("new_path") or d.get("old_path")), str(d.get("diff") or "")) for d in diffs]
+        diff, cut = join_patches(patches, max_bytes=max_bytes)
+        return ChangeSet(base_sha, head_sha, [p for p, _ in patches], diff, cut)
+
+    def _noun(self, on: str) -> str:
+        return "merge_requests" if on == "pr" else "issues"
+
+    def comment(self, *, number: int, body: str, on: str = "pr") -> str:
+        data = self.request("POST", f"/projects/{self.project}/{self._noun(on)}/{number}/notes", {"body": body}) or {}
+        return str(data.get("id", ""))
+
+    def set_labels(self, *, number: int, add: list[str], remove: list[str], on: str = "pr") -> None:
+        payload = {"add_labels": ",".join(add), "remove_labels": ",".join(remove)}
+        self.request("PUT", f"/projects/{self.project}/{self._noun(on)}/{number}", payload)
+
+    def commit_status(self, *, sha: str, state: str, context: str, description: str) -> None:
+        gl_state = {"error": "failed", "failure": "failed"}.get(state, state)
+        payload = {"state": gl_state, "name": context, "description": description[:255]}
+        self.request("POST", f"/projects/{self.project}/statuses/{sha}", payload)
+
+    def suggest(self, *, number: int, commit_sha: str, path: str, line: int, body: str, suggestion: str) -> str:
+        text = f"{body}\n\n```suggestion:-0+0\n{suggestion}\n```".strip()
+        position = {"position_type": "text", "base_sha": commit_sha, "head_sha": commit_sha,
+                    "start_sha": commit_sha, "new_path": path, "new_line": line}  # fmt: skip
+        data = (
+            self.request(
+                "POST",
+                f"/projects/{self.project}/merge_requests/{number}/discussions",
+                {"body": text, "position": position},
+            )
+            or {}
+        )
+        return str(data.get("id", ""))
 
     @staticmethod
     def _pr(data: dict[str, Any]) -> PullRequest:

@@ -10,7 +10,13 @@ Routes (``{o}/{r}`` any owner/repository):
 * ``GET /repos/{o}/{r}/pulls/{n}`` → the pull request (``state`` open/closed, ``merged``,
   ``merged_at``, ``merge_commit_sha``, ``html_url``);
 * ``GET /repos/{o}/{r}/pulls/{n}/reviews`` → its reviews (``id``, ``user.login``, ``state``
-  APPROVED / CHANGES_REQUESTED / COMMENTED, ``body``).
+  APPROVED / CHANGES_REQUESTED / COMMENTED, ``body``);
+* ``GET /repos/{o}/{r}/compare/{base}...{head}`` → ``{"files": [{"filename", "status", "patch"}]}``
+  from :attr:`compares` (set by the test), 404 for an unknown pair;
+* ``POST /repos/{o}/{r}/issues/{n}/comments`` ``{"body"}`` → ``201`` comment with ``html_url``;
+* ``POST /repos/{o}/{r}/issues/{n}/labels`` ``{"labels"}`` and ``DELETE .../labels/{name}``;
+* ``POST /repos/{o}/{r}/statuses/{sha}`` ``{"state", "context", "description"}``;
+* ``POST /repos/{o}/{r}/pulls/{n}/comments`` (a review comment, e.g. a suggestion).
 
 A request without ``Authorization: Bearer <token>`` (or ``token <token>``) for a known token
 gets ``401 {"message": "Bad credentials"}``. Tests act as the humans on GitHub with
@@ -26,7 +32,7 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 
 @dataclass
@@ -43,6 +49,11 @@ class FakeGitHub:
     calls: list[Call] = field(default_factory=list)
     pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
     reviews: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    # "base...head" → the files of the compare answer; what the test says the change is.
+    compares: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    comments: list[dict[str, Any]] = field(default_factory=list)
+    labels: dict[int, list[str]] = field(default_factory=dict)
+    statuses: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._numbers = itertools.count(1)
@@ -62,6 +73,9 @@ class FakeGitHub:
                 self._handle()
 
             def do_POST(self) -> None:
+                self._handle()
+
+            def do_DELETE(self) -> None:
                 self._handle()
 
             def _handle(self) -> None:
@@ -124,6 +138,9 @@ class FakeGitHub:
             return 401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}
         url = urlsplit(path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        written = self._write_back(method, url.path, body)
+        if written is not None:
+            return written
         m = re.fullmatch(r"/repos/([^/]+)/([^/]+)/pulls(?:/(\d+)(/reviews)?)?", url.path)
         if m is None:
             return 404, {"message": "Not Found"}
@@ -176,3 +193,40 @@ class FakeGitHub:
         }
         self.pulls[number] = pr
         return 201, pr
+
+    def _write_back(self, method: str, path: str, body: dict[str, Any]) -> tuple[int, Any] | None:
+        """Compare, comments, labels, statuses; None when ``path`` is none of these."""
+        base = r"/repos/([^/]+)/([^/]+)"
+        with self._lock:
+            if m := re.fullmatch(base + r"/compare/([0-9a-f]+)\.\.\.([0-9a-f]+)", path):
+                files = self.compares.get(f"{m.group(3)}...{m.group(4)}")
+                if files is None or method != "GET":
+                    return 404, {"message": "Not Found"}
+                return 200, {"status": "ahead", "files": files, "commits": []}
+            if (m := re.fullmatch(base + r"/(issues|pulls)/(\d+)/comments", path)) and method == "POST":
+                if not body.get("body"):
+                    return 422, {"message": "Validation Failed"}
+                number = int(m.group(4))
+                kind = "review" if m.group(3) == "pulls" else "issue"
+                comment = {"id": 5000 + len(self.comments), "kind": kind, "number": number, **body,
+                           "html_url": f"https://github.example/{m.group(1)}/{m.group(2)}/pull/{number}#c"}  # fmt: skip
+                self.comments.append(comment)
+                return 201, comment
+            if (m := re.fullmatch(base + r"/issues/(\d+)/labels(?:/([^/]+))?", path)) is not None:
+                have = self.labels.setdefault(int(m.group(3)), [])
+                if method == "POST":
+                    have += [x for x in body.get("labels") or [] if x not in have]
+                    return 200, [{"name": x} for x in have]
+                if method == "DELETE" and m.group(4):
+                    name = unquote(m.group(4))
+                    if name not in have:
+                        return 404, {"message": "Label does not exist"}
+                    have.remove(name)
+                    return 200, [{"name": x} for x in have]
+            if (m := re.fullmatch(base + r"/statuses/([0-9a-f]{7,40})", path)) and method == "POST":
+                if body.get("state") not in ("error", "failure", "pending", "success"):
+                    return 422, {"message": "Validation Failed"}
+                status = {"sha": m.group(3), **body}
+                self.statuses.append(status)
+                return 201, status
+        return None

@@ -10,6 +10,11 @@ Routes, under ``/api/v4`` (the base URL Mesa is configured with ends there):
 * ``GET /projects/{id}/merge_requests/{iid}`` → one (``state`` opened / merged / closed,
   ``detailed_merge_status``, ``merge_commit_sha``).
 
+* ``GET /projects/{id}/repository/compare?from=a&to=b`` → ``{"diffs": [{"old_path", "new_path", "diff"}]}``
+  from :attr:`compares` (``"a...b"``), 404 for an unknown pair;
+* ``POST /projects/{id}/(merge_requests|issues)/{iid}/notes`` ``{"body"}`` → ``201`` note;
+* ``POST /projects/{id}/statuses/{sha}`` ``{"state", "name"}`` → ``201``.
+
 ``{id}`` is the URL-encoded project path (``group%2Fproject``). A request without a known
 ``PRIVATE-TOKEN`` gets ``401 {"message": "401 Unauthorized"}``.
 """
@@ -31,6 +36,9 @@ class FakeGitLab:
     tokens: set[str] = field(default_factory=lambda: {"glpat-fake"})
     calls: list[tuple[str, str, dict[str, Any], str]] = field(default_factory=list)
     mrs: dict[int, dict[str, Any]] = field(default_factory=dict)
+    compares: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    statuses: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._iids = itertools.count(1)
@@ -88,6 +96,9 @@ class FakeGitLab:
             return 401, {"message": "401 Unauthorized"}
         url = urlsplit(path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        other = self._more(method, url.path, query, body)
+        if other is not None:
+            return other
         m = re.fullmatch(r"/api/v4/projects/([^/]+)/merge_requests(?:/(\d+))?", url.path)
         if m is None:
             return 404, {"message": "404 Not Found"}
@@ -125,3 +136,29 @@ class FakeGitLab:
                 return 200, found
             one = self.mrs.get(int(iid or 0))
             return (200, one) if one is not None and method == "GET" else (404, {"message": "404 Not Found"})
+
+    def _more(self, method: str, path: str, query: dict[str, str], body: dict[str, Any]) -> tuple[int, Any] | None:
+        """Compare, notes and statuses; None when ``path`` is none of these."""
+        base = r"/api/v4/projects/([^/]+)"
+        with self._lock:
+            if re.fullmatch(base + r"/repository/compare", path) and method == "GET":
+                diffs = self.compares.get(f"{query.get('from')}...{query.get('to')}")
+                return (
+                    (200, {"commits": [], "diffs": diffs}) if diffs is not None else (404, {"message": "404 Not Found"})
+                )
+            if (m := re.fullmatch(base + r"/(merge_requests|issues)/(\d+)/notes", path)) and method == "POST":
+                if not body.get("body"):
+                    return 400, {"message": {"note": ["can't be blank"]}}
+                note = {
+                    "id": 700 + len(self.notes),
+                    "noteable_type": m.group(2),
+                    "noteable_iid": int(m.group(3)),
+                    **body,
+                }
+                self.notes.append(note)
+                return 201, note
+            if (m := re.fullmatch(base + r"/statuses/([0-9a-f]{7,40})", path)) and method == "POST":
+                status = {"sha": m.group(2), **body}
+                self.statuses.append(status)
+                return 201, status
+        return None
