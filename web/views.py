@@ -18,7 +18,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from agents.keys import key_revoke
 from agents.models import Agent, AgentStatus
+from agents.selectors import key_get, keys_listed
 from blocks.models import WorkBlock, WorkBlockStatus
 from blocks.services import alignment_score
 from issues.models import OPEN_STATUSES, TERMINAL_STATUSES, Issue, Label
@@ -192,6 +194,12 @@ def settings_page(request: HtmxHttpRequest) -> HttpResponse:
                     color=request.POST.get("label_color", "#8b8d98"),
                 )
                 messages.success(request, "Label created.")
+            elif action == "key_revoke":
+                if role(request) != OrgRole.OWNER:
+                    raise Forbidden("Only an owner of this org revokes its keys.", code="not_owner")
+                key = key_get(org, request.POST.get("key", ""))
+                key_revoke(actor=actor, key=key)
+                messages.success(request, f"Revoked {key}.")
             elif action in {"member_set", "member_remove"}:
                 _members_change(request, org, action)
             elif action in {"pause", "resume"}:
@@ -211,6 +219,7 @@ def settings_page(request: HtmxHttpRequest) -> HttpResponse:
         "login_required": not settings.MESA_TRUSTED_LOCAL,
         "members": list(Membership.objects.filter(org=org).select_related("user").order_by("user__username")),
         "roles": OrgRole.values,
+        "keys": list(keys_listed(org)),
         "is_owner": role(request) == OrgRole.OWNER,
     }
     return render(request, "web/settings.html", ctx, status=error.status if error else 200)
