@@ -149,7 +149,7 @@ def search_agents(org: Org, tokens: list[str]) -> list[Hit]:
 
 def search_wiki(org: Org, tokens: list[str]) -> list[Hit]:
     rows = (
-        WikiPage.objects.filter(org=org)
+        WikiPage.objects.filter(org=org, deleted_at__isnull=True)
         .filter(_subseq_filter(("title", "slug"), tokens))
         .order_by("-updated_at")
         .values_list("slug", "title")[:OTHER_CANDIDATES]

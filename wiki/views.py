@@ -35,7 +35,11 @@ def page_list(request: HtmxHttpRequest) -> HttpResponse:
     if q:
         ctx["hits"] = _search(org, q)
     else:
-        ctx["pages"] = list(WikiPage.objects.filter(org=org).only("slug", "title", "updated_at", "updated_by_label"))
+        ctx["pages"] = list(
+            WikiPage.objects.filter(org=org, deleted_at__isnull=True).only(
+                "slug", "title", "updated_at", "updated_by_label"
+            )
+        )
     if request.htmx and request.htmx.target == "wiki-results":
         return render(request, "wiki/partials/results.html", ctx)
     return render(request, "wiki/list.html", ctx)
