@@ -12,7 +12,7 @@ from issues.models import Issue
 from orgs.actors import Actor
 from orgs.models import Membership
 from orgs.services import membership_set
-from tests.factories import make_issue, make_org, make_user
+from tests.factories import make_issue, make_org, make_user, make_wiki_page
 
 SYSTEM = Actor.system()
 
@@ -105,3 +105,16 @@ def test_it_adds_a_member_from_manage_py(two_orgs: tuple[Any, Any]) -> None:
     assert Membership.objects.get(org=a, user__username="carl").role == "viewer"
     call_command("member", "acme", "carl", "--remove")
     assert not Membership.objects.filter(org=a).exists()
+
+
+@pytest.mark.django_db
+def test_it_hides_the_write_controls_from_a_viewer(client: Client, two_orgs: tuple[Any, Any]) -> None:
+    a, _ = two_orgs
+    make_wiki_page(a, title="Runbook")
+    membership_set(actor=SYSTEM, org=a, user=make_user(username="vera"), role="viewer")
+    membership_set(actor=SYSTEM, org=a, user=make_user(username="mo"), role="member")
+    _login(client, "mo")
+    assert 'action="/wiki/runbook/delete"' in client.get("/wiki/runbook/").content.decode()
+    _login(client, "vera")
+    page = client.get("/wiki/runbook/").content.decode()
+    assert "Runbook" in page and 'action="/wiki/runbook/delete"' not in page and "/wiki/runbook/edit" not in page
