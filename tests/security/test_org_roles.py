@@ -118,3 +118,14 @@ def test_it_hides_the_write_controls_from_a_viewer(client: Client, two_orgs: tup
     _login(client, "vera")
     page = client.get("/wiki/runbook/").content.decode()
     assert "Runbook" in page and 'action="/wiki/runbook/delete"' not in page and "/wiki/runbook/edit" not in page
+
+
+@pytest.mark.django_db
+def test_it_keeps_the_palette_inside_the_users_orgs(client: Client, two_orgs: tuple[Any, Any]) -> None:
+    a, b = two_orgs
+    membership_set(actor=SYSTEM, org=a, user=make_user(username="vera"), role="viewer")
+    _login(client, "vera")
+    assert "Beta secret plan" not in client.get("/palette/search?q=secret&org=beta").content.decode()
+    key = Issue.objects.get(org=a).key
+    moved = client.post("/palette/action", {"action": "priority", "value": "4", "issue": key})
+    assert moved.status_code == 403 and Issue.objects.get(org=a).priority != 4
