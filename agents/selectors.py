@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from agents.models import Agent, AgentStatus
-from orgs.errors import InvalidInput
+from agents.models import Agent, AgentStatus, ApiKey, KeyKind
+from orgs.errors import InvalidInput, NotFound
 from orgs.models import Org
 
 
@@ -52,3 +52,24 @@ def manages(manager: Agent, agent_id: int | None) -> bool:
         seen.add(cursor)
         cursor = edges.get(cursor)
     return False
+
+
+def keys_listed(org: Org | None = None, *, include_revoked: bool = False) -> QuerySet[ApiKey]:
+    """Board and agent keys (of ``org``, or of every org for the operator's CLI), newest first.
+
+    Run keys are left out: each lives for one run and is revoked when it ends.
+    """
+    rows = ApiKey.objects.select_related("org", "agent").exclude(kind=KeyKind.RUN)
+    if org is not None:
+        rows = rows.filter(org=org)
+    if not include_revoked:
+        rows = rows.filter(revoked_at__isnull=True)
+    return rows.order_by("-created_at", "-id")
+
+
+def key_get(org: Org, pk: int | str) -> ApiKey:
+    """The key ``pk`` of ``org``; another org's key is NotFound."""
+    key = ApiKey.objects.select_related("org").filter(org=org, pk=int(pk) if str(pk).isdigit() else -1).first()
+    if key is None:
+        raise NotFound(f"There is no key {pk} in this org.")
+    return key

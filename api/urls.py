@@ -75,6 +75,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("routines/<str:routine_id>/run", routines.RoutineRunApi.as_view(), name="api-routine-run"),
     path("wiki", wiki.WikiCollectionApi.as_view(), name="api-wiki"),
     path("wiki/search", wiki.WikiSearchApi.as_view(), name="api-wiki-search"),
+    path("wiki/<path:slug>/restore", wiki.WikiRestoreApi.as_view(), name="api-wiki-restore"),
     path("wiki/<path:slug>/revisions", wiki.WikiRevisionsApi.as_view(), name="api-wiki-revisions"),
     path("wiki/<path:slug>", wiki.WikiPageApi.as_view(), name="api-wiki-page"),
 ]

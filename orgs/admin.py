@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from orgs.models import Activity, Event, Org
+from orgs.models import Activity, Event, Membership, Org
 
 
 @admin.register(Org)
@@ -23,3 +23,10 @@ class ActivityAdmin(admin.ModelAdmin):
 class EventAdmin(admin.ModelAdmin):
     list_display = ("id", "org", "type", "created_at")
     list_filter = ("org", "type")
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("org", "user", "role", "created_at")
+    list_filter = ("org", "role")
+    raw_id_fields = ("user",)

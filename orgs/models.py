@@ -96,3 +96,25 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.type}"
+
+
+class OrgRole(models.TextChoices):
+    OWNER = "owner"
+    MEMBER = "member"
+    VIEWER = "viewer"
+
+
+class Membership(models.Model):
+    """A user's place in one org (login mode). The operator (superuser) needs none: they see every org."""
+
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=OrgRole.choices, default=OrgRole.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["org", "user"]
+        constraints = [models.UniqueConstraint(fields=["org", "user"], name="membership_one_per_org_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.role} of {self.org}"

@@ -9,9 +9,9 @@ from django.db import IntegrityError, models, transaction
 from django.utils.text import slugify
 
 from orgs.actors import Actor
-from orgs.errors import Conflict, Forbidden, InvalidInput
+from orgs.errors import Conflict, Forbidden, InvalidInput, NotFound
 from orgs.events import EventType, event_publish
-from orgs.models import DEFAULT_FEATURES, Activity, Org
+from orgs.models import DEFAULT_FEATURES, Activity, Membership, Org, OrgRole
 
 PREFIX_RE = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
 
@@ -159,3 +159,36 @@ def org_update(
         org.save(update_fields=["name", "issue_prefix", "settings", "updated_at"])
         activity_record(org=org, actor=actor, verb="updated", obj=org, details={"changes": changes})
     return org
+
+
+def _owners_left(org: Org, *, without: Any) -> int:
+    return Membership.objects.filter(org=org, role=OrgRole.OWNER).exclude(user=without).count()
+
+
+@transaction.atomic
+def membership_set(*, actor: Actor, org: Org, user: Any, role: str) -> Membership:
+    """Add ``user`` to ``org`` with ``role``, or change their role. The last owner cannot step down."""
+    if role not in OrgRole.values:
+        raise InvalidInput(f"Unknown role {role!r}: use owner, member or viewer.", field="role")
+    row = Membership.objects.select_for_update().filter(org=org, user=user).first()
+    if row is not None and row.role == OrgRole.OWNER and role != OrgRole.OWNER and not _owners_left(org, without=user):
+        raise Conflict("An org keeps at least one owner.", code="last_owner")
+    if row is None:
+        row = Membership.objects.create(org=org, user=user, role=role)
+    else:
+        Membership.objects.filter(pk=row.pk).update(role=role)
+        row.role = role
+    activity_record(org=org, actor=actor, verb="membership.set", obj=row, object_repr=str(user), details={"role": role})
+    return row
+
+
+@transaction.atomic
+def membership_remove(*, actor: Actor, org: Org, user: Any) -> None:
+    """Take ``user`` out of ``org``. The last owner stays."""
+    row = Membership.objects.select_for_update().filter(org=org, user=user).first()
+    if row is None:
+        raise NotFound(f"{user} is not a member of {org.name}.")
+    if row.role == OrgRole.OWNER and not _owners_left(org, without=user):
+        raise Conflict("An org keeps at least one owner.", code="last_owner")
+    row.delete()
+    activity_record(org=org, actor=actor, verb="membership.remove", object_type="membership", object_repr=str(user))

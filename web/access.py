@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.middleware import HtmxDetails
@@ -23,9 +23,9 @@ from django_htmx.middleware import HtmxDetails
 from agents.models import Agent
 from approvals.models import Approval, ApprovalStatus
 from orgs.actors import Actor
-from orgs.errors import MesaError, NotFound
-from orgs.models import Org
-from orgs.selectors import org_default
+from orgs.errors import Forbidden, MesaError, NotFound
+from orgs.models import Org, OrgRole
+from orgs.selectors import org_default, org_role, orgs_visible
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -48,6 +48,9 @@ EXEMPT_PREFIXES: tuple[str, ...] = (
     "/hooks/",
 )
 SESSION_ORG_KEY = "mesa_org"
+# Writes a viewer (or a user outside every org) may still make: choosing an org and leaving.
+ROLE_EXEMPT_PATHS: frozenset[str] = frozenset({"/org/switch", "/logout/"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def login_required_here() -> bool:
@@ -66,7 +69,26 @@ class AccessMiddleware:
                 # A partial would land inside the page; send the whole tab to the login page.
                 return HttpResponse(status=204, headers={"HX-Redirect": settings.LOGIN_URL})
             return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+        refused = self._refuse_viewer(request)
+        if refused is not None:
+            return refused
         return self.get_response(request)
+
+    def _refuse_viewer(self, request: HttpRequest) -> HttpResponse | None:
+        """Every page write in login mode needs the owner or member role in the current org (one gate for all views)."""
+        if (
+            not login_required_here()
+            or request.method in SAFE_METHODS
+            or request.path.startswith(EXEMPT_PREFIXES)
+            or request.path in ROLE_EXEMPT_PATHS
+        ):
+            return None
+        if may_act(request):
+            return None
+        exc = Forbidden("You are a viewer in this org: viewers can look but not change anything.", code="viewer")
+        if getattr(request, "htmx", False):
+            return fail(request, exc, back="/")
+        return HttpResponseForbidden(exc.message, content_type="text/plain; charset=utf-8")
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         """A selector's NotFound in an HTML view is Django's 404 page (the API renders its own errors)."""
@@ -82,10 +104,18 @@ def current_org(request: HttpRequest) -> Org | None:
         return cached
     org: Org | None = None
     slug = request.session.get(SESSION_ORG_KEY) if hasattr(request, "session") else None
-    if slug:
-        org = Org.objects.filter(slug=slug).first()
-    if org is None:
-        org = org_default()
+    if login_required_here():
+        # Login mode: only the orgs this user belongs to (the operator sees all).
+        visible = orgs_visible(getattr(request, "user", None))
+        org = visible.filter(slug=slug).first() if slug else None
+        if org is None:
+            default = org_default()
+            org = default if default is not None and visible.filter(pk=default.pk).exists() else visible.first()
+    else:
+        if slug:
+            org = Org.objects.filter(slug=slug).first()
+        if org is None:
+            org = org_default()
     request._mesa_org = org  # type: ignore[attr-defined]
     return org
 
@@ -95,6 +125,21 @@ def require_org(request: HttpRequest) -> Org:
     if org is None:
         raise Http404("No org yet. Create one with: python manage.py bootstrap --template startup")
     return org
+
+
+def role(request: HttpRequest) -> str | None:
+    """The user's role in the current org: "owner" in trusted local mode and for the operator; None outside."""
+    if not login_required_here():
+        return OrgRole.OWNER
+    org = current_org(request)
+    if org is None:
+        return OrgRole.OWNER if getattr(request.user, "is_superuser", False) else None
+    return org_role(request.user, org)
+
+
+def may_act(request: HttpRequest) -> bool:
+    """Whether the visitor may change things in the current org (owners and members; not viewers)."""
+    return role(request) in {OrgRole.OWNER, OrgRole.MEMBER}
 
 
 def human_actor(request: HttpRequest) -> Actor:
@@ -136,8 +181,9 @@ def context(request: HttpRequest) -> dict[str, Any]:
     # partials re-fetched on every live event skip both queries.
     @functools.cache
     def orgs() -> list[Org]:
-        # Always listed, one org included: the switcher says which org this is and that there can be more.
-        return list(Org.objects.only("id", "name", "slug")[:50])
+        # Always listed, one org included (the switcher says which org this is), but only the user's orgs.
+        visible = orgs_visible(request.user) if login_required_here() else Org.objects.all()
+        return list(visible.only("id", "name", "slug")[:50])
 
     @functools.cache
     def pending_approvals() -> int:
@@ -148,6 +194,8 @@ def context(request: HttpRequest) -> dict[str, Any]:
         "orgs": orgs,
         "pending_approvals": pending_approvals,
         "trusted_local": settings.MESA_TRUSTED_LOCAL,
+        "may_act": lambda: may_act(request),
+        "org_role": lambda: role(request),
         "qc_agents": lambda: org_agents(request),
     }
 

@@ -30,8 +30,9 @@ from django.views.decorators.http import require_GET, require_POST
 from agents.models import Agent
 from issues.models import Issue, Priority, Status
 from issues.services import issue_transition, issue_update
-from orgs.errors import InvalidInput, MesaError, NotFound
-from orgs.models import Org
+from orgs.errors import Forbidden, InvalidInput, MesaError, NotFound
+from orgs.models import Org, OrgRole
+from orgs.selectors import org_role, orgs_visible
 from runners.models import ACTIVE_RUN_STATUSES, Run
 from runners.services import run_cancel, scheduler_set_paused, scheduler_state_message
 from web.access import current_org, human_actor, login_required_here
@@ -151,7 +152,7 @@ def search_agents(org: Org, tokens: list[str]) -> list[Hit]:
 
 def search_wiki(org: Org, tokens: list[str]) -> list[Hit]:
     rows = (
-        WikiPage.objects.filter(org=org)
+        WikiPage.objects.filter(org=org, deleted_at__isnull=True)
         .filter(_subseq_filter(("title", "slug"), tokens))
         .order_by("-updated_at")
         .values_list("slug", "title")[:OTHER_CANDIDATES]
@@ -212,7 +213,9 @@ def _denied(request: HttpRequest) -> JsonResponse | None:
 
 
 def _org(request: HttpRequest, slug: str) -> Org:
-    org = Org.objects.filter(slug=slug).first() if slug else current_org(request)
+    """The org named by ``slug`` (among those the visitor may see in login mode), else the current org."""
+    visible = orgs_visible(request.user) if login_required_here() else Org.objects.all()
+    org = visible.filter(slug=slug).first() if slug else current_org(request)
     if org is None:
         raise NotFound(f"There is no org {slug!r}." if slug else "There is no org yet.")
     return org
@@ -243,6 +246,8 @@ def action(request: HttpRequest) -> JsonResponse:
         if not isinstance(payload, dict) and not hasattr(payload, "get"):
             raise InvalidInput("Send a JSON object.")
         org = _org(request, str(payload.get("org", "") or ""))
+        if login_required_here() and org_role(request.user, org) not in {OrgRole.OWNER, OrgRole.MEMBER}:
+            raise Forbidden("You are a viewer in this org: viewers can look but not change anything.", code="viewer")
         name = str(payload.get("action", ""))
         value = payload.get("value")
         if name not in ACTIONS:

@@ -40,6 +40,7 @@ from django.http.response import HttpResponseBase
 
 from orgs.events import add_listener
 from orgs.models import Event, Org
+from orgs.selectors import orgs_visible
 from web.access import current_org, login_required_here
 
 log = logging.getLogger(__name__)
@@ -246,7 +247,9 @@ hub = EventHub()
 def _org_for(request: HttpRequest) -> Org | None:
     slug = request.GET.get("org", "")
     if slug:
-        return Org.objects.filter(slug=slug).first()
+        # Login mode: only an org the user belongs to (another org's stream is the unknown-org 404).
+        visible = orgs_visible(request.user) if login_required_here() else Org.objects.all()
+        return visible.filter(slug=slug).first()
     return current_org(request)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import authenticate, get_user_model, login, logout
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
@@ -17,22 +17,35 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from agents.keys import key_revoke
 from agents.models import Agent, AgentStatus
+from agents.selectors import key_get, keys_listed
 from agents.services import agent_update
 from blocks.models import WorkBlock, WorkBlockStatus
 from blocks.services import alignment_score
 from issues.models import OPEN_STATUSES, TERMINAL_STATUSES, Issue, Label
 from issues.services import label_create
-from orgs.errors import MesaError
-from orgs.models import DEFAULT_FEATURES, Activity, Org
-from orgs.services import org_update
+from orgs.errors import Forbidden, InvalidInput, MesaError
+from orgs.models import DEFAULT_FEATURES, Activity, Membership, Org, OrgRole
+from orgs.selectors import orgs_visible
+from orgs.services import membership_remove, membership_set, org_update
 from runners.management.commands.doctor import doctor_rows
 from runners.models import Run, RunStatus, SchedulerState
 from runners.readiness import FALLBACK_RUNNER, agents_needing_setup
 from runners.selectors import agent_states
 from runners.services import scheduler_set_paused, scheduler_state_message
 from runners.usage import UsageTotals, day_start, usage_by_agent, usage_by_day
-from web.access import SESSION_ORG_KEY, HtmxHttpRequest, back_url, current_org, fail, human_actor, require_org
+from web.access import (
+    SESSION_ORG_KEY,
+    HtmxHttpRequest,
+    back_url,
+    current_org,
+    fail,
+    human_actor,
+    login_required_here,
+    require_org,
+    role,
+)
 
 ACTIVITY_PAGE_SIZE = 50
 
@@ -241,6 +254,14 @@ def settings_page(request: HtmxHttpRequest) -> HttpResponse:
                     color=request.POST.get("label_color", "#8b8d98"),
                 )
                 messages.success(request, "Label created.")
+            elif action == "key_revoke":
+                if role(request) != OrgRole.OWNER:
+                    raise Forbidden("Only an owner of this org revokes its keys.", code="not_owner")
+                key = key_get(org, request.POST.get("key", ""))
+                key_revoke(actor=actor, key=key)
+                messages.success(request, f"Revoked {key}.")
+            elif action in {"member_set", "member_remove"}:
+                _members_change(request, org, action)
             elif action in {"pause", "resume"}:
                 state = scheduler_set_paused(actor=actor, paused=action == "pause")
                 messages.success(request, scheduler_state_message(state))
@@ -259,8 +280,28 @@ def settings_page(request: HtmxHttpRequest) -> HttpResponse:
         "scheduler": _scheduler_state(),
         "values": request.POST if error else None,
         "login_required": not settings.MESA_TRUSTED_LOCAL,
+        "members": list(Membership.objects.filter(org=org).select_related("user").order_by("user__username")),
+        "roles": OrgRole.values,
+        "keys": list(keys_listed(org)),
+        "is_owner": role(request) == OrgRole.OWNER,
     }
     return render(request, "web/settings.html", ctx, status=error.status if error else 200)
+
+
+def _members_change(request: HtmxHttpRequest, org: Org, action: str) -> None:
+    """Owners add, re-role and remove members (by username) from the Settings page."""
+    if role(request) != OrgRole.OWNER:
+        raise Forbidden("Only an owner of this org manages its members.", code="not_owner")
+    username = request.POST.get("username", "").strip()
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise InvalidInput(f"There is no user {username!r}.", field="username")
+    if action == "member_set":
+        membership_set(actor=human_actor(request), org=org, user=user, role=request.POST.get("role", ""))
+        messages.success(request, f"{username} is now {request.POST.get('role')} of {org.name}.")
+    else:
+        membership_remove(actor=human_actor(request), org=org, user=user)
+        messages.success(request, f"{username} left {org.name}.")
 
 
 def _feature_names(org: Org) -> list[str]:
@@ -271,7 +312,8 @@ def _feature_names(org: Org) -> list[str]:
 def switch_org(request: HtmxHttpRequest) -> HttpResponse:
     """Remember the chosen org in the session."""
     slug = request.POST.get("org", "")
-    if Org.objects.filter(slug=slug).exists():
+    visible = orgs_visible(request.user) if login_required_here() else Org.objects.all()
+    if visible.filter(slug=slug).exists():
         request.session[SESSION_ORG_KEY] = slug
     else:
         messages.error(request, f"There is no org {slug!r}.")

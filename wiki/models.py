@@ -28,6 +28,9 @@ class WikiPage(models.Model):
     revision = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Soft delete: a deleted page keeps its revisions, leaves lists and search, and can be restored.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by_label = models.CharField(max_length=100, blank=True, default="")
 
     class Meta:
         ordering = ["title"]

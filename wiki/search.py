@@ -263,7 +263,7 @@ def wiki_search(*, org: Org, q: str) -> list[SearchHit]:
     best_rank = max((row[1] for row in fts), default=0.0)
     fts_by_id = {row[0]: row for row in fts}
     hits: list[SearchHit] = []
-    for page_id, slug, title, updated_at in WikiPage.objects.filter(org=org).values_list(
+    for page_id, slug, title, updated_at in WikiPage.objects.filter(org=org, deleted_at__isnull=True).values_list(
         "id", "slug", "title", "updated_at"
     ):
         title_score, title_words = fuzzy_score(tokens, title)

@@ -6,9 +6,11 @@ import re
 import unicodedata
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
+from agents.selectors import is_ceo
 from orgs.actors import Actor
-from orgs.errors import Conflict, InvalidInput
+from orgs.errors import Conflict, Forbidden, InvalidInput
 from orgs.events import EventType, event_publish
 from orgs.models import Org
 from orgs.services import activity_record, require_member
@@ -120,11 +122,41 @@ def wiki_page_update(
     return page
 
 
+def _require_may_delete(actor: Actor, page: WikiPage, verb: str) -> None:
+    """Deleting and restoring a page is for the board, the org's CEO and the page's author."""
+    require_member(actor, page.org_id)
+    if actor.board:
+        return
+    agent = actor.agent
+    if agent is not None and (is_ceo(agent) or page.created_by_agent_id == agent.pk):
+        return
+    raise Forbidden(f"Only the board, the CEO or its author may {verb} {page.slug}.", code="not_author")
+
+
 @transaction.atomic
 def wiki_page_delete(*, actor: Actor, page: WikiPage) -> None:
-    require_member(actor, page.org_id)
+    """Soft delete: the page leaves lists and search; its revisions stay and ``wiki_page_restore`` brings it back."""
+    _require_may_delete(actor, page, "delete")
     org, slug = page.org, page.slug
+    done = WikiPage.objects.filter(pk=page.pk, deleted_at__isnull=True).update(
+        deleted_at=timezone.now(), deleted_by_label=actor.label[:100]
+    )
+    if not done:
+        raise Conflict(f"{slug} is already deleted.", code="deleted")
+    page.refresh_from_db()
     activity_record(org=org, actor=actor, verb="deleted", obj=page, object_id=slug)
     search_remove(page.pk)
-    page.delete()
     event_publish(org=org, type=EventType.WIKI_UPDATED, data={"slug": slug, "verb": "deleted"})
+
+
+@transaction.atomic
+def wiki_page_restore(*, actor: Actor, page: WikiPage) -> WikiPage:
+    """Bring a deleted page back, with the revision it had."""
+    _require_may_delete(actor, page, "restore")
+    if not WikiPage.objects.filter(pk=page.pk, deleted_at__isnull=False).update(deleted_at=None, deleted_by_label=""):
+        raise Conflict(f"{page.slug} is not deleted.", code="not_deleted")
+    page.refresh_from_db()
+    search_index(page)
+    activity_record(org=page.org, actor=actor, verb="restored", obj=page, object_id=page.slug)
+    _publish(page, "restored")
+    return page

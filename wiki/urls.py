@@ -12,4 +12,6 @@ urlpatterns = [
     path("wiki/<slug:slug>/", views.page, name="page"),
     path("wiki/<slug:slug>/edit", views.edit, name="edit"),
     path("wiki/<slug:slug>/history", views.history, name="history"),
+    path("wiki/<slug:slug>/delete", views.delete, name="delete"),
+    path("wiki/<slug:slug>/restore", views.restore, name="restore"),
 ]

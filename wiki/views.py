@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from orgs.errors import MesaError
 from orgs.models import Org
 from orgs.numbers import whole_number
-from web.access import HtmxHttpRequest, human_actor, require_org
+from web.access import HtmxHttpRequest, fail, human_actor, require_org
 from wiki.models import WikiPage, WikiRevision
 from wiki.search import wiki_search
 from wiki.selectors import wiki_page_get_for
-from wiki.services import wiki_page_create, wiki_page_update
+from wiki.services import wiki_page_create, wiki_page_delete, wiki_page_restore, wiki_page_update
 
 
 def _search(org: Org, q: str) -> list[dict[str, Any]]:
@@ -35,7 +36,16 @@ def page_list(request: HtmxHttpRequest) -> HttpResponse:
     if q:
         ctx["hits"] = _search(org, q)
     else:
-        ctx["pages"] = list(WikiPage.objects.filter(org=org).only("slug", "title", "updated_at", "updated_by_label"))
+        ctx["pages"] = list(
+            WikiPage.objects.filter(org=org, deleted_at__isnull=True).only(
+                "slug", "title", "updated_at", "updated_by_label"
+            )
+        )
+        ctx["deleted"] = list(
+            WikiPage.objects.filter(org=org, deleted_at__isnull=False).only(
+                "slug", "title", "deleted_at", "deleted_by_label"
+            )
+        )
     if request.htmx and request.htmx.target == "wiki-results":
         return render(request, "wiki/partials/results.html", ctx)
     return render(request, "wiki/list.html", ctx)
@@ -118,3 +128,27 @@ def history(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     if wanted is not None:
         shown = next((r for r in revisions if r.number == wanted), None)
     return render(request, "wiki/history.html", {"page": current, "revisions": revisions, "shown": shown})
+
+
+@require_POST
+def delete(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Soft delete (board, CEO, author); the page is listed under "Deleted pages" on the wiki list to restore."""
+    page = _get_page(request, require_org(request), slug)
+    try:
+        wiki_page_delete(actor=human_actor(request), page=page)
+    except MesaError as exc:
+        return fail(request, exc, back=reverse("wiki:page", args=[slug]))
+    messages.success(request, f"Deleted {page.title}. Restore it from Deleted pages below.")
+    return HttpResponseRedirect(reverse("wiki:list"))
+
+
+@require_POST
+def restore(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    org = require_org(request)
+    page = wiki_page_get_for(actor=human_actor(request), org=org, slug=slug, deleted=True)
+    try:
+        wiki_page_restore(actor=human_actor(request), page=page)
+    except MesaError as exc:
+        return fail(request, exc, back=reverse("wiki:list"))
+    messages.success(request, f"Restored {page.title}.")
+    return HttpResponseRedirect(reverse("wiki:page", args=[slug]))

@@ -23,7 +23,7 @@ from orgs.errors import InvalidInput
 from wiki.models import WikiPage
 from wiki.search import wiki_search
 from wiki.selectors import wiki_page_get_for
-from wiki.services import wiki_page_create, wiki_page_delete, wiki_page_update
+from wiki.services import wiki_page_create, wiki_page_delete, wiki_page_restore, wiki_page_update
 
 TAGS = ["wiki"]
 SLUG = text_parameter("slug", "The page slug.")
@@ -42,7 +42,11 @@ class WikiCollectionApi(MesaAPIView):
     )
     def get(self, request: Request) -> Response:
         page = Page.from_request(request)
-        qs = WikiPage.objects.filter(org=self.org(request)).defer("content").order_by("title", "id")
+        qs = (
+            WikiPage.objects.filter(org=self.org(request), deleted_at__isnull=True)
+            .defer("content")
+            .order_by("title", "id")
+        )
         rows = page.slice(qs)
         return page.response(request, list(WikiPageListItemOutput(rows, many=True).data))
 
@@ -134,15 +138,30 @@ class WikiPageApi(MesaAPIView):
     @extend_schema(
         operation_id="wiki_delete",
         tags=TAGS,
-        summary="Delete a wiki page and its revisions",
+        summary="Delete a wiki page (board, CEO or author; soft: revisions stay, POST .../restore undoes it)",
         parameters=[SLUG],
-        responses={204: OpenApiResponse(description="Deleted."), **error_responses(404)},
+        responses={204: OpenApiResponse(description="Deleted."), **error_responses(403, 404, 409)},
     )
     def delete(self, request: Request, slug: str) -> Response:
         actor = self.actor(request)
         wiki_page = wiki_page_get_for(actor=actor, org=self.org(request), slug=slug)
         wiki_page_delete(actor=actor, page=wiki_page)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WikiRestoreApi(MesaAPIView):
+    @extend_schema(
+        operation_id="wiki_restore",
+        tags=TAGS,
+        summary="Restore a deleted wiki page (board, CEO or author)",
+        parameters=[SLUG],
+        request=None,
+        responses={200: WikiPageOutput, **error_responses(403, 404, 409)},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        actor = self.actor(request)
+        wiki_page = wiki_page_get_for(actor=actor, org=self.org(request), slug=slug, deleted=True)
+        return Response(WikiPageOutput(wiki_page_restore(actor=actor, page=wiki_page)).data)
 
 
 class WikiRevisionsApi(MesaAPIView):

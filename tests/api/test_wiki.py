@@ -137,11 +137,15 @@ def test_it_deletes_a_page(
     call: Callable[..., Any], api_org: Org, designer: Agent, agent_key: Callable[[Agent], str]
 ) -> None:
     make_wiki_page(api_org, title="Old")
-    key = agent_key(designer)  # anyone in the org may write the wiki
-    resp = call("DELETE", "wiki/old", key)
-    assert resp.status_code == 204
-    assert not WikiPage.objects.filter(slug="old").exists()
-    assert call("DELETE", "wiki/old", key).status_code == 404
+    key = agent_key(designer)  # anyone in the org may write the wiki, but only the board, CEO, author delete
+    refused = call("DELETE", "wiki/old", key)
+    assert refused.status_code == 403 and refused.json()["code"] == "not_author"
+    call("POST", "wiki", key, {"title": "Mine"})
+    assert call("DELETE", "wiki/mine", key).status_code == 204
+    assert WikiPage.objects.get(slug="mine").deleted_at is not None  # soft: the row and its revisions stay
+    assert call("DELETE", "wiki/mine", key).status_code == 404
+    assert call("POST", "wiki/old/restore", key).status_code == 404  # not deleted
+    assert call("POST", "wiki/mine/restore", key).json()["slug"] == "mine"
 
 
 def test_it_hides_other_orgs_pages(

@@ -7,6 +7,8 @@ import pytest
 from django.test import Client
 
 from issues.models import Issue, Status
+from orgs.actors import Actor
+from orgs.services import membership_set
 from runners.models import Run
 from runners.services import scheduler_paused
 from tests.factories import make_agent, make_issue, make_org, make_run, make_user, make_wiki_page
@@ -113,6 +115,8 @@ def test_it_requires_a_login_unless_trusted(client: Client, org: Any, settings: 
     assert response.status_code == 401
     user = make_user()
     client.force_login(user)
+    assert client.get("/palette/search", {"q": "x", "org": "acme"}).status_code == 404  # not a member
+    membership_set(actor=Actor.system(), org=org, user=user, role="viewer")
     assert client.get("/palette/search", {"q": "x", "org": "acme"}).status_code == 200
 
 

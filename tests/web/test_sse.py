@@ -11,7 +11,7 @@ from asgiref.sync import sync_to_async
 
 from orgs.models import Event
 from tests.browser.server import Server, prepare_db, run_python, start_daphne
-from tests.factories import make_issue, make_org
+from tests.factories import make_issue, make_org, make_user
 from web.sse import hub
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -115,6 +115,14 @@ async def test_it_refuses_anonymous_viewers_when_login_is_required(async_client:
     response = await async_client.get("/events?org=acme")
     assert response.status_code == 401
     assert response.get("Content-Type") != "text/event-stream"
+
+
+async def test_it_keeps_a_user_out_of_another_orgs_stream(async_client: Any, settings: Any) -> None:
+    settings.MESA_TRUSTED_LOCAL = False
+    await sync_to_async(make_org)(slug="acme", issue_prefix="ACME")
+    await async_client.aforce_login(await sync_to_async(make_user)(username="outsider"))
+    response = await async_client.get("/events?org=acme")
+    assert response.status_code == 404
 
 
 async def test_it_answers_404_for_an_unknown_org(async_client: Any) -> None:

@@ -3,7 +3,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from orgs.actors import Actor
 from orgs.models import Activity, Org
+from orgs.services import membership_set
 from tests.factories import (
     make_agent,
     make_apex_block,
@@ -140,6 +142,7 @@ def test_it_requires_a_login_outside_trusted_local_mode(client: Any, org: Any, s
     user = make_user(username="alice")
     bad = client.post("/login/", {"username": "alice", "password": "nope", "next": "/issues/"})
     assert bad.status_code == 400 and "Wrong username or password" in bad.content.decode()
+    membership_set(actor=Actor.system(), org=org, user=user, role="member")
     good = client.post("/login/", {"username": "alice", "password": "pw-not-secret-123", "next": "/issues/"})
     assert good.status_code == 302 and good["Location"] == "/issues/"
     client.post("/issues/new", {"title": "By alice"})

@@ -55,3 +55,14 @@ def test_it_hides_pages_of_another_org(client: Any, org: Any) -> None:
     make_wiki_page(make_org(), title="Private")
     assert client.get("/wiki/private/").status_code == 404
     assert client.post("/wiki/private/edit", {"title": "x", "content": "y"}).status_code == 404
+
+
+def test_it_deletes_and_restores_a_page_from_the_pages(client: Any, org: Any) -> None:
+    make_wiki_page(org, title="Runbook", content="steps")
+    assert 'action="/wiki/runbook/delete"' in client.get("/wiki/runbook/").content.decode()
+    assert client.post("/wiki/runbook/delete")["Location"] == "/wiki/"
+    listing = client.get("/wiki/").content.decode()
+    assert 'action="/wiki/runbook/restore"' in listing and 'href="/wiki/runbook/"' not in listing
+    assert client.get("/wiki/runbook/").status_code == 404
+    assert client.post("/wiki/runbook/restore")["Location"] == "/wiki/runbook/"
+    assert "steps" in client.get("/wiki/runbook/").content.decode()

@@ -7,11 +7,12 @@ from typing import Any
 import pytest
 
 from orgs.actors import Actor
-from orgs.errors import Conflict, Forbidden, InvalidInput
+from orgs.errors import Conflict, Forbidden, InvalidInput, NotFound
 from orgs.models import Activity, Event
-from tests.factories import make_agent, make_org, make_wiki_page
+from tests.factories import make_agent, make_ceo, make_org, make_wiki_page
 from wiki.models import WikiPage, WikiRevision
-from wiki.services import wiki_page_create, wiki_page_delete, wiki_page_update, wiki_slugify
+from wiki.selectors import wiki_page_get_for
+from wiki.services import wiki_page_create, wiki_page_delete, wiki_page_restore, wiki_page_update, wiki_slugify
 
 BOARD = Actor.human(label="alice")
 
@@ -85,12 +86,33 @@ def test_it_refuses_an_edit_based_on_a_stale_revision(org: Any) -> None:
     assert page.content == "mine" and page.revisions.count() == 2
 
 
-def test_it_deletes_a_page_with_its_revisions(org: Any) -> None:
+def test_it_deletes_a_page_softly_and_keeps_its_revisions(org: Any) -> None:
     page = make_wiki_page(org, title="Old")
     wiki_page_update(actor=BOARD, page=page, content="x")
     wiki_page_delete(actor=BOARD, page=page)
-    assert not WikiPage.objects.exists() and not WikiRevision.objects.exists()
+    assert WikiPage.objects.get().deleted_at is not None and WikiRevision.objects.count() == 2
     assert Event.objects.filter(type="wiki_updated", data__verb="deleted", data__slug="old").exists()
+    with pytest.raises(NotFound):
+        wiki_page_get_for(actor=BOARD, org=org, slug="old")
+    with pytest.raises(Conflict):
+        wiki_page_delete(actor=BOARD, page=page)
+    restored = wiki_page_restore(actor=BOARD, page=wiki_page_get_for(actor=BOARD, org=org, slug="old", deleted=True))
+    assert restored.deleted_at is None and restored.content == "x" and restored.revision == 2
+
+
+def test_it_lets_only_the_board_the_ceo_and_the_author_delete(org: Any) -> None:
+    author, other = make_agent(org, slug="writer"), make_agent(org, slug="bystander")
+    ceo = make_ceo(org)
+    page = wiki_page_create(actor=Actor.for_agent(author), org=org, title="Notes")
+    with pytest.raises(Forbidden):
+        wiki_page_delete(actor=Actor.for_agent(other), page=page)
+    assert WikiPage.objects.get(pk=page.pk).deleted_at is None
+    wiki_page_delete(actor=Actor.for_agent(author), page=page)
+    with pytest.raises(Forbidden):
+        wiki_page_restore(actor=Actor.for_agent(other), page=page)
+    wiki_page_restore(actor=Actor.for_agent(ceo), page=page)
+    wiki_page_delete(actor=Actor.for_agent(ceo), page=page)
+    assert WikiPage.objects.get(pk=page.pk).deleted_at is not None
 
 
 def test_it_refuses_wiki_writes_from_an_agent_of_another_org(org: Any) -> None:
