@@ -90,6 +90,8 @@ def test_it_keeps_the_limit_when_a_raise_is_rejected(org: Any) -> None:
     approval_resolve(actor=Actor.human(label="board"), approval=approval, decision="rejected")
     agent.refresh_from_db()
     assert agent.daily_cost_limit_usd == Decimal("1.00")
+    remaining = budget_remaining(agent)
+    assert remaining.limit_cost_usd == Decimal("1.00") and remaining.exhausted
 
 
 def test_it_lets_a_budget_raise_end_with_its_day(org: Any) -> None:
