@@ -10,11 +10,13 @@ import pytest
 from agents.models import CONFIG_FIELDS, Agent, AgentStatus, AgentVersion
 from agents.services import agent_pause, agent_resume, agent_rollback, agent_update
 from orgs.actors import Actor
-from orgs.errors import InvalidInput, NotFound
+from orgs.errors import Forbidden, InvalidInput, NotFound
 from orgs.models import Activity, Event
 from tests.factories import make_agent, make_user
 
 BOARD = Actor.human(label="board")
+# Setting a working dir is the instance operator's (tests/security/test_code_running_settings.py).
+OPERATOR = Actor.human(label="root", operator=True)
 
 
 def _config(agent: Agent) -> dict[str, Any]:
@@ -86,7 +88,7 @@ def test_it_rolls_back_every_field_as_a_new_version(org: Any) -> None:
     agent = make_agent(org, slug="dev")
     original = _config(agent)
     agent_update(
-        actor=BOARD,
+        actor=OPERATOR,
         agent=agent,
         name="Renamed",
         archetype="frontend",
@@ -116,7 +118,9 @@ def test_it_rolls_back_every_field_as_a_new_version(org: Any) -> None:
     assert set(v3.changes) == set(CONFIG_FIELDS)
     assert v3.changes["reports_to"] == [ceo.pk, None]
 
-    agent_rollback(actor=BOARD, agent=agent, version=2)
+    with pytest.raises(Forbidden):  # a rollback cannot bring back an operator-only setting either
+        agent_rollback(actor=BOARD, agent=agent, version=2)
+    agent_rollback(actor=OPERATOR, agent=agent, version=2)
     assert _config(agent) == changed
     assert agent.versions.count() == 4
 
