@@ -167,7 +167,6 @@ def test_it_keeps_liveness_written_meanwhile_when_updating_a_stale_copy(org: Any
 
 def test_it_refuses_agent_changes_from_an_agent_of_another_org(org: Any) -> None:
     from agents.services import agent_create
-    from orgs.errors import Forbidden
     from tests.factories import make_ceo, make_org
 
     outsider = Actor.for_agent(make_ceo(make_org(slug="other")))
