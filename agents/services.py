@@ -10,7 +10,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from agents.models import CONFIG_FIELDS, Agent, AgentStatus, AgentVersion, Runner
+from agents.models import CONFIG_FIELDS, Agent, AgentStatus, AgentVersion, Runner, Sandbox
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput, NotFound
 from orgs.events import EventType, event_publish
@@ -90,6 +90,10 @@ def _clean_value(field: str, value: Any, agent: Agent) -> Any:
         if not value:
             raise InvalidInput("An agent needs a name.", field=field)
         return value[:120]
+    if field == "sandbox":
+        if value not in Sandbox.values:
+            raise InvalidInput(f"Unknown sandbox {value!r}; use one of {', '.join(Sandbox.values)}.", field=field)
+        return value
     if field == "runner":
         if value not in Runner.values:
             raise InvalidInput(f"Unknown runner {value!r}; use one of {', '.join(Runner.values)}.", field=field)
@@ -174,6 +178,8 @@ def _operator_only_changes(before: dict[str, Any], after: dict[str, Any]) -> lis
     reasons = []
     if after.get("runner") == Runner.COMMAND and before.get("runner") != Runner.COMMAND:
         reasons.append("the command runner runs any command line on the Mesa machine")
+    if after.get("sandbox") == Sandbox.HOST and before.get("sandbox") != Sandbox.HOST:
+        reasons.append("the host sandbox runs the agent on the Mesa machine as the Mesa user")
     if after.get("working_dir") and after.get("working_dir") != before.get("working_dir"):
         reasons.append("a working dir points the agent at a directory of the Mesa machine")
     old_env, new_env = before.get("env") or {}, after.get("env") or {}

@@ -93,6 +93,7 @@ def test_it_rolls_back_every_field_as_a_new_version(org: Any) -> None:
         name="Renamed",
         archetype="frontend",
         runner="codex",
+        sandbox="container",
         model="gpt",
         working_dir="/tmp/w",
         base_branch="dev",
@@ -111,7 +112,7 @@ def test_it_rolls_back_every_field_as_a_new_version(org: Any) -> None:
     changed = _config(agent)
     assert all(changed[f] != original[f] for f in CONFIG_FIELDS)  # the update touched every field
 
-    rolled = agent_rollback(actor=BOARD, agent=agent, version=1)
+    rolled = agent_rollback(actor=OPERATOR, agent=agent, version=1)  # back to the host sandbox
     assert _config(rolled) == original
     v3 = AgentVersion.objects.get(agent=agent, number=3)
     assert v3.note == "rollback to v1"

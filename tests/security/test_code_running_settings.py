@@ -60,6 +60,15 @@ def test_it_refuses_code_running_settings_to_a_board_key(db: None, client: Clien
     assert (agent.runner, agent.model, agent.working_dir, agent.env, AgentVersion.objects.count()) == before
 
 
+def test_it_refuses_the_host_sandbox_to_a_board_key(db: None, client: Client) -> None:
+    org_b = make_org(name="Org B", slug="org-b", issue_prefix="OB")
+    agent = make_agent(org_b, slug="worker", runner="noop", sandbox="container")
+    r = _send(client, "patch", "agents/worker", _board_key(org_b), {"sandbox": "host"})
+    assert r.status_code == 403 and "host sandbox" in r.json()["error"]
+    agent.refresh_from_db()
+    assert agent.sandbox == "container"
+
+
 def test_it_refuses_creating_a_command_agent_with_a_board_key(db: None, client: Client) -> None:
     org_b = make_org(name="Org B", slug="org-b", issue_prefix="OB")
     r = _send(client, "post", "agents", _board_key(org_b), {"slug": "shell", "runner": "command", "model": "id"})
