@@ -169,3 +169,11 @@ def test_it_finds_both_sandboxes_in_the_registry() -> None:
     assert sandbox_for("host").name == "host" and sandbox_for("container").name == "container"
     with pytest.raises(KeyError):
         sandbox_for("vm")
+
+
+def test_it_enforces_the_memory_limit(engine: Any, tmp_path: Path) -> None:
+    # tail -n 1 keeps the one 200 MB "line" in memory: the kernel kills it at the 64 MB limit.
+    script = "head -c 200000000 /dev/zero | tail -n 1 | wc -c; echo status=$?"
+    _, sink = _run(engine, tmp_path, script, limits={"memory": "64m"})
+    texts = [e.data["text"].strip() for e in sink.events]
+    assert "200000000" not in texts, texts
