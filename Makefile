@@ -7,7 +7,7 @@ RUN_STAMP := $(VENV)/.run-$(HASH)
 DEV_STAMP := $(VENV)/.dev-$(HASH)
 export PATH := $(CURDIR)/.tools/npm/node_modules/.bin:$(PATH)
 
-.PHONY: run test lint unit browser-deps cli-deps test-cli bench clean
+.PHONY: run test lint unit browser-deps container-deps cli-deps test-cli bench clean
 
 $(RUN_STAMP):
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -21,6 +21,10 @@ $(DEV_STAMP):
 
 run: $(RUN_STAMP)
 	$(BIN)/python -m mesa.serve
+
+# Debian's podman (runc: crun fails on cgroup v1 hybrid hosts) and a static busybox for the local test image.
+container-deps:
+	@command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1 && test -x /bin/busybox || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc fuse-overlayfs slirp4netns uidmap busybox-static >/dev/null; }
 
 # Debian's chromium for the Playwright browser tests (no browser download).
 browser-deps:
@@ -45,7 +49,7 @@ lint: $(DEV_STAMP)
 unit: $(DEV_STAMP)
 	$(BIN)/pytest -q
 
-test: $(DEV_STAMP) browser-deps cli-deps lint
+test: $(DEV_STAMP) browser-deps container-deps cli-deps lint
 	$(BIN)/pytest -q
 
 bench: $(DEV_STAMP)

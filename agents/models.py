@@ -20,6 +20,11 @@ class Runner(models.TextChoices):
     COMMAND = "command", "Any command"
 
 
+class Sandbox(models.TextChoices):
+    HOST = "host", "Host (the Mesa machine, as the Mesa user)"
+    CONTAINER = "container", "Container (only the run's worktree)"
+
+
 class AgentStatus(models.TextChoices):
     ACTIVE = "active"
     PAUSED = "paused"
@@ -31,6 +36,7 @@ CONFIG_FIELDS: tuple[str, ...] = (
     "name",
     "archetype",
     "runner",
+    "sandbox",
     "model",
     "working_dir",
     "base_branch",
@@ -55,6 +61,9 @@ class Agent(models.Model):
     slug = models.SlugField(max_length=60)
     archetype = models.CharField(max_length=60, default="other")
     runner = models.CharField(max_length=20, choices=Runner.choices, default=Runner.CLAUDE_CODE)
+    # Where the runner's process runs (runners/sandboxes). Host stays the default until engine detection
+    # picks container; choosing host over container is the instance operator's (agents.services).
+    sandbox = models.CharField(max_length=12, choices=Sandbox.choices, default=Sandbox.HOST)
     model = models.CharField(max_length=120, blank=True, default="")
     working_dir = models.CharField(max_length=500, blank=True, default="")
     # Branch worktrees start from; empty = the repository's current HEAD branch.

@@ -10,9 +10,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from agents.models import CONFIG_FIELDS, Agent, AgentStatus, AgentVersion, Runner
+from agents.models import CONFIG_FIELDS, Agent, AgentStatus, AgentVersion, Runner, Sandbox
 from orgs.actors import Actor
-from orgs.errors import Conflict, InvalidInput, NotFound
+from orgs.errors import Conflict, Forbidden, InvalidInput, NotFound
 from orgs.events import EventType, event_publish
 from orgs.models import Org
 from orgs.secrets import env_fingerprints
@@ -96,6 +96,10 @@ def _clean_value(field: str, value: Any, agent: Agent) -> Any:
         if not value:
             raise InvalidInput("An agent needs a name.", field=field)
         return value[:120]
+    if field == "sandbox":
+        if value not in Sandbox.values:
+            raise InvalidInput(f"Unknown sandbox {value!r}; use one of {', '.join(Sandbox.values)}.", field=field)
+        return value
     if field == "runner":
         if value not in Runner.values:
             raise InvalidInput(f"Unknown runner {value!r}; use one of {', '.join(Runner.values)}.", field=field)
@@ -161,6 +165,52 @@ def _clean_value(field: str, value: Any, agent: Agent) -> Any:
     raise InvalidInput(f"Unknown agent field {field!r}.", field=field)
 
 
+# Environment names that change which code a process loads or finds: setting them is running code.
+LOADER_ENV_NAMES = frozenset(
+    {
+        "PATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP",
+        "PYTHONUSERBASE", "NODE_OPTIONS", "NODE_PATH", "BASH_ENV", "ENV", "PERL5OPT", "PERL5LIB", "RUBYOPT",
+        "RUBYLIB", "GIT_EXEC_PATH", "GIT_SSH_COMMAND", "GIT_CONFIG_GLOBAL", "SHELL", "HOME",
+    }
+)  # fmt: skip
+
+
+def _loader_env_name(name: str) -> bool:
+    upper = name.upper()
+    return upper in LOADER_ENV_NAMES or upper.startswith(("LD_", "DYLD_"))
+
+
+def _operator_only_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Why the change from ``before`` to ``after`` needs the instance operator (empty: it does not).
+
+    The command runner, a working dir of the agent's choosing and environment names that change the
+    loader or PATH all run code of the agent's choosing on the Mesa machine as the Mesa user.
+    """
+    reasons = []
+    if after.get("runner") == Runner.COMMAND and before.get("runner") != Runner.COMMAND:
+        reasons.append("the command runner runs any command line on the Mesa machine")
+    if after.get("sandbox") == Sandbox.HOST and before.get("sandbox") != Sandbox.HOST:
+        reasons.append("the host sandbox runs the agent on the Mesa machine as the Mesa user")
+    if after.get("working_dir") and after.get("working_dir") != before.get("working_dir"):
+        reasons.append("a working dir points the agent at a directory of the Mesa machine")
+    old_env, new_env = before.get("env") or {}, after.get("env") or {}
+    changed = sorted(k for k in new_env if _loader_env_name(k) and old_env.get(k) != new_env[k])
+    if changed:
+        reasons.append(f"{', '.join(changed)} change which programs and libraries the agent runs")
+    return reasons
+
+
+def _require_operator(actor: Actor, before: dict[str, Any], after: dict[str, Any]) -> None:
+    reasons = _operator_only_changes(before, after)
+    if reasons and not actor.operator:
+        raise Forbidden(
+            "Only the instance operator (a superuser in the browser, or manage.py) can make this change: "
+            + "; ".join(reasons)
+            + ". API keys never can.",
+            code="operator_only",
+        )
+
+
 def _record_version(agent: Agent, *, actor: Actor, changes: dict[str, Any], note: str) -> AgentVersion:
     number = agent.config_version + 1
     Agent.objects.filter(pk=agent.pk).update(config_version=number)
@@ -199,6 +249,7 @@ def agent_create(*, actor: Actor, org: Org, slug: str, name: str = "", **config:
     for field, value in values.items():
         setattr(agent, field, _clean_value(field, value, agent))
     _check_manager(agent, agent.reports_to)
+    _require_operator(actor, _snapshot(Agent(org=org)), _snapshot(agent))
     try:
         with transaction.atomic():
             agent.save()
@@ -239,6 +290,7 @@ def agent_update(*, actor: Actor, agent: Agent, note: str = "", **changes: Any) 
     diff = {f: [before[f], after[f]] for f in CONFIG_FIELDS if before[f] != after[f]}
     if not diff:
         return agent
+    _require_operator(actor, before, after)
     agent.save()
     _record_version(agent, actor=actor, changes=diff, note=note)
     activity_record(org=agent.org, actor=actor, verb="updated", obj=agent, details={"changes": diff})

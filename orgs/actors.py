@@ -27,19 +27,24 @@ class Actor:
     label: str = ""
     # Board actors (humans, board keys) have full rights in their org.
     board: bool = False
+    # The instance operator: the only actor who may choose settings that run code on the Mesa
+    # machine (the command runner, host runs, working dirs, loader/PATH env). That is the system
+    # (manage.py), a superuser, or the person at the machine in trusted local mode; never an API key.
+    operator: bool = False
 
     @classmethod
     def system(cls, label: str = "system") -> Actor:
-        return cls(kind="system", label=label, board=True)
+        return cls(kind="system", label=label, board=True, operator=True)
 
     @classmethod
     def for_agent(cls, agent: Agent) -> Actor:
         return cls(kind="agent", agent=agent, label=agent.slug)
 
     @classmethod
-    def human(cls, user: User | None = None, label: str = "") -> Actor:
+    def human(cls, user: User | None = None, label: str = "", operator: bool = False) -> Actor:
+        """A board member; ``operator`` only for a superuser or trusted local mode (see ``operator``)."""
         name = label or (user.get_username() if user is not None else "board")
-        return cls(kind="human", user=user, label=name, board=True)
+        return cls(kind="human", user=user, label=name, board=True, operator=operator)
 
     @property
     def is_agent(self) -> bool:

@@ -239,7 +239,13 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
             timeout_s=agent.timeout_s,
             max_turns=agent.max_turns,
             disallowed_tools=list(agent.disallowed_tools or []),
-            extra={"kill_grace_s": settings.MESA_KILL_GRACE_S, "mode": mode, "agent_env": dict(agent.env or {})},
+            extra={
+                "kill_grace_s": settings.MESA_KILL_GRACE_S,
+                "mode": mode,
+                "agent_env": dict(agent.env or {}),
+                "sandbox": agent.sandbox,
+                "org": agent.org.slug,
+            },
         )
         wrapped: EventSink = _DeadlineSink(sink, agent.timeout_s)
         try:

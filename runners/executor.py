@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import IO, ClassVar, Literal
 
 from runners.base import BaseRunner, EventSink, LineParser, Outcome, ParsedEvent, RunContext
+from runners.sandboxes.base import sandbox_for
 
 STDOUT_CAP = 2_000_000  # characters of raw stdout kept in the Outcome (head + tail)
 STDERR_TAIL = 8_000  # bytes of stderr kept
@@ -119,7 +120,11 @@ class SubprocessRunner(BaseRunner):
         extra_env = self.env(ctx)
         if extra_env:
             ctx = replace(ctx, env={**ctx.env, **extra_env})
-        return run_subprocess(self, ctx, sink)
+        # The agent's sandbox (ctx.extra["sandbox"], set by execution) decides where the process runs.
+        sandbox = str(ctx.extra.get("sandbox") or "host")
+        if sandbox == "host":
+            return run_subprocess(self, ctx, sink)
+        return sandbox_for(sandbox).run(self, ctx, sink)
 
 
 def resolve_binary(name: str, env: dict[str, str], cwd: Path | None = None) -> str | None:

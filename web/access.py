@@ -146,8 +146,10 @@ def human_actor(request: HttpRequest) -> Actor:
     """The actor for a human acting in the browser: the logged-in user, or "local" in trusted local mode."""
     user = request.user if request.user.is_authenticated else None
     if user is None:
-        return Actor.human(label="local" if settings.MESA_TRUSTED_LOCAL else "anonymous")
-    return Actor.human(user=user)
+        trusted = bool(settings.MESA_TRUSTED_LOCAL)
+        # Local mode: the person at the machine is the instance operator.
+        return Actor.human(label="local" if trusted else "anonymous", operator=trusted)
+    return Actor.human(user=user, operator=bool(user.is_superuser))
 
 
 def org_agents(request: HttpRequest) -> list[Any]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from agents.models import Agent, AgentStatus, Runner
+from agents.models import Agent, AgentStatus, Runner, Sandbox
 from api.fields import StrictBooleanField, StrictCharField, StrictInput, StrictIntegerField
 from api.serializers.issues import iso
 from orgs.secrets import env_masked
@@ -18,6 +18,7 @@ class AgentOutput(serializers.Serializer):
     name = serializers.CharField()
     archetype = serializers.CharField()
     runner = serializers.ChoiceField(choices=Runner.choices)
+    sandbox = serializers.ChoiceField(choices=Sandbox.choices)
     model = serializers.CharField()
     status = serializers.ChoiceField(choices=AgentStatus.choices)
     reports_to = serializers.CharField(allow_null=True, help_text="Manager's slug; null for a root agent.")
@@ -52,6 +53,7 @@ def agent_out(agent: Agent, slugs: dict[int, str], *, detail: bool = False) -> d
         "name": agent.name,
         "archetype": agent.archetype,
         "runner": agent.runner,
+        "sandbox": agent.sandbox,
         "model": agent.model,
         "status": agent.status,
         "reports_to": slugs.get(agent.reports_to_id) if agent.reports_to_id else None,
@@ -86,6 +88,9 @@ class _AgentConfigInput(StrictInput):
     name = StrictCharField(required=False, max_length=120)
     archetype = StrictCharField(required=False)
     runner = serializers.ChoiceField(choices=Runner.choices, required=False)
+    sandbox = serializers.ChoiceField(
+        choices=Sandbox.choices, required=False, help_text="host is the instance operator's choice only."
+    )
     model = StrictCharField(required=False, allow_blank=True)
     working_dir = StrictCharField(required=False, allow_blank=True)
     base_branch = StrictCharField(required=False, allow_blank=True)

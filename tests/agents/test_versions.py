@@ -10,11 +10,13 @@ import pytest
 from agents.models import CONFIG_FIELDS, Agent, AgentStatus, AgentVersion
 from agents.services import agent_pause, agent_resume, agent_rollback, agent_update
 from orgs.actors import Actor
-from orgs.errors import InvalidInput, NotFound
+from orgs.errors import Forbidden, InvalidInput, NotFound
 from orgs.models import Activity, Event
 from tests.factories import make_agent, make_user
 
 BOARD = Actor.human(label="board")
+# Setting a working dir is the instance operator's (tests/security/test_code_running_settings.py).
+OPERATOR = Actor.human(label="root", operator=True)
 
 
 def _config(agent: Agent) -> dict[str, Any]:
@@ -86,11 +88,12 @@ def test_it_rolls_back_every_field_as_a_new_version(org: Any) -> None:
     agent = make_agent(org, slug="dev")
     original = _config(agent)
     agent_update(
-        actor=BOARD,
+        actor=OPERATOR,
         agent=agent,
         name="Renamed",
         archetype="frontend",
         runner="codex",
+        sandbox="container",
         model="gpt",
         working_dir="/tmp/w",
         base_branch="dev",
@@ -110,7 +113,7 @@ def test_it_rolls_back_every_field_as_a_new_version(org: Any) -> None:
     changed = _config(agent)
     assert all(changed[f] != original[f] for f in CONFIG_FIELDS)  # the update touched every field
 
-    rolled = agent_rollback(actor=BOARD, agent=agent, version=1)
+    rolled = agent_rollback(actor=OPERATOR, agent=agent, version=1)  # back to the host sandbox
     # env is the one field a rollback leaves alone: versions keep its names, never its values.
     assert _config(rolled) == {**original, "env": {"FOO": "bar"}}
     v3 = AgentVersion.objects.get(agent=agent, number=3)
@@ -118,7 +121,9 @@ def test_it_rolls_back_every_field_as_a_new_version(org: Any) -> None:
     assert set(v3.changes) == set(CONFIG_FIELDS) - {"env"}
     assert v3.changes["reports_to"] == [ceo.pk, None]
 
-    agent_rollback(actor=BOARD, agent=agent, version=2)
+    with pytest.raises(Forbidden):  # a rollback cannot bring back an operator-only setting either
+        agent_rollback(actor=BOARD, agent=agent, version=2)
+    agent_rollback(actor=OPERATOR, agent=agent, version=2)
     assert _config(agent) == changed
     assert agent.versions.count() == 4
 
@@ -165,7 +170,6 @@ def test_it_keeps_liveness_written_meanwhile_when_updating_a_stale_copy(org: Any
 
 def test_it_refuses_agent_changes_from_an_agent_of_another_org(org: Any) -> None:
     from agents.services import agent_create
-    from orgs.errors import Forbidden
     from tests.factories import make_ceo, make_org
 
     outsider = Actor.for_agent(make_ceo(make_org(slug="other")))

@@ -1,0 +1,180 @@
+"""The container sandbox on a real engine: podman's API socket, started by the ``engine`` fixture.
+
+The image is a busybox-static tree imported locally (no registry). Each test runs a tiny
+``SubprocessRunner`` whose command is a shell line, through :class:`ContainerSandbox`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runners.base import LineParser, Outcome, ParsedEvent, RunContext
+from runners.executor import SubprocessRunner
+from runners.sandboxes.base import sandbox_for
+from runners.sandboxes.container import ContainerSandbox, remove_leftovers
+
+pytestmark = pytest.mark.slow
+IMAGE = "localhost/mesa-test-busybox:latest"
+CONF = '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n[engine]\nruntime = "runc"\n'
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A docker SDK client on a private ``podman system service`` socket, with the busybox image."""
+    import docker
+
+    podman = shutil.which("podman")
+    assert podman, "podman is not installed: `make test` installs it (apt-get install podman runc busybox-static)"
+    scratch = tmp_path_factory.mktemp("engine")
+    (scratch / "containers.conf").write_text(CONF)
+    env = {"CONTAINERS_CONF": str(scratch / "containers.conf"), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    root = scratch / "root"
+    for sub in ("bin", "tmp", "proc", "sys", "dev", "etc", "workspace", "home/mesa"):
+        (root / sub).mkdir(parents=True)
+    shutil.copy("/bin/busybox", root / "bin" / "busybox")
+    applets = subprocess.run(["/bin/busybox", "--list"], capture_output=True, text=True, check=True).stdout.split()
+    for applet in applets:
+        if applet != "busybox":
+            (root / "bin" / applet).symlink_to("busybox")
+    (root / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\nmesa:x:1000:1000:mesa:/home/mesa:/bin/sh\n")
+    (root / "etc/group").write_text("root:x:0:\nmesa:x:1000:\n")
+    tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
+    subprocess.run(
+        [podman, "import", "-q", "--change", "ENV PATH=/bin", "-", IMAGE], stdin=tar.stdout, env=env, check=True
+    )
+    tar.wait()
+    sock = scratch / "podman.sock"
+    service = subprocess.Popen([podman, "system", "service", "--time=0", f"unix://{sock}"], env=env)
+    for _ in range(200):  # polling for readiness, not for correctness
+        if sock.exists():
+            break
+        time.sleep(0.05)
+    client = docker.DockerClient(base_url=f"unix://{sock}", version="1.41")
+    assert client.ping()
+    yield client
+    remove_leftovers(client, live_run_ids=set())
+    service.terminate()
+    service.wait(timeout=10)
+
+
+class _Lines:
+    def parse_line(self, line: str) -> list[ParsedEvent]:
+        return [ParsedEvent("text", {"text": line})]
+
+
+class ShellRunner(SubprocessRunner):
+    name = "shell"
+
+    def __init__(self, script: str) -> None:
+        self.script = script
+
+    def command(self, ctx: RunContext) -> list[str]:
+        return ["sh", "-c", self.script]
+
+    def parser(self, ctx: RunContext) -> LineParser:
+        return _Lines()
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.events: list[ParsedEvent] = []
+
+    def emit(self, event: ParsedEvent) -> None:
+        self.events.append(event)
+
+    def should_stop(self) -> str | None:
+        return None
+
+
+def _run(engine: Any, workdir: Path, script: str, **kw: Any) -> tuple[Outcome, Sink]:
+    ctx = RunContext(
+        run_id=kw.pop("run_id", 1),
+        agent_slug="dev",
+        model="",
+        prompt="p",
+        system_prompt="",
+        cwd=workdir,
+        env={"MESA_RUN_ID": "1", "PATH": "/host/path", "HOME": "/root"},
+        timeout_s=kw.pop("timeout_s", 60),
+        max_turns=1,
+        extra={"kill_grace_s": 1, "image": IMAGE, "org": "acme", **kw},
+    )
+    sink = Sink()
+    return ContainerSandbox(client=engine).run(ShellRunner(script), ctx, sink), sink
+
+
+def _mesa_containers(engine: Any) -> list[Any]:
+    return list(engine.containers.list(all=True, filters={"label": "mesa.run"}))
+
+
+def test_it_writes_in_the_workspace_only_and_streams_through_the_parser(engine: Any, tmp_path: Path) -> None:
+    work = tmp_path / "worktree"
+    work.mkdir()
+    work.chmod(0o777)  # the container user (1000) writes into the mount
+    secret = tmp_path / ".mesa-secret-key"
+    secret.write_text("s3cret")
+    script = f"echo hello > /workspace/out.txt; id -u; echo HOME=$HOME; cat {secret} || echo no-secret"
+    outcome, sink = _run(engine, work, script)
+    assert outcome.exit_code == 0, outcome
+    assert (work / "out.txt").read_text() == "hello\n"
+    texts = [e.data["text"] for e in sink.events]
+    assert texts[0] == "1000" and "HOME=/home/mesa" in texts
+    assert "no-secret" in texts and "s3cret" not in outcome.stdout
+    assert _mesa_containers(engine) == []  # removed when the run ends
+
+
+def test_it_has_no_network_to_host_listeners(engine: Any, tmp_path: Path) -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    try:
+        outcome, sink = _run(engine, tmp_path, f"nc -w 2 127.0.0.1 {port} </dev/null && echo reached || echo blocked")
+    finally:
+        listener.close()
+    assert [e.data["text"] for e in sink.events][-1] == "blocked"
+
+
+def test_it_enforces_the_pids_limit(engine: Any, tmp_path: Path) -> None:
+    # The shell says "try" before each fork; ash aborts the script when a fork fails.
+    script = "for i in $(seq 1 60); do echo try; sleep 30 & done; echo all-forked"
+    outcome, sink = _run(engine, tmp_path, script, limits={"pids": 32})
+    texts = [e.data["text"] for e in sink.events]
+    assert "all-forked" not in texts and outcome.exit_code != 0, (outcome, texts)
+    assert 0 < texts.count("try") <= 32  # the shell itself holds one of the 32
+
+
+def test_it_stops_and_removes_the_container_on_timeout(engine: Any, tmp_path: Path) -> None:
+    outcome, _ = _run(engine, tmp_path, "echo up; sleep 60", timeout_s=1)
+    assert outcome.stop_reason == "timed_out" and outcome.exit_code != 0
+    assert _mesa_containers(engine) == []
+
+
+def test_it_removes_containers_of_dead_runs_at_start(engine: Any) -> None:
+    engine.containers.create(IMAGE, command=["sleep", "60"], labels={"mesa.run": "41"}, name="mesa-left-41")
+    engine.containers.create(IMAGE, command=["sleep", "60"], labels={"mesa.run": "42"}, name="mesa-live-42")
+    assert remove_leftovers(engine, live_run_ids={42}) == ["mesa-left-41"]
+    assert [c.name for c in _mesa_containers(engine)] == ["mesa-live-42"]
+    remove_leftovers(engine, live_run_ids=set())
+
+
+def test_it_finds_both_sandboxes_in_the_registry() -> None:
+    assert sandbox_for("host").name == "host" and sandbox_for("container").name == "container"
+    with pytest.raises(KeyError):
+        sandbox_for("vm")
+
+
+def test_it_enforces_the_memory_limit(engine: Any, tmp_path: Path) -> None:
+    # tail -n 1 keeps the one 200 MB "line" in memory: the kernel kills it at the 64 MB limit.
+    script = "head -c 200000000 /dev/zero | tail -n 1 | wc -c; echo status=$?"
+    _, sink = _run(engine, tmp_path, script, limits={"memory": "64m"})
+    texts = [e.data["text"].strip() for e in sink.events]
+    assert "200000000" not in texts, texts
