@@ -7,6 +7,7 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,12 @@ def mesa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     server.stop()
 
 
+def run_async(fn: Any) -> Any:
+    """``anyio.run(fn)`` in a thread of its own: the browser tests' sync Playwright keeps a loop in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(anyio.run, fn).result(timeout=120)
+
+
 def board_key(server: Server) -> str:
     return manage(server.db, "board-key", "--name", "mcp test").strip().splitlines()[-1]
 
@@ -50,7 +57,7 @@ def over_http(server: Server, key: str, calls: Any) -> Any:
             async with Client(transport) as client:
                 return await calls(client)
 
-    return anyio.run(go)
+    return run_async(go)
 
 
 @pytest.mark.django_db
@@ -117,6 +124,6 @@ def test_it_serves_the_same_tools_over_stdio_with_the_key_from_the_environment(m
             read = await client.call_tool("issue_read", {"key": created.structured_content["key"]})
             return created, read
 
-    created, read = anyio.run(go)
+    created, read = run_async(go)
     assert not created.is_error and not read.is_error
     assert read.structured_content["title"] == "Filed over stdio"

@@ -353,7 +353,7 @@ def test_it_polls_in_a_thread_and_follows_the_setting_without_restart(fake_tg: F
     thread = start_in_thread(idle_s=0.05)
 
     def wait_for(predicate: Any) -> bool:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30  # a condition, not a timing: long enough for a loaded machine
         while time.monotonic() < deadline:
             if predicate():
                 return True
