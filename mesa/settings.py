@@ -19,6 +19,14 @@ CSRF_TRUSTED_ORIGINS = [o for o in env_str("CSRF_TRUSTED_ORIGINS", "").split(","
 # Bound to loopback, the dashboard may run without login ("trusted local mode").
 # Bound to anything else, login is always required.
 MESA_TRUSTED_LOCAL = env_bool("MESA_TRUSTED_LOCAL", HOST in {"127.0.0.1", "localhost", "::1"})
+if MESA_TRUSTED_LOCAL and any(h == "*" or h.startswith(".") for h in ALLOWED_HOSTS):
+    # Any name resolving to loopback would reach a login-free dashboard: a web page could, by DNS rebinding.
+    from django.core.exceptions import ImproperlyConfigured  # only on this error path
+
+    raise ImproperlyConfigured(
+        "Trusted local mode refuses a wildcard ALLOWED_HOSTS (DNS rebinding would open the dashboard to any "
+        "web page). List the host names, or set MESA_TRUSTED_LOCAL=0 to require a login."
+    )
 # Pages need a login unless MESA_TRUSTED_LOCAL; the API under /api/ keeps its bearer keys.
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
