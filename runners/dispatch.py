@@ -36,6 +36,7 @@ from issues.selectors import review_q
 from orgs.events import EventType
 from orgs.models import Event
 from runners.backlog import backlog_read
+from runners.block_ready import block_ready_for_event
 from runners.budget import budget_block, budget_remaining
 from runners.models import Run, RunMode, RunStatus
 from runners.readiness import agent_problem
@@ -232,6 +233,10 @@ def dispatch_events(after_id: int, *, limit: int = 1000) -> tuple[int, list[Run]
             ship_for_event(event)  # an issue that reached done ships its branch
         except Exception:
             log.exception("shipping failed for event %s", event.pk)
+        try:
+            block_ready_for_event(event)  # the last open issue of the active work block finished
+        except Exception:
+            log.exception("work block auto-ready failed for event %s", event.pk)
     return rows[-1][0], runs
 
 
