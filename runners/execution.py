@@ -243,7 +243,7 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
                 "kill_grace_s": settings.MESA_KILL_GRACE_S,
                 "mode": mode,
                 "agent_env": dict(agent.env or {}),
-                "sandbox": agent.sandbox,
+                "mesa_sandbox": agent.sandbox,  # not "sandbox": that is the codex runner's own option
                 "org": agent.org.slug,
             },
         )

@@ -120,8 +120,8 @@ class SubprocessRunner(BaseRunner):
         extra_env = self.env(ctx)
         if extra_env:
             ctx = replace(ctx, env={**ctx.env, **extra_env})
-        # The agent's sandbox (ctx.extra["sandbox"], set by execution) decides where the process runs.
-        sandbox = str(ctx.extra.get("sandbox") or "host")
+        # The agent's sandbox (ctx.extra["mesa_sandbox"], set by execution) decides where the process runs.
+        sandbox = str(ctx.extra.get("mesa_sandbox") or "host")
         if sandbox == "host":
             return run_subprocess(self, ctx, sink)
         return sandbox_for(sandbox).run(self, ctx, sink)

@@ -113,7 +113,7 @@ def test_it_gets_an_issue_with_comments_children_relations_and_runs(
     assert r.status_code == 200
     body = r.json()
     assert body["key"] == issue.key and body["description"] == "Details" and body["acceptance_criteria"] == "- works"
-    assert body["allowed_transitions"] == ["in_progress", "cancelled"]
+    assert body["allowed_transitions"] == ["in_progress", "blocked", "cancelled"]
     assert [c["body"] for c in body["comments"]] == ["Looks good"]
     assert body["comments"][0]["author"] == "engineer" and body["comments"][0]["author_kind"] == "agent"
     assert body["children"] == [{"key": child.key, "title": "A part", "status": "todo", "assignee": "engineer"}]
@@ -283,7 +283,7 @@ def test_it_refuses_an_illegal_move_listing_the_allowed_ones_and_changes_nothing
         "PATCH", f"issues/{issue.key}", agent_key(engineer), {"title": "Changed", "status": "done", "comment": "x"}
     )
     assert r.status_code == 409
-    assert r.json()["code"] == "illegal_transition" and r.json()["allowed"] == ["in_progress", "cancelled"]
+    assert r.json()["code"] == "illegal_transition" and r.json()["allowed"] == ["in_progress", "blocked", "cancelled"]
     issue.refresh_from_db()
     assert issue.title == "Stay" and issue.status == "todo" and not issue.comments.exists()
 
