@@ -137,6 +137,14 @@ def main() -> None:
     scheduler = _Scheduler()
     scheduler.start_when_listening(host, port)
     print(f"Mesa is serving on http://{host}:{port}/", flush=True)
+    if settings.MESA_TRUSTED_LOCAL and settings.MESA_LOCAL_LOGIN:
+        from web.local_login import login_link_create  # after django.setup(), like the other app imports here
+
+        link = login_link_create(f"http://{host}:{port}")
+        print(
+            f"Open this link to sign in (it works once; `python manage.py login-link` prints another):\n  {link}",
+            flush=True,
+        )
     try:
         Server(
             application=application,

@@ -27,6 +27,10 @@ if MESA_TRUSTED_LOCAL and any(h == "*" or h.startswith(".") for h in ALLOWED_HOS
         "Trusted local mode refuses a wildcard ALLOWED_HOSTS (DNS rebinding would open the dashboard to any "
         "web page). List the host names, or set MESA_TRUSTED_LOCAL=0 to require a login."
     )
+# Trusted local mode still needs a secret the agents do not have: the one-time login link that
+# `make run` and `manage.py login-link` print (web/local_login.py). 0 turns it off (tests do).
+MESA_LOCAL_LOGIN = env_bool("MESA_LOCAL_LOGIN", True)
+MESA_LOCAL_LOGIN_FILE = env_str("MESA_LOCAL_LOGIN_FILE", str(BASE_DIR / "var" / "local-login.sha256"))
 # Pages need a login unless MESA_TRUSTED_LOCAL; the API under /api/ keeps its bearer keys.
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"

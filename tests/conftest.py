@@ -11,6 +11,10 @@ def _isolated_dirs(settings: Any, tmp_path: Path) -> None:
     """Archetype overrides and extra templates never touch the developer's real directories."""
     settings.MESA_ARCHETYPES_DIR = str(tmp_path / "archetype-overrides")
     settings.MESA_TEMPLATES_DIR = ""
+    # Local mode's login link is tested where it is the subject (tests/security/test_local_login.py); other page
+    # tests act as the person at the machine who already opened it.
+    settings.MESA_LOCAL_LOGIN = False
+    settings.MESA_LOCAL_LOGIN_FILE = str(tmp_path / "local-login.sha256")
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponseRedirect
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.middleware import HtmxDetails
@@ -26,6 +27,7 @@ from orgs.actors import Actor
 from orgs.errors import Forbidden, MesaError, NotFound
 from orgs.models import Org, OrgRole
 from orgs.selectors import org_default, org_role, orgs_visible
+from web.local_login import LINK_PATH, has_local_session, local_session_required
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -64,6 +66,11 @@ class AccessMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if local_session_required() and not has_local_session(request) and not request.path.startswith(EXEMPT_PREFIXES):
+            # Local mode: only the browser that opened the printed login link acts as the operator.
+            if getattr(request, "htmx", False):
+                return HttpResponse(status=204, headers={"HX-Redirect": LINK_PATH})
+            return render(request, "web/local_login.html", {}, status=401)
         if login_required_here() and not request.path.startswith(EXEMPT_PREFIXES) and not request.user.is_authenticated:
             if getattr(request, "htmx", False):
                 # A partial would land inside the page; send the whole tab to the login page.

@@ -37,6 +37,7 @@ from runners.models import ACTIVE_RUN_STATUSES, Run
 from runners.services import run_cancel, scheduler_set_paused, scheduler_state_message
 from web.access import current_org, human_actor, login_required_here
 from web.fuzzy import score, tokenize
+from web.local_login import has_local_session, local_session_required
 from wiki.models import WikiPage
 
 LIMIT = 30
@@ -207,7 +208,9 @@ def _error(exc: MesaError) -> JsonResponse:
 
 
 def _denied(request: HttpRequest) -> JsonResponse | None:
-    if login_required_here() and not request.user.is_authenticated:
+    if (login_required_here() and not request.user.is_authenticated) or (
+        local_session_required() and not has_local_session(request)
+    ):
         return JsonResponse({"ok": False, "error": "Log in first.", "code": "not_authenticated"}, status=401)
     return None
 

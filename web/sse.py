@@ -42,6 +42,7 @@ from orgs.events import add_listener
 from orgs.models import Event, Org
 from orgs.selectors import orgs_visible
 from web.access import current_org, login_required_here
+from web.local_login import has_local_session, local_session_required
 
 log = logging.getLogger(__name__)
 
@@ -286,7 +287,8 @@ def _parse_last_id(request: HttpRequest) -> int | None:
 async def _allowed(request: HttpRequest) -> bool:
     """The dashboard's access rule: trusted local mode, or a logged-in user."""
     if not login_required_here():
-        return True
+        # Local mode: the browser that opened the printed login link (web/local_login.py).
+        return not local_session_required() or await sync_to_async(has_local_session)(request)
     user = await request.auser()
     return bool(user.is_authenticated)
 

@@ -16,5 +16,6 @@ urlpatterns = [
     path("nav/approvals-badge", views.approvals_badge, name="approvals_badge"),
     path("org/switch", views.switch_org, name="switch"),
     path("login/", views.login_view, name="login"),
+    path("login/local", views.local_login, name="local_login"),
     path("logout/", views.logout_view, name="logout"),
 ]

@@ -46,6 +46,7 @@ from web.access import (
     require_org,
     role,
 )
+from web.local_login import SESSION_LOCAL_KEY, has_local_session, login_link_use
 
 ACTIVITY_PAGE_SIZE = 50
 
@@ -350,6 +351,18 @@ def login_locked(request: HttpRequest, original_response: Any = None, credential
     return response
 
 
+@require_GET
+def local_login(request: HttpRequest) -> HttpResponse:
+    """``/login/local?token=…``: the printed one-time link; the browser's session becomes the local operator's."""
+    if login_link_use(request.GET.get("token", "")):
+        request.session.cycle_key()  # a fresh session id: nothing from before the link carries over
+        request.session[SESSION_LOCAL_KEY] = True
+        return HttpResponseRedirect("/")
+    if has_local_session(request):
+        return HttpResponseRedirect("/")
+    return render(request, "web/local_login.html", {"used": bool(request.GET.get("token"))}, status=401)
+
+
 @require_POST
 def logout_view(request: HtmxHttpRequest) -> HttpResponse:
     logout(request)
@@ -361,6 +374,7 @@ __all__ = [
     "dashboard",
     "fail",
     "login_locked",
+    "local_login",
     "login_view",
     "logout_view",
     "settings_page",

@@ -26,10 +26,12 @@ def mesa_env(db_path: Path, **extra: str) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="mesa.settings",
         DATABASE_URL=f"sqlite:///{db_path}",
         MESA_TRUSTED_LOCAL="1",
+        # As if the printed login link had been opened (tests/security/test_local_login.py tests the link).
+        MESA_LOCAL_LOGIN="0",
         MESA_LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
-        **extra,
     )
+    env.update(extra)
     return env
 
 

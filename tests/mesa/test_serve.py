@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -42,16 +44,25 @@ def test_it_bootstraps_serves_runs_agents_and_stops_cleanly(tmp_path: Path) -> N
         SECRET_KEY="test-not-secret",
         MESA_REPOS_DIR=str(tmp_path / "repos"),
         MESA_WORKTREES_DIR=str(tmp_path / "worktrees"),
+        # Local mode as `make run` has it: pages need the printed one-time login link.
+        MESA_LOCAL_LOGIN="1",
+        MESA_LOCAL_LOGIN_FILE=str(tmp_path / "local-login.sha256"),
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "mesa.serve"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
     try:
 
         def home_ok() -> bool:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/agents/", timeout=2) as resp:
+                with browser.open(f"http://127.0.0.1:{port}/agents/", timeout=2) as resp:
                     return resp.status == 200 and b"Founding Engineer" in resp.read()
+            except urllib.error.HTTPError as exc:
+                if exc.code == 401:  # not signed in: a fresh link, as `manage.py login-link` gives the user
+                    link = manage(db, "login-link", PORT=str(port), MESA_LOCAL_LOGIN_FILE=env["MESA_LOCAL_LOGIN_FILE"])
+                    browser.open(link.strip(), timeout=5).read()
+                return False
             except OSError:
                 return False
 
@@ -72,4 +83,5 @@ def test_it_bootstraps_serves_runs_agents_and_stops_cleanly(tmp_path: Path) -> N
         proc.send_signal(signal.SIGTERM)
         output = proc.communicate(timeout=60)[0].decode(errors="replace")
     assert proc.returncode == 0, output
+    assert f"http://127.0.0.1:{port}/login/local?token=" in output  # make run printed the login link
     assert "running" not in _runs(db)
