@@ -45,7 +45,7 @@ class NotificationThreads:
             try:
                 if self._telegram_wanted():
                     # python-telegram-bot is heavy: load it only once some org enables Telegram.
-                    from notifications.telegram_bot import start_in_thread
+                    from notifications.telegram_poller import start_in_thread
 
                     self.bot = start_in_thread()
                     log.info("telegram bot started")

@@ -127,6 +127,21 @@ class SubprocessRunner(BaseRunner):
         return sandbox_for(sandbox).run(self, ctx, sink)
 
 
+def failure_reason(*, stop_reason: str, exit_code: int | None, stderr_tail: str, timeout_s: int, stopped: str) -> str:
+    """Why a run's process ended badly ("" when it did not): a stop, else a non-zero exit with stderr's last line.
+
+    ``stopped`` says what a timeout did (the host kills the process group, a container is stopped).
+    """
+    if stop_reason == "timed_out":
+        return f"timed out after {timeout_s} s; {stopped}"
+    if stop_reason:
+        return f"stopped: {stop_reason}"
+    if exit_code != 0:
+        last = next((ln for ln in reversed(stderr_tail.splitlines()) if ln.strip()), "")
+        return f"exit code {exit_code}" + (f": {last.strip()[:500]}" if last else "")
+    return ""
+
+
 def resolve_binary(name: str, env: dict[str, str], cwd: Path | None = None) -> str | None:
     """The absolute path of executable ``name`` on ``env["PATH"]`` (or as a path), or None."""
     if os.sep in name:
@@ -320,17 +335,15 @@ def run_subprocess(runner: SubprocessRunner, ctx: RunContext, sink: EventSink) -
         thread.join(timeout=1.0)
 
     stderr_tail = b"".join(err_tail).decode("utf-8", errors="replace")[-STDERR_TAIL:]
-    failure = ""
-    if stop_reason == "timed_out":
-        failure = f"timed out after {ctx.timeout_s} s; process group killed"
-    elif stop_reason:
-        failure = f"stopped: {stop_reason}"
-    elif exit_code != 0:
-        last = next((ln for ln in reversed(stderr_tail.splitlines()) if ln.strip()), "")
-        failure = f"exit code {exit_code}" + (f": {last.strip()[:500]}" if last else "")
     return Outcome(
         exit_code=exit_code,
-        failure_reason=failure,
+        failure_reason=failure_reason(
+            stop_reason=stop_reason,
+            exit_code=exit_code,
+            stderr_tail=stderr_tail,
+            timeout_s=ctx.timeout_s,
+            stopped="process group killed",
+        ),
         stdout=stdout.text(),
         stop_reason=stop_reason,
         stderr_tail=stderr_tail,

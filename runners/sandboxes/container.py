@@ -22,7 +22,16 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from runners.base import EventSink, Outcome, ParsedEvent, RunContext
-from runners.executor import DEFAULT_KILL_GRACE_S, POLL_S, STDERR_TAIL, STDOUT_CAP, SubprocessRunner, _Capped, _parse
+from runners.executor import (
+    DEFAULT_KILL_GRACE_S,
+    POLL_S,
+    STDERR_TAIL,
+    STDOUT_CAP,
+    SubprocessRunner,
+    _Capped,
+    _parse,
+    failure_reason,
+)
 
 DEFAULT_IMAGE = os.environ.get("MESA_WORKER_IMAGE", "localhost/mesa-worker:latest")
 WORKSPACE = "/workspace"
@@ -179,17 +188,15 @@ class ContainerSandbox:
         stderr_tail = ""
         with contextlib.suppress(Exception):
             stderr_tail = container.logs(stdout=False, stderr=True).decode("utf-8", "replace")[-STDERR_TAIL:]
-        failure = ""
-        if stop_reason == "timed_out":
-            failure = f"timed out after {ctx.timeout_s} s; container stopped"
-        elif stop_reason:
-            failure = f"stopped: {stop_reason}"
-        elif exit_code != 0:
-            last = next((ln for ln in reversed(stderr_tail.splitlines()) if ln.strip()), "")
-            failure = f"exit code {exit_code}" + (f": {last.strip()[:500]}" if last else "")
         return Outcome(
             exit_code=exit_code,
-            failure_reason=failure,
+            failure_reason=failure_reason(
+                stop_reason=stop_reason,
+                exit_code=exit_code,
+                stderr_tail=stderr_tail,
+                timeout_s=ctx.timeout_s,
+                stopped="container stopped",
+            ),
             stdout=stdout.text(),
             stop_reason=stop_reason,
             stderr_tail=stderr_tail,

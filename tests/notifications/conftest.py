@@ -11,7 +11,7 @@ from tests.fakes.webhook_server import FakeWebhookServer
 
 @pytest.fixture
 def fake_tg() -> Iterator[FakeTelegram]:
-    from notifications.telegram_bot import reset_default_poller
+    from notifications.telegram_poller import reset_default_poller
 
     fake = FakeTelegram(tokens={"123:GOOD"}).start()
     yield fake

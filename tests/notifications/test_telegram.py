@@ -7,11 +7,11 @@ import pytest
 
 from approvals.models import Approval, ApprovalStatus
 from approvals.services import approval_create, approval_resolve
-from notifications import telegram_bot
+from notifications import telegram_poller
 from notifications.models import ChannelKind, Delivery, DeliveryStatus, NotificationChannel, TelegramMessage
 from notifications.services import channel_create, deliver_due, telegram_configure
-from notifications.telegram_bot import poll_once
 from notifications.telegram_client import TelegramCallError, TelegramClient
+from notifications.telegram_poller import poll_once
 from notifications.worker import run_once
 from orgs.actors import Actor
 from runners.models import RunStatus
@@ -337,7 +337,7 @@ def test_it_clears_a_polling_error_once_polling_works_again(
 def test_it_polls_in_a_thread_and_follows_the_setting_without_restart(fake_tg: FakeTelegram, settings: Any) -> None:
     import time
 
-    from notifications.telegram_bot import start_in_thread
+    from notifications.telegram_poller import start_in_thread
     from tests.factories import make_org
 
     settings.MESA_TELEGRAM_POLL_TIMEOUT_S = 0
@@ -412,15 +412,15 @@ def test_it_backs_off_after_a_failed_cycle_and_goes_on(monkeypatch: pytest.Monke
         stop.set()
         return False
 
-    monkeypatch.setattr(telegram_bot, "_cycle", cycle)
-    monkeypatch.setattr(telegram_bot, "_health", lambda error: None)
+    monkeypatch.setattr(telegram_poller, "_cycle", cycle)
+    monkeypatch.setattr(telegram_poller, "_health", lambda error: None)
 
     def pause(timeout: float | None = None) -> bool:
         pauses.append(timeout)
         return False
 
     monkeypatch.setattr(stop, "wait", pause)
-    telegram_bot.run_forever(stop, idle_s=2.0, on_error=errors.append)
+    telegram_poller.run_forever(stop, idle_s=2.0, on_error=errors.append)
 
     assert len(calls) == 3 and [str(e) for e in errors] == ["boom", "boom"]
     assert pauses == [2.0, 4.0]  # doubling pauses, then the loop went on

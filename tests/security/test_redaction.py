@@ -21,7 +21,7 @@ from django.core.management import call_command
 
 from notifications.models import Delivery, DeliveryAttempt, NotificationChannel
 from notifications.services import channel_create, send_test
-from notifications.telegram_bot import Poller
+from notifications.telegram_poller import Poller
 from notifications.worker import run_once
 from orgs.actors import Actor
 from runners.models import Run, RunEvent

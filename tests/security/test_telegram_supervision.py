@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.db import OperationalError
 
-from notifications import telegram_bot
+from notifications import telegram_poller
 from notifications.models import NotificationChannel
 from notifications.services import telegram_configure
 from orgs.actors import Actor
@@ -50,7 +50,7 @@ def test_the_poller_survives_a_database_error_and_answers_later_updates(
     telegram_configure(
         actor=SYSTEM, org=org, token=TOKEN, chat_id="-100123", allowed_user_ids="7", base_url=fake_tg.base_url
     )
-    real = telegram_bot.enabled_bot_channels
+    real = telegram_poller.enabled_bot_channels
     failed: list[int] = []
     observed = threading.Event()  # the next cycle waits until the test has seen the error in Settings
 
@@ -61,8 +61,8 @@ def test_the_poller_survives_a_database_error_and_answers_later_updates(
         observed.wait(10)
         return real()
 
-    monkeypatch.setattr(telegram_bot, "enabled_bot_channels", locked_once)
-    thread = telegram_bot.start_in_thread(idle_s=0.05)
+    monkeypatch.setattr(telegram_poller, "enabled_bot_channels", locked_once)
+    thread = telegram_poller.start_in_thread(idle_s=0.05)
     try:
         # While it retries, Settings shows why (the channel card's error).
         assert _wait_for(lambda: "database is locked" in NotificationChannel.objects.get().last_error)

@@ -27,7 +27,7 @@ class Command(BaseCommand):
         bot = None
         if options["telegram"]:
             # python-telegram-bot is heavy: load it only when the bot is wanted.
-            from notifications.telegram_bot import start_in_thread
+            from notifications.telegram_poller import start_in_thread
 
             bot = start_in_thread()
         self.stdout.write("Notification worker running; Ctrl-C to stop.")

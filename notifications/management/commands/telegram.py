@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from notifications.telegram_bot import poll_once, run_forever
+from notifications.telegram_poller import poll_once, run_forever
 
 
 class Command(BaseCommand):
