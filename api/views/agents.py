@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
@@ -30,9 +29,8 @@ from api.serializers.agents import (
 from api.serializers.approvals import ApprovalOutput, approval_out
 from api.serializers.issues import iso
 from api.views._lookups import agent_ref
-from approvals.models import ApprovalKind
-from approvals.services import approval_create
-from orgs.errors import Conflict, InvalidInput, NotFound
+from approvals.hiring import agent_hire_propose
+from orgs.errors import InvalidInput, NotFound
 from orgs.models import Org
 from runners.services import agent_pause_runs
 
@@ -94,31 +92,13 @@ class AgentCollectionApi(MesaAPIView):
     def post(self, request: Request) -> Response:
         actor, org = self.actor(request), self.org(request)
         if actor.agent is not None and is_ceo(actor.agent):
-            return self._propose_hire(request, org)
+            approval = agent_hire_propose(actor=actor, org=org, spec=self.input(request, AgentCreateInput))
+            return Response(approval_out(approval), status=status.HTTP_202_ACCEPTED)
         self.require_board(request, "create agents; the CEO may propose a hire")
         data = self.input(request, AgentCreateInput)
         slug = data.pop("slug")
         agent = agent_create(actor=actor, org=org, slug=slug, **_config(org, data))
         return Response(agent_out(agent, _slugs(org), detail=True), status=status.HTTP_201_CREATED)
-
-    def _propose_hire(self, request: Request, org: Org) -> Response:
-        """The CEO's hire: validated now (so a bad request fails at once), created when a human approves."""
-        data = self.input(request, AgentCreateInput)
-        slug = data["slug"]
-        if Agent.objects.filter(org=org, slug=slug).exists():
-            raise Conflict(f"There is already an agent @{slug}.", code="slug_taken", field="slug")
-        _config(org, {k: v for k, v in data.items() if k in ("reports_to", "review_agent")})  # refs must resolve
-        spec = {k: (str(v) if isinstance(v, Decimal) else v) for k, v in data.items()}
-        name = spec.get("name") or slug
-        approval = approval_create(
-            actor=self.actor(request),
-            org=org,
-            kind=ApprovalKind.AGENT_ADD,
-            title=f"Hire {name} (@{slug}) as {spec.get('archetype') or 'an agent'}",
-            reason=f"Proposed by the CEO. Approving creates @{slug} with the configuration in the payload.",
-            payload={"agent": spec},
-        )
-        return Response(approval_out(approval), status=status.HTTP_202_ACCEPTED)
 
 
 class AgentMeApi(MesaAPIView):
