@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Q
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from agents.models import Agent, AgentStatus
@@ -240,18 +240,34 @@ def dispatch_events(after_id: int, *, limit: int = 1000) -> tuple[int, list[Run]
     return rows[-1][0], runs
 
 
-def _settled(issue: Issue, agent_id: int) -> bool:
-    """True when ``agent_id``'s latest run on ``issue`` completed after the issue last changed.
+def _with_last_run(issues: QuerySet[Issue]) -> QuerySet[Issue]:
+    """``issues`` with their latest run (agent, status, end) and latest comment time, in the same query."""
+    latest = Run.objects.filter(issue=OuterRef("pk")).order_by("-created_at", "-id")
+    return issues.annotate(
+        last_run_agent=Subquery(latest.values("agent_id")[:1]),
+        last_run_status=Subquery(latest.values("status")[:1]),
+        last_run_finished=Subquery(latest.values("finished_at")[:1]),
+        last_comment_at=Subquery(
+            Comment.objects.filter(issue=OuterRef("pk")).order_by("-created_at").values("created_at")[:1]
+        ),
+    )
 
-    Such work is not due again: the agent saw the issue as it is now (no edit, no comment since),
-    and running it again would only spend tokens. Interrupted runs are ``recover()``'s; failed ones
-    are retried under the retry cap.
+
+def _settled(issue: Issue, agent_id: int) -> bool:
+    """True when the latest run on ``issue`` is ``agent_id``'s, completed after the issue last changed.
+
+    Such work is not due again: the agent saw the issue as it is now (no edit, no comment and no
+    one else's run since), and running it again would only spend tokens. Interrupted runs are
+    ``recover()``'s; failed ones are retried under the retry cap. Needs :func:`_with_last_run`.
     """
-    run = Run.objects.filter(issue=issue, agent_id=agent_id).order_by("-created_at", "-id").first()
-    if run is None or run.status != RunStatus.COMPLETED or run.finished_at is None:
+    finished = getattr(issue, "last_run_finished", None)
+    if (
+        getattr(issue, "last_run_agent", None) != agent_id
+        or getattr(issue, "last_run_status", None) != RunStatus.COMPLETED
+    ):
         return False
-    commented = Comment.objects.filter(issue=issue).order_by("-created_at").values_list("created_at", flat=True).first()
-    return run.finished_at >= max(issue.updated_at, commented or issue.updated_at)
+    changed = max(issue.updated_at, getattr(issue, "last_comment_at", None) or issue.updated_at)
+    return finished is not None and finished >= changed
 
 
 def pending_wakes(*, agent: Agent | None = None, org_id: int | None = None) -> list[Wake]:
@@ -267,10 +283,10 @@ def pending_wakes(*, agent: Agent | None = None, org_id: int | None = None) -> l
         q &= Q(org_id=org_id)
     wakes = [
         Wake(i.assignee_id, i.pk, RunMode.TASK, f"pending work on {i.key}", automatic=True)
-        for i in Issue.objects.filter(q).order_by("-priority", "id")
+        for i in _with_last_run(Issue.objects.filter(q)).order_by("-priority", "id")
         if i.assignee_id is not None and not _settled(i, i.assignee_id)
     ]
-    reviews = Issue.objects.filter(status=Status.IN_REVIEW).select_related(
+    reviews = _with_last_run(Issue.objects.filter(status=Status.IN_REVIEW)).select_related(
         "assignee__review_agent", "assignee__reports_to"
     )
     if org_id is not None:

@@ -3,6 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from issues.services import comment_create, do_issue_transition, issue_transition, issue_update
 from orgs.actors import Actor
@@ -179,3 +181,18 @@ def test_it_leaves_settled_work_alone_at_a_restart_and_finds_what_changed_since(
 
     make_run(agent, issue=issue, status=RunStatus.FAILED)
     assert [w.issue_id for w in pending_wakes(agent=agent)] == [issue.pk]  # a failed last run: due
+
+
+def test_it_reads_pending_work_in_a_constant_number_of_queries() -> None:
+    agent = make_agent(slug="busy", runner="noop")
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            pending_wakes(agent=agent)
+        return len(queries)
+
+    make_issue(agent.org, title="One", assignee=agent)
+    one = count()
+    for n in range(5):
+        make_issue(agent.org, title=f"More {n}", assignee=agent)
+    assert count() == one  # the latest run and comment come with the issues, not one query per issue
