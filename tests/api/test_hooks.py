@@ -46,8 +46,10 @@ def test_it_lets_only_board_keys_manage_hooks_and_rules(
     rule = {"name": "r", "source": "github", "events": ["issues.opened"]}
     assert call("POST", "hook-rules", key, rule).status_code == 403
     hook_id = call("POST", "hooks", board_key, {"name": "gh", "source": "github"}).json()["id"]
-    # Another org's key cannot even find it.
-    assert call("POST", f"hooks/{hook_id}/rotate", agent_key(outsider)).status_code in (403, 404)
+    # Another org's key is refused (agent keys never manage hooks), and the hook's secret stays as it was.
+    before = Hook.objects.get(pk=hook_id).secret_sealed
+    assert call("POST", f"hooks/{hook_id}/rotate", agent_key(outsider)).status_code == 403
+    assert Hook.objects.get(pk=hook_id).secret_sealed == before
 
 
 def test_it_logs_a_story_filterable_and_cursor_paged(
