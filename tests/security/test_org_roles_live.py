@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.server import Server, prepare_db, run_python
-from tests.security.daphne import Visitor, start
+from tests.browser.server import Server, prepare_db, run_python, start_daphne
+from tests.security.visitor import Visitor
 
 PW = "pw-not-secret-123"
 SETUP = f"""
@@ -34,7 +34,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     directory: Path = tmp_path_factory.mktemp("mesa-roles")
     db = prepare_db(directory)
     run_python(db, SETUP)
-    live = start(db, directory / "daphne.log", MESA_TRUSTED_LOCAL="0")
+    live = start_daphne(db, directory / "daphne.log", MESA_TRUSTED_LOCAL="0")
     yield live
     live.stop()
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.server import Server, prepare_db, run_python
-from tests.security.daphne import Visitor, start
+from tests.browser.server import Server, prepare_db, run_python, start_daphne
+from tests.security.visitor import Visitor
 
 SETUP = """
 from agents.keys import key_create
@@ -28,7 +28,7 @@ for kind, agent in [("board", None), ("agent", worker), ("agent", ceo)]:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     directory: Path = tmp_path_factory.mktemp("mesa-wiki")
     db = prepare_db(directory)
-    live = start(db, directory / "daphne.log")
+    live = start_daphne(db, directory / "daphne.log")
     yield live
     live.stop()
 

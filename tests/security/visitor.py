@@ -1,50 +1,19 @@
-"""A live daphne for the security replays that need a real server process and a browser-like session (login mode)."""
+"""A browser-like visitor of a live Mesa: a session cookie, the CSRF token, login-mode sign-in."""
 
 from __future__ import annotations
 
 import http.cookiejar
 import json
 import re
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from tests.browser.server import REPO, Server, free_port, mesa_env
+from tests.browser.server import Server
 
 CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-
-
-def start(db: Path, log: Path, **extra: str) -> Server:
-    """daphne on a free port, ready once ``/login/`` answers at all (login mode or trusted local mode)."""
-    port = free_port()
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "mesa.asgi:application"],
-            cwd=REPO,
-            env={**mesa_env(db), **extra},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    server = Server(db=db, port=port, proc=proc, log=log, extra=extra)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"daphne exited: {log.read_text()}")
-        try:
-            urllib.request.urlopen(server.url + "/login/", timeout=2).close()
-            return server
-        except urllib.error.HTTPError:
-            return server
-        except OSError:
-            time.sleep(0.1)
-    server.stop()
-    raise RuntimeError(f"daphne did not answer in 30 s: {log.read_text()}")
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
