@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,6 +15,8 @@ SECRET_KEY = secret_key(BASE_DIR)
 DEBUG = env_bool("MESA_DEBUG", False)
 HOST = env_str("MESA_HOST", "127.0.0.1")
 PORT = env_int("PORT", 3001)
+# `make run`'s web worker processes on the one port (mesa/serve.py); 1 = web and scheduler in one process.
+MESA_WEB_WORKERS = max(1, env_int("MESA_WEB_WORKERS", os.cpu_count() or 1))
 ALLOWED_HOSTS = [h for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in env_str("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 # Bound to loopback, the dashboard may run without login ("trusted local mode").

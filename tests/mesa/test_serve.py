@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -47,6 +48,8 @@ def test_it_bootstraps_serves_runs_agents_and_stops_cleanly(tmp_path: Path) -> N
         # Local mode as `make run` has it: pages need the printed one-time login link.
         MESA_LOCAL_LOGIN="1",
         MESA_LOCAL_LOGIN_FILE=str(tmp_path / "local-login.sha256"),
+        # Web and scheduler in one process; the worker pool is the next test's.
+        MESA_WEB_WORKERS="1",
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "mesa.serve"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -66,8 +69,8 @@ def test_it_bootstraps_serves_runs_agents_and_stops_cleanly(tmp_path: Path) -> N
             except OSError:
                 return False
 
-        # An empty database is migrated and gets the startup org on first start.
-        assert _wait(home_ok), "the server never served the bootstrapped org"
+        # An empty database is migrated and gets the startup org on first start (slow on a loaded machine).
+        assert _wait(home_ok, timeout=180), "the server never served the bootstrapped org"
         manage(
             db,
             "shell",
@@ -85,3 +88,76 @@ def test_it_bootstraps_serves_runs_agents_and_stops_cleanly(tmp_path: Path) -> N
     assert proc.returncode == 0, output
     assert f"http://127.0.0.1:{port}/login/local?token=" in output  # make run printed the login link
     assert "running" not in _runs(db)
+
+
+def _workers(pid: int) -> list[int]:
+    """The pids of ``pid``'s children that are web workers (started by any of its threads)."""
+    kids = [kid for task in Path(f"/proc/{pid}/task").iterdir() for kid in (task / "children").read_text().split()]
+    found = []
+    for kid in kids:
+        try:
+            cmdline = Path(f"/proc/{kid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"--worker" in cmdline:
+            found.append(int(kid))
+    return sorted(found)
+
+
+def _answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as resp:
+            return bool(resp.status == 200)
+    except OSError:
+        return False
+
+
+def test_it_serves_one_port_from_several_workers_and_replaces_one_that_dies(tmp_path: Path) -> None:
+    db = tmp_path / "mesa.db"
+    port = free_port()
+    env = mesa_env(
+        db,
+        PORT=str(port),
+        SECRET_KEY="test-not-secret",
+        MESA_REPOS_DIR=str(tmp_path / "repos"),
+        MESA_WORKTREES_DIR=str(tmp_path / "worktrees"),
+        MESA_WEB_WORKERS="2",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mesa.serve"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        assert _wait(lambda: len(_workers(proc.pid)) == 2 and _answers(port), timeout=180)
+        first = _workers(proc.pid)
+        # A worker killed outright is replaced; the port keeps answering meanwhile (the other worker).
+        os.kill(first[0], signal.SIGKILL)
+        assert _answers(port)
+        assert _wait(lambda: len(_workers(proc.pid)) == 2 and first[0] not in _workers(proc.pid), timeout=60)
+        assert _wait(lambda: _answers(port))
+        # The scheduler still runs beside the workers: an assignment made now is run.
+        manage(
+            db,
+            "shell",
+            "-c",
+            "from agents.models import Agent; from agents.services import agent_update; "
+            "from issues.services import issue_create; from orgs.actors import Actor; "
+            "qa = Agent.objects.get(slug='qa'); agent_update(actor=Actor.system(), agent=qa, runner='noop'); "
+            "issue_create(actor=Actor.system(), org=qa.org, title='Smoke test the scheduler', assignee=qa)",
+        )
+        assert _wait(lambda: _runs(db) == ["completed"]), _runs(db)
+        workers = _workers(proc.pid)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=60)[0].decode(errors="replace")
+    assert proc.returncode == 0, output
+    assert "(2 web workers)" in output and "exited" in output
+    # No worker outlives the server.
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists() and _state(pid) != "Z"]
+    assert not _answers(port)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"

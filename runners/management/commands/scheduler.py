@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import ctypes
 import logging
-import os
 import signal
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
 from runners.companions import companions_start, companions_stop
+from runners.parent import die_with_parent
 from runners.scheduler import Scheduler
 
 
@@ -30,7 +29,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        _die_with_parent()
+        die_with_parent()
         logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(levelname)s %(message)s")
         scheduler = Scheduler()
         if options["once"]:
@@ -45,19 +44,3 @@ class Command(BaseCommand):
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         self.stdout.write("scheduler stopped; no run left running")
-
-
-def _die_with_parent() -> None:
-    """Started by ``make run``: get SIGTERM when the server dies, even by SIGKILL (Linux).
-
-    ``MESA_DIE_WITH_PARENT`` holds the server's pid; if it is already gone, stop at once.
-    """
-    parent = os.environ.get("MESA_DIE_WITH_PARENT", "")
-    if not parent.isdigit():
-        return
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != int(parent):
-        os.kill(os.getpid(), signal.SIGTERM)
