@@ -6,12 +6,11 @@ import contextlib
 import os
 from typing import Any
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesa.settings")
 
 from mcp_server.asgi import McpApp
 from mesa import bodylimit
+from mesa.handler import pooled_asgi_application
 from mesa.static import StaticFiles
 
 # Bodies are limited where daphne reads them (see mesa/bodylimit.py), when daphne is the server.
@@ -20,7 +19,7 @@ with contextlib.suppress(ImportError):  # another ASGI server: its own limits ap
 
 # Plain daphne serves no static files; this keeps `make run` a single process
 # without a separate web server.
-django_application = StaticFiles(get_asgi_application())
+django_application = StaticFiles(pooled_asgi_application())
 mcp_application = McpApp()
 
 

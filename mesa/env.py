@@ -83,6 +83,9 @@ def database_config(url: str, base_dir: Path) -> dict[str, Any]:
                     f"PRAGMA busy_timeout={int(busy_s * 1000)};"
                 ),
             },
+            # Kept open between requests: request threads are reused (mesa/handler.py), and opening a
+            # connection runs the PRAGMAs above each time.
+            "CONN_MAX_AGE": 600,
             # A file (not :memory:) so tests can use threads and subprocesses against
             # the real database; one per pytest process so parallel runs never collide.
             "TEST": {

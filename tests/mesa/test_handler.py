@@ -1,0 +1,95 @@
+"""The ASGI handler reuses request threads, and with them their database connections."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from django.core.handlers.asgi import ASGIHandler
+from django.db.backends.signals import connection_created
+
+from agents.keys import key_create
+from mesa.handler import PooledThreadsASGIHandler
+from orgs.actors import Actor
+from tests.factories import make_agent, make_issue, make_org
+
+
+async def _get(app: Any, path: str, key: str) -> tuple[int, bytes]:
+    sent: list[dict[str, Any]] = []
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1"), (b"authorization", f"Bearer {key}".encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 3001),
+    }
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    await queue.put({"type": "http.request", "body": b"", "more_body": False})
+
+    async def receive() -> dict[str, Any]:
+        return await queue.get()
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return status, body
+
+
+def _connections_opened(app: Any, path: str, key: str, requests: int) -> int:
+    opened: list[Any] = []
+
+    def count(sender: Any, connection: Any, **kwargs: Any) -> None:
+        opened.append(connection)
+
+    connection_created.connect(count)
+    try:
+
+        async def serve() -> None:
+            for _ in range(requests):
+                status, body = await _get(app, path, key)
+                assert status == 200, body[:300]
+                assert json.loads(body)["key"] == path.rsplit("/", 1)[1]
+
+        asyncio.run(serve())
+    finally:
+        connection_created.disconnect(count)
+    return len(opened)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_serves_consecutive_requests_on_one_thread_and_connection() -> None:
+    org = make_org()
+    agent = make_agent(org)
+    issue = make_issue(org, assignee=agent)
+    key = key_create(actor=Actor.system(), org=org, kind="board")[1]
+    path = f"/api/v1/issues/{issue.key}"
+    # Django's own handler opens a connection in a new thread for every request: the measure sees it.
+    assert _connections_opened(ASGIHandler(), path, key, requests=5) == 5
+    # The pooled handler opens one, in its first thread, and keeps it.
+    assert _connections_opened(PooledThreadsASGIHandler(threads=2), path, key, requests=5) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_falls_back_to_a_thread_of_its_own_when_every_pooled_thread_is_busy() -> None:
+    org = make_org()
+    issue = make_issue(org)
+    key = key_create(actor=Actor.system(), org=org, kind="board")[1]
+    handler = PooledThreadsASGIHandler(threads=1)
+    busy = handler._idle.pop()  # the only pooled thread is taken by another request
+    try:
+        assert _connections_opened(handler, f"/api/v1/issues/{issue.key}", key, requests=2) == 2
+    finally:
+        handler._idle.append(busy)
+    assert _connections_opened(handler, f"/api/v1/issues/{issue.key}", key, requests=2) == 1
