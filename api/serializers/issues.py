@@ -20,6 +20,7 @@ from rest_framework import serializers
 from api.fields import StrictCharField, StrictInput, StrictIntegerField
 from issues.lifecycle import allowed_moves
 from issues.models import Comment, CommentKind, Issue, IssueRelation, IssueType, Priority, Status
+from orgs.compiled import compiled
 from runners.models import Run
 
 
@@ -202,22 +203,78 @@ class IssueDetailOutput(IssueOutput):
 _INVERSE = {"blocks": "blocked_by", "duplicates": "duplicated_by", "relates_to": "relates_to"}
 
 
+def _labels(issue_id: int) -> QuerySet[Any, Any]:
+    return Issue.labels.through.objects.filter(issue_id=issue_id).order_by().values_list("label__name")
+
+
+def _comments(issue_id: int) -> QuerySet[Any, Any]:
+    return (
+        Comment.objects.filter(issue_id=issue_id)
+        .order_by("created_at", "id")
+        .values_list("id", "kind", "body", "author_agent__slug", "author_label", "created_at")
+    )
+
+
+def _children(issue_id: int) -> QuerySet[Any, Any]:
+    return (
+        Issue.objects.filter(parent_id=issue_id)
+        .order_by("number")
+        .values_list("key", "title", "status", "assignee__slug")
+    )
+
+
+def _relations(issue_id: int) -> QuerySet[Any, Any]:
+    return (
+        IssueRelation.objects.filter(Q(source_id=issue_id) | Q(target_id=issue_id))
+        .order_by("id")
+        .values_list(
+            "source_id",
+            "kind",
+            "source__key",
+            "source__title",
+            "source__status",
+            "target__key",
+            "target__title",
+            "target__status",
+        )
+    )
+
+
+def _run_totals(issue_id: int) -> QuerySet[Any, Any]:
+    last_run = Run.objects.filter(issue_id=OuterRef("issue_id")).order_by("-id").values("status")[:1]
+    return (
+        Run.objects.filter(issue_id=issue_id)
+        .order_by()
+        .values("issue_id")
+        .annotate(
+            n=Count("id"),
+            t_in=Sum("tokens_in"),
+            t_out=Sum("tokens_out"),
+            t_cr=Sum("tokens_cache_read"),
+            t_cw=Sum("tokens_cache_write"),
+            cost=Sum("cost_usd"),
+            last_status=Subquery(last_run),
+        )
+        .values_list("n", "t_in", "t_out", "t_cr", "t_cw", "cost", "last_status")
+    )
+
+
+# The most requested answer of the API: its queries are compiled once (orgs/compiled.py).
+LABELS, COMMENTS, CHILDREN, RELATIONS, RUN_TOTALS = map(
+    compiled, (_labels, _comments, _children, _relations, _run_totals)
+)
+
+
 def issue_detail_out(issue: Issue) -> dict[str, Any]:
     """The full issue (assignee / parent select_related) in six queries, whatever its size.
 
-    Every collection is read with ``values_list`` (no model instances): this is the
+    Every collection is read as rows (no model instances), through compiled queries: this is the
     most requested endpoint of the API.
     """
-    labels = list(
-        Issue.labels.through.objects.filter(issue_id=issue.pk).order_by().values_list("label__name", flat=True)
-    )
+    labels = [name for (name,) in LABELS(issue.pk)]
     out = issue_row(issue, labels)
     comments = []
-    for pk, kind, body, agent_slug, label, created in (
-        Comment.objects.filter(issue_id=issue.pk)
-        .order_by("created_at", "id")
-        .values_list("id", "kind", "body", "author_agent__slug", "author_label", "created_at")
-    ):
+    for pk, kind, body, agent_slug, label, created in COMMENTS(issue.pk):
         if agent_slug:
             author, author_kind = agent_slug, "agent"
         else:
@@ -234,44 +291,18 @@ def issue_detail_out(issue: Issue) -> dict[str, Any]:
         )
     children = [
         {"key": key, "title": title, "status": status, "assignee": slug}
-        for key, title, status, slug in Issue.objects.filter(parent_id=issue.pk)
-        .order_by("number")
-        .values_list("key", "title", "status", "assignee__slug")
+        for key, title, status, slug in CHILDREN(issue.pk)
     ]
     relations: list[dict[str, Any]] = []
-    for source_id, kind, s_key, s_title, s_status, t_key, t_title, t_status in (
-        IssueRelation.objects.filter(Q(source_id=issue.pk) | Q(target_id=issue.pk))
-        .order_by("id")
-        .values_list(
-            "source_id",
-            "kind",
-            "source__key",
-            "source__title",
-            "source__status",
-            "target__key",
-            "target__title",
-            "target__status",
-        )
-    ):
+    for source_id, kind, s_key, s_title, s_status, t_key, t_title, t_status in RELATIONS(issue.pk):
         if source_id == issue.pk:
             relations.append({"kind": kind, "key": t_key, "title": t_title, "status": t_status})
         else:
             relations.append({"kind": _INVERSE.get(kind, kind), "key": s_key, "title": s_title, "status": s_status})
-    last_run = Run.objects.filter(issue_id=OuterRef("issue_id")).order_by("-id").values("status")[:1]
-    totals = (
-        Run.objects.filter(issue_id=issue.pk)
-        .order_by()
-        .values("issue_id")
-        .annotate(
-            n=Count("id"),
-            t_in=Sum("tokens_in"),
-            t_out=Sum("tokens_out"),
-            t_cr=Sum("tokens_cache_read"),
-            t_cw=Sum("tokens_cache_write"),
-            cost=Sum("cost_usd"),
-            last_status=Subquery(last_run),
-        )
-    )
+    totals = [
+        dict(zip(("n", "t_in", "t_out", "t_cr", "t_cw", "cost", "last_status"), row, strict=True))
+        for row in RUN_TOTALS(issue.pk)
+    ]
     found = list(totals)  # one row, or none without runs
     agg: dict[str, Any] = dict(found[0]) if found else {"n": 0, "cost": None, "last_status": None}
     tokens = sum(int(agg.get(k) or 0) for k in ("t_in", "t_out", "t_cr", "t_cw"))
