@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "blocks",
     "wiki",
     "archetypes",
+    "learning",
     "runners",
     "notifications",
     "hooks",
