@@ -49,10 +49,11 @@ SHIPPED_MAX = 30
 FINDINGS_MAX = 20
 SCHEDULE_CHECK_S = 60.0
 
-AUDIT_RULES = """AUDIT. Review the work shipped recently (listed above with the judge's evaluations; read a
-run's transcript with the runs API when you need to). Look for patterns: repeated mistakes, drift from the
-issues, missed acceptance criteria, rules a role lacks. Propose only what would prevent a real, observed
-problem. Every proposal goes to the humans for approval; nothing you propose takes effect on its own.
+AUDIT_RULES = """AUDIT RUN (no issue to check out: this run's answer is your report, and Mesa files each proposal
+for you; do not also submit them through the API). Review the work shipped recently (listed above with the
+judge's evaluations; read a run's transcript with the runs API when you need to). Look for patterns: repeated
+mistakes, drift from the issues, missed acceptance criteria, rules a role lacks. Propose only what would prevent
+a real, observed problem. Every proposal goes to the humans for approval; nothing takes effect on its own.
 Answer with ONE JSON object as your final message, exactly this shape (any list may be empty):
 {"findings": [
   {"kind": "note", "title": "...", "body": "what you observed, citing issue keys and run ids"},

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
 from agents.models import Agent
 from learning.models import (
     AuditFinding,
@@ -17,6 +21,7 @@ from learning.models import (
     SkillStatus,
     SkillUse,
 )
+from learning.rollups import by_agent, by_archetype
 from learning.selectors import learning_settings
 from learning.services import evaluation_record, policy_create, skill_propose
 from orgs.actors import Actor
@@ -64,9 +69,6 @@ def test_it_renders_the_observability_page_in_constant_queries(
 ) -> None:
     _fill(org, 3)
     client.get("/observability/")  # warm the session and caches
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     with CaptureQueriesContext(connection) as few:
         client.get("/observability/")
     _fill(org, 30)
@@ -148,3 +150,15 @@ def test_it_shows_the_evaluation_on_the_run_and_issue_pages(client: Any, org: An
     assert "Half of the export" in run_page and "because missed_criteria" in run_page
     issue_page = client.get(f"/issues/{issue.key}/").content.decode()
     assert 'title="Half of the export"' in issue_page and "0.90" in issue_page
+
+
+def test_it_puts_this_weeks_average_last_in_the_trend(org: Any) -> None:
+    dev = make_agent(org, slug="dev", archetype="backend")
+    _scored(dev, 0.2)
+    _scored(dev, 0.6)
+    weeks, rows = by_agent(org)
+    assert len(rows) == 1 and len(rows[0].trend) == len(weeks) == 8
+    assert rows[0].trend[-1] == pytest.approx((0.8 + 0.9) / 2) and rows[0].trend[:-1] == [None] * 7
+    assert rows[0].averages["n"] == 2
+    _, archetypes = by_archetype(org)
+    assert [(r.key, r.trend[-1]) for r in archetypes] == [("backend", pytest.approx(0.85))]

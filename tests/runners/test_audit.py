@@ -16,6 +16,7 @@ from learning.models import AuditFinding, BoardPolicy, Evaluation, EvaluationSta
 from learning.services import learning_mark_audit, learning_settings_update
 from orgs.actors import Actor
 from orgs.errors import Forbidden
+from runners import audit
 from runners.audit import audit_request, audits_due
 from runners.execution import execute_run
 from runners.models import Run, RunMode, RunStatus
@@ -97,8 +98,6 @@ def test_it_lets_only_the_board_start_an_audit(org: Any) -> None:
 
 
 def test_it_queues_scheduled_audits_when_they_are_due(org: Any, monkeypatch: Any) -> None:
-    import runners.audit as audit
-
     make_agent(org, slug="auditor", archetype="auditor")
     monkeypatch.setattr(audit, "_next_check", 0.0)
     assert audits_due() == []  # no schedule set
