@@ -6,15 +6,17 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Avg, Count, F, QuerySet
+from django.db.models import Avg, Count, F, Prefetch, QuerySet
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
-from learning.models import Evaluation, EvaluationStatus, Skill
+from learning.models import Evaluation, EvaluationStatus, Reflection, Skill, SkillUse
 from orgs.models import Org
 
 TREND_WEEKS = 8
 WORST = 20
+RECENT_USES = 5
+RECENT_REFLECTIONS = 20
 AVERAGES = {
     "n": Count("id"),
     "overall": Avg("overall"),
@@ -87,10 +89,13 @@ def worst_runs(org: Org, *, limit: int = WORST) -> list[Evaluation]:
 
 
 def skills_with_scores(org: Org) -> list[Skill]:
-    """Every skill with where it was used (runs, agents) and the average evaluation of those runs (one query)."""
+    """Every skill with where it was used (counts, and its last runs with their agents and scores) and the
+    average evaluation of those runs (two queries)."""
+    recent = SkillUse.objects.select_related("run__agent", "run__evaluation").order_by("-run_id")[:RECENT_USES]
     return list(
         Skill.objects.filter(org=org)
         .select_related("agent")
+        .prefetch_related(Prefetch("uses", queryset=recent, to_attr="recent_uses"))
         .annotate(
             runs=Count("uses", distinct=True),
             agents=Count("uses__run__agent", distinct=True),
@@ -100,3 +105,7 @@ def skills_with_scores(org: Org) -> list[Skill]:
         )
         .order_by("status", "title")
     )
+
+
+def recent_reflections(org: Org, *, limit: int = RECENT_REFLECTIONS) -> list[Reflection]:
+    return list(Reflection.objects.filter(org=org).select_related("agent", "issue").order_by("-id")[:limit])

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from agents.models import Agent, AgentStatus
 from learning.models import AuditFinding, BoardPolicy
-from learning.rollups import by_agent, by_archetype, scored, skills_with_scores, worst_runs
+from learning.rollups import by_agent, by_archetype, recent_reflections, scored, skills_with_scores, worst_runs
 from learning.selectors import learning_settings, policy_get, skill_get
 from learning.services import learning_settings_update, policy_create, policy_update, skill_propose, skill_retire
 from orgs.errors import InvalidInput, MesaError
@@ -64,6 +64,7 @@ def observability(request: HtmxHttpRequest) -> HttpResponse:
         "agent_rows": agents,
         "archetype_rows": archetypes,
         "worst": worst_runs(org),
+        "reflections": recent_reflections(org),
         "scored_count": scored(org).count(),
         "learning": learning_settings(org),
         "agents": _agents(org),

@@ -23,7 +23,7 @@ from learning.models import (
 )
 from learning.rollups import by_agent, by_archetype
 from learning.selectors import learning_settings
-from learning.services import evaluation_record, policy_create, skill_propose
+from learning.services import evaluation_record, policy_create, reflection_record, skill_propose
 from orgs.actors import Actor
 from runners.models import Run, RunMode, RunStatus
 from tests.factories import make_agent, make_issue, make_org, make_run
@@ -56,12 +56,14 @@ def test_it_rolls_up_scores_per_agent_and_archetype_worst_runs_first(
     _scored(dev, 0.9, verdict="Solid work")
     _scored(qa, 0.1, verdict="Ignored the criteria")
     _scored(make_agent(make_org(), slug="elsewhere"), 0.0, verdict="Another org's run")
+    reflection_record(agent=qa, run=None, issue=None, text="Read the criteria before coding.")
     with django_assert_max_num_queries(14):
         body = client.get("/observability/").content.decode()
     assert "Ignored the criteria" in body and "Solid work" in body and "Another org's run" not in body
     worst = body[body.index('id="worst-runs"') :]
     assert worst.index("Ignored the criteria") < worst.index("Solid work")
     assert ">Quinn</a>" in body and "backend" in body
+    assert "Read the criteria before coding." in body
 
 
 def test_it_renders_the_observability_page_in_constant_queries(
@@ -105,6 +107,7 @@ def test_it_lists_skills_with_their_runs_and_scores(client: Any, org: Any, djang
     start = body.index("Run the tests")
     row = body[start : body.index("</tr>", start)]
     assert '<td class="right mono">2</td>' in row and "0.90" in row and "0.60" in row
+    assert f"#{SkillUse.objects.order_by('-run_id').first().run_id}</a> @dev" in row  # type: ignore[union-attr]
     client.post("/skills/", {"action": "retire", "slug": theirs.slug})
     assert Skill.objects.get(pk=theirs.pk).status == SkillStatus.ACTIVE
     client.post("/skills/", {"action": "retire", "slug": skill.slug})
