@@ -31,6 +31,7 @@ from api.serializers.issues import (
     ReleaseInput,
     SimilarityInput,
 )
+from api.serializers.learning import SkillProposeInput
 from api.serializers.runs import RunCancelInput
 from api.serializers.wiki import WikiPageCreateInput, WikiPageUpdateInput
 
@@ -159,6 +160,13 @@ COMMANDS: tuple[Command, ...] = (
         path={"slug": "<wiki-slug>"},
         body={"content": "<markdown>"},
         request=WikiPageUpdateInput,
+    ),
+    Command(
+        "Propose a skill that worked, for your archetype (the humans approve it; then every such agent gets it)",
+        "api-skills",
+        "POST",
+        body={"title": "<short name>", "body": "<the reusable instruction or script>", "archetype": "<archetype>"},
+        request=SkillProposeInput,
     ),
     Command(
         "Runs on your issue, newest first (filters: issue, agent, status, mode)",

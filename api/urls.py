@@ -8,7 +8,21 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from api.views import agents, approvals, archetypes, blocks, hooks, inbox, issues, labels, routines, runs, usage, wiki
+from api.views import (
+    agents,
+    approvals,
+    archetypes,
+    blocks,
+    hooks,
+    inbox,
+    issues,
+    labels,
+    learning,
+    routines,
+    runs,
+    usage,
+    wiki,
+)
 
 urlpatterns: list[URLPattern | URLResolver] = [
     # Work: inbox, issues, checkout, comments.
@@ -73,6 +87,13 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("writeback", hooks.WriteBackApi.as_view(), name="api-writeback"),
     path("routines", routines.RoutineCollectionApi.as_view(), name="api-routines"),
     path("routines/<str:routine_id>/run", routines.RoutineRunApi.as_view(), name="api-routine-run"),
+    # How the org learns: board policies, skills, run evaluations, audits.
+    path("board-policies", learning.BoardPolicyCollectionApi.as_view(), name="api-board-policies"),
+    path("board-policies/<str:policy_id>", learning.BoardPolicyApi.as_view(), name="api-board-policy"),
+    path("skills", learning.SkillCollectionApi.as_view(), name="api-skills"),
+    path("skills/<str:slug>", learning.SkillApi.as_view(), name="api-skill"),
+    path("evaluations", learning.EvaluationCollectionApi.as_view(), name="api-evaluations"),
+    path("audits", learning.AuditCollectionApi.as_view(), name="api-audits"),
     path("wiki", wiki.WikiCollectionApi.as_view(), name="api-wiki"),
     path("wiki/search", wiki.WikiSearchApi.as_view(), name="api-wiki-search"),
     path("wiki/<path:slug>/restore", wiki.WikiRestoreApi.as_view(), name="api-wiki-restore"),

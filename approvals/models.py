@@ -15,6 +15,9 @@ class ApprovalKind(models.TextChoices):
     ARCHETYPE_PATCH = "archetype_patch", "Archetype patch"
     AGENT_ADD = "agent_add", "Add agent"
     BOARD_REVIEW = "board_review", "Board review"
+    SKILL_PROPOSE = "skill_propose", "Adopt a skill"
+    POLICY_PROPOSE = "policy_propose", "Adopt a board policy"
+    ISSUE_PROPOSE = "issue_propose", "File an improvement issue"
 
 
 class ApprovalStatus(models.TextChoices):

@@ -30,6 +30,9 @@ HUMAN_ONLY_KINDS: frozenset[str] = frozenset(
         ApprovalKind.BOARD_REVIEW,
         ApprovalKind.AGENT_ADD,
         ApprovalKind.BUDGET_RAISE,
+        ApprovalKind.SKILL_PROPOSE,
+        ApprovalKind.POLICY_PROPOSE,
+        ApprovalKind.ISSUE_PROPOSE,
     }
 )
 

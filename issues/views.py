@@ -207,7 +207,10 @@ def _issue_context(request: HtmxHttpRequest, issue: Issue) -> dict[str, Any]:
 
 def _runs_context(issue: Issue) -> dict[str, Any]:
     runs = list(
-        Run.objects.filter(issue=issue).select_related("agent").defer("prompt", "stdout", "diff").order_by("-id")[:20]
+        Run.objects.filter(issue=issue)
+        .select_related("agent", "evaluation")  # the judge's scores, when the org evaluates runs
+        .defer("prompt", "stdout", "diff")
+        .order_by("-id")[:20]
     )
     latest = runs[0] if runs else None
     # The issue page shows the tail of the latest run; the run page has the whole transcript.

@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "blocks",
     "wiki",
     "archetypes",
+    "learning",
     "runners",
     "notifications",
     "hooks",

@@ -20,5 +20,6 @@ urlpatterns = [
     path("", include("blocks.urls")),
     path("", include("approvals.urls")),
     path("", include("archetypes.urls")),
+    path("", include("learning.urls")),
     path("", include("wiki.urls")),
 ]

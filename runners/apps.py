@@ -15,9 +15,12 @@ class RunnersConfig(AppConfig):
         from issues.guards import register_evidence
         from orgs.events import add_listener
         from runners.appliers import budget_raise
+        from runners.audit import audits_due
+        from runners.companions import register_periodic
         from runners.evidence import run_with_diff
         from runners.wake import on_event
 
         add_listener(on_event)
         register_applier(ApprovalKind.BUDGET_RAISE, budget_raise)
         register_evidence(run_with_diff)
+        register_periodic(audits_due)  # the orgs' audit schedules

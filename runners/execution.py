@@ -13,6 +13,8 @@ import re
 import threading
 import time
 import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +25,18 @@ from agents.keys import run_key_create, run_keys_revoke
 from agents.models import Agent
 from agents.selectors import is_ceo
 from issues.models import Issue
+from learning.services import skill_uses_record
 from orgs.redaction import Redactor, forget, remember, stored_secrets
+from runners.audit import audit_prompt, audit_record
 from runners.backlog import backlog_archive, backlog_read
 from runners.base import BaseRunner, EventSink, Outcome, ParsedEvent, RunContext
 from runners.branches import issue_workspace
 from runners.budget import budget_block, budget_remaining
 from runners.dispatch import Wake, dispatch
+from runners.judge import evaluation_request, judge_prompt, judge_record
 from runners.models import Run, RunMode, RunStatus
-from runners.prompt import prompt_build
+from runners.prompt import Prompt, prompt_build
+from runners.reflection import reflection_capture
 from runners.registry import runner_for
 from runners.services import failures_since_success, run_finish, run_start
 from runners.sink import DbEventSink
@@ -173,11 +179,28 @@ def _fresh_connection() -> None:
         connection.close()
 
 
+@dataclass(frozen=True)
+class OneTurn:
+    """How a run that is not work on an issue is prompted and what is kept of its answer."""
+
+    build: Callable[[Run], Prompt]
+    record: Callable[[Run, str, str], object]  # (run, final status, what the agent said)
+    max_turns: int | None  # None: the agent's own limit (the auditor may read transcripts through the API)
+
+
+ONE_TURN: dict[str, OneTurn] = {
+    RunMode.EVALUATION: OneTurn(judge_prompt, judge_record, 1),
+    RunMode.AUDIT: OneTurn(audit_prompt, audit_record, None),
+}
+
+
 def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
     """Execute the claimed (running) run ``run_id`` to its end; returns its final status."""
     _fresh_connection()
 
     run = Run.objects.select_related("agent", "agent__org", "issue", "org").get(pk=run_id)
+    if run.mode in ONE_TURN:
+        return _execute_one_turn(run, ONE_TURN[run.mode], shutdown)
     agent, issue = run.agent, run.issue
     ws: Workspace | None = None
     revoked = False
@@ -219,6 +242,8 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
                 isolated=ws.isolated,
                 start_sha=ws.base_sha,
             )
+        if prompt.skills:
+            skill_uses_record(run_id=run.pk, skill_ids=list(prompt.skills))
         sink = DbEventSink(
             run=run,
             org=run.org,
@@ -278,6 +303,8 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
                 agent_error=outcome.setup_error,
             )
         revoked = True
+        if issue is not None and mode in (RunMode.TASK, RunMode.REVIEW):
+            _learn(run, sink.text_tail)
         if status == RunStatus.COMPLETED and backlog_seen:
             backlog_archive(agent, backlog_seen)
         if status == RunStatus.BUDGET_EXCEEDED:
@@ -305,6 +332,110 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
                 log.exception("could not revoke the key of run %s", run_id)
         forget(redactor.secrets)
         _follow_up(run, shutdown)
+
+
+def _learn(run: Run, said: str) -> None:
+    """After a task or review run: keep the agent's reflection, and queue the judge when the org wants one."""
+    try:
+        reflection_capture(run, said)
+        evaluation_request(run)
+    except Exception:  # learning is a bonus: it never turns a finished run into a failure
+        log.exception("could not record what run %s taught", run.pk)
+
+
+def _execute_one_turn(run: Run, how: OneTurn, shutdown: threading.Event | None) -> str:
+    """An evaluation or audit run: no issue, no worktree (the agent's home), budgeted and recorded like any run;
+    its answer is handed to ``how.record`` whatever the outcome, so a failed judge is recorded too."""
+    agent = run.agent
+    redactor = Redactor(())
+    status: str = RunStatus.FAILED
+    said = ""
+    revoked = False
+    try:
+        remaining = budget_remaining(agent)
+        if remaining.exhausted:
+            status = RunStatus.BUDGET_EXCEEDED
+            run_finish(run=run, status=status, failure_reason=f"not started: {agent.slug} is over its daily budget")
+            return status
+        try:
+            runner: BaseRunner = runner_for(run.runner or agent.runner)
+        except KeyError as exc:
+            _finish_failed(run, f"runner {run.runner or agent.runner!r} is not available: {exc}", agent_error=True)
+            return RunStatus.FAILED
+        home = agent_home(agent)
+        home.mkdir(parents=True, exist_ok=True)
+        prompt = how.build(run)
+        with transaction.atomic():
+            api_key = run_key_create(org=run.org, agent=agent, run_id=run.pk, timeout_s=agent.timeout_s)
+            env = build_env(agent=agent, run=run, issue=None, api_key=api_key, workdir=home)
+            redactor = Redactor(secrets_of(agent, api_key, env))
+            remember(redactor.secrets)
+            run_start(run=run, prompt=redactor.text(prompt.recorded()))
+        sink = DbEventSink(
+            run=run, org=run.org, issue_key=None, model=agent.model, remaining=remaining, redactor=redactor,
+            shutdown=shutdown,
+        )  # fmt: skip
+        ctx = RunContext(
+            run_id=run.pk,
+            agent_slug=agent.slug,
+            model=agent.model,
+            prompt=prompt.task,
+            system_prompt=prompt.system,
+            cwd=home,
+            env=env,
+            timeout_s=agent.timeout_s,
+            max_turns=how.max_turns or agent.max_turns,
+            disallowed_tools=list(agent.disallowed_tools or []),
+            extra={
+                "kill_grace_s": settings.MESA_KILL_GRACE_S,
+                "mode": run.mode,
+                "agent_env": dict(agent.env or {}),
+                "mesa_sandbox": agent.sandbox,
+                "org": agent.org.slug,
+            },
+        )
+        try:
+            outcome = runner.execute(ctx, _DeadlineSink(sink, agent.timeout_s))
+        except Exception as exc:  # a runner bug ends this run, not the scheduler
+            log.exception("runner %s crashed on run %s", runner.name, run.pk)
+            outcome = Outcome(exit_code=None, failure_reason=f"runner error: {type(exc).__name__}: {exc}")
+        status, reason = final_status(outcome, sink)
+        said = sink.text_tail
+        with transaction.atomic():
+            run_keys_revoke(run_id=run.pk)
+            run_finish(
+                run=run,
+                status=status,
+                exit_code=outcome.exit_code,
+                failure_reason=redactor.text(reason),
+                stdout=redactor.text(outcome.stdout),
+                stderr=redactor.text(outcome.stderr_tail),
+                num_turns=outcome.num_turns if outcome.num_turns is not None else sink.num_turns,
+                usage=sink.usage_fields(),
+                agent_error=outcome.setup_error,
+            )
+        revoked = True
+        return status
+    except Exception as exc:  # record, never leave a run running
+        log.exception("%s run %s failed inside Mesa", run.mode, run.pk)
+        _fresh_connection()
+        try:
+            _finish_failed(run, redactor.text(f"Mesa error while running: {type(exc).__name__}: {exc}"))
+        except Exception:
+            log.exception("could not record the failure of run %s", run.pk)
+        status = RunStatus.FAILED
+        return status
+    finally:
+        if not revoked:
+            try:
+                run_keys_revoke(run_id=run.pk)
+            except Exception:
+                log.exception("could not revoke the key of run %s", run.pk)
+        forget(redactor.secrets)
+        try:
+            how.record(run, status, said)
+        except Exception:
+            log.exception("could not record the answer of %s run %s", run.mode, run.pk)
 
 
 def _follow_up(run: Run, shutdown: threading.Event | None) -> None:

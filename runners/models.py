@@ -10,6 +10,8 @@ class RunMode(models.TextChoices):
     TASK = "task"
     REVIEW = "review"
     HEARTBEAT = "heartbeat"
+    EVALUATION = "evaluation"  # a judge scoring a finished task run (learning.Evaluation)
+    AUDIT = "audit"  # the auditor reviewing shipped work (learning.AuditFinding)
 
 
 class RunStatus(models.TextChoices):
@@ -26,6 +28,8 @@ FINISHED_RUN_STATUSES: frozenset[str] = frozenset(
     {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.TIMED_OUT, RunStatus.BUDGET_EXCEEDED}
 )
 ACTIVE_RUN_STATUSES: tuple[str, ...] = (RunStatus.QUEUED, RunStatus.RUNNING)
+# Runs that are not an agent's work on an issue: no workspace, no issue, never deduplicated with its work.
+ONE_TURN_MODES: tuple[str, ...] = (RunMode.EVALUATION, RunMode.AUDIT)
 # Outcomes that count towards the retry cap of an issue.
 FAILED_RUN_STATUSES: tuple[str, ...] = (RunStatus.FAILED, RunStatus.TIMED_OUT)
 
@@ -84,7 +88,9 @@ class Run(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["agent"],
-                condition=Q(status__in=["queued", "running"], issue__isnull=True),
+                # Evaluation and audit runs have no issue either, and may wait beside a heartbeat.
+                condition=Q(status__in=["queued", "running"], issue__isnull=True)
+                & ~Q(mode__in=["evaluation", "audit"]),
                 name="run_one_active_heartbeat_per_agent",
             ),
         ]

@@ -4,7 +4,9 @@ Sections, in order: the role (archetype body) goes to the runner as the system p
 the task prompt holds the assignment (issue key, title, description, acceptance
 criteria), why it matters (parent chain, work block goal and north-star metric, apex
 goal), the last comments (review feedback included), what the agent learned before
-(``reflections``), the mode's instructions (task / review / heartbeat), the CEO's
+(its own reflections: the last few and those matching the issue's words), the skills the
+board approved for it, the board's policies (in every prompt of the org), the mode's
+instructions (task / review / heartbeat, with the closing reflection asked for), the CEO's
 roster and backlog intake, and the API cheat sheet (generated from the API by the
 provider ``api`` registers in ``runners.cheatsheet``; it uses ``$MESA_*`` variables, the key
 itself never appears in a prompt).
@@ -21,14 +23,18 @@ from agents.models import Agent, AgentStatus
 from agents.selectors import is_ceo
 from approvals.models import Approval, ApprovalStatus
 from archetypes.loader import archetype_get
-from issues.models import OPEN_STATUSES, Comment, CommentKind, Issue, Status
+from issues.models import OPEN_STATUSES, Comment, Issue, Status
+from learning.selectors import policies_active, reflections_for, skills_for
 from runners.backlog import backlog_read
 from runners.branch_prompt import branch_section
 from runners.cheatsheet import cheat_sheet
 
 LAST_COMMENTS = 8
 COMMENT_MAX = 1_500
-REFLECTIONS = 3
+REFLECTION_MAX = 400
+SKILL_MAX = 2_000
+SKILLS_MAX = 8_000
+REFLECTION_MARKER = "REFLECTION:"
 BACKLOG_MAX = 20_000
 PARENT_DEPTH = 5
 
@@ -37,6 +43,7 @@ PARENT_DEPTH = 5
 class Prompt:
     system: str  # the role
     task: str  # what to do now
+    skills: tuple[int, ...] = ()  # the skills it carries (recorded as the skills' uses)
 
     def recorded(self) -> str:
         """What is stored on the run: both parts, so a dry run shows exactly what the model would see."""
@@ -51,17 +58,40 @@ def role_text(agent: Agent) -> str:
     return f"{head}\n\n{archetype.body.strip()}"
 
 
-def reflections(agent: Agent, *, limit: int = REFLECTIONS) -> list[str]:
-    """What the agent reported before: the evidence it posted on its last issues.
+def reflections(agent: Agent, issue: Issue | None = None) -> list[str]:
+    """What the agent said it learned at the end of earlier runs: its last few reflections, then those
+    sharing words with the current issue (``learning.selectors.reflections_for``), each clipped."""
+    about = f"{issue.title} {issue.description}" if issue is not None else ""
+    return [
+        (f"{r.issue.key}: " if r.issue is not None else "") + _clip(r.text, REFLECTION_MAX)
+        for r in reflections_for(agent, about=about)
+    ]
 
-    The hook for learned reflections: when a reflection store exists, read it here.
-    """
-    rows = (
-        Comment.objects.filter(author_agent=agent, kind=CommentKind.EVIDENCE)
-        .select_related("issue")
-        .order_by("-id")[:limit]
+
+def _skills_section(agent: Agent) -> tuple[str, tuple[int, ...]]:
+    """The board-approved skills for ``agent`` (clipped, within SKILLS_MAX), and which ones were given."""
+    parts: list[str] = []
+    given: list[int] = []
+    used = 0
+    for skill in skills_for(agent):
+        text = f"### {skill.title}\n{_clip(skill.body, SKILL_MAX)}"
+        if used + len(text) > SKILLS_MAX:
+            break
+        parts.append(text)
+        given.append(skill.pk)
+        used += len(text)
+    if not parts:
+        return "", ()
+    return "SKILLS the board approved for you (use them when they fit):\n\n" + "\n\n".join(parts), tuple(given)
+
+
+def _policies_section(agent: Agent) -> str:
+    policies = policies_active(agent.org_id)
+    if not policies:
+        return ""
+    return "BOARD POLICIES (standing directives from the humans; they override anything else):\n" + "\n".join(
+        f"- {p.text}" for p in policies
     )
-    return [f"{c.issue.key}: {_clip(c.body, 600)}" for c in rows]
 
 
 def _clip(text: str, n: int) -> str:
@@ -150,6 +180,9 @@ HEARTBEAT_RULES = """HEARTBEAT CHECK. Look at your inbox (GET /inbox) and handle
 your open issues, answer questions addressed to you, review what waits for your review. If nothing needs
 you, stop at once without doing anything."""
 
+REFLECTION_ASK = f"""Last step: end your final message with one line starting `{REFLECTION_MARKER}` and one or two
+sentences on what worked and what you would do differently next time. Mesa keeps it for your next runs."""
+
 CEO_RULES = """As the CEO you do not implement. You plan, delegate and review: break work into issues
 assigned to the right team member (POST /issues with assignee and parent), keep the active
 work block on track, review what reaches you, and ask the humans (POST /approvals) for decisions beyond you."""
@@ -201,6 +234,7 @@ def prompt_build(*, agent: Agent, issue: Issue | None, mode: str, reason: str = 
     parts: list[str] = []
     if reason:
         parts.append(f"Why you were woken: {reason}")
+    parts.append(_policies_section(agent))
     if issue is not None:
         issue = (
             Issue.objects.select_related(
@@ -238,8 +272,12 @@ def prompt_build(*, agent: Agent, issue: Issue | None, mode: str, reason: str = 
     decided = _decisions(agent)
     if decided:
         parts.append("Decisions on what you asked for (act on them):\n" + "\n".join(decided))
-    learned = reflections(agent)
+    learned = reflections(agent, issue)
     if learned:
-        parts.append("What you reported on earlier work (learn from it):\n" + "\n".join(f"- {x}" for x in learned))
+        parts.append("What you learned on earlier work (your reflections):\n" + "\n".join(f"- {x}" for x in learned))
+    skills, skill_ids = _skills_section(agent)
+    parts.append(skills)
+    if issue is not None and mode in ("task", "review"):
+        parts.append(REFLECTION_ASK)
     parts.append(api_cheat_sheet(ceo=ceo))
-    return Prompt(system=role_text(agent), task="\n\n".join(p for p in parts if p).strip() + "\n")
+    return Prompt(system=role_text(agent), task="\n\n".join(p for p in parts if p).strip() + "\n", skills=skill_ids)

@@ -32,6 +32,7 @@ from runners.models import (
     ACTIVE_RUN_STATUSES,
     FAILED_RUN_STATUSES,
     FINISHED_RUN_STATUSES,
+    ONE_TURN_MODES,
     Run,
     RunMode,
     RunStatus,
@@ -83,7 +84,11 @@ def run_enqueue(
         raise InvalidInput(f"Unknown run mode {mode!r}.", field="mode")
     if issue is not None and issue.org_id != agent.org_id:
         raise InvalidInput("The issue belongs to another org.", field="issue")
-    active = Run.objects.filter(agent=agent, issue=issue, status__in=ACTIVE_RUN_STATUSES).first()
+    if mode in ONE_TURN_MODES:
+        raise InvalidInput(f"A {mode} run is queued by run_enqueue_one_turn.", field="mode")
+    active = (
+        Run.objects.filter(agent=agent, issue=issue, status__in=ACTIVE_RUN_STATUSES).exclude(mode__in=ONE_TURN_MODES)
+    ).first()
     if active is None:
         try:
             with transaction.atomic():
@@ -99,7 +104,11 @@ def run_enqueue(
                 )
         except IntegrityError:
             # Another scheduler queued it between our read and our insert.
-            active = Run.objects.filter(agent=agent, issue=issue, status__in=ACTIVE_RUN_STATUSES).first()
+            active = (
+                Run.objects.filter(agent=agent, issue=issue, status__in=ACTIVE_RUN_STATUSES)
+                .exclude(mode__in=ONE_TURN_MODES)
+                .first()
+            )
             if active is None:
                 raise
         else:
@@ -109,6 +118,18 @@ def run_enqueue(
         Run.objects.filter(pk=active.pk).update(rerun_requested=True)
         active.rerun_requested = True
     return Enqueued(active, False)
+
+
+@transaction.atomic
+def run_enqueue_one_turn(*, agent: Agent, mode: str, reason: str) -> Run:
+    """Queue an evaluation or audit run of ``agent``: issue-less, charged to the agent like any run."""
+    if mode not in ONE_TURN_MODES:
+        raise InvalidInput(f"{mode!r} is not a one-turn run mode.", field="mode")
+    run = Run.objects.create(
+        org_id=agent.org_id, agent=agent, mode=mode, reason=reason[:200], runner=agent.runner, model=agent.model
+    )
+    event_publish(org=agent.org, type=EventType.RUN_QUEUED, data=run_event_data(run, reason=run.reason))
+    return run
 
 
 def _running_count(**filters: Any) -> Subquery:

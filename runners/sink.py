@@ -41,6 +41,7 @@ __all__ = ["REDACTED", "DbEventSink", "Meter", "Redactor"]
 LIVE_TEXT_MAX = 500  # characters of an event's text put on the live feed
 EVENT_TEXT_MAX = 20_000  # characters of any one string stored in a RunEvent
 CANCEL_CHECK_S = 0.5
+TEXT_TAIL_MAX = 40_000  # characters of the agent's own words kept in memory during a run
 
 
 def _cap(value: Any) -> Any:
@@ -138,6 +139,9 @@ class DbEventSink:
         self.num_turns: int | None = None
         self.result_error = False  # the CLI's final result said is_error
         self.result_text = ""
+        # The agent's own words (text and result events, redacted), the last TEXT_TAIL_MAX characters:
+        # where a judge's answer and an agent's closing reflection are read from.
+        self.text_tail = ""
         self.stop_reason: str | None = None
         self._cancel_checked = 0.0
 
@@ -181,6 +185,10 @@ class DbEventSink:
             text = event.data.get("result") or event.data.get("text")
             if isinstance(text, str):
                 self.result_text = self.redactor.text(text)[:2000]
+        if event.type in ("text", "result"):
+            said = event.data.get("text") if event.type == "text" else event.data.get("result")
+            if isinstance(said, str) and said.strip():
+                self.text_tail = (self.text_tail + "\n" + self.redactor.text(said))[-TEXT_TAIL_MAX:]
         self.seq += 1
         data = _cap(self.redactor.data(dict(event.data)))
         if event.is_error:

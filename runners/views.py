@@ -20,11 +20,18 @@ TRANSCRIPT_LIMIT = 1000
 @require_GET
 def detail(request: HtmxHttpRequest, run_id: int) -> HttpResponse:
     org = require_org(request)
-    run = Run.objects.select_related("agent", "issue").filter(org=org, pk=run_id).first()
+    run = Run.objects.select_related("agent", "issue", "evaluation", "judged").filter(org=org, pk=run_id).first()
     if run is None:
         raise Http404(f"There is no run {run_id}.")
     events = list(run.events.order_by("-seq")[:TRANSCRIPT_LIMIT])[::-1]
-    ctx = {"run": run, "events": events, "truncated": len(events) == TRANSCRIPT_LIMIT}
+    ctx = {
+        "run": run,
+        "events": events,
+        "truncated": len(events) == TRANSCRIPT_LIMIT,
+        # A task run's scores, and for a judge's run the evaluation it produced (either may be missing).
+        "evaluation": getattr(run, "evaluation", None),
+        "judged": getattr(run, "judged", None),
+    }
     if request.htmx and request.htmx.target == "run-live":
         return render(request, "runners/partials/run_live.html", ctx)
     return render(request, "runners/run.html", ctx)

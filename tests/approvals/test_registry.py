@@ -12,6 +12,7 @@ from approvals.models import ApprovalKind
 from archetypes.appliers import archetype_patch
 from blocks.appliers import work_block_activate, work_block_ship
 from issues.appliers import board_review
+from learning.appliers import improvement_issue, policy_propose, skill_propose
 from runners.appliers import budget_raise
 
 
@@ -23,6 +24,9 @@ def test_it_has_an_applier_registered_by_its_app_for_every_human_gate() -> None:
         ApprovalKind.BOARD_REVIEW: board_review,
         ApprovalKind.AGENT_ADD: agent_add,
         ApprovalKind.BUDGET_RAISE: budget_raise,
+        ApprovalKind.SKILL_PROPOSE: skill_propose,
+        ApprovalKind.POLICY_PROPOSE: policy_propose,
+        ApprovalKind.ISSUE_PROPOSE: improvement_issue,
     } == registry.APPLIERS
     assert set(registry.APPLIERS) == registry.HUMAN_ONLY_KINDS
     assert registry.applier_for(ApprovalKind.ACTION) is None  # a plain agent action applies nothing

@@ -13,7 +13,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS: tuple[str, ...] = ("mesa", "orgs", "agents", "issues", "blocks", "wiki", "archetypes", "approvals", "runners")
+APPS: tuple[str, ...] = ("mesa", "orgs", "agents", "issues", "blocks", "wiki", "archetypes", "learning", "approvals")
+APPS += ("runners",)
 APPS += ("notifications", "api", "web")
 
 

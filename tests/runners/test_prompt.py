@@ -71,15 +71,6 @@ def test_it_gives_the_ceo_the_roster_and_the_backlog_intake(org: Any, tmp_path: 
     assert "HEARTBEAT" in text
 
 
-def test_it_includes_what_the_agent_reported_on_earlier_work(org: Any) -> None:
-    agent = make_agent(org, slug="dev")
-    old = make_issue(org, title="Earlier", assignee=agent)
-    make_comment(old, body="Learned: run migrations before tests", kind="evidence", actor=Actor.for_agent(agent))
-    issue = make_issue(org, title="Now", assignee=agent)
-    text = prompt_build(agent=agent, issue=issue, mode="task").task
-    assert "run migrations before tests" in text and old.key in text
-
-
 def test_it_never_contains_a_key(org: Any) -> None:
     agent = make_agent(org, slug="dev")
     issue = make_issue(org, title="Anything", assignee=agent)
