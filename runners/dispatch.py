@@ -38,7 +38,7 @@ from orgs.models import Event
 from runners.backlog import backlog_read
 from runners.block_ready import block_ready_for_event
 from runners.budget import budget_block, budget_remaining
-from runners.models import Run, RunMode, RunStatus
+from runners.models import Run, RunMode, RunStatus, SchedulerState
 from runners.readiness import agent_problem
 from runners.services import retry_capped, run_enqueue
 from runners.shipping import ship_for_event
@@ -219,7 +219,44 @@ def dispatch_events(after_id: int, *, limit: int = 1000) -> tuple[int, list[Run]
     rows = list(Event.objects.filter(id__gt=after_id).order_by("id").values_list("id", "type")[:limit])
     if not rows:
         return after_id, []
-    wanted = [pk for pk, type_ in rows if type_ in WAKE_EVENT_TYPES]
+    return rows[-1][0], _handle([pk for pk, type_ in rows if type_ in WAKE_EVENT_TYPES])
+
+
+def dispatch_claimed_events(*, limit: int = 1000) -> tuple[int, list[Run]]:
+    """Claim the events after the shared cursor, then handle them; returns the cursor and the runs queued.
+
+    The claim is a conditional update of ``SchedulerState.event_cursor``: of several schedulers on
+    one database, exactly one takes each batch, so an event never wakes an agent twice. One that
+    loses the race handles nothing this time and reads the new cursor on its next pass.
+    """
+    cursor = SchedulerState.objects.filter(pk=1).values_list("event_cursor", flat=True).first()
+    if cursor is None:
+        SchedulerState.objects.get_or_create(pk=1)
+        cursor = 0
+    rows = list(Event.objects.filter(id__gt=cursor).order_by("id").values_list("id", "type")[:limit])
+    if not rows:
+        return cursor, []
+    last = rows[-1][0]
+    if not SchedulerState.objects.filter(pk=1, event_cursor=cursor).update(event_cursor=last):
+        return cursor, []  # another scheduler took these events
+    return last, _handle([pk for pk, type_ in rows if type_ in WAKE_EVENT_TYPES])
+
+
+def dispatch_cursor_start(*, idle_after: timedelta) -> int:
+    """At a scheduler's start: the shared cursor, moved to the newest event if no scheduler is alive.
+
+    With none alive (no beat within ``idle_after``), the events since the last claim are not
+    replayed one by one: start-up recovery re-dispatches the pending work instead. With one alive,
+    the cursor stays where it is, so no event it has not taken yet is skipped.
+    """
+    SchedulerState.objects.get_or_create(pk=1)
+    head = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    stale = Q(beat_at__isnull=True) | Q(beat_at__lt=timezone.now() - idle_after)
+    SchedulerState.objects.filter(stale, pk=1, event_cursor__lt=head).update(event_cursor=head)
+    return int(SchedulerState.objects.values_list("event_cursor", flat=True).get(pk=1))
+
+
+def _handle(wanted: list[int]) -> list[Run]:
     runs: list[Run] = []
     for event in Event.objects.filter(pk__in=wanted).order_by("id") if wanted else []:
         try:
@@ -237,7 +274,7 @@ def dispatch_events(after_id: int, *, limit: int = 1000) -> tuple[int, list[Run]
             block_ready_for_event(event)  # the last open issue of the active work block finished
         except Exception:
             log.exception("work block auto-ready failed for event %s", event.pk)
-    return rows[-1][0], runs
+    return runs
 
 
 def _with_last_run(issues: QuerySet[Issue]) -> QuerySet[Issue]:

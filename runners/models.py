@@ -183,6 +183,9 @@ class SchedulerState(models.Model):
     # Liveness of the scheduler process, written every few seconds by the loop.
     beat_at = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=100, blank=True, default="")
+    # The last event some scheduler has taken to dispatch: several schedulers share one database,
+    # and each event is claimed (a conditional update of this field) by exactly one of them.
+    event_cursor = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

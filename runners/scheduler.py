@@ -26,6 +26,7 @@ import socket
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -37,7 +38,14 @@ from issues.services import system_comment
 from orgs.events import add_listener, remove_listener
 from orgs.models import Event
 from runners.companions import periodic_run
-from runners.dispatch import Wake, agent_has_work, dispatch, dispatch_events, pending_wakes
+from runners.dispatch import (
+    Wake,
+    agent_has_work,
+    dispatch,
+    dispatch_claimed_events,
+    dispatch_cursor_start,
+    pending_wakes,
+)
 from runners.execution import execute_run
 from runners.models import ACTIVE_RUN_STATUSES, Run, RunMode, RunStatus
 from runners.services import heartbeat_capped, run_claim, run_finish, scheduler_beat, worker_name
@@ -170,7 +178,8 @@ class Scheduler:
 
     def start(self) -> None:
         """Start-up: recovery, worktree pruning, re-dispatch of pending work."""
-        self.cursor = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        # Several beats missed: no scheduler is alive, so recovery below stands in for the missed events.
+        self.cursor = dispatch_cursor_start(idle_after=timedelta(seconds=BEAT_S * 4))
         recovered = recover(worker=self.worker)
         keep = set(Run.objects.filter(status=RunStatus.RUNNING).values_list("id", flat=True))
         dirs = sorted(set(Agent.objects.exclude(working_dir="").values_list("working_dir", flat=True)))
@@ -224,7 +233,7 @@ class Scheduler:
 
     def pass_once(self) -> int:
         """Dispatch new events, fire due heartbeats, claim and start runs. Returns runs started."""
-        self.cursor, _ = dispatch_events(self.cursor)
+        self.cursor, _ = dispatch_claimed_events()
         self._heartbeats()
         self._ship_poll()
         periodic_run()  # registered by the apps above the engine (routines)

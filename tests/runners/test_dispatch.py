@@ -1,17 +1,28 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from issues.services import comment_create, do_issue_transition, issue_transition, issue_update
 from orgs.actors import Actor
 from orgs.models import Event
-from runners.dispatch import Wake, dispatch, dispatch_events, pending_wakes, reviewer_for, wakes_for_event
+from runners.dispatch import (
+    Wake,
+    dispatch,
+    dispatch_claimed_events,
+    dispatch_cursor_start,
+    dispatch_events,
+    pending_wakes,
+    reviewer_for,
+    wakes_for_event,
+)
 from runners.execution import execute_run
-from runners.models import Run, RunStatus
+from runners.models import Run, RunStatus, SchedulerState
 from tests.factories import make_agent, make_ceo, make_issue, make_run
 
 pytestmark = pytest.mark.django_db
@@ -134,6 +145,53 @@ def test_it_reads_the_event_feed_from_a_cursor_and_queues_runs_once(org: Any) ->
     assert Run.objects.filter(agent=dev, issue=issue).count() == 1  # deduplicated
     later, again = dispatch_events(cursor)  # only the run_queued event is new: nothing to wake
     assert again == [] and later > cursor
+
+
+def test_it_lets_exactly_one_of_several_schedulers_take_an_event(org: Any) -> None:
+    dev = make_agent(org, slug="dev")
+    start = dispatch_cursor_start(idle_after=timedelta(seconds=20))  # the first scheduler's start
+    issue = make_issue(org, title="Once only", assignee=dev)
+    _, runs = dispatch_claimed_events()  # scheduler A takes the assignment
+    assert [(r.agent_id, r.issue_id) for r in runs] == [(dev.pk, issue.pk)]
+    Run.objects.filter(pk=runs[0].pk).update(status=RunStatus.COMPLETED)  # and its run ends at once
+    # Scheduler B, passing after that, finds the event taken: no second run of the same assignment.
+    _, again = dispatch_claimed_events()
+    assert again == []
+    assert Run.objects.filter(agent=dev, issue=issue).count() == 1
+    # With a cursor of its own (as each scheduler had before), B would have woken dev a second time.
+    _, replayed = dispatch_events(start)
+    assert [(r.agent_id, r.issue_id) for r in replayed] == [(dev.pk, issue.pk)]
+
+
+def test_it_loses_a_claim_that_another_scheduler_made_first(org: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    dev = make_agent(org, slug="dev")
+    dispatch_cursor_start(idle_after=timedelta(seconds=20))
+    make_issue(org, title="Raced", assignee=dev)
+    head = Event.objects.latest("id").pk
+    real_filter = SchedulerState.objects.filter
+
+    def taken_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        if "event_cursor" in kwargs:  # the claim: another scheduler moved the cursor just before it
+            SchedulerState.objects.update(event_cursor=head)
+        return real_filter(*args, **kwargs)
+
+    monkeypatch.setattr(SchedulerState.objects, "filter", taken_meanwhile)
+    cursor, runs = dispatch_claimed_events()
+    assert runs == [] and not Run.objects.exists()
+    monkeypatch.undo()
+    assert SchedulerState.objects.get(pk=1).event_cursor == head
+
+
+def test_it_starts_from_the_newest_event_only_when_no_scheduler_is_alive(org: Any) -> None:
+    dev = make_agent(org, slug="dev")
+    make_issue(org, title="Before the start", assignee=dev)
+    head = Event.objects.latest("id").pk
+    SchedulerState.objects.update_or_create(pk=1, defaults={"event_cursor": 0, "beat_at": timezone.now()})
+    # Another scheduler beat a moment ago: its unclaimed events are not skipped.
+    assert dispatch_cursor_start(idle_after=timedelta(seconds=20)) == 0
+    SchedulerState.objects.filter(pk=1).update(beat_at=timezone.now() - timedelta(minutes=5))
+    # Nobody alive: start at the newest event (start-up recovery re-dispatches pending work).
+    assert dispatch_cursor_start(idle_after=timedelta(seconds=20)) == head
 
 
 @pytest.mark.parametrize("gone", [(), ("qa",), ("qa", "lead"), ("author",)])
