@@ -94,7 +94,18 @@ def database_config(url: str, base_dir: Path) -> dict[str, Any]:
             },
         }
     if scheme in {"postgres", "postgresql", "pgsql"}:
-        options = dict(parse_qsl(parts.query))
+        options: dict[str, Any] = dict(parse_qsl(parts.query))
+        # One connection pool per process (psycopg_pool), so threads share a few connections instead
+        # of each opening its own until the server answers "too many clients". Size it so that
+        # processes × MESA_DB_POOL_SIZE stays under the server's max_connections; a thread that
+        # finds every connection busy waits up to MESA_DB_POOL_TIMEOUT_S.
+        pool_size = int(os.environ.get("MESA_DB_POOL_SIZE") or 20)
+        if pool_size > 0:
+            options["pool"] = {
+                "min_size": 1,
+                "max_size": pool_size,
+                "timeout": float(os.environ.get("MESA_DB_POOL_TIMEOUT_S") or 20),
+            }
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parts.path.lstrip("/")),
@@ -103,6 +114,7 @@ def database_config(url: str, base_dir: Path) -> dict[str, Any]:
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
             "OPTIONS": options,
-            "CONN_MAX_AGE": 60,
+            # A pooled connection goes back to the pool at the end of each request (Django's rule).
+            "CONN_MAX_AGE": 0 if pool_size > 0 else 60,
         }
     raise ValueError(f"DATABASE_URL scheme {scheme!r} is not supported (use sqlite or postgres)")

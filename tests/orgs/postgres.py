@@ -48,13 +48,14 @@ def pg_database() -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def run_mesa_script(url: str, script: str, *args: str, timeout: float = 120) -> Any:
+def run_mesa_script(url: str, script: str, *args: str, timeout: float = 120, **extra_env: str) -> Any:
     env = {
         **os.environ,
         "DATABASE_URL": url,
         "DJANGO_SETTINGS_MODULE": "mesa.settings",
         "SECRET_KEY": "test-only-not-secret",
         "MESA_LOG_LEVEL": "WARNING",
+        **extra_env,
     }
     proc = subprocess.run(
         [sys.executable, "-c", PRELUDE + script, *args],
