@@ -53,6 +53,11 @@ QUEUE_MAX = 2000
 KEEPALIVE = (-1, b": keepalive\n\n")
 # The reader thread stops after this long without any viewer.
 IDLE_STOP_S = 5.0
+# PostgreSQL hands out ids when rows are inserted, not when they commit: an event can become visible
+# after one with a higher id. Ids skipped over are looked for again for this long (a rolled-back
+# insert leaves a gap that never fills), and a jump wider than GAP_MAX is not tracked id by id.
+GAP_WAIT_S = 10.0
+GAP_MAX = 1000
 
 
 def _setting(name: str, default: float) -> float:
@@ -85,6 +90,7 @@ class EventHub:
         self._running = False
         self.last_id = 0
         self.polls = 0
+        self.missing: dict[int, float] = {}  # ids skipped over -> when first missed
 
     # -- client side (runs on the client's event loop) -------------------------------
 
@@ -160,7 +166,7 @@ class EventHub:
             try:
                 self.polls += 1
                 new_version = _data_version()
-                if not woken and new_version is not None and new_version == version:
+                if not woken and new_version is not None and new_version == version and not self.missing:
                     continue
                 version = new_version
                 self._drain()
@@ -186,6 +192,7 @@ class EventHub:
                     self._loops.pop(loop, None)
 
     def _drain(self) -> None:
+        self._drain_late()
         while True:
             rows = list(
                 Event.objects.filter(id__gt=self.last_id)
@@ -197,14 +204,46 @@ class EventHub:
                 top = _max_event_id()
                 if top < self.last_id:
                     self.last_id = top
+                    self.missing.clear()
                 return
+            self._note_gaps([row[0] for row in rows])
             self.last_id = rows[-1][0]
-            frames: dict[int, list[tuple[int, bytes]]] = {}
-            for event_id, org_id, type_, data in rows:
-                frames.setdefault(org_id, []).append((event_id, encode(event_id, type_, data)))
-            self._broadcast(frames)
+            self._send(rows)
             if len(rows) < BATCH:
                 return
+
+    def _note_gaps(self, ids: list[int]) -> None:
+        """Remember the ids between ``last_id`` and ``ids`` that were not there (yet)."""
+        now, previous = time.monotonic(), self.last_id
+        for event_id in ids:
+            if 1 < event_id - previous <= GAP_MAX:
+                for gap in range(previous + 1, event_id):
+                    self.missing.setdefault(gap, now)
+            previous = event_id
+
+    def _drain_late(self) -> None:
+        """Send the events that committed after a later one was sent; forget gaps older than GAP_WAIT_S."""
+        if not self.missing:
+            return
+        late = list(
+            Event.objects.filter(id__in=list(self.missing)).order_by("id").values_list("id", "org_id", "type", "data")
+        )
+        for row in late:
+            self.missing.pop(row[0], None)
+        expired = time.monotonic() - GAP_WAIT_S
+        for event_id in [i for i, since in self.missing.items() if since < expired]:
+            del self.missing[event_id]
+        if late:
+            self._send(late, late=True)
+
+    def _send(self, rows: list[tuple[int, int, str, Any]], *, late: bool = False) -> None:
+        """Broadcast ``rows`` as frames. A late event's id is below what streams have sent, so it
+        travels with a negative queue id: a stream sends such a frame as it is, like a keepalive,
+        without its id-order check (the frame itself carries the real id)."""
+        frames: dict[int, list[tuple[int, bytes]]] = {}
+        for event_id, org_id, type_, data in rows:
+            frames.setdefault(org_id, []).append((-event_id if late else event_id, encode(event_id, type_, data)))
+        self._broadcast(frames)
 
     def _fanout(self, loop: asyncio.AbstractEventLoop, frames: dict[int, list[tuple[int, bytes]]] | None) -> None:
         by_org = self._loops.get(loop, {})
@@ -334,7 +373,7 @@ async def _stream(org_id: int, last_id: int | None) -> AsyncIterator[bytes]:
                 continue
             event_id, frame = await client.queue.get()
             if event_id < 0:
-                yield frame  # keepalive comment
+                yield frame  # a keepalive comment, or an event that committed late (EventHub._send)
                 continue
             if event_id <= floor:
                 continue
