@@ -31,11 +31,12 @@ container-deps:
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-# The real agent CLIs, pinned in docker/clis/package-lock.json (the worker image installs the same lock; an
-# unpinned install can resolve a stale version). Bump the stamp's number when the lock changes.
+# The real agent CLIs, pinned in docker/clis/ (the worker image installs the same files; an unpinned install
+# can resolve a stale version). Bump the stamp's number when the pins change. `npm install`, not `npm ci`:
+# ci refuses this lock (opencode-ai's tarball lists platform packages its registry entry does not).
 cli-deps:
 	@test -f .tools/npm/.installed-4 || { mkdir -p .tools/npm && cp docker/clis/package.json docker/clis/package-lock.json .tools/npm/ \
-		&& npm ci --silent --no-audit --no-fund --prefix .tools/npm >/dev/null && touch .tools/npm/.installed-4; }
+		&& npm install --silent --no-audit --no-fund --prefix .tools/npm >/dev/null && touch .tools/npm/.installed-4; }
 
 test-cli: $(DEV_STAMP) cli-deps
 	$(BIN)/pytest -q -m cli

@@ -5,7 +5,7 @@
 #   podman build -f docker/worker.Dockerfile -t localhost/mesa-worker:latest docker/
 #
 # BASE: any Debian trixie (slim) image; the tests pass one made locally by docker/make-base.sh.
-# CLIS: where the pinned agent CLIs come from: `npm` (default) installs docker/clis/package-lock.json
+# CLIS: where the pinned agent CLIs come from: `npm` (default) installs docker/clis/ (exact pins + lock)
 # from the npm registry; `local` copies an existing install mounted at /mesa-clis (the one
 # `make cli-deps` made): podman build --volume "$PWD/.tools/npm:/mesa-clis:ro" --build-arg CLIS=local ...
 ARG BASE=docker.io/library/debian:trixie-slim
@@ -24,7 +24,9 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
 COPY clis/package.json clis/package-lock.json /opt/mesa-clis/
 # Behind a TLS-intercepting proxy: its CA bundle, mounted into the build (as PIP_CERT in docker/Dockerfile).
 ARG NODE_EXTRA_CA_CERTS
-RUN npm ci --no-audit --no-fund --prefix /opt/mesa-clis
+# npm install with the lock (npm ci refuses it: opencode-ai's tarball lists platform packages its registry
+# entry does not).
+RUN npm install --no-audit --no-fund --prefix /opt/mesa-clis
 
 FROM system AS clis-local
 # CLIS_KEY (e.g. a checksum of the mounted install) only makes a changed install miss the build cache.
