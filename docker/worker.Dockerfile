@@ -18,24 +18,25 @@ RUN apt-get update \
         ca-certificates curl git gh nodejs openssh-client python3 \
     && rm -rf /var/lib/apt/lists/*
 
-FROM system AS clis-npm
-RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm \
-    && rm -rf /var/lib/apt/lists/*
-COPY clis/package.json clis/package-lock.json /opt/mesa-clis/
-# Behind a TLS-intercepting proxy: its CA bundle, mounted into the build (as PIP_CERT in docker/Dockerfile).
-ARG NODE_EXTRA_CA_CERTS
-# npm install with the lock (npm ci refuses it: opencode-ai's tarball lists platform packages its registry
-# entry does not).
-RUN npm install --no-audit --no-fund --prefix /opt/mesa-clis
-
-FROM system AS clis-local
+# One stage for both sources (a stage chosen by `FROM clis-${CLIS}` is skipped by podman's unused-stage
+# pruning when CLIS keeps its default). npm only lives in this stage; the image gets /opt/mesa-clis.
+FROM system AS clis
+ARG CLIS
 # CLIS_KEY (e.g. a checksum of the mounted install) only makes a changed install miss the build cache.
 ARG CLIS_KEY=
+# Behind a TLS-intercepting proxy: its CA bundle, mounted into the build (as PIP_CERT in docker/Dockerfile).
+ARG NODE_EXTRA_CA_CERTS
 COPY clis/package.json clis/package-lock.json /opt/mesa-clis/
-RUN test -d /mesa-clis/node_modules || { echo "CLIS=local needs --volume <npm prefix>:/mesa-clis:ro" >&2; exit 1; } \
-    && echo "clis ${CLIS_KEY}" && cp -a /mesa-clis/node_modules /opt/mesa-clis/node_modules
-
-FROM clis-${CLIS} AS clis
+# npm install with the lock (npm ci refuses it: opencode-ai's tarball lists platform packages its registry
+# entry does not).
+RUN set -e; echo "clis from ${CLIS} ${CLIS_KEY}"; \
+    if [ "$CLIS" = local ]; then \
+        test -d /mesa-clis/node_modules || { echo "CLIS=local needs --volume <npm prefix>:/mesa-clis:ro" >&2; exit 1; }; \
+        cp -a /mesa-clis/node_modules /opt/mesa-clis/node_modules; \
+    else \
+        apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm; \
+        npm install --no-audit --no-fund --prefix /opt/mesa-clis; \
+    fi
 
 FROM system
 COPY --from=clis /opt/mesa-clis /opt/mesa-clis

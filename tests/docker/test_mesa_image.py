@@ -7,6 +7,7 @@ TLS-intercepting proxy, pip gets the host's CA bundle through the PIP_CERT build
 from __future__ import annotations
 
 import os
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,11 +15,12 @@ from pathlib import Path
 import pytest
 
 from tests.docker.conftest import REPO, Podman
+from tests.orgs.postgres import pg_database
 
 pytestmark = pytest.mark.slow
 IMAGE = "localhost/mesa:test"
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
-PROBE = "import urllib.request as u; print(u.urlopen('http://127.0.0.1:3001/login/', timeout=5).status)"
+PROBE = "import sys, urllib.request as u; print(u.urlopen(f'http://127.0.0.1:{sys.argv[1]}/login/', timeout=5).status)"
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +42,11 @@ def mesa(podman: Podman, mesa_image: str) -> Iterator[str]:
         podman("rm", "-f", name)
 
 
-def _wait_for_http(podman: Podman, name: str) -> str:
+def _wait_for_http(podman: Podman, name: str, port: int = 3001) -> str:
     """The status of /login/ once daphne answers inside the container (migrations and bootstrap come first)."""
     last = ""
     for _ in range(300):  # polling for readiness, not for correctness
-        done = podman.try_run(["exec", name, "python", "-c", PROBE])
+        done = podman.try_run(["exec", name, "python", "-c", PROBE, str(port)])
         if done.returncode == 0:
             return done.stdout.strip()
         last = done.stderr[-500:]
@@ -61,3 +63,23 @@ def test_it_migrates_bootstraps_and_serves_on_3001_as_a_non_root_user(podman: Po
     assert "Mesa is serving on http://0.0.0.0:3001/" in output
     # What Mesa writes lands in the one directory its user owns (compose.yaml's volume).
     assert {"mesa.db", "secret-key", "secrets-key"} <= set(podman("exec", mesa, "ls", "/app/var").split())
+
+
+@pytest.mark.postgres
+def test_it_runs_on_postgres_through_database_url(podman: Podman, mesa_image: str) -> None:
+    import psycopg  # the driver is an extra; pg_database() skips the test without it
+
+    with socket.socket() as probe:  # a free port: the container shares the host's network to reach Postgres
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pg_database() as url:
+        name = f"mesa-image-pg-{os.getpid()}"
+        env = [f"DATABASE_URL={url}", f"PORT={port}", "MESA_HOST=127.0.0.1", "MESA_SCHEDULER=off"]
+        podman("run", "-d", "--name", name, "--network=host", *(a for e in env for a in ("-e", e)), mesa_image)
+        try:
+            assert _wait_for_http(podman, name, port) == "200"
+        finally:
+            podman("rm", "-f", name)
+        with psycopg.connect(url) as conn:
+            orgs = conn.execute("SELECT slug FROM orgs_org").fetchall()
+        assert orgs == [("mesa",)]  # migrated and bootstrapped in Postgres, not in a SQLite file
