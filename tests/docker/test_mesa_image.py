@@ -50,8 +50,11 @@ def _wait_for_http(podman: Podman, name: str, port: int = 3001) -> str:
         if done.returncode == 0:
             return done.stdout.strip()
         last = done.stderr[-500:]
+        if podman.try_run(["inspect", "-f", "{{.State.Running}}", name]).stdout.strip() != "true":
+            break  # it exited: waiting longer cannot help
         time.sleep(0.5)
-    raise AssertionError(f"Mesa never answered in the container: {last}\n{podman('logs', name)[-3000:]}")
+    logs = podman.try_run(["logs", name])  # Mesa logs to stderr
+    raise AssertionError(f"Mesa never answered in the container: {last}\n{(logs.stdout + logs.stderr)[-3000:]}")
 
 
 def test_it_migrates_bootstraps_and_serves_on_3001_as_a_non_root_user(podman: Podman, mesa: str) -> None:
