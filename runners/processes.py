@@ -9,6 +9,8 @@ same id) fails one of the two and is left alone.
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 
@@ -39,3 +41,28 @@ def process_is_run(pid: int, run_id: int, start_ticks: int | None) -> bool:
     except OSError:
         return False
     return f"MESA_RUN_ID={run_id}".encode() in environ.split(b"\0")
+
+
+def _boot_time() -> datetime | None:
+    try:
+        for line in Path("/proc/stat").read_text().splitlines():
+            if line.startswith("btime "):
+                return datetime.fromtimestamp(int(line.split()[1]), tz=UTC)
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def process_started_at(pid: int) -> datetime | None:
+    """When process ``pid`` started (to the clock tick, ~10 ms), or None when unknown."""
+    ticks, boot = process_start_ticks(pid), _boot_time()
+    if ticks is None or boot is None:
+        return None
+    return boot + timedelta(seconds=ticks / os.sysconf("SC_CLK_TCK"))
+
+
+def started_after(pid: int, moment: datetime | None) -> bool:
+    """True when process ``pid`` started after ``moment``: it cannot be what was running then (a reused pid)."""
+    started = process_started_at(pid)
+    # One second of slack: btime is rounded to the second.
+    return moment is not None and started is not None and started > moment + timedelta(seconds=1)

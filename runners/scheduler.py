@@ -40,7 +40,7 @@ from runners.companions import periodic_run
 from runners.dispatch import Wake, agent_has_work, dispatch, dispatch_events, pending_wakes
 from runners.execution import execute_run
 from runners.models import ACTIVE_RUN_STATUSES, Run, RunMode, RunStatus
-from runners.processes import process_is_run
+from runners.processes import process_is_run, started_after
 from runners.services import heartbeat_capped, run_claim, run_finish, scheduler_beat, worker_name
 from runners.shipping import ship_poll
 from runners.wake import WAKE_TYPES, WakeSocket
@@ -74,6 +74,7 @@ def recover(*, worker: str) -> list[int]:
             and owner_pid.isdigit()
             and int(owner_pid) != os.getpid()
             and _pid_alive(int(owner_pid))
+            and not started_after(int(owner_pid), run.started_at)  # a reused pid is not the scheduler that claimed it
             and run.claimed_by != worker
         ):
             continue  # another live scheduler on this machine owns it

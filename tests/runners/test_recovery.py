@@ -156,3 +156,19 @@ def test_it_records_the_start_time_of_a_runs_process(org: Any, tmp_path: Path) -
     run.refresh_from_db()
     assert (run.pid, run.pid_start) == (os.getpid(), process_start_ticks(os.getpid()))
     assert run.pid_start is not None
+
+
+def test_it_recovers_a_run_whose_schedulers_pid_now_belongs_to_a_newer_process(org: Any, sleeper: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    newer = sleeper()  # the dead scheduler's pid, reused by a process started after the run was claimed
+    run = _crashed_run(
+        org, claimed_by=f"{socket.gethostname()}:{newer.pid}", started_at=timezone.now() - timedelta(minutes=5)
+    )
+
+    assert recover(worker="tests:1") == [run.pk]
+
+    assert Run.objects.get(pk=run.pk).status == RunStatus.FAILED
+    assert newer.poll() is None  # and it is not killed for it
