@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CALLBACK_RE = re.compile(r"^mesa:(approve|reject):(\d+)$")
+# At most 18 digits: a forged button with a longer number is unknown, not a database overflow.
+CALLBACK_RE = re.compile(r"^mesa:(approve|reject):(\d{1,18})$")
 NOT_ALLOWED = "You are not allowed to decide approvals in Mesa."
 HELP = (
     "Mesa bot commands:\n/status – runs, open issues, today's cost, pending approvals\n"

@@ -49,6 +49,25 @@ class TelegramCallError(Exception):
         self.unauthorized = unauthorized
 
 
+# Telegram refuses a longer message text ("message is too long"); it counts UTF-16 code units.
+TELEGRAM_TEXT_MAX = 4096
+
+
+def fit_text(text: str, limit: int = TELEGRAM_TEXT_MAX) -> str:
+    """``text`` cut to what Telegram accepts, ending in "…" when cut (a refused message would say nothing)."""
+    if len(text.encode("utf-16-le")) // 2 <= limit:
+        return text
+    kept: list[str] = []
+    used = 0
+    for char in text:
+        width = 2 if ord(char) > 0xFFFF else 1
+        if used + width > limit - 1:  # room for the "…"
+            break
+        kept.append(char)
+        used += width
+    return "".join(kept) + "…"
+
+
 def api_base(base_url: str) -> str:
     """The library's ``base_url`` (ending in ``/bot``) for a server root like https://api.telegram.org."""
     root = (base_url or DEFAULT_BASE_URL).strip().rstrip("/")
@@ -149,14 +168,16 @@ class TelegramClient:
     def send_message(
         self, *, chat_id: int | str, text: str, reply_markup: InlineKeyboardMarkup | None = None
     ) -> Message:
-        return self._run(self.bot.send_message(chat_id=chat_id, text=text, reply_markup=reply_markup))
+        return self._run(self.bot.send_message(chat_id=chat_id, text=fit_text(text), reply_markup=reply_markup))
 
     def edit_message_text(
         self, *, chat_id: int | str, message_id: int, text: str, reply_markup: InlineKeyboardMarkup | None = None
     ) -> None:
         try:
             self._run(
-                self.bot.edit_message_text(chat_id=chat_id, message_id=message_id, text=text, reply_markup=reply_markup)
+                self.bot.edit_message_text(
+                    chat_id=chat_id, message_id=message_id, text=fit_text(text), reply_markup=reply_markup
+                )
             )
         except TelegramCallError as exc:
             # Someone (or an earlier retry) already put this text there: that is success.

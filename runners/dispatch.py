@@ -74,19 +74,19 @@ def reviewer_for(issue: Issue) -> Agent | None:
     return ceo
 
 
-def _issue(data: dict[str, object], org_id: int) -> Issue | None:
-    issue_id = data.get("id") or data.get("issue_id")
+def _issue(data: dict[str, object], org_id: int, *, id_key: str, key_key: str) -> Issue | None:
+    """The issue an event is about, in the event's org: ``data[id_key]`` (its pk), else ``data[key_key]``.
+
+    Each event type names its own field: an issue event's ``id`` is the issue, a comment event's ``id``
+    is the comment (its issue is ``issue_id``).
+    """
+    issues = Issue.objects.select_related("assignee__review_agent", "assignee__reports_to").filter(org_id=org_id)
+    issue_id = data.get(id_key)
     if isinstance(issue_id, int):
-        return (
-            Issue.objects.select_related("assignee__review_agent", "assignee__reports_to").filter(pk=issue_id).first()
-        )
-    key = data.get("key") or data.get("issue_key")
+        return issues.filter(pk=issue_id).first()
+    key = data.get(key_key)
     if isinstance(key, str):
-        return (
-            Issue.objects.select_related("assignee__review_agent", "assignee__reports_to")
-            .filter(org_id=org_id, key=key)
-            .first()
-        )
+        return issues.filter(key=key).first()
     return None
 
 
@@ -96,7 +96,7 @@ def wakes_for_event(event: Event) -> list[Wake]:
     actor_agent_id = data.get("actor_agent_id")
     wakes: list[Wake] = []
     if event.type in (EventType.ISSUE_CREATED, EventType.ISSUE_UPDATED):
-        issue = _issue(data, event.org_id)
+        issue = _issue(data, event.org_id, id_key="id", key_key="key")
         if issue is None or issue.is_terminal:
             return []
         changes = data.get("changes") or []
@@ -113,7 +113,7 @@ def wakes_for_event(event: Event) -> list[Wake]:
     elif event.type == EventType.COMMENT_CREATED:
         if data.get("kind") == "system":
             return []
-        issue = _issue(data, event.org_id)
+        issue = _issue(data, event.org_id, id_key="issue_id", key_key="issue_key")
         if issue is None or issue.is_terminal:
             return []
         if data.get("actor_kind") == "human" and issue.assignee_id:

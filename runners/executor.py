@@ -22,8 +22,9 @@ Contract of :func:`run_subprocess` (``SubprocessRunner.execute`` calls it):
   whole process group gets SIGTERM, then SIGKILL after ``ctx.extra["kill_grace_s"]`` seconds
   (default 5). Once the main process has exited, any process left in its group is killed too:
   a run leaves nothing behind.
-* A missing executable fails at once: nothing is started and the ``Outcome`` has
-  ``exit_code=None`` and a ``failure_reason`` naming the binary.
+* An empty command, a missing working directory, a missing or non-executable binary, or one
+  the kernel refuses to start fail at once: nothing runs and the ``Outcome`` has
+  ``exit_code=None``, ``setup_error`` and a ``failure_reason`` naming what is wrong.
 * The returned ``Outcome`` has the exit code (negative = killed by that signal), the raw
   stdout (capped, head and tail kept; NOT redacted: the caller redacts before storing),
   ``stderr_tail`` (the last few KiB of stderr), ``stop_reason`` ("" or the reason the run was
@@ -153,10 +154,10 @@ def resolve_binary(name: str, env: dict[str, str], cwd: Path | None = None) -> s
 
 
 class _Capped:
-    """Keeps the head and the tail of a long text, dropping the middle."""
+    """Keeps the head and the tail of a long text, dropping the middle (a single huge line included)."""
 
     def __init__(self, cap: int) -> None:
-        self.cap = cap
+        self.half = cap // 2
         self.head: list[str] = []
         self.head_len = 0
         self.tail: deque[str] = deque()
@@ -164,16 +165,26 @@ class _Capped:
         self.dropped = 0
 
     def add(self, text: str) -> None:
-        if self.head_len < self.cap // 2:
-            self.head.append(text)
-            self.head_len += len(text)
-            return
+        room = self.half - self.head_len
+        if room > 0:
+            self.head.append(text[:room])
+            self.head_len += min(len(text), room)
+            text = text[room:]
+            if not text:
+                return
         self.tail.append(text)
         self.tail_len += len(text)
-        while self.tail_len > self.cap // 2 and len(self.tail) > 1:
-            dropped = self.tail.popleft()
-            self.tail_len -= len(dropped)
-            self.dropped += len(dropped)
+        while self.tail_len > self.half:
+            excess = self.tail_len - self.half
+            first = self.tail[0]
+            if len(first) <= excess:
+                self.tail.popleft()
+                cut = len(first)
+            else:
+                self.tail[0] = first[excess:]
+                cut = excess
+            self.tail_len -= cut
+            self.dropped += cut
 
     def text(self) -> str:
         middle = f"\n[... {self.dropped} characters dropped ...]\n" if self.dropped else ""
@@ -231,9 +242,21 @@ def run_subprocess(runner: SubprocessRunner, ctx: RunContext, sink: EventSink) -
         reason = "no command to run (for the command runner, put the command line in the agent's model field)"
         sink.emit(ParsedEvent("error", {"message": reason}, is_error=True))
         return Outcome(exit_code=None, failure_reason=reason, setup_error=True)
+    cwd = Path(ctx.cwd)
+    if not cwd.is_dir():
+        # Popen would say "No such file or directory" and the reason would blame the binary.
+        reason = f"working directory {str(cwd)!r} " + ("is not a directory" if cwd.exists() else "does not exist")
+        sink.emit(ParsedEvent("error", {"message": reason}, is_error=True))
+        return Outcome(exit_code=None, failure_reason=reason, setup_error=True)
     binary = resolve_binary(cmd[0], ctx.env, ctx.cwd)
     if binary is None:
-        reason = f"binary not found: {cmd[0]!r} is not installed or not on PATH (see `manage.py doctor`)"
+        path = Path(cmd[0]) if os.sep in cmd[0] else None
+        if path is not None and not path.is_absolute():
+            path = cwd / path
+        if path is not None and path.is_file():
+            reason = f"{cmd[0]!r} is not executable (chmod +x it)"
+        else:
+            reason = f"binary not found: {cmd[0]!r} is not installed or not on PATH (see `manage.py doctor`)"
         sink.emit(ParsedEvent("error", {"message": reason}, is_error=True))
         return Outcome(exit_code=None, failure_reason=reason, setup_error=True)
     stdin_data = runner.stdin(ctx)

@@ -67,6 +67,8 @@ class Run(models.Model):
     num_turns = models.PositiveIntegerField(null=True, blank=True)
     claimed_by = models.CharField(max_length=100, blank=True, default="")
     pid = models.IntegerField(null=True, blank=True)
+    # When that process started (clock ticks since boot): with the pid, its identity (a pid gets reused).
+    pid_start = models.BigIntegerField(null=True, blank=True)
     stderr = models.TextField(blank=True, default="")  # the tail of stderr, redacted
     # Set by run_cancel on a running run; the executor sees it through the sink and stops the process.
     cancel_requested = models.BooleanField(default=False)

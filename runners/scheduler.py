@@ -25,9 +25,9 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.db import close_old_connections, connection
@@ -48,6 +48,7 @@ from runners.dispatch import (
 )
 from runners.execution import execute_run
 from runners.models import ACTIVE_RUN_STATUSES, Run, RunMode, RunStatus
+from runners.processes import process_is_run, started_after
 from runners.services import heartbeat_capped, run_claim, run_finish, scheduler_beat, worker_name
 from runners.shipping import ship_poll
 from runners.wake import WAKE_TYPES, WakeSocket
@@ -69,15 +70,6 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _process_of_run(pid: int, run_id: int) -> bool:
-    """True when ``pid`` is still the CLI of run ``run_id`` (its environment says so): safe to kill."""
-    try:
-        environ = Path(f"/proc/{pid}/environ").read_bytes()
-    except OSError:
-        return False
-    return f"MESA_RUN_ID={run_id}".encode() in environ.split(b"\0")
-
-
 def recover(*, worker: str) -> list[int]:
     """Fail the runs a dead scheduler left ``running`` (a cancelled one ends ``cancelled``); returns their ids."""
 
@@ -90,12 +82,13 @@ def recover(*, worker: str) -> list[int]:
             and owner_pid.isdigit()
             and int(owner_pid) != os.getpid()
             and _pid_alive(int(owner_pid))
+            and not started_after(int(owner_pid), run.started_at)  # a reused pid is not the scheduler that claimed it
             and run.claimed_by != worker
         ):
             continue  # another live scheduler on this machine owns it
         if owner_host and owner_host != host:
             continue  # owned by a scheduler on another machine: its own start-up recovers it
-        if run.pid and _process_of_run(run.pid, run.pk):
+        if run.pid and process_is_run(run.pid, run.pk, run.pid_start):  # never a recycled pid
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(run.pid, signal.SIGKILL)
         if run.cancel_requested:
@@ -149,8 +142,15 @@ class _Waker:
 
 
 class Scheduler:
-    def __init__(self, *, poll_s: float | None = None, max_workers: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        poll_s: float | None = None,
+        max_workers: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.worker = worker_name()
+        self.clock = clock  # when heartbeats are due (a test drives it instead of waiting)
         self.poll_s = settings.MESA_SCHEDULER_POLL_S if poll_s is None else poll_s
         self.max_workers = max_workers or max(1, settings.MESA_MAX_RUNS)
         self.pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="mesa-run")
@@ -251,7 +251,7 @@ class Scheduler:
             log.exception("reading pull requests back failed")
 
     def _heartbeats(self) -> None:
-        now = time.monotonic()
+        now = self.clock()
         if now < self._next_heartbeat_check:
             return
         self._next_heartbeat_check = now + 1.0

@@ -33,6 +33,7 @@ from runners import pricing
 from runners.base import ParsedEvent, Usage
 from runners.budget import Remaining
 from runners.models import Run, RunEvent
+from runners.processes import process_start_ticks
 
 log = logging.getLogger(__name__)
 
@@ -168,8 +169,9 @@ class DbEventSink:
 
     # --- EventSink ------------------------------------------------------------------
     def started(self, pid: int) -> None:
-        Run.objects.filter(pk=self.run.pk).update(pid=pid)
-        self.run.pid = pid
+        start = process_start_ticks(pid)
+        Run.objects.filter(pk=self.run.pk).update(pid=pid, pid_start=start)
+        self.run.pid, self.run.pid_start = pid, start
 
     def emit(self, event: ParsedEvent) -> None:
         delta = self.meter.add(event.usage) if event.usage is not None else None

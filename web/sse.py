@@ -174,7 +174,8 @@ class EventHub:
             except Exception as exc:
                 if not failing and not idle:
                     log.warning("SSE hub poll failed (%s); retrying", exc)
-                failing = True
+                    # One warning per streak a viewer sees (a streak begun while idle must not hide it).
+                    failing = True
                 # The connection may be unusable; the next poll opens a new one.
                 with contextlib.suppress(Exception):
                     connection.close()

@@ -254,3 +254,16 @@ def test_it_reads_pending_work_in_a_constant_number_of_queries() -> None:
     for n in range(5):
         make_issue(agent.org, title=f"More {n}", assignee=agent)
     assert count() == one  # the latest run and comment come with the issues, not one query per issue
+
+
+def test_it_wakes_the_assignee_of_the_commented_issue_whatever_the_comments_id(org: Any) -> None:
+    first, second = make_agent(org, slug="first"), make_agent(org, slug="second")
+    for n in range(3):
+        make_issue(org, title=f"Issue {n}", assignee=first)
+    target = make_issue(org, title="The discussed one", assignee=second)
+    comment = comment_create(actor=HUMAN, issue=target, body="Any progress?")
+    if comment.pk == target.pk:  # the ids must differ for the test to mean anything
+        comment = comment_create(actor=HUMAN, issue=target, body="Any progress?")
+    assert comment.pk != target.pk
+
+    assert last_wakes("comment_created") == [(second.pk, target.pk, "task")]

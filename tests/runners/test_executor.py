@@ -5,6 +5,9 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from runners import executor
 from runners.base import ParsedEvent, RunContext
 from runners.executor import SubprocessRunner, run_subprocess
 from tests.runners.conftest import script
@@ -209,3 +212,93 @@ def test_it_returns_even_when_an_escaped_process_keeps_the_pipe_open(tmp_path: P
     finally:
         if pidfile.exists():
             os.kill(int(pidfile.read_text()), signal.SIGKILL)
+
+
+def test_it_keeps_the_head_and_tail_of_stdout_past_the_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(executor, "STDOUT_CAP", 1_000)
+    sink = ListSink()
+    outcome = run_subprocess(
+        LineRunner([sys.executable, "-c", "for i in range(500): print(f'line {i:04}')"]), ctx(tmp_path), sink
+    )
+    assert len(sink.events) == 500  # every line is still parsed; only the stored copy is capped
+    assert outcome.stdout.startswith("line 0000\nline 0001\n")
+    assert outcome.stdout.endswith("line 0498\nline 0499\n")
+    assert "characters dropped" in outcome.stdout and "line 0250" not in outcome.stdout
+    assert len(outcome.stdout) <= 1_000 + 100  # the cap plus the marker line
+
+
+def test_it_caps_one_huge_stdout_line_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(executor, "STDOUT_CAP", 1_000)
+    sink = ListSink()
+    outcome = run_subprocess(
+        LineRunner([sys.executable, "-c", "print('a' * 50_000 + 'END'); print('after')"]), ctx(tmp_path), sink
+    )
+    assert sink.texts == ["a" * 50_000 + "END", "after"]
+    assert len(outcome.stdout) <= 1_000 + 100
+    assert outcome.stdout.startswith("aaaa") and outcome.stdout.endswith("END\nafter\n")
+    assert "characters dropped" in outcome.stdout
+
+
+def test_it_keeps_only_the_tail_of_a_long_stderr(tmp_path: Path) -> None:
+    sink = ListSink()
+    code = (
+        "import sys\nfor i in range(5000): print(f'noise {i:05}', file=sys.stderr)\n"
+        "print('the real error', file=sys.stderr)\nsys.exit(3)"
+    )
+    outcome = run_subprocess(LineRunner([sys.executable, "-c", code]), ctx(tmp_path), sink)
+    assert len(outcome.stderr_tail) <= executor.STDERR_TAIL
+    assert outcome.stderr_tail.endswith("noise 04999\nthe real error\n")
+    assert "noise 00000" not in outcome.stderr_tail
+    assert outcome.failure_reason == "exit code 3: the real error"
+
+
+def test_it_replaces_invalid_utf8_in_stdout_and_stderr_and_goes_on(tmp_path: Path) -> None:
+    sink = ListSink()
+    code = (
+        "import sys\n"
+        "sys.stdout.buffer.write(b'bad \\xff\\xfe bytes\\n'); sys.stdout.flush()\n"
+        "sys.stderr.buffer.write(b'err \\xc3\\n')\n"
+        "print('still here')\nsys.exit(1)"
+    )
+    outcome = run_subprocess(LineRunner([sys.executable, "-c", code]), ctx(tmp_path), sink)
+    assert sink.texts == ["bad \ufffd\ufffd bytes", "still here"]
+    assert outcome.stdout == "bad \ufffd\ufffd bytes\nstill here\n"
+    assert outcome.stderr_tail == "err \ufffd\n" and outcome.failure_reason == "exit code 1: err \ufffd"
+
+
+@pytest.mark.parametrize("argv", [[], [""]])
+def test_it_refuses_an_empty_command_without_starting_anything(tmp_path: Path, argv: list[str]) -> None:
+    sink = ListSink()
+    outcome = run_subprocess(LineRunner(argv), ctx(tmp_path), sink)
+    assert outcome.exit_code is None and outcome.setup_error
+    assert "no command to run" in outcome.failure_reason
+    assert [e.type for e in sink.events] == ["error"] and sink.pid is None
+
+
+def test_it_says_a_file_that_is_not_executable_is_not_executable(tmp_path: Path) -> None:
+    cli = tmp_path / "not-exec"
+    cli.write_text("#!/bin/sh\necho hi\n")
+    cli.chmod(0o644)
+    sink = ListSink()
+    outcome = run_subprocess(LineRunner([str(cli)]), ctx(tmp_path), sink)
+    assert outcome.exit_code is None and outcome.setup_error and sink.pid is None
+    assert str(cli) in outcome.failure_reason and "not executable" in outcome.failure_reason
+
+
+def test_it_reports_a_binary_the_kernel_cannot_start(tmp_path: Path) -> None:
+    cli = tmp_path / "garbage"
+    cli.write_bytes(b"\x00\x01\x02 not a program")
+    cli.chmod(0o755)
+    sink = ListSink()
+    outcome = run_subprocess(LineRunner([str(cli)]), ctx(tmp_path), sink)
+    assert outcome.exit_code is None and outcome.setup_error and sink.pid is None
+    assert outcome.failure_reason == f"could not start {str(cli)!r}: Exec format error"
+    assert sink.events[0].type == "error" and sink.events[0].data["message"] == outcome.failure_reason
+
+
+def test_it_names_a_missing_working_directory_not_the_binary(tmp_path: Path) -> None:
+    sink = ListSink()
+    missing = tmp_path / "gone"
+    outcome = run_subprocess(LineRunner(["sh", "-c", "echo hi"]), ctx(missing), sink)
+    assert outcome.exit_code is None and outcome.setup_error and sink.pid is None
+    assert outcome.failure_reason == f"working directory {str(missing)!r} does not exist"

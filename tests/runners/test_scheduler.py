@@ -14,12 +14,13 @@ import pytest
 from django.core.management import call_command
 
 from agents.keys import key_lookup
+from agents.models import Agent
 from agents.services import agent_update
 from issues.services import issue_update
 from runners.models import Run, RunEvent, RunStatus
 from runners.scheduler import Scheduler
 from runners.services import run_enqueue
-from tests.factories import SYSTEM, make_agent, make_issue
+from tests.factories import SYSTEM, make_agent, make_issue, make_run
 from tests.runners.conftest import git, script
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -357,3 +358,93 @@ def test_it_redacts_secret_host_variables_the_agent_inherits(
     stored = json.dumps(list(RunEvent.objects.filter(run=run).values_list("data", flat=True)))
     assert "env says [redacted]" in stored
     assert secret not in stored and secret not in run.stdout
+
+
+class Clock:
+    """The scheduler's clock, moved by the test instead of waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_it_fires_a_heartbeat_every_interval_and_not_before(org: Any) -> None:
+    agent = make_agent(org, slug="beat", runner="noop", heartbeat_enabled=True, heartbeat_interval_s=30)
+    make_issue(org, title="Open work", assignee=agent)
+    Run.objects.all().delete()
+    clock = Clock()
+    scheduler = Scheduler(clock=clock)
+
+    def beats_at(t: float) -> int:
+        clock.now = 1000.0 + t
+        scheduler._heartbeats()
+        return Run.objects.filter(agent=agent, mode="heartbeat").count()
+
+    try:
+        assert beats_at(0) == 0  # the first one is due one interval after the scheduler saw the agent
+        assert beats_at(29.9) == 0
+        assert beats_at(31) == 1
+        Run.objects.filter(agent=agent).update(status=RunStatus.COMPLETED)
+        assert beats_at(45) == 1  # the next is counted from the last one
+        assert beats_at(60.5) == 1
+        assert beats_at(61.5) == 2
+    finally:
+        scheduler.close()
+
+
+def test_it_counts_a_busy_agents_heartbeat_as_done_and_never_beats_faster_than_five_seconds(org: Any) -> None:
+    agent = make_agent(org, slug="beat", runner="noop", heartbeat_enabled=True, heartbeat_interval_s=10)
+    # A row saved before the service enforced its minimum (10 s): the scheduler still floors it at 5 s.
+    Agent.objects.filter(pk=agent.pk).update(heartbeat_interval_s=1)
+    make_run(agent, issue=make_issue(org, title="Open work", assignee=agent), status=RunStatus.RUNNING)  # busy
+    clock = Clock()
+    scheduler = Scheduler(clock=clock)
+
+    def beat_at(t: float) -> int:
+        clock.now = 1000.0 + t
+        scheduler._heartbeats()
+        return Run.objects.filter(agent=agent, mode="heartbeat").count()
+
+    try:
+        assert beat_at(0) == 0
+        assert beat_at(5.5) == 0  # due (5 s at least), but busy: its current run stands for the heartbeat
+        Run.objects.filter(agent=agent).update(status=RunStatus.COMPLETED)
+        assert beat_at(7) == 0  # not right after the busy one: a full interval later
+        assert beat_at(11) == 1
+    finally:
+        scheduler.close()
+
+
+def test_it_logs_a_pass_that_raises_and_keeps_scheduling(
+    org: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from runners import scheduler as scheduler_module
+
+    monkeypatch.setattr(scheduler_module, "FULL_PASS_S", 0.0)  # a pass on every wake-up, not once a second
+    scheduler = Scheduler(poll_s=0.01)
+    real_pass = scheduler.pass_once
+    calls: list[str] = []
+
+    def flaky_pass() -> int:
+        calls.append("pass")
+        if len(calls) == 1:
+            raise RuntimeError("database is locked")
+        if len(calls) == 2:
+            make_issue(org, title="After the failure", assignee=make_agent(org, slug="w", runner="noop"))
+            Run.objects.all().delete()
+            return real_pass()
+        if Run.objects.filter(status=RunStatus.COMPLETED).exists() or len(calls) > 500:
+            scheduler.request_stop()
+        return real_pass()
+
+    monkeypatch.setattr(scheduler, "pass_once", flaky_pass)
+    caplog.set_level("ERROR", logger="runners.scheduler")
+
+    scheduler.run_forever()
+
+    failed = [r for r in caplog.records if r.getMessage() == "scheduler pass failed"]
+    assert len(failed) == 1 and failed[0].exc_info is not None and "database is locked" in str(failed[0].exc_info[1])
+    assert len(calls) > 2  # the loop went on after the failure
+    assert Run.objects.filter(status=RunStatus.COMPLETED).exists()  # and the next passes still started work

@@ -12,6 +12,7 @@ from asgiref.sync import sync_to_async
 from orgs.models import Event
 from tests.browser.server import Server, prepare_db, run_python, start_daphne
 from tests.factories import make_issue, make_org, make_user
+from web import sse
 from web.sse import hub
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -171,6 +172,139 @@ async def test_it_forgets_a_client_that_disconnects() -> None:
     await asyncio.wait_for(task, 5)
     assert hub.client_count == before
     assert sent[0]["status"] == 200
+
+
+async def _issue_ids(org: Any, n: int) -> list[int]:
+    for i in range(n):
+        await sync_to_async(make_issue)(org, title=f"Issue {i}")
+    return [i async for i in Event.objects.filter(org=org).order_by("id").values_list("id", flat=True)]
+
+
+async def _wait_until(predicate: Any, what: str, timeout: float = 5) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
+
+
+async def test_it_tells_a_client_too_far_behind_to_resync_instead_of_replaying(
+    async_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sse, "MAX_BACKLOG", 3)
+    org = await sync_to_async(make_org)(slug="acme", issue_prefix="ACME")
+    ids = await _issue_ids(org, 5)
+    assert len(ids) > 3
+
+    stream = await open_stream(async_client, "/events?org=acme", last_event_id=str(ids[0] - 1))
+    [resync] = event_frames(await next_frames(stream))
+
+    assert resync["event"] == "resync" and resync["data"] == {"reason": "too far behind"}
+    assert int(resync["id"]) == ids[-1]  # it picks up from now
+    await sync_to_async(make_issue)(org, title="After the resync")
+    frames = event_frames(await frames_until(stream, lambda f: any(x.get("event") == "issue_created" for x in f)))
+    assert all(int(f["id"]) > ids[-1] for f in frames)
+    await stream.aclose()  # type: ignore[attr-defined]
+
+
+async def test_it_replays_a_backlog_of_exactly_the_limit(async_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    org = await sync_to_async(make_org)(slug="acme", issue_prefix="ACME")
+    ids = await _issue_ids(org, 2)
+    monkeypatch.setattr(sse, "MAX_BACKLOG", len(ids))
+
+    stream = await open_stream(async_client, "/events?org=acme", last_event_id=str(ids[0] - 1))
+
+    assert [int(f["id"]) for f in event_frames(await next_frames(stream))] == ids
+    await stream.aclose()  # type: ignore[attr-defined]
+
+
+async def test_it_tells_a_slow_client_to_resync_when_its_queue_overflows(
+    async_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sse, "QUEUE_MAX", 2)
+    org = await sync_to_async(make_org)(slug="acme", issue_prefix="ACME")
+    stream = await open_stream(async_client, "/events?org=acme")
+    [client] = [c for by_org in hub._loops.values() for c in by_org.get(org.pk, ())]
+
+    ids = await _issue_ids(org, 4)  # the stream reads nothing meanwhile: a stalled browser tab
+    await _wait_until(lambda: client.overflowed, "the queue to overflow")
+    frames = event_frames(await frames_until(stream, lambda f: any(x.get("event") == "resync" for x in f)))
+
+    resync = frames[-1]
+    assert resync["data"] == {"reason": "too slow"} and int(resync["id"]) <= ids[-1]
+    assert not client.overflowed
+    newer = await sync_to_async(make_issue)(org, title="After the resync")
+    later = event_frames(await frames_until(stream, lambda f: any(x.get("event") == "issue_created" for x in f)))
+    assert [f["data"]["key"] for f in later if f["event"] == "issue_created"] == [newer.key]
+    await stream.aclose()  # type: ignore[attr-defined]
+
+
+async def test_it_never_sends_an_event_twice_when_the_hub_reads_it_again(async_client: Any) -> None:
+    org = await sync_to_async(make_org)(slug="acme", issue_prefix="ACME")
+    stream = await open_stream(async_client, "/events?org=acme")
+    first = await sync_to_async(make_issue)(org, title="First")
+    seen = event_frames(await frames_until(stream, lambda f: any(x.get("event") == "issue_created" for x in f)))
+
+    hub.last_id = min(int(f["id"]) for f in seen) - 1  # the hub's cursor moves back (a restore, a reset)
+    hub.wake()
+    await _wait_until(lambda: hub.last_id >= max(int(f["id"]) for f in seen), "the hub to read them again")
+    second = await sync_to_async(make_issue)(org, title="Second")
+    again = event_frames(await frames_until(stream, lambda f: any(x.get("event") == "issue_created" for x in f)))
+
+    assert [f["data"]["key"] for f in again if f["event"] == "issue_created"] == [second.key]
+    assert not {f["id"] for f in again} & {f["id"] for f in seen}
+    assert first.key != second.key
+    await stream.aclose()  # type: ignore[attr-defined]
+
+
+async def test_it_stops_the_idle_hub_and_starts_it_again_for_the_next_viewer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sse, "IDLE_STOP_S", 0.05)
+    org = await sync_to_async(make_org)(slug="acme", issue_prefix="ACME")
+    # The stream itself (not through the test client, whose close does not reach it): closing it unregisters.
+    viewer = sse._stream(org.pk, None)
+    await anext(viewer)
+    await viewer.aclose()  # type: ignore[attr-defined]
+    # An event makes the hub drop the streams of finished tests' closed loops: then nobody watches.
+    missed = await sync_to_async(make_issue)(org, title="While nobody watched")
+    await _wait_until(lambda: not hub._running, "the idle hub to stop")
+
+    viewer = sse._stream(org.pk, None)
+    await anext(viewer)
+    assert hub._running  # the new viewer started a fresh reader
+    issue = await sync_to_async(make_issue)(org, title="Live again")
+    frames = event_frames(await frames_until(viewer, lambda f: any(x.get("event") == "issue_created" for x in f)))
+
+    assert [f["data"]["key"] for f in frames if f["event"] == "issue_created"] == [issue.key]
+    assert missed.key != issue.key
+    await viewer.aclose()  # type: ignore[attr-defined]
+
+
+async def test_it_retries_after_a_database_error_and_delivers_what_came_meanwhile(
+    async_client: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from django.db import OperationalError
+
+    org = await sync_to_async(make_org)(slug="acme", issue_prefix="ACME")
+    stream = await open_stream(async_client, "/events?org=acme")
+    real = sse._data_version
+    failures: list[int] = []
+
+    def flaky() -> int | None:
+        if len(failures) < 2:
+            failures.append(1)
+            raise OperationalError("database is locked")
+        return real()
+
+    caplog.set_level("WARNING", logger="web.sse")
+    monkeypatch.setattr(sse, "_data_version", flaky)
+    hub.wake()
+    issue = await sync_to_async(make_issue)(org, title="Written while the hub failed")
+    frames = event_frames(await frames_until(stream, lambda f: any(x.get("event") == "issue_created" for x in f)))
+
+    assert len(failures) == 2
+    assert [f["data"]["key"] for f in frames if f["event"] == "issue_created"] == [issue.key]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "web.sse"]
+    assert warnings == ["SSE hub poll failed (database is locked); retrying"]  # once, not per retry
+    await stream.aclose()  # type: ignore[attr-defined]
 
 
 # -- against a real daphne, with writes from another process ------------------------------
