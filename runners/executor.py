@@ -122,7 +122,7 @@ class SubprocessRunner(BaseRunner):
             ctx = replace(ctx, env={**ctx.env, **extra_env})
         # The agent's sandbox (ctx.extra["mesa_sandbox"], set by execution) decides where the process runs.
         sandbox = str(ctx.extra.get("mesa_sandbox") or "host")
-        if sandbox == "host":
+        if sandbox == "host" and ctx.extra.get("mesa_terminal") != "pty":
             return run_subprocess(self, ctx, sink)
         return sandbox_for(sandbox).run(self, ctx, sink)
 
