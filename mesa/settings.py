@@ -193,6 +193,7 @@ SPECTACULAR_SETTINGS = {
         "RelationKindEnum": ["blocks", "blocked_by", "relates_to", "duplicates", "duplicated_by"],
         "RunStatusEnum": "runners.models.RunStatus",
         "RunModeEnum": "runners.models.RunMode",
+        "BindingModeEnum": "runners.models.BindingMode",
     },
 }
 
