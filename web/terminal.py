@@ -98,6 +98,9 @@ class TerminalConsumer(AsyncWebsocketConsumer):
     mode: str | None = None
     label: str = ""
     _tail: asyncio.Task[None] | None = None
+    # The driver's last size, applied once the process is there (a page opens before its run starts).
+    _size: tuple[int, int] | None = None
+    _size_sent = False
 
     @database_sync_to_async
     def _authorize(self) -> tuple[str | None, str, str]:
@@ -131,6 +134,8 @@ class TerminalConsumer(AsyncWebsocketConsumer):
                 data = await asyncio.to_thread(reader.read)
                 if data:
                     await self.send(bytes_data=data)
+                    if self._size is not None and not self._size_sent and self.mode == BindingMode.DRIVE:
+                        self._size_sent = send_resize(terminals_dir(), self.run_id, *self._size)
                 if loop.time() - checked >= CHECK_S:
                     checked = loop.time()
                     mode, _, status = await self._authorize()
@@ -163,7 +168,9 @@ class TerminalConsumer(AsyncWebsocketConsumer):
         if kind == "input" and isinstance(message.get("data"), str) and message["data"]:
             delivered = send_input(directory, self.run_id, message["data"][:10_000], by=self.label)
         elif kind == "resize" and isinstance(message.get("cols"), int) and isinstance(message.get("rows"), int):
-            delivered = send_resize(directory, self.run_id, cols=message["cols"], rows=message["rows"])
+            self._size = (message["cols"], message["rows"])
+            self._size_sent = send_resize(directory, self.run_id, *self._size)
+            return  # not running yet: sent when its first output arrives
         else:
             return
         if not delivered:

@@ -88,3 +88,13 @@ def test_it_stops_on_timeout_and_keeps_the_stream_within_its_cap(tmp_path: Path)
     assert len(sizes) == 2 and sum(sizes) <= 20_000
     replay = StreamReader(terms, 7).read()
     assert replay.endswith(b"0123456789\r\n") or b"0123456789" in replay[-40:]
+
+
+def test_it_makes_the_terminal_the_controlling_one_so_ctrl_c_interrupts(tmp_path: Path) -> None:
+    context = ctx(tmp_path, "sh -c 'echo ready; exec sleep 30'")
+    sink = ListSink()
+    thread, out = start(context, sink)
+    wait_for(lambda: "ready" in sink.texts)
+    assert send_input(tmp_path / "terms", 7, "\x03", by="alice")
+    thread.join(10)
+    assert out[0].exit_code == -2 and out[0].stop_reason == ""  # SIGINT from the terminal, not a Mesa stop
