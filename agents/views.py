@@ -81,7 +81,6 @@ def agent_list(request: HtmxHttpRequest) -> HttpResponse:
             "values": request.POST if error else {},
             "archetypes": archetype_list(org),
             "runners": Runner.choices,
-            "terminals": Terminal.choices,
         },
         status=error.status if error else 200,
     )
@@ -116,6 +115,7 @@ def _agent_context(request: HtmxHttpRequest, agent: Agent) -> dict[str, Any]:
         ],
         "archetypes": archetype_list(org),
         "runners": Runner.choices,
+        "terminals": Terminal.choices,
         "ship_modes": [("", "Org default"), *ShipMode.choices],
     }
 
