@@ -161,7 +161,8 @@ def test_it_switches_an_agent_to_a_pty_terminal_as_a_new_version(
     r = call("PATCH", "agents/engineer", board_key, {"terminal": "pty"})
     assert r.status_code == 200 and r.json()["terminal"] == "pty"
     engineer.refresh_from_db()
-    assert engineer.terminal == "pty" and engineer.versions.first().changes["terminal"] == ["off", "pty"]
+    version = engineer.versions.first()
+    assert engineer.terminal == "pty" and version is not None and version.changes["terminal"] == ["off", "pty"]
 
 
 def test_it_pauses_and_resumes(call: Any, api_org: Org, engineer: Agent, board_key: str) -> None:
