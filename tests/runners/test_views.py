@@ -102,7 +102,9 @@ def test_it_shows_a_pty_runs_terminal_and_attaches_and_detaches_an_agent(client:
     lead = make_agent(org, slug="lead")
     agent = make_agent(org, slug="worker", terminal="pty")
     run = make_run(agent, status="running")
+    run.events.create(seq=1, type="terminal_input", data={"by": "alice", "text": "ls\r"})
     body = client.get(f"/runs/{run.pk}/").content.decode()
+    assert "<strong>alice</strong> typed <code>ls" in body
     assert f'data-ws="/ws/runs/{run.pk}/terminal/"' in body and "vendor/xterm/xterm.js" in body
     assert "Nobody is attached." in body
     response = client.post(f"/runs/{run.pk}/bindings", {"agent": "lead", "mode": "drive"})
