@@ -17,7 +17,7 @@ from agents.keys import key_create
 from orgs.actors import Actor
 from orgs.services import membership_set
 from runners.base import RunContext
-from runners.bindings import binding_grant
+from runners.bindings import binding_end, binding_grant
 from runners.command import CommandRunner
 from runners.models import Run
 from runners.terminal_stream import StreamWriter, terminals_dir
@@ -162,6 +162,14 @@ async def test_it_keeps_a_viewer_read_only(pty_run: PtyRun) -> None:
     assert (await json_until(communicator, "error"))["code"] == "read_only"
     assert pty_run.inputs() == []
     await communicator.disconnect()
+    # A drive binding lets the same viewer type.
+    await sync_to_async(binding_grant)(actor=Actor.human(label="board"), run=pty_run.run, mode="drive", username="vic")
+    communicator, connected, _ = await connect(pty_run.run.pk, headers)
+    assert connected and (await json_until(communicator, "hello"))["mode"] == "drive"
+    await communicator.send_json_to({"type": "input", "data": "allowed\r"})
+    await screen_until(communicator, b"got:allowed")
+    assert pty_run.inputs() == [("vic", "allowed\r")]
+    await communicator.disconnect()
 
 
 async def test_it_lets_an_agent_in_only_through_its_binding(pty_run: PtyRun) -> None:
@@ -183,7 +191,11 @@ async def test_it_lets_an_agent_in_only_through_its_binding(pty_run: PtyRun) -> 
     await communicator.send_json_to({"type": "input", "data": "from peer\r"})
     await screen_until(communicator, b"got:from peer")
     assert pty_run.inputs() == [("peer", "from peer\r")]
-    await communicator.disconnect()
+    # Ending the binding ends the agent's session (rights are checked again every second).
+    binding = await sync_to_async(pty_run.run.bindings.get)()
+    await sync_to_async(binding_end)(actor=Actor.human(label="board"), binding=binding)
+    assert (await json_until(communicator, "end"))["status"] == "running"
+    assert (await communicator.receive_output(timeout=5))["type"] == "websocket.close"
 
 
 async def test_it_ends_when_the_run_ends_and_replays_a_finished_run(pty_run: PtyRun) -> None:
