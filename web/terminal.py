@@ -41,6 +41,7 @@ from web.local_login import SESSION_LOCAL_KEY, local_session_required
 
 TAIL_S = 0.05
 CHECK_S = 1.0
+FRAME_MAX = 64 * 1024
 
 
 @dataclass
@@ -125,6 +126,11 @@ class TerminalConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps({"type": "hello", "mode": mode, "status": status}))
         self._tail = asyncio.ensure_future(self._follow())
 
+    async def _screen(self, data: bytes) -> None:
+        # A replay can be the whole stored stream: frames of a bounded size.
+        for start in range(0, len(data), FRAME_MAX):
+            await self.send(bytes_data=data[start : start + FRAME_MAX])
+
     async def _follow(self) -> None:
         reader = StreamReader(terminals_dir(), self.run_id)
         loop = asyncio.get_running_loop()
@@ -133,7 +139,7 @@ class TerminalConsumer(AsyncWebsocketConsumer):
             while True:
                 data = await asyncio.to_thread(reader.read)
                 if data:
-                    await self.send(bytes_data=data)
+                    await self._screen(data)
                     if self._size is not None and not self._size_sent and self.mode == BindingMode.DRIVE:
                         self._size_sent = send_resize(terminals_dir(), self.run_id, *self._size)
                 if loop.time() - checked >= CHECK_S:
@@ -143,7 +149,7 @@ class TerminalConsumer(AsyncWebsocketConsumer):
                     if mode is None or status not in ("queued", "running"):
                         data = await asyncio.to_thread(reader.read)
                         if data:
-                            await self.send(bytes_data=data)
+                            await self._screen(data)
                         await self.send(text_data=json.dumps({"type": "end", "status": status}))
                         await self.close()
                         return

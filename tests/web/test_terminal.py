@@ -220,3 +220,24 @@ def test_the_stream_writer_rotates_within_its_cap(tmp_path: Any) -> None:
         writer.write(b"x" * 100)
     writer.close()
     assert sum(p.stat().st_size for p in tmp_path.glob("1.tty*")) <= 4096
+
+
+async def test_it_replays_a_long_stored_stream_in_bounded_frames_to_the_local_operator(settings: Any) -> None:
+    settings.MESA_TRUSTED_LOCAL = True  # the person at the machine (conftest: the login link already opened)
+
+    def finished_run() -> Run:
+        org = make_org(slug="acme", issue_prefix="ACME")
+        run = make_run(make_agent(org, slug="worker", terminal="pty"), status="completed")
+        writer = StreamWriter(terminals_dir(), run.pk, cap=1_000_000)
+        writer.write(b"y" * 200_000)
+        writer.close()
+        return run
+
+    run = await sync_to_async(finished_run)()
+    communicator, connected, _ = await connect(run.pk, SAME_ORIGIN)
+    assert connected and (await json_until(communicator, "hello"))["mode"] == "observe"
+    frames: list[int] = []
+    while sum(frames) < 200_000:
+        frames.append(len((await communicator.receive_output(timeout=5))["bytes"]))
+    assert max(frames) <= 64 * 1024 and sum(frames) == 200_000
+    assert (await json_until(communicator, "end"))["status"] == "completed"
