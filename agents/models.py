@@ -25,6 +25,11 @@ class Sandbox(models.TextChoices):
     CONTAINER = "container", "Container (only the run's worktree)"
 
 
+class Terminal(models.TextChoices):
+    OFF = "off", "Off (pipes)"
+    PTY = "pty", "Pseudo-terminal (watch and type in the browser)"
+
+
 class AgentStatus(models.TextChoices):
     ACTIVE = "active"
     PAUSED = "paused"
@@ -37,6 +42,7 @@ CONFIG_FIELDS: tuple[str, ...] = (
     "archetype",
     "runner",
     "sandbox",
+    "terminal",
     "model",
     "working_dir",
     "base_branch",
@@ -64,6 +70,9 @@ class Agent(models.Model):
     # Where the runner's process runs (runners/sandboxes). Host stays the default until engine detection
     # picks container; choosing host over container is the instance operator's (agents.services).
     sandbox = models.CharField(max_length=12, choices=Sandbox.choices, default=Sandbox.HOST)
+    # A host run under a pseudo-terminal (runners/pty_run.py): its screen streams to the run page and
+    # whoever may drive it can type into it. Container runs keep pipes.
+    terminal = models.CharField(max_length=8, choices=Terminal.choices, default=Terminal.OFF)
     model = models.CharField(max_length=120, blank=True, default="")
     working_dir = models.CharField(max_length=500, blank=True, default="")
     # Branch worktrees start from; empty = the repository's current HEAD branch.

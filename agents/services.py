@@ -10,7 +10,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from agents.models import CONFIG_FIELDS, Agent, AgentStatus, AgentVersion, Runner, Sandbox
+from agents.models import CONFIG_FIELDS, Agent, AgentStatus, AgentVersion, Runner, Sandbox, Terminal
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput, NotFound
 from orgs.events import EventType, event_publish
@@ -99,6 +99,10 @@ def _clean_value(field: str, value: Any, agent: Agent) -> Any:
     if field == "sandbox":
         if value not in Sandbox.values:
             raise InvalidInput(f"Unknown sandbox {value!r}; use one of {', '.join(Sandbox.values)}.", field=field)
+        return value
+    if field == "terminal":
+        if value not in Terminal.values:
+            raise InvalidInput(f"Unknown terminal {value!r}; use one of {', '.join(Terminal.values)}.", field=field)
         return value
     if field == "runner":
         if value not in Runner.values:

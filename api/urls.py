@@ -12,6 +12,7 @@ from api.views import (
     agents,
     approvals,
     archetypes,
+    bindings,
     blocks,
     hooks,
     inbox,
@@ -45,6 +46,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("runs", runs.RunCollectionApi.as_view(), name="api-runs"),
     path("runs/<str:run_id>", runs.RunApi.as_view(), name="api-run"),
     path("runs/<str:run_id>/cancel", runs.RunCancelApi.as_view(), name="api-run-cancel"),
+    path("runs/<str:run_id>/bindings", bindings.RunBindingsApi.as_view(), name="api-run-bindings"),
+    path("bindings/<str:binding_id>/end", bindings.BindingEndApi.as_view(), name="api-binding-end"),
     # The org: agents, heartbeat, usage, labels.
     path("agents", agents.AgentCollectionApi.as_view(), name="api-agents"),
     # Before agents/<slug> so "me" is not read as a slug.

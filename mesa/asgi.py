@@ -1,4 +1,4 @@
-"""ASGI entry point served by daphne (HTTP, SSE, and MCP over streamable HTTP at ``/mcp``)."""
+"""ASGI entry point served by daphne (HTTP, SSE, MCP over streamable HTTP at ``/mcp``, and WebSockets)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,23 @@ with contextlib.suppress(ImportError):  # another ASGI server: its own limits ap
 django_application = StaticFiles(pooled_asgi_application())
 mcp_application = McpApp()
 
+# The consumer reads models: imported once get_asgi_application() has set Django up.
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import URLRouter  # noqa: E402
+from django.urls import path  # noqa: E402
+
+from web.terminal import TerminalConsumer  # noqa: E402
+
+# A run's live terminal (web/terminal.py): the session cookie as for the pages, or an API key.
+websocket_application = AuthMiddlewareStack(
+    URLRouter([path("ws/runs/<int:run_id>/terminal/", TerminalConsumer.as_asgi())])
+)
+
 
 async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "websocket":
+        await websocket_application(scope, receive, send)
+        return
     if scope["type"] == "http" and scope["path"] in ("/mcp", "/mcp/"):
         await mcp_application(scope, receive, send)
         return

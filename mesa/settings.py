@@ -197,6 +197,7 @@ SPECTACULAR_SETTINGS = {
         "RelationKindEnum": ["blocks", "blocked_by", "relates_to", "duplicates", "duplicated_by"],
         "RunStatusEnum": "runners.models.RunStatus",
         "RunModeEnum": "runners.models.RunMode",
+        "BindingModeEnum": "runners.models.BindingMode",
     },
 }
 
@@ -219,6 +220,9 @@ MESA_KEEP_WORKTREES = env_bool("MESA_KEEP_WORKTREES", False)
 MESA_WORKSPACES_DIR = env_str("MESA_WORKSPACES_DIR", "var/workspaces")
 # Where `bootstrap` creates an org's git repository when no --repo is given.
 MESA_REPOS_DIR = env_str("MESA_REPOS_DIR", "var/repos")
+# Where PTY runs keep their terminal stream and input FIFO (runners/terminal_stream.py), and the bytes kept per run.
+MESA_TERMINALS_DIR = env_str("MESA_TERMINALS_DIR", "var/terminals")
+MESA_TERMINAL_CAP = env_int("MESA_TERMINAL_CAP", 1_000_000)
 # Failed or timed-out runs on one issue before it is moved to blocked.
 MESA_RETRY_CAP = env_int("MESA_RETRY_CAP", 3)
 # A failed task/review run is retried automatically after this many seconds (times the failures so far).

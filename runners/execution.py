@@ -40,6 +40,7 @@ from runners.reflection import reflection_capture
 from runners.registry import runner_for
 from runners.services import failures_since_success, run_finish, run_start
 from runners.sink import DbEventSink
+from runners.terminal_stream import terminal_cap, terminals_dir
 from runners.worktrees import Workspace, WorkspaceError, agent_home, workspace_finish, workspace_prepare
 
 log = logging.getLogger(__name__)
@@ -269,6 +270,9 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
                 "mode": mode,
                 "agent_env": dict(agent.env or {}),
                 "mesa_sandbox": agent.sandbox,  # not "sandbox": that is the codex runner's own option
+                "mesa_terminal": agent.terminal,
+                "terminal_dir": str(terminals_dir()),
+                "terminal_cap": terminal_cap(),
                 "org": agent.org.slug,
             },
         )

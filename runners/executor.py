@@ -121,9 +121,10 @@ class SubprocessRunner(BaseRunner):
         extra_env = self.env(ctx)
         if extra_env:
             ctx = replace(ctx, env={**ctx.env, **extra_env})
-        # The agent's sandbox (ctx.extra["mesa_sandbox"], set by execution) decides where the process runs.
+        # The agent's sandbox (ctx.extra["mesa_sandbox"], set by execution) decides where the process runs;
+        # a host run under a pseudo-terminal (ctx.extra["mesa_terminal"]) goes through the host sandbox.
         sandbox = str(ctx.extra.get("mesa_sandbox") or "host")
-        if sandbox == "host":
+        if sandbox == "host" and ctx.extra.get("mesa_terminal") != "pty":
             return run_subprocess(self, ctx, sink)
         return sandbox_for(sandbox).run(self, ctx, sink)
 

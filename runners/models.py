@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -192,3 +193,58 @@ class SchedulerState(models.Model):
 
     def __str__(self) -> str:
         return "scheduler paused" if self.paused else "scheduler running"
+
+
+class BindingMode(models.TextChoices):
+    OBSERVE = "observe", "Observe (read)"
+    DRIVE = "drive", "Drive (type)"
+
+
+class TerminalBinding(models.Model):
+    """Someone (a human or an agent) attached to a running run's terminal, granted by the board or a manager.
+
+    Active while ``ended_at`` is null; every binding of a run ends when the run does (``run_finish``).
+    """
+
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="terminal_bindings")
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="bindings")
+    mode = models.CharField(max_length=8, choices=BindingMode.choices)
+    agent = models.ForeignKey("agents.Agent", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    granted_by_agent = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    granted_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    granted_by_label = models.CharField(max_length=100, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=100, blank=True, default="")
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(mode__in=BindingMode.values), name="binding_mode_valid"),
+            # Exactly one holder: an agent or a user.
+            models.CheckConstraint(
+                condition=Q(agent__isnull=False, user__isnull=True) | Q(agent__isnull=True, user__isnull=False),
+                name="binding_one_holder",
+            ),
+        ]
+        indexes = [models.Index(fields=["run", "ended_at"], name="binding_run_active")]
+
+    def __str__(self) -> str:
+        return f"{self.holder_label} {self.mode}s run {self.run_id}"
+
+    @property
+    def holder_label(self) -> str:
+        if self.agent is not None:
+            return self.agent.slug
+        return self.user.get_username() if self.user is not None else "?"
+
+    @property
+    def is_active(self) -> bool:
+        return self.ended_at is None

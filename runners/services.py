@@ -37,6 +37,7 @@ from runners.models import (
     RunMode,
     RunStatus,
     SchedulerState,
+    TerminalBinding,
 )
 from runners.selectors import run_cancellable_by
 
@@ -268,6 +269,10 @@ def run_finish(
         return False
     for name, value in fields.items():
         setattr(run, name, value)
+    # Attachments to the run's terminal end with it (runners/bindings.py).
+    TerminalBinding.objects.filter(run_id=run.pk, ended_at__isnull=True).update(
+        ended_at=fields["finished_at"], end_reason="run ended"
+    )
     event_publish(
         org=run.org,
         type=EventType.RUN_FINISHED,

@@ -15,6 +15,7 @@ def _isolated_dirs(settings: Any, tmp_path: Path) -> None:
     # tests act as the person at the machine who already opened it.
     settings.MESA_LOCAL_LOGIN = False
     settings.MESA_LOCAL_LOGIN_FILE = str(tmp_path / "local-login.sha256")
+    settings.MESA_TERMINALS_DIR = str(tmp_path / "terminals")
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from agents.models import Agent, AgentStatus, Runner, Sandbox
+from agents.models import Agent, AgentStatus, Runner, Sandbox, Terminal
 from api.fields import StrictBooleanField, StrictCharField, StrictInput, StrictIntegerField
 from api.serializers.issues import iso
 from orgs.secrets import env_masked
@@ -19,6 +19,7 @@ class AgentOutput(serializers.Serializer):
     archetype = serializers.CharField()
     runner = serializers.ChoiceField(choices=Runner.choices)
     sandbox = serializers.ChoiceField(choices=Sandbox.choices)
+    terminal = serializers.ChoiceField(choices=Terminal.choices)
     model = serializers.CharField()
     status = serializers.ChoiceField(choices=AgentStatus.choices)
     reports_to = serializers.CharField(allow_null=True, help_text="Manager's slug; null for a root agent.")
@@ -54,6 +55,7 @@ def agent_out(agent: Agent, slugs: dict[int, str], *, detail: bool = False) -> d
         "archetype": agent.archetype,
         "runner": agent.runner,
         "sandbox": agent.sandbox,
+        "terminal": agent.terminal,
         "model": agent.model,
         "status": agent.status,
         "reports_to": slugs.get(agent.reports_to_id) if agent.reports_to_id else None,
@@ -90,6 +92,9 @@ class _AgentConfigInput(StrictInput):
     runner = serializers.ChoiceField(choices=Runner.choices, required=False)
     sandbox = serializers.ChoiceField(
         choices=Sandbox.choices, required=False, help_text="host is the instance operator's choice only."
+    )
+    terminal = serializers.ChoiceField(
+        choices=Terminal.choices, required=False, help_text="pty: host runs execute under a pseudo-terminal."
     )
     model = StrictCharField(required=False, allow_blank=True)
     working_dir = StrictCharField(required=False, allow_blank=True)

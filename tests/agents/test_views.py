@@ -150,3 +150,14 @@ def test_it_sets_how_an_agents_done_work_ships_from_the_config_form(client: Any,
 
     agent.refresh_from_db()
     assert agent.ship_mode == "pull_request"
+
+
+def test_it_switches_an_agent_to_a_pty_terminal_from_the_config_form(client: Any, org: Any) -> None:
+    agent = make_agent(org, slug="typist")
+    body = client.get(f"/agents/{agent.slug}/").content.decode()
+    assert 'name="terminal"' in body and "Pseudo-terminal" in body
+
+    client.post(f"/agents/{agent.slug}/edit", {"name": agent.name, "terminal": "pty"})
+
+    agent.refresh_from_db()
+    assert agent.terminal == "pty"

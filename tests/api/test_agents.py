@@ -145,6 +145,7 @@ def test_it_refuses_bad_agent_config_naming_the_field(call: Any, api_org: Org, e
         ({"daily_token_limit": -1}, "daily_token_limit"),
         ({"daily_token_limit": "lots"}, "daily_token_limit"),
         ({"runner": "skynet"}, "runner"),
+        ({"terminal": "vt100"}, "terminal"),
         ({"env": {"MESA_API_KEY": "x"}}, "env"),
         ({"max_turns": 0}, "max_turns"),
         ({"favourite_colour": "red"}, "favourite_colour"),
@@ -152,6 +153,16 @@ def test_it_refuses_bad_agent_config_naming_the_field(call: Any, api_org: Org, e
         r = call("PATCH", "agents/engineer", board_key, payload)
         assert r.status_code == 400, payload
         assert r.json()["field"] == field, (payload, r.json())
+
+
+def test_it_switches_an_agent_to_a_pty_terminal_as_a_new_version(
+    call: Any, api_org: Org, engineer: Agent, board_key: str
+) -> None:
+    r = call("PATCH", "agents/engineer", board_key, {"terminal": "pty"})
+    assert r.status_code == 200 and r.json()["terminal"] == "pty"
+    engineer.refresh_from_db()
+    version = engineer.versions.first()
+    assert engineer.terminal == "pty" and version is not None and version.changes["terminal"] == ["off", "pty"]
 
 
 def test_it_pauses_and_resumes(call: Any, api_org: Org, engineer: Agent, board_key: str) -> None:

@@ -96,3 +96,29 @@ def test_it_refuses_to_cancel_another_orgs_run_or_for_an_anonymous_visitor(
     theirs.refresh_from_db()
     mine.refresh_from_db()
     assert theirs.status == "queued" and mine.status == "queued"
+
+
+def test_it_shows_a_pty_runs_terminal_and_attaches_and_detaches_an_agent(client: Any, org: Any) -> None:
+    lead = make_agent(org, slug="lead")
+    agent = make_agent(org, slug="worker", terminal="pty")
+    run = make_run(agent, status="running")
+    run.events.create(seq=1, type="terminal_input", data={"by": "alice", "text": "ls\r"})
+    body = client.get(f"/runs/{run.pk}/").content.decode()
+    assert "<strong>alice</strong> typed <code>ls" in body
+    assert f'data-ws="/ws/runs/{run.pk}/terminal/"' in body and "vendor/xterm/xterm.js" in body
+    assert "Nobody is attached." in body
+    response = client.post(f"/runs/{run.pk}/bindings", {"agent": "lead", "mode": "drive"})
+    assert response.status_code == 302
+    binding = run.bindings.get()
+    assert binding.agent == lead and binding.mode == "drive" and binding.granted_by_label == "local"
+    body = client.get(f"/runs/{run.pk}/").content.decode()
+    assert 'data-testid="binding"' in body and ">lead<" in body
+    client.post(f"/runs/{run.pk}/bindings/{binding.pk}/end")
+    binding.refresh_from_db()
+    assert binding.ended_at is not None
+
+
+def test_it_shows_no_terminal_for_a_run_without_one(client: Any, org: Any) -> None:
+    run = make_run(make_agent(org, slug="worker"), status="running")
+    body = client.get(f"/runs/{run.pk}/").content.decode()
+    assert "/terminal/" not in body and "xterm.js" not in body
