@@ -25,6 +25,11 @@ class Sandbox(models.TextChoices):
     CONTAINER = "container", "Container (only the run's worktree)"
 
 
+class Egress(models.TextChoices):
+    NONE = "none", "None (only the Mesa API)"
+    MODEL_API = "model_api", "The model API (and the Mesa API)"
+
+
 class AgentStatus(models.TextChoices):
     ACTIVE = "active"
     PAUSED = "paused"
@@ -37,6 +42,7 @@ CONFIG_FIELDS: tuple[str, ...] = (
     "archetype",
     "runner",
     "sandbox",
+    "egress",
     "model",
     "working_dir",
     "base_branch",
@@ -64,6 +70,9 @@ class Agent(models.Model):
     # Where the runner's process runs (runners/sandboxes). Host stays the default until engine detection
     # picks container; choosing host over container is the instance operator's (agents.services).
     sandbox = models.CharField(max_length=12, choices=Sandbox.choices, default=Sandbox.HOST)
+    # What a container run may reach besides the Mesa API (runners/sandboxes/relay.py); a host run reaches
+    # everything the Mesa machine does, whatever this says.
+    egress = models.CharField(max_length=12, choices=Egress.choices, default=Egress.MODEL_API)
     model = models.CharField(max_length=120, blank=True, default="")
     working_dir = models.CharField(max_length=500, blank=True, default="")
     # Branch worktrees start from; empty = the repository's current HEAD branch.

@@ -15,6 +15,9 @@ def _isolated_dirs(settings: Any, tmp_path: Path) -> None:
     # tests act as the person at the machine who already opened it.
     settings.MESA_LOCAL_LOGIN = False
     settings.MESA_LOCAL_LOGIN_FILE = str(tmp_path / "local-login.sha256")
+    # New agents run on the host unless a test asks for a container (an engine may answer on a dev machine).
+    settings.MESA_SANDBOX_DEFAULT = "host"
+    settings.MESA_ALLOW_HOST_RUNS = True
 
 
 @pytest.fixture

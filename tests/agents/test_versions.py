@@ -94,6 +94,7 @@ def test_it_rolls_back_every_field_as_a_new_version(org: Any) -> None:
         archetype="frontend",
         runner="codex",
         sandbox="container",
+        egress="none",
         model="gpt",
         working_dir="/tmp/w",
         base_branch="dev",

@@ -1,16 +1,12 @@
 """The container sandbox on a real engine: podman's API socket, started by the ``engine`` fixture.
 
-The image is a busybox-static tree imported locally (no registry). Each test runs a tiny
-``SubprocessRunner`` whose command is a shell line, through :class:`ContainerSandbox`.
+The image is a busybox-static tree imported locally (no registry; see ``tests/runners/conftest.py``). Each test
+runs a tiny ``SubprocessRunner`` whose command is a shell line, through :class:`ContainerSandbox`.
 """
 
 from __future__ import annotations
 
-import shutil
 import socket
-import subprocess
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,49 +16,9 @@ from runners.base import LineParser, Outcome, ParsedEvent, RunContext
 from runners.executor import SubprocessRunner
 from runners.sandboxes.base import sandbox_for
 from runners.sandboxes.container import ContainerSandbox, remove_leftovers
+from tests.runners.conftest import IMAGE
 
 pytestmark = pytest.mark.slow
-IMAGE = "localhost/mesa-test-busybox:latest"
-CONF = '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n[engine]\nruntime = "runc"\n'
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A docker SDK client on a private ``podman system service`` socket, with the busybox image."""
-    import docker
-
-    podman = shutil.which("podman")
-    assert podman, "podman is not installed: `make test` installs it (apt-get install podman runc busybox-static)"
-    scratch = tmp_path_factory.mktemp("engine")
-    (scratch / "containers.conf").write_text(CONF)
-    env = {"CONTAINERS_CONF": str(scratch / "containers.conf"), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-    root = scratch / "root"
-    for sub in ("bin", "tmp", "proc", "sys", "dev", "etc", "workspace", "home/mesa"):
-        (root / sub).mkdir(parents=True)
-    shutil.copy("/bin/busybox", root / "bin" / "busybox")
-    applets = subprocess.run(["/bin/busybox", "--list"], capture_output=True, text=True, check=True).stdout.split()
-    for applet in applets:
-        if applet != "busybox":
-            (root / "bin" / applet).symlink_to("busybox")
-    (root / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\nmesa:x:1000:1000:mesa:/home/mesa:/bin/sh\n")
-    (root / "etc/group").write_text("root:x:0:\nmesa:x:1000:\n")
-    tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
-    subprocess.run(
-        [podman, "import", "-q", "--change", "ENV PATH=/bin", "-", IMAGE], stdin=tar.stdout, env=env, check=True
-    )
-    tar.wait()
-    sock = scratch / "podman.sock"
-    service = subprocess.Popen([podman, "system", "service", "--time=0", f"unix://{sock}"], env=env)
-    for _ in range(200):  # polling for readiness, not for correctness
-        if sock.exists():
-            break
-        time.sleep(0.05)
-    client = docker.DockerClient(base_url=f"unix://{sock}", version="1.41")
-    assert client.ping()
-    yield client
-    remove_leftovers(client, live_run_ids=set())
-    service.terminate()
-    service.wait(timeout=10)
 
 
 class _Lines:

@@ -1,0 +1,213 @@
+"""Runs of agents whose sandbox is ``container``, through the normal path (the scheduler), on podman.
+
+The engine is the private ``podman system service`` of the ``engine`` fixture, reached as
+``DOCKER_HOST``; the Mesa API is ``live_server``. The agents use the ``command`` runner with a
+busybox shell line (the test image has no agent CLI).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from runners.base import ParsedEvent, RunContext
+from runners.models import Run, RunStatus
+from runners.sandboxes.container import ContainerSandbox
+from runners.scheduler import Scheduler
+from tests.factories import make_agent, make_issue, make_run
+from tests.runners.conftest import IMAGE, git
+from tests.runners.test_sandbox_container import ShellRunner
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def on_engine(engine: Any, monkeypatch: pytest.MonkeyPatch, settings: Any) -> Any:
+    """Mesa talks to the test engine (DOCKER_HOST) and runs the test image."""
+    monkeypatch.setenv("DOCKER_HOST", engine.mesa_url)
+    settings.MESA_WORKER_IMAGE = IMAGE
+    return engine
+
+
+@pytest.fixture
+def host_listener() -> Iterator[int]:
+    """A service on another loopback port of the host: a container run must not reach it."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()
+
+
+def _mesa_containers(engine: Any) -> list[Any]:
+    return list(engine.containers.list(all=True, filters={"label": "mesa.run"}))
+
+
+def _lines(run: Run) -> list[str]:
+    return [line.strip() for line in run.stdout.splitlines()]
+
+
+def test_it_runs_a_container_agent_end_to_end(
+    org: Any, on_engine: Any, live_server: Any, repo: Path, host_listener: int, tmp_path: Path
+) -> None:
+    settings.MESA_API_URL = f"{live_server.url}/api/v1"
+    secret = tmp_path / ".mesa-secret-key"
+    secret.write_text("host-secret")
+    database = Path(settings.DATABASES["default"]["NAME"])
+    line = "; ".join(
+        [
+            'wget -q -O - --header "Authorization: Bearer $MESA_API_KEY" "$MESA_API_URL/agents/me"; echo',
+            "echo built-in-a-box > /workspace/feature.txt",
+            f"cat {secret} 2>/dev/null || echo no-secret-key",
+            f"head -c 16 {database} 2>/dev/null || echo no-database",
+            f"nc -w 2 127.0.0.1 {host_listener} </dev/null && echo host-port-reached || echo host-port-blocked",
+            "id -u",
+        ]
+    )
+    agent = make_agent(org, slug="boxed", runner="command", sandbox="container", model=f"sh -c {shlex.quote(line)}")
+    agent.working_dir = str(repo)  # the operator's setting (agents.services), set directly in this test
+    agent.save(update_fields=["working_dir"])
+    issue = make_issue(org, title="Build it in a box", assignee=agent)
+
+    call_command("scheduler", once=True)
+
+    run = Run.objects.get(issue=issue)
+    assert run.status == RunStatus.COMPLETED, (run.failure_reason, run.stdout, run.stderr)
+    lines = _lines(run)
+    me = json.loads(lines[0])
+    assert me["slug"] == "boxed" and me["sandbox"] == "container"  # the Mesa API, with its run key
+    assert "no-secret-key" in lines and "host-secret" not in run.stdout
+    assert "no-database" in lines and "SQLite" not in run.stdout
+    assert "host-port-blocked" in lines
+    assert lines[-1] == "1000"
+    assert "feature.txt" in run.diff and "+built-in-a-box" in run.diff
+    assert not (repo / "feature.txt").exists() and git(repo, "status", "--porcelain") == ""
+    assert _mesa_containers(on_engine) == []
+
+
+def test_it_reaches_the_model_api_only_when_egress_allows_it(engine: Any, tmp_path: Path) -> None:
+    model_api = socket.socket()
+    model_api.bind(("127.0.0.1", 0))
+    model_api.listen()
+    port = model_api.getsockname()[1]
+
+    def answer() -> None:
+        while True:
+            try:
+                conn, _ = model_api.accept()
+            except OSError:
+                return
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 9\r\n\r\nmodel-api")
+            conn.close()
+
+    threading.Thread(target=answer, daemon=True).start()
+    script = 'wget -q -O - "$ANTHROPIC_BASE_URL/v1/messages" || echo model-api-blocked'
+    seen = {}
+    try:
+        for egress in ("model_api", "none"):
+            sink = _Sink()
+            ctx = RunContext(
+                run_id=7,
+                agent_slug="dev",
+                model="",
+                prompt="p",
+                system_prompt="",
+                cwd=tmp_path,
+                env={"ANTHROPIC_BASE_URL": f"http://127.0.0.1:{port}"},
+                timeout_s=60,
+                max_turns=1,
+                extra={"kill_grace_s": 1, "image": IMAGE, "mesa_egress": egress},
+            )
+            ContainerSandbox(client=engine).run(ShellRunner(script), ctx, sink)
+            seen[egress] = [e.data["text"] for e in sink.events]
+    finally:
+        model_api.close()
+    assert seen == {"model_api": ["model-api"], "none": ["model-api-blocked"]}
+
+
+class _Sink:
+    def __init__(self, stop_after: int = 0) -> None:
+        self.events: list[ParsedEvent] = []
+        self.stop_after = stop_after
+
+    def emit(self, event: ParsedEvent) -> None:
+        self.events.append(event)
+
+    def should_stop(self) -> str | None:
+        return "cancelled" if self.stop_after and len(self.events) >= self.stop_after else None
+
+
+def test_it_stops_and_removes_the_container_on_cancel(engine: Any, tmp_path: Path) -> None:
+    ctx = RunContext(
+        run_id=8,
+        agent_slug="dev",
+        model="",
+        prompt="p",
+        system_prompt="",
+        cwd=tmp_path,
+        env={},
+        timeout_s=120,
+        max_turns=1,
+        extra={"kill_grace_s": 1, "image": IMAGE},
+    )
+    sink = _Sink(stop_after=1)
+    outcome = ContainerSandbox(client=engine).run(ShellRunner("echo working; sleep 100; echo never"), ctx, sink)
+    assert outcome.stop_reason == "cancelled" and outcome.exit_code != 0
+    assert [e.data["text"] for e in sink.events] == ["working"]
+    assert _mesa_containers(engine) == []
+
+
+def test_it_gives_a_prompt_on_stdin_and_hands_the_worktree_back(engine: Any, tmp_path: Path) -> None:
+    class StdinRunner(ShellRunner):
+        prompt_via = "stdin"
+
+    work = tmp_path / "work"
+    work.mkdir()
+    ctx = RunContext(
+        run_id=9,
+        agent_slug="dev",
+        model="",
+        prompt="the task",
+        system_prompt="",
+        cwd=work,
+        env={},
+        timeout_s=60,
+        max_turns=1,
+        extra={"kill_grace_s": 1, "image": IMAGE},
+    )
+    sink = _Sink()
+    outcome = ContainerSandbox(client=engine).run(StdinRunner("cat > /workspace/got.txt; id -u"), ctx, sink)
+    assert outcome.exit_code == 0, outcome
+    assert (work / "got.txt").read_text() == "the task"
+    owner = (work.stat().st_uid, (work / "got.txt").stat().st_uid)
+    assert owner == (work.parent.stat().st_uid,) * 2  # handed back to Mesa's user after the run
+
+
+def test_scheduler_start_removes_containers_of_runs_a_killed_scheduler_left(org: Any, on_engine: Any) -> None:
+    agent = make_agent(org, slug="boxed", runner="command", sandbox="container", model="true")
+    dead = make_run(agent, status=RunStatus.RUNNING, claimed_by=f"{socket.gethostname()}:999999999")
+    on_engine.containers.create(IMAGE, command=["sleep", "60"], labels={"mesa.run": str(dead.pk)}, name="mesa-dead")
+    on_engine.containers.create(IMAGE, command=["sleep", "60"], labels={"other": "1"}, name="not-mesa")
+    try:
+        scheduler = Scheduler(max_workers=1)
+        scheduler.start()
+        scheduler.close(timeout=1)
+        names = [c.name for c in on_engine.containers.list(all=True)]
+        assert "mesa-dead" not in names and "not-mesa" in names
+        dead.refresh_from_db()
+        assert dead.status == RunStatus.FAILED
+    finally:
+        for container in on_engine.containers.list(all=True, filters={"name": "not-mesa"}):
+            container.remove(force=True)
