@@ -67,13 +67,16 @@ def runner_problem(runner: str, *, model: str = "", env: dict[str, str] | None =
     return ""
 
 
-def agent_problem(agent: Agent) -> str:
-    """:func:`runner_problem` for ``agent`` (a terminated agent never needs setup)."""
+def agent_problem(agent: Agent, *, images: list[str] | None = None) -> str:
+    """Why ``agent`` cannot run here ("" when it can): its runner's CLI, its sandbox (a terminated agent: "").
+
+    ``images``: the engine's image tags when the caller has them (doctor, the Settings page).
+    """
     if agent.status == AgentStatus.TERMINATED:
         return ""
     if agent.sandbox == Sandbox.CONTAINER and agent.runner in RUNNERS:
-        # The CLI is the image's, not this machine's: only the engine matters.
-        problem = sandbox_problem(agent)
+        # The CLI is the image's, not this machine's: only the engine (and its image) matters.
+        problem = sandbox_problem(agent, images=images)
         if problem or isinstance(runner_for(agent.runner), SubprocessRunner):
             return problem
     return runner_problem(agent.runner, model=agent.model, env=dict(agent.env or {})) or sandbox_problem(agent)

@@ -12,6 +12,7 @@ import shlex
 import socket
 import threading
 from collections.abc import Iterator
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,14 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
+from agents.keys import key_create
+from agents.models import Agent, KeyKind
 from runners.base import ParsedEvent, RunContext
 from runners.models import Run, RunStatus
+from runners.readiness import HOST_RUNS_OFF
 from runners.sandboxes.container import ContainerSandbox
 from runners.scheduler import Scheduler
-from tests.factories import make_agent, make_issue, make_run
+from tests.factories import SYSTEM, make_agent, make_issue, make_run, make_user
 from tests.runners.conftest import IMAGE, git
 from tests.runners.test_sandbox_container import ShellRunner
 
@@ -211,3 +215,65 @@ def test_scheduler_start_removes_containers_of_runs_a_killed_scheduler_left(org:
     finally:
         for container in on_engine.containers.list(all=True, filters={"name": "not-mesa"}):
             container.remove(force=True)
+
+
+def test_doctor_and_the_runners_page_show_the_engine_its_images_and_which_agents_can_run(
+    org: Any, on_engine: Any, settings: Any, client: Any
+) -> None:
+    settings.MESA_ALLOW_HOST_RUNS = False  # login mode: the operator has not allowed host runs
+    make_agent(org, slug="boxed", runner="command", sandbox="container", model="true")
+    make_agent(org, slug="hosted", runner="command", sandbox="host", model="true")
+    out = StringIO()
+    call_command("doctor", json=True, stdout=out)
+    report = json.loads(out.getvalue())
+    engine = report["engine"]
+    assert engine["status"] == "ok" and engine["kind"] == "Podman Engine" and engine["url"] == on_engine.mesa_url
+    assert IMAGE in engine["images"]
+    problems = {row["agent"]: row["problem"] for row in report["agents"]}
+    assert problems == {"boxed": "", "hosted": HOST_RUNS_OFF}
+
+    client.force_login(make_user())
+    body = client.get("/settings/runners/").content.decode()
+    assert "Podman Engine" in body and on_engine.mesa_url in body and IMAGE in body
+    assert 'id="agent-readiness"' in body and "host runs are off" in body
+
+    settings.MESA_WORKER_IMAGE = "localhost/not-built:latest"
+    text = StringIO()
+    call_command("doctor", stdout=text)
+    assert "Podman Engine" in text.getvalue()
+    assert "acme/boxed (command, container): cannot run: the worker image localhost/not-built:latest" in text.getvalue()
+
+
+def test_doctor_says_why_container_agents_cannot_run_without_an_engine(
+    org: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path / 'no-engine.sock'}")
+    make_agent(org, slug="boxed", runner="command", sandbox="container", model="true")
+    out = StringIO()
+    call_command("doctor", json=True, stdout=out)
+    report = json.loads(out.getvalue())
+    assert report["engine"]["status"] == "missing" and "does not answer" in report["engine"]["error"]
+    assert "needs an engine" in report["agents"][0]["problem"]
+
+
+def test_new_agents_run_in_a_container_as_soon_as_an_engine_answers(
+    org: Any, engine: Any, monkeypatch: pytest.MonkeyPatch, settings: Any, tmp_path: Path
+) -> None:
+    settings.MESA_SANDBOX_DEFAULT = "auto"
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path / 'no-engine.sock'}")
+    assert make_agent(org, slug="local").sandbox == "host"  # no engine: a fresh install still runs
+    monkeypatch.setenv("DOCKER_HOST", engine.mesa_url)
+    assert make_agent(org, slug="boxed").sandbox == "container"
+
+
+def test_a_board_key_cannot_create_a_host_agent_when_containers_are_the_default(
+    org: Any, on_engine: Any, settings: Any, client: Any
+) -> None:
+    settings.MESA_SANDBOX_DEFAULT = "auto"
+    _, key = key_create(actor=SYSTEM, org=org, kind=KeyKind.BOARD, name="tests")
+    headers = {"authorization": f"Bearer {key}"}
+    r = client.post("/api/v1/agents", {"slug": "hosted", "sandbox": "host"}, "application/json", headers=headers)
+    assert r.status_code == 403 and r.json()["code"] == "operator_only", r.content
+    r = client.post("/api/v1/agents", {"slug": "boxed"}, "application/json", headers=headers)
+    assert r.status_code == 201, r.content
+    assert Agent.objects.get(org=org, slug="boxed").sandbox == "container"
