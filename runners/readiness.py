@@ -4,7 +4,9 @@ A fresh install points every agent at Claude Code, which may not be there: such 
 shown as needing setup (dashboard banner, agent list, assignee pickers) and the dispatcher
 queues nothing for it, instead of starting runs that fail at once. The check is a ``PATH``
 lookup, cheap enough to repeat on every page and wake-up, so installing the CLI (or choosing
-another runner in the agent's settings) takes effect at once.
+another runner in the agent's settings) takes effect at once. A container agent's CLI is the
+image's: it needs an engine that answers and has the worker image (a ping cached for seconds,
+``runners.sandboxes.engine``); a host agent needs host runs allowed (``MESA_ALLOW_HOST_RUNS``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from django.conf import settings
 from agents.models import Agent, AgentStatus, Sandbox
 from runners.executor import SubprocessRunner
 from runners.registry import RUNNERS, runner_for
-from runners.sandboxes.engine import engine_answers
+from runners.sandboxes.engine import engine_answers, engine_images
 
 # What the banner offers: a runner that needs nothing installed and finishes its runs.
 FALLBACK_RUNNER = "dry_run"
@@ -38,7 +40,7 @@ def sandbox_problem(agent: Agent, *, images: list[str] | None = None) -> str:
     if not engine_answers():
         return "the container sandbox needs an engine: none answers (set DOCKER_HOST, see `manage.py doctor`)"
     image = settings.MESA_WORKER_IMAGE
-    if images is not None and image not in images:
+    if image not in (engine_images() if images is None else images):
         return f"the worker image {image} is not on the engine (build it, or set MESA_WORKER_IMAGE)"
     return ""
 

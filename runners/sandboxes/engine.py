@@ -17,7 +17,7 @@ from django.conf import settings
 _SOCKETS = ("/var/run/docker.sock", "/run/podman/podman.sock")
 PING_TIMEOUT_S = 3
 _CACHE_S = 10.0
-_cache: dict[str, tuple[float, bool]] = {}
+_cache: dict[str, tuple[float, bool, list[str]]] = {}
 
 
 def engine_url() -> str:
@@ -76,19 +76,30 @@ def engine_info() -> EngineInfo:
 
 def engine_answers() -> bool:
     """A short cached ping (new agents and readiness ask it often)."""
+    return _probe()[0]
+
+
+def engine_images() -> list[str]:
+    """The engine's image tags (cached with the ping; empty when no engine answers)."""
+    return _probe()[1]
+
+
+def _probe() -> tuple[bool, list[str]]:
     url = engine_url()
     if not url:
-        return False
+        return False, []
     now = time.monotonic()
     cached = _cache.get(url)
     if cached and now - cached[0] < _CACHE_S:
-        return cached[1]
+        return cached[1], cached[2]
     try:
-        answers = bool(docker_client(timeout=PING_TIMEOUT_S).ping())
+        client = docker_client(timeout=PING_TIMEOUT_S)
+        answers = bool(client.ping())
+        images = sorted(tag for image in client.images.list() for tag in image.tags)
     except Exception:  # no engine, a dead socket, a refused connection: all mean "no"
-        answers = False
-    _cache[url] = (now, answers)
-    return answers
+        answers, images = False, []
+    _cache[url] = (now, answers, images)
+    return answers, images
 
 
 def default_sandbox() -> str:
