@@ -79,6 +79,8 @@ _EOF = object()
 def container_env(env: dict[str, str]) -> dict[str, str]:
     inside = {k: v for k, v in env.items() if k not in _HOST_ONLY_ENV}
     inside["HOME"] = HOME
+    if "MESA_WORKTREE" in inside:
+        inside["MESA_WORKTREE"] = WORKSPACE  # the host path means nothing inside
     return inside
 
 

@@ -11,6 +11,7 @@ import json
 import shlex
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
@@ -23,10 +24,12 @@ from django.core.management import call_command
 from agents.keys import key_create
 from agents.models import Agent, KeyKind
 from runners.base import ParsedEvent, RunContext
-from runners.models import Run, RunStatus
+from runners.execution import execute_run
+from runners.models import Run, RunEvent, RunStatus
 from runners.readiness import HOST_RUNS_OFF
 from runners.sandboxes.container import ContainerSandbox
 from runners.scheduler import Scheduler
+from runners.services import run_cancel
 from tests.factories import SYSTEM, make_agent, make_issue, make_run, make_user
 from tests.runners.conftest import IMAGE, git
 from tests.runners.test_sandbox_container import ShellRunner
@@ -76,6 +79,7 @@ def test_it_runs_a_container_agent_end_to_end(
             f"cat {secret} 2>/dev/null || echo no-secret-key",
             f"head -c 16 {database} 2>/dev/null || echo no-database",
             f"nc -w 2 127.0.0.1 {host_listener} </dev/null && echo host-port-reached || echo host-port-blocked",
+            'echo "worktree=$MESA_WORKTREE"',
             "id -u",
         ]
     )
@@ -93,7 +97,7 @@ def test_it_runs_a_container_agent_end_to_end(
     assert me["slug"] == "boxed" and me["sandbox"] == "container"  # the Mesa API, with its run key
     assert "no-secret-key" in lines and "host-secret" not in run.stdout
     assert "no-database" in lines and "SQLite" not in run.stdout
-    assert "host-port-blocked" in lines
+    assert "host-port-blocked" in lines and "worktree=/workspace" in lines
     assert lines[-1] == "1000"
     assert "feature.txt" in run.diff and "+built-in-a-box" in run.diff
     assert not (repo / "feature.txt").exists() and git(repo, "status", "--porcelain") == ""
@@ -171,6 +175,29 @@ def test_it_stops_and_removes_the_container_on_cancel(engine: Any, tmp_path: Pat
     assert outcome.stop_reason == "cancelled" and outcome.exit_code != 0
     assert [e.data["text"] for e in sink.events] == ["working"]
     assert _mesa_containers(engine) == []
+
+
+def test_a_cancel_from_the_board_stops_and_removes_a_running_container(org: Any, on_engine: Any) -> None:
+    agent = make_agent(
+        org, slug="boxed", runner="command", sandbox="container", model="sh -c 'echo working; sleep 100'"
+    )
+    issue = make_issue(org, title="Long one", assignee=None)
+    run = make_run(agent, issue=issue, status=RunStatus.RUNNING)
+    status: list[str] = []
+    worker = threading.Thread(target=lambda: status.append(execute_run(run.pk)))
+    worker.start()
+    try:
+        for _ in range(600):  # until the container's first line is recorded (polling, not a timing assertion)
+            if RunEvent.objects.filter(run=run, type="text").exists():
+                break
+            time.sleep(0.05)
+        assert _mesa_containers(on_engine), "the run's container is running"
+        run_cancel(actor=SYSTEM, run=Run.objects.get(pk=run.pk), reason="changed my mind")
+    finally:
+        worker.join(timeout=60)
+    run.refresh_from_db()
+    assert status == [RunStatus.CANCELLED] and run.status == RunStatus.CANCELLED
+    assert _mesa_containers(on_engine) == []
 
 
 def test_it_gives_a_prompt_on_stdin_and_hands_the_worktree_back(engine: Any, tmp_path: Path) -> None:
