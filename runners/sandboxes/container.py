@@ -62,6 +62,8 @@ MODEL_APIS: dict[str, tuple[str, ...]] = {
     "copilot": ("https://api.githubcopilot.com", "https://api.github.com"),
     "opencode": ("https://api.anthropic.com", "https://api.openai.com"),
 }
+# What a run may ask of Mesa over its relay: the API and the MCP endpoint, not the dashboard.
+MESA_PATHS = ("/api/", "/mcp")
 # Variables that point a CLI at another model endpoint (setting them is the operator's, agents.services).
 MODEL_URL_VARS = ("ANTHROPIC_BASE_URL", "OPENAI_BASE_URL", "GOOGLE_GEMINI_BASE_URL", "MESA_CODEX_BASE_URL")
 # The command's wrapper: wait for the relays (the ready file), then become the command, stdin from a file.
@@ -100,8 +102,11 @@ class NetworkPlan:
         self.extra_hosts: dict[str, str] = {}
         self._next_ip = 10
 
-    def add(self, url: str) -> str:
-        """Let the container reach ``url``'s host and port; returns the URL to use inside."""
+    def add(self, url: str, *, paths: tuple[str, ...] = ()) -> str:
+        """Let the container reach ``url``'s host and port; returns the URL to use inside.
+
+        ``paths``: on plain HTTP, the only request targets relayed (see ``relay``).
+        """
         parts = urlsplit(url)
         host = parts.hostname or ""
         if not host or parts.scheme not in ("http", "https"):
@@ -121,7 +126,8 @@ class NetworkPlan:
             listen = self.extra_hosts.get(host) or self._fresh_ip()
             self.extra_hosts[host] = listen  # the name resolves to the relay inside
         if not any(e.listen_ip == listen and e.port == port for e in self.endpoints):
-            self.endpoints.append(Endpoint(listen, port, host, port))
+            gate = paths if parts.scheme == "http" else ()
+            self.endpoints.append(Endpoint(listen, port, host, port, gate))
         return urlunsplit(parts._replace(netloc=netloc))
 
     def _fresh_ip(self) -> str:
@@ -134,7 +140,7 @@ def network_plan(env: dict[str, str], *, runner: str, egress: str) -> tuple[Netw
     plan = NetworkPlan()
     inside = dict(env)
     if env.get("MESA_API_URL"):
-        inside["MESA_API_URL"] = plan.add(env["MESA_API_URL"])
+        inside["MESA_API_URL"] = plan.add(env["MESA_API_URL"], paths=MESA_PATHS)
     if egress == "model_api":
         urls = {name: env[name] for name in MODEL_URL_VARS if env.get(name)}
         for name, url in urls.items():

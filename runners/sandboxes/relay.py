@@ -8,8 +8,12 @@ socket belongs to the namespace it was created in, so one short-lived thread ent
 namespace (``setns``), creates the listener and ends; the relay threads stay in the host's.
 
 Nothing else is reachable: a host service on another loopback port is not in the container's
-namespace, and no route leaves it. Needs an engine on this machine (the container's ``/proc/PID``)
-and the privilege to enter its namespace (root, or the user that owns a rootless engine).
+namespace, and no route leaves it. On a plain-HTTP endpoint with ``paths`` (the Mesa API) each
+request's target must start with one of them (the API and ``/mcp``, not the dashboard); anything
+else gets 403 and the connection is closed. A TLS endpoint (a model API) is relayed as bytes.
+
+Needs an engine on this machine (the container's ``/proc/PID``) and the privilege to enter its
+namespace (root, or the user that owns a rootless engine).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ class Endpoint:
     port: int
     host: str
     target_port: int
+    paths: tuple[str, ...] = ()  # plain HTTP: the request targets allowed (empty: relay bytes as they are)
 
 
 def _listen_in(pid: int, ip: str, port: int) -> socket.socket:
@@ -82,6 +87,57 @@ def _pipe(src: socket.socket, dst: socket.socket) -> None:
             dst.shutdown(socket.SHUT_WR)
 
 
+_MAX_HEAD = 65536
+
+
+def _refuse(conn: socket.socket, status: str, why: str) -> None:
+    body = f"{why}\n".encode()
+    head = f"HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    with contextlib.suppress(OSError):
+        conn.sendall(head.encode() + body)
+
+
+def _gate(src: socket.socket, dst: socket.socket, paths: tuple[str, ...]) -> None:
+    """Relay HTTP/1.1 requests from ``src`` whose target starts with one of ``paths``; refuse the first other."""
+    buffer = b""
+    try:
+        while True:
+            while b"\r\n\r\n" not in buffer:
+                if len(buffer) > _MAX_HEAD:
+                    return _refuse(src, "431 Request Header Fields Too Large", "request head too large")
+                data = src.recv(_BUFFER)
+                if not data:
+                    return None
+                buffer += data
+            head, buffer = buffer.split(b"\r\n\r\n", 1)
+            lines = head.decode("latin-1").split("\r\n")
+            parts = lines[0].split(" ")
+            target = parts[1] if len(parts) == 3 else ""
+            if not target.startswith(paths):
+                return _refuse(src, "403 Forbidden", f"a run reaches only the Mesa API ({', '.join(paths)})")
+            headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+            if "transfer-encoding" in headers:
+                return _refuse(src, "411 Length Required", "send a Content-Length (no chunked bodies)")
+            try:
+                length = int(headers.get("content-length") or 0)
+            except ValueError:
+                return _refuse(src, "400 Bad Request", "bad Content-Length")
+            dst.sendall(head + b"\r\n\r\n")
+            while length > 0:
+                if not buffer:
+                    buffer = src.recv(_BUFFER)
+                    if not buffer:
+                        return None
+                chunk, buffer = buffer[:length], buffer[length:]
+                dst.sendall(chunk)
+                length -= len(chunk)
+    except OSError:
+        return None
+    finally:
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+
 class Relays:
     """The relays of one run; :meth:`close` stops them all (the run's end)."""
 
@@ -115,7 +171,10 @@ class Relays:
             self._conns.update((inside, outside))
         back = threading.Thread(target=_pipe, args=(outside, inside), daemon=True)
         back.start()
-        _pipe(inside, outside)
+        if endpoint.paths:
+            _gate(inside, outside, endpoint.paths)
+        else:
+            _pipe(inside, outside)
         back.join()
         with self._lock:
             self._conns.difference_update((inside, outside))

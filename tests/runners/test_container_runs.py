@@ -75,6 +75,10 @@ def test_it_runs_a_container_agent_end_to_end(
     line = "; ".join(
         [
             'wget -q -O - --header "Authorization: Bearer $MESA_API_KEY" "$MESA_API_URL/agents/me"; echo',
+            'wget -q -O - "${MESA_API_URL%/api/v1}/settings/runners/" 2>&1 || echo dashboard-refused',
+            'wget -q -O /dev/null --header "Authorization: Bearer $MESA_API_KEY" --header "Content-Type: '
+            'application/json" --post-data \'{"body": "Posted from the box."}\' '
+            '"$MESA_API_URL/issues/$MESA_ISSUE_KEY/comments" && echo commented',
             "echo built-in-a-box > /workspace/feature.txt",
             f"cat {secret} 2>/dev/null || echo no-secret-key",
             f"head -c 16 {database} 2>/dev/null || echo no-database",
@@ -97,6 +101,8 @@ def test_it_runs_a_container_agent_end_to_end(
     assert me["slug"] == "boxed" and me["sandbox"] == "container"  # the Mesa API, with its run key
     assert "no-secret-key" in lines and "host-secret" not in run.stdout
     assert "no-database" in lines and "SQLite" not in run.stdout
+    assert "commented" in lines and issue.comments.filter(body="Posted from the box.").exists()
+    assert "dashboard-refused" in lines and "Runners on this machine" not in run.stdout
     assert "host-port-blocked" in lines and "worktree=/workspace" in lines
     assert lines[-1] == "1000"
     assert "feature.txt" in run.diff and "+built-in-a-box" in run.diff
