@@ -213,6 +213,8 @@ MESA_API_URL = env_str("MESA_API_URL", f"http://127.0.0.1:{PORT}/api/v1")
 MESA_SANDBOX_DEFAULT = env_str("MESA_SANDBOX_DEFAULT", "auto")
 MESA_WORKER_IMAGE = env_str("MESA_WORKER_IMAGE", "localhost/mesa-worker:latest")
 MESA_ALLOW_HOST_RUNS = env_bool("MESA_ALLOW_HOST_RUNS", MESA_TRUSTED_LOCAL)
+# The label value that marks this Mesa's containers (empty: derived from the code's location and the database).
+MESA_INSTANCE_ID = env_str("MESA_INSTANCE_ID", "")
 # Where per-run git worktrees live; relative paths are under the repository root.
 MESA_WORKTREES_DIR = env_str("MESA_WORKTREES_DIR", "var/worktrees")
 # Keep a run's worktree after it ends (the branch is always kept when it has changes).

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+TEST_INSTANCE = f"tests-{os.getpid()}"
 
 
 @pytest.fixture(autouse=True)
@@ -18,6 +21,8 @@ def _isolated_dirs(settings: Any, tmp_path: Path) -> None:
     # New agents run on the host unless a test asks for a container (an engine may answer on a dev machine).
     settings.MESA_SANDBOX_DEFAULT = "host"
     settings.MESA_ALLOW_HOST_RUNS = True
+    # This test session's containers: other sessions (or Mesas) sharing the engine are never touched.
+    settings.MESA_INSTANCE_ID = TEST_INSTANCE
 
 
 @pytest.fixture

@@ -47,7 +47,7 @@ from runners.executor import (
     _parse,
     failure_reason,
 )
-from runners.sandboxes.engine import docker_client, worker_image
+from runners.sandboxes.engine import docker_client, instance_id, worker_image
 from runners.sandboxes.relay import Endpoint, RelayError, Relays
 
 WORKSPACE = "/workspace"
@@ -91,6 +91,7 @@ def _labels(ctx: RunContext) -> dict[str, str]:
         "mesa.run": str(ctx.run_id),
         "mesa.org": str(ctx.extra.get("org", "")),
         "mesa.agent": ctx.agent_slug,
+        "mesa.instance": instance_id(),
     }
 
 
@@ -356,10 +357,15 @@ class ContainerSandbox:
         )
 
 
-def remove_leftovers(client: Any, *, live_run_ids: set[int]) -> list[str]:
-    """Remove Mesa's containers whose run is not in ``live_run_ids`` (start-up recovery); their names."""
+def remove_leftovers(client: Any, *, live_run_ids: set[int], instance: str = "") -> list[str]:
+    """Remove this Mesa's containers whose run is not in ``live_run_ids`` (start-up recovery); their names.
+
+    Only containers labelled with ``instance`` (this Mesa's :func:`instance_id` by default): another Mesa
+    on the same engine keeps its own.
+    """
     removed = []
-    for container in client.containers.list(all=True, filters={"label": "mesa.run"}):
+    labels = ["mesa.run", f"mesa.instance={instance or instance_id()}"]
+    for container in client.containers.list(all=True, filters={"label": labels}):
         run_id = container.labels.get("mesa.run", "")
         if run_id.isdigit() and int(run_id) in live_run_ids:
             continue

@@ -7,6 +7,7 @@ an engine answers, ``host`` otherwise (``MESA_SANDBOX_DEFAULT`` can pin either).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from dataclasses import dataclass, field
@@ -112,3 +113,17 @@ def default_sandbox() -> str:
 
 def worker_image() -> str:
     return str(getattr(settings, "MESA_WORKER_IMAGE", "") or "localhost/mesa-worker:latest")
+
+
+def instance_id() -> str:
+    """This Mesa's mark on its containers (label ``mesa.instance``): start-up recovery removes only its own.
+
+    ``MESA_INSTANCE_ID``, else derived from the code's location and the database, so two Mesas sharing an
+    engine never remove each other's containers.
+    """
+    pinned = str(getattr(settings, "MESA_INSTANCE_ID", "") or "")
+    if pinned:
+        return pinned
+    database = settings.DATABASES["default"]
+    seed = f"{settings.BASE_DIR}|{database.get('HOST', '')}|{database.get('NAME', '')}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:16]

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from runners.sandboxes.container import remove_leftovers
+from tests.conftest import TEST_INSTANCE
 
 # The container tests' image: a busybox-static tree imported into podman (no registry needed).
 IMAGE = "localhost/mesa-test-busybox:latest"
@@ -27,6 +28,12 @@ def _runner_dirs(settings: Any, tmp_path: Path) -> None:
     settings.MESA_MAX_RUNS = 4
     settings.MESA_MAX_RUNS_PER_AGENT = 1
     settings.MESA_RETRY_DELAY_S = 3600  # automatic retries wait unless a test wants them
+
+
+def mesa_containers(engine: Any) -> list[Any]:
+    """This test session's run containers (other sessions may share the engine)."""
+    labels = ["mesa.run", f"mesa.instance={TEST_INSTANCE}"]
+    return list(engine.containers.list(all=True, filters={"label": labels}))
 
 
 def git(repo: Path, *args: str) -> str:
@@ -92,6 +99,6 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     assert client.ping()
     client.mesa_url = f"unix://{sock}"  # for tests that reach it as DOCKER_HOST
     yield client
-    remove_leftovers(client, live_run_ids=set())
+    remove_leftovers(client, live_run_ids=set(), instance=TEST_INSTANCE)
     service.terminate()
     service.wait(timeout=10)

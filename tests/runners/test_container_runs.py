@@ -30,8 +30,9 @@ from runners.readiness import HOST_RUNS_OFF
 from runners.sandboxes.container import ContainerSandbox
 from runners.scheduler import Scheduler
 from runners.services import run_cancel
+from tests.conftest import TEST_INSTANCE
 from tests.factories import SYSTEM, make_agent, make_issue, make_run, make_user
-from tests.runners.conftest import IMAGE, git
+from tests.runners.conftest import IMAGE, git, mesa_containers
 from tests.runners.test_sandbox_container import ShellRunner
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -58,7 +59,7 @@ def host_listener() -> Iterator[int]:
 
 
 def _mesa_containers(engine: Any) -> list[Any]:
-    return list(engine.containers.list(all=True, filters={"label": "mesa.run"}))
+    return mesa_containers(engine)
 
 
 def _lines(run: Run) -> list[str]:
@@ -235,18 +236,23 @@ def test_it_gives_a_prompt_on_stdin_and_hands_the_worktree_back(engine: Any, tmp
 def test_scheduler_start_removes_containers_of_runs_a_killed_scheduler_left(org: Any, on_engine: Any) -> None:
     agent = make_agent(org, slug="boxed", runner="command", sandbox="container", model="true")
     dead = make_run(agent, status=RunStatus.RUNNING, claimed_by=f"{socket.gethostname()}:999999999")
-    on_engine.containers.create(IMAGE, command=["sleep", "60"], labels={"mesa.run": str(dead.pk)}, name="mesa-dead")
-    on_engine.containers.create(IMAGE, command=["sleep", "60"], labels={"other": "1"}, name="not-mesa")
+    on_engine.containers.create(
+        IMAGE,
+        command=["sleep", "60"],
+        labels={"mesa.run": str(dead.pk), "mesa.instance": TEST_INSTANCE},
+        name=f"mesa-dead-{TEST_INSTANCE}",
+    )
+    on_engine.containers.create(IMAGE, command=["sleep", "60"], labels={"other": "1"}, name=f"not-mesa-{TEST_INSTANCE}")
     try:
         scheduler = Scheduler(max_workers=1)
         scheduler.start()
         scheduler.close(timeout=1)
         names = [c.name for c in on_engine.containers.list(all=True)]
-        assert "mesa-dead" not in names and "not-mesa" in names
+        assert f"mesa-dead-{TEST_INSTANCE}" not in names and f"not-mesa-{TEST_INSTANCE}" in names
         dead.refresh_from_db()
         assert dead.status == RunStatus.FAILED
     finally:
-        for container in on_engine.containers.list(all=True, filters={"name": "not-mesa"}):
+        for container in on_engine.containers.list(all=True, filters={"name": f"not-mesa-{TEST_INSTANCE}"}):
             container.remove(force=True)
 
 

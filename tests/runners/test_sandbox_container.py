@@ -16,7 +16,8 @@ from runners.base import LineParser, Outcome, ParsedEvent, RunContext
 from runners.executor import SubprocessRunner
 from runners.sandboxes.base import sandbox_for
 from runners.sandboxes.container import ContainerSandbox, remove_leftovers
-from tests.runners.conftest import IMAGE
+from tests.conftest import TEST_INSTANCE
+from tests.runners.conftest import IMAGE, mesa_containers
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +69,7 @@ def _run(engine: Any, workdir: Path, script: str, **kw: Any) -> tuple[Outcome, S
 
 
 def _mesa_containers(engine: Any) -> list[Any]:
-    return list(engine.containers.list(all=True, filters={"label": "mesa.run"}))
+    return mesa_containers(engine)
 
 
 def test_it_writes_in_the_workspace_only_and_streams_through_the_parser(engine: Any, tmp_path: Path) -> None:
@@ -115,11 +116,20 @@ def test_it_stops_and_removes_the_container_on_timeout(engine: Any, tmp_path: Pa
 
 
 def test_it_removes_containers_of_dead_runs_at_start(engine: Any) -> None:
-    engine.containers.create(IMAGE, command=["sleep", "60"], labels={"mesa.run": "41"}, name="mesa-left-41")
-    engine.containers.create(IMAGE, command=["sleep", "60"], labels={"mesa.run": "42"}, name="mesa-live-42")
-    assert remove_leftovers(engine, live_run_ids={42}) == ["mesa-left-41"]
-    assert [c.name for c in _mesa_containers(engine)] == ["mesa-live-42"]
-    remove_leftovers(engine, live_run_ids=set())
+    def create(name: str, run_id: str, instance: str = TEST_INSTANCE) -> None:
+        labels = {"mesa.run": run_id, "mesa.instance": instance}
+        engine.containers.create(IMAGE, command=["sleep", "60"], labels=labels, name=f"{name}-{TEST_INSTANCE}")
+
+    create("mesa-left-41", "41")
+    create("mesa-live-42", "42")
+    create("other-mesa-41", "41", instance=f"another-{TEST_INSTANCE}")  # another Mesa on the same engine
+    try:
+        assert remove_leftovers(engine, live_run_ids={42}) == [f"mesa-left-41-{TEST_INSTANCE}"]
+        assert [c.name for c in _mesa_containers(engine)] == [f"mesa-live-42-{TEST_INSTANCE}"]
+        assert engine.containers.get(f"other-mesa-41-{TEST_INSTANCE}")
+    finally:
+        remove_leftovers(engine, live_run_ids=set())
+        remove_leftovers(engine, live_run_ids=set(), instance=f"another-{TEST_INSTANCE}")
 
 
 def test_it_finds_both_sandboxes_in_the_registry() -> None:
