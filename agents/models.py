@@ -30,6 +30,11 @@ class Terminal(models.TextChoices):
     PTY = "pty", "Pseudo-terminal (watch and type in the browser)"
 
 
+class Egress(models.TextChoices):
+    NONE = "none", "None (only the Mesa API)"
+    MODEL_API = "model_api", "The model API (and the Mesa API)"
+
+
 class AgentStatus(models.TextChoices):
     ACTIVE = "active"
     PAUSED = "paused"
@@ -43,6 +48,7 @@ CONFIG_FIELDS: tuple[str, ...] = (
     "runner",
     "sandbox",
     "terminal",
+    "egress",
     "model",
     "working_dir",
     "base_branch",
@@ -73,6 +79,9 @@ class Agent(models.Model):
     # A host run under a pseudo-terminal (runners/pty_run.py): its screen streams to the run page and
     # whoever may drive it can type into it. Container runs keep pipes.
     terminal = models.CharField(max_length=8, choices=Terminal.choices, default=Terminal.OFF)
+    # What a container run may reach besides the Mesa API (runners/sandboxes/relay.py); a host run reaches
+    # everything the Mesa machine does, whatever this says.
+    egress = models.CharField(max_length=12, choices=Egress.choices, default=Egress.MODEL_API)
     model = models.CharField(max_length=120, blank=True, default="")
     working_dir = models.CharField(max_length=500, blank=True, default="")
     # Branch worktrees start from; empty = the repository's current HEAD branch.

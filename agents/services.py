@@ -10,7 +10,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from agents.models import CONFIG_FIELDS, Agent, AgentStatus, AgentVersion, Runner, Sandbox, Terminal
+from agents.models import CONFIG_FIELDS, Agent, AgentStatus, AgentVersion, Egress, Runner, Sandbox, Terminal
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput, NotFound
 from orgs.events import EventType, event_publish
@@ -31,6 +31,19 @@ def register_archetype_check(check: ArchetypeCheck) -> None:
 
 def _archetype_exists(slug: str) -> bool:
     return bool(_archetype_checks) and all(check(slug) for check in _archetype_checks)
+
+
+# Which sandbox a new agent gets when its creator does not choose: the runners app registers its engine
+# check (RunnersConfig.ready: container as soon as an engine answers), so agents never imports it.
+_sandbox_defaults: list[Callable[[], str]] = []
+
+
+def register_default_sandbox(provider: Callable[[], str]) -> None:
+    _sandbox_defaults[:] = [provider]
+
+
+def default_sandbox() -> str:
+    return _sandbox_defaults[0]() if _sandbox_defaults else Sandbox.HOST
 
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
@@ -103,6 +116,10 @@ def _clean_value(field: str, value: Any, agent: Agent) -> Any:
     if field == "terminal":
         if value not in Terminal.values:
             raise InvalidInput(f"Unknown terminal {value!r}; use one of {', '.join(Terminal.values)}.", field=field)
+        return value
+    if field == "egress":
+        if value not in Egress.values:
+            raise InvalidInput(f"Unknown egress {value!r}; use one of {', '.join(Egress.values)}.", field=field)
         return value
     if field == "runner":
         if value not in Runner.values:
@@ -184,6 +201,12 @@ def _loader_env_name(name: str) -> bool:
     return upper in LOADER_ENV_NAMES or upper.startswith(("LD_", "DYLD_"))
 
 
+def _endpoint_env_name(name: str) -> bool:
+    """A model endpoint variable: a container run with egress model_api may reach its host."""
+    upper = name.upper()
+    return upper.endswith(("_BASE_URL", "_API_BASE", "_ENDPOINT"))
+
+
 def _operator_only_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     """Why the change from ``before`` to ``after`` needs the instance operator (empty: it does not).
 
@@ -201,6 +224,9 @@ def _operator_only_changes(before: dict[str, Any], after: dict[str, Any]) -> lis
     changed = sorted(k for k in new_env if _loader_env_name(k) and old_env.get(k) != new_env[k])
     if changed:
         reasons.append(f"{', '.join(changed)} change which programs and libraries the agent runs")
+    endpoints = sorted(k for k in new_env if _endpoint_env_name(k) and old_env.get(k) != new_env[k])
+    if endpoints:
+        reasons.append(f"{', '.join(endpoints)} choose which host a container run may reach (its model API)")
     return reasons
 
 
@@ -249,11 +275,14 @@ def agent_create(*, actor: Actor, org: Org, slug: str, name: str = "", **config:
     if unknown:
         raise InvalidInput(f"Unknown agent field(s): {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
     agent = Agent(org=org, slug=slug)
+    # The default is nobody's choice; choosing host over it is the operator's (_operator_only_changes).
+    default = default_sandbox()
+    config.setdefault("sandbox", default)
     values = {"name": name or slug, "archetype": config.pop("archetype", "other"), **config}
     for field, value in values.items():
         setattr(agent, field, _clean_value(field, value, agent))
     _check_manager(agent, agent.reports_to)
-    _require_operator(actor, _snapshot(Agent(org=org)), _snapshot(agent))
+    _require_operator(actor, _snapshot(Agent(org=org, sandbox=default)), _snapshot(agent))
     try:
         with transaction.atomic():
             agent.save()

@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from agents.models import CONFIG_FIELDS, Agent, AgentStatus, AgentVersion, Runner, Terminal
+from agents.models import CONFIG_FIELDS, Agent, AgentStatus, AgentVersion, Egress, Runner, Sandbox, Terminal
 from agents.selectors import agent_ref
 from agents.services import agent_create, agent_resume, agent_rollback, agent_update
 from approvals.models import Approval, ApprovalStatus
@@ -116,6 +116,8 @@ def _agent_context(request: HtmxHttpRequest, agent: Agent) -> dict[str, Any]:
         "archetypes": archetype_list(org),
         "runners": Runner.choices,
         "terminals": Terminal.choices,
+        "sandboxes": Sandbox.choices,
+        "egresses": Egress.choices,
         "ship_modes": [("", "Org default"), *ShipMode.choices],
     }
 

@@ -212,6 +212,14 @@ MESA_MAX_RUNS = env_int("MESA_MAX_RUNS", 4)
 MESA_MAX_RUNS_PER_AGENT = env_int("MESA_MAX_RUNS_PER_AGENT", 1)
 # The API base URL handed to agents as $MESA_API_URL.
 MESA_API_URL = env_str("MESA_API_URL", f"http://127.0.0.1:{PORT}/api/v1")
+# Sandboxes (runners/sandboxes): a new agent's default ("auto": container as soon as an engine answers, else
+# host), the image of container runs, and whether host runs are allowed at all (on in local mode; in login mode
+# the operator turns them on: they run agents' code on this machine as the Mesa user).
+MESA_SANDBOX_DEFAULT = env_str("MESA_SANDBOX_DEFAULT", "auto")
+MESA_WORKER_IMAGE = env_str("MESA_WORKER_IMAGE", "localhost/mesa-worker:latest")
+MESA_ALLOW_HOST_RUNS = env_bool("MESA_ALLOW_HOST_RUNS", MESA_TRUSTED_LOCAL)
+# The label value that marks this Mesa's containers (empty: derived from the code's location and the database).
+MESA_INSTANCE_ID = env_str("MESA_INSTANCE_ID", "")
 # Where per-run git worktrees live; relative paths are under the repository root.
 MESA_WORKTREES_DIR = env_str("MESA_WORKTREES_DIR", "var/worktrees")
 # Keep a run's worktree after it ends (the branch is always kept when it has changes).

@@ -10,6 +10,7 @@ class RunnersConfig(AppConfig):
     def ready(self) -> None:
         # Nudge the scheduler process right after a wake-type event commits (see runners/wake.py).
         # Registration must wait until every app's models are loaded (AppConfig.ready), hence the imports here.
+        from agents.services import register_default_sandbox
         from approvals.models import ApprovalKind
         from approvals.registry import register_applier
         from issues.guards import register_evidence
@@ -18,9 +19,11 @@ class RunnersConfig(AppConfig):
         from runners.audit import audits_due
         from runners.companions import register_periodic
         from runners.evidence import run_with_diff
+        from runners.sandboxes.engine import default_sandbox
         from runners.wake import on_event
 
         add_listener(on_event)
         register_applier(ApprovalKind.BUDGET_RAISE, budget_raise)
         register_evidence(run_with_diff)
         register_periodic(audits_due)  # the orgs' audit schedules
+        register_default_sandbox(default_sandbox)

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from agents.keys import run_key_create, run_keys_revoke
-from agents.models import Agent
+from agents.models import Agent, Sandbox
 from agents.selectors import is_ceo
 from issues.models import Issue
 from learning.services import skill_uses_record
@@ -33,9 +33,11 @@ from runners.base import BaseRunner, EventSink, Outcome, ParsedEvent, RunContext
 from runners.branches import issue_workspace
 from runners.budget import budget_block, budget_remaining
 from runners.dispatch import Wake, dispatch
+from runners.executor import SubprocessRunner
 from runners.judge import evaluation_request, judge_prompt, judge_record
 from runners.models import Run, RunMode, RunStatus
 from runners.prompt import Prompt, prompt_build
+from runners.readiness import HOST_RUNS_OFF
 from runners.reflection import reflection_capture
 from runners.registry import runner_for
 from runners.services import failures_since_success, run_finish, run_start
@@ -222,6 +224,9 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
         except KeyError as exc:  # a runner name the registry does not know (an old or hand-edited config)
             _finish_failed(run, f"runner {run.runner or agent.runner!r} is not available: {exc}", agent_error=True)
             return RunStatus.FAILED
+        if agent.sandbox == Sandbox.HOST and isinstance(runner, SubprocessRunner) and not settings.MESA_ALLOW_HOST_RUNS:
+            _finish_failed(run, HOST_RUNS_OFF, agent_error=True)
+            return RunStatus.FAILED
         try:
             ws = _workspace(agent, run, issue)
         except (WorkspaceError, OSError) as exc:
@@ -273,6 +278,7 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
                 "mesa_terminal": agent.terminal,
                 "terminal_dir": str(terminals_dir()),
                 "terminal_cap": terminal_cap(),
+                "mesa_egress": agent.egress,
                 "org": agent.org.slug,
             },
         )

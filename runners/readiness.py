@@ -4,7 +4,9 @@ A fresh install points every agent at Claude Code, which may not be there: such 
 shown as needing setup (dashboard banner, agent list, assignee pickers) and the dispatcher
 queues nothing for it, instead of starting runs that fail at once. The check is a ``PATH``
 lookup, cheap enough to repeat on every page and wake-up, so installing the CLI (or choosing
-another runner in the agent's settings) takes effect at once.
+another runner in the agent's settings) takes effect at once. A container agent's CLI is the
+image's: it needs an engine that answers and has the worker image (a ping cached for seconds,
+``runners.sandboxes.engine``); a host agent needs host runs allowed (``MESA_ALLOW_HOST_RUNS``).
 """
 
 from __future__ import annotations
@@ -14,11 +16,33 @@ import shlex
 import shutil
 from collections.abc import Iterable
 
-from agents.models import Agent, AgentStatus
+from django.conf import settings
+
+from agents.models import Agent, AgentStatus, Sandbox
+from runners.executor import SubprocessRunner
 from runners.registry import RUNNERS, runner_for
+from runners.sandboxes.engine import engine_answers, engine_images
 
 # What the banner offers: a runner that needs nothing installed and finishes its runs.
 FALLBACK_RUNNER = "dry_run"
+HOST_RUNS_OFF = (
+    "host runs are off (login mode): the instance operator turns them on with MESA_ALLOW_HOST_RUNS=1, "
+    "or choose the container sandbox"
+)
+
+
+def sandbox_problem(agent: Agent, *, images: list[str] | None = None) -> str:
+    """ "" when ``agent``'s sandbox can run its CLI here; otherwise why not (``images``: the engine's, if known)."""
+    if agent.runner not in RUNNERS or not isinstance(runner_for(agent.runner), SubprocessRunner):
+        return ""  # in-process runners (noop, dry_run, openai) run inside Mesa whatever the sandbox
+    if agent.sandbox == Sandbox.HOST:
+        return "" if settings.MESA_ALLOW_HOST_RUNS else HOST_RUNS_OFF
+    if not engine_answers():
+        return "the container sandbox needs an engine: none answers (set DOCKER_HOST, see `manage.py doctor`)"
+    image = settings.MESA_WORKER_IMAGE
+    if image not in (engine_images() if images is None else images):
+        return f"the worker image {image} is not on the engine (build it, or set MESA_WORKER_IMAGE)"
+    return ""
 
 
 def runner_problem(runner: str, *, model: str = "", env: dict[str, str] | None = None) -> str:
@@ -45,11 +69,19 @@ def runner_problem(runner: str, *, model: str = "", env: dict[str, str] | None =
     return ""
 
 
-def agent_problem(agent: Agent) -> str:
-    """:func:`runner_problem` for ``agent`` (a terminated agent never needs setup)."""
+def agent_problem(agent: Agent, *, images: list[str] | None = None) -> str:
+    """Why ``agent`` cannot run here ("" when it can): its runner's CLI, its sandbox (a terminated agent: "").
+
+    ``images``: the engine's image tags when the caller has them (doctor, the Settings page).
+    """
     if agent.status == AgentStatus.TERMINATED:
         return ""
-    return runner_problem(agent.runner, model=agent.model, env=dict(agent.env or {}))
+    if agent.sandbox == Sandbox.CONTAINER and agent.runner in RUNNERS:
+        # The CLI is the image's, not this machine's: only the engine (and its image) matters.
+        problem = sandbox_problem(agent, images=images)
+        if problem or isinstance(runner_for(agent.runner), SubprocessRunner):
+            return problem
+    return runner_problem(agent.runner, model=agent.model, env=dict(agent.env or {})) or sandbox_problem(agent)
 
 
 def agents_needing_setup(agents: Iterable[Agent]) -> list[tuple[Agent, str]]:

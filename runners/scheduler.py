@@ -10,7 +10,8 @@ as a safety net.
 
 Start-up recovery: runs left ``running`` by a dead scheduler are marked failed (their
 orphaned process groups are killed when they can be identified), their issues get a
-system comment, crashed worktrees are pruned, and pending work is dispatched again.
+system comment, crashed worktrees are pruned, containers of runs that no longer run are
+removed (by their ``mesa.run`` label), and pending work is dispatched again.
 Stop (SIGTERM/SIGINT → :meth:`Scheduler.request_stop`): running runs are cancelled and
 recorded; nothing is left ``running``.
 """
@@ -49,6 +50,8 @@ from runners.dispatch import (
 from runners.execution import execute_run
 from runners.models import ACTIVE_RUN_STATUSES, Run, RunMode, RunStatus
 from runners.processes import process_is_run, started_after
+from runners.sandboxes.container import remove_leftovers
+from runners.sandboxes.engine import docker_client, engine_answers
 from runners.services import heartbeat_capped, run_claim, run_finish, scheduler_beat, worker_name
 from runners.shipping import ship_poll
 from runners.wake import WAKE_TYPES, WakeSocket
@@ -109,6 +112,17 @@ def recover(*, worker: str) -> list[int]:
                     "recorded as failed. The work will be picked up again.",
                 )
     return recovered
+
+
+def _remove_dead_containers(live_run_ids: set[int]) -> list[str]:
+    """Containers of runs that no longer run (their scheduler was killed): removed, by label."""
+    if not engine_answers():
+        return []
+    try:
+        return remove_leftovers(docker_client(), live_run_ids=live_run_ids)
+    except Exception:  # the engine went away meanwhile: the next start tries again
+        log.exception("could not remove leftover run containers")
+        return []
 
 
 class _Waker:
@@ -184,15 +198,17 @@ class Scheduler:
         keep = set(Run.objects.filter(status=RunStatus.RUNNING).values_list("id", flat=True))
         dirs = sorted(set(Agent.objects.exclude(working_dir="").values_list("working_dir", flat=True)))
         pruned = worktrees_prune(repo_dirs=dirs, keep_run_ids=keep)
+        containers = _remove_dead_containers(keep)
         queued = 0
         for wake in pending_wakes():
             if dispatch(wake) is not None:
                 queued += 1
         log.info(
-            "scheduler %s started: %d runs recovered, %d worktrees pruned, %d pending runs",
+            "scheduler %s started: %d runs recovered, %d worktrees pruned, %d containers removed, %d pending runs",
             self.worker,
             len(recovered),
             len(pruned),
+            len(containers),
             queued,
         )
         add_listener(self._on_event)

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+TEST_INSTANCE = f"tests-{os.getpid()}"
 
 
 @pytest.fixture(autouse=True)
@@ -16,6 +19,11 @@ def _isolated_dirs(settings: Any, tmp_path: Path) -> None:
     settings.MESA_LOCAL_LOGIN = False
     settings.MESA_LOCAL_LOGIN_FILE = str(tmp_path / "local-login.sha256")
     settings.MESA_TERMINALS_DIR = str(tmp_path / "terminals")
+    # New agents run on the host unless a test asks for a container (an engine may answer on a dev machine).
+    settings.MESA_SANDBOX_DEFAULT = "host"
+    settings.MESA_ALLOW_HOST_RUNS = True
+    # This test session's containers: other sessions (or Mesas) sharing the engine are never touched.
+    settings.MESA_INSTANCE_ID = TEST_INSTANCE
 
 
 @pytest.fixture

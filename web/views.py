@@ -29,9 +29,10 @@ from orgs.errors import Forbidden, InvalidInput, MesaError
 from orgs.models import DEFAULT_FEATURES, Activity, Membership, Org, OrgRole
 from orgs.selectors import orgs_visible
 from orgs.services import membership_remove, membership_set, org_update
-from runners.management.commands.doctor import doctor_rows
+from runners.management.commands.doctor import agent_rows, doctor_rows
 from runners.models import Run, RunStatus, SchedulerState
 from runners.readiness import FALLBACK_RUNNER, agents_needing_setup
+from runners.sandboxes.engine import engine_info
 from runners.selectors import agent_states
 from runners.services import scheduler_set_paused, scheduler_state_message
 from runners.usage import UsageTotals, day_start, usage_by_agent, usage_by_day
@@ -119,7 +120,14 @@ def runners_page(request: HtmxHttpRequest) -> HttpResponse:
     """Settings › Runners: ``manage.py doctor``'s findings, and which agents need setup."""
     org = require_org(request)
     agents = Agent.objects.filter(org=org).exclude(status=AgentStatus.TERMINATED).order_by("name")
-    ctx = {"rows": doctor_rows(), "needs_setup": agents_needing_setup(agents), "fallback_runner": FALLBACK_RUNNER}
+    info = engine_info()
+    ctx = {
+        "rows": doctor_rows(),
+        "needs_setup": agents_needing_setup(agents),
+        "fallback_runner": FALLBACK_RUNNER,
+        "engine": info,
+        "agent_rows": agent_rows(list(agents.select_related("org")), info),
+    }
     return render(request, "web/runners.html", ctx)
 
 

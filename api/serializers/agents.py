@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from agents.models import Agent, AgentStatus, Runner, Sandbox, Terminal
+from agents.models import Agent, AgentStatus, Egress, Runner, Sandbox, Terminal
 from api.fields import StrictBooleanField, StrictCharField, StrictInput, StrictIntegerField
 from api.serializers.issues import iso
 from orgs.secrets import env_masked
@@ -31,6 +31,7 @@ class AgentOutput(serializers.Serializer):
 
 
 class AgentDetailOutput(AgentOutput):
+    egress = serializers.ChoiceField(choices=Egress.choices, help_text="What a container run reaches besides Mesa.")
     working_dir = serializers.CharField()
     base_branch = serializers.CharField()
     max_turns = serializers.IntegerField()
@@ -67,6 +68,7 @@ def agent_out(agent: Agent, slugs: dict[int, str], *, detail: bool = False) -> d
     }
     if detail:
         out.update(
+            egress=agent.egress,
             working_dir=agent.working_dir,
             base_branch=agent.base_branch,
             max_turns=agent.max_turns,
@@ -95,6 +97,9 @@ class _AgentConfigInput(StrictInput):
     )
     terminal = serializers.ChoiceField(
         choices=Terminal.choices, required=False, help_text="pty: host runs execute under a pseudo-terminal."
+    )
+    egress = serializers.ChoiceField(
+        choices=Egress.choices, required=False, help_text="model_api: a container run may reach its model API."
     )
     model = StrictCharField(required=False, allow_blank=True)
     working_dir = StrictCharField(required=False, allow_blank=True)

@@ -7,19 +7,34 @@ non-root user; cpu, memory and pids limits; no network (``network_mode="none"``)
 host. A timeout or a stop asked by the sink kills the container; it is always removed at the end,
 and :func:`remove_leftovers` removes containers of runs that are no longer running.
 
-Not yet here (see the report of issue 11): prompts on stdin, the Mesa API through a socket
-forwarder, and model-API egress.
+Network: the container's namespace has only loopback; :mod:`runners.sandboxes.relay` listens inside
+it and relays to the Mesa API (``MESA_API_URL`` keeps working as is, or is rewritten to the loopback
+address that relays) and, when the agent's ``egress`` is ``model_api``, to its model API (the base
+URL variables of ``MODEL_URL_VARS`` in the run's environment, else the runner's public API). The
+command waits for the relays (a ready file in ``/run/mesa``) before it starts.
+
+Ownership: the container runs as the worktree's owner when that is not root; a root-owned worktree
+(Mesa running as root) is handed to uid 1000 for the run and handed back before Mesa reads the diff.
+
+A prompt on stdin is a file of the run dir that the wrapper redirects to the command.
+
+Not yet here (see the report of issue 11): per-agent images and credential mounts.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import queue
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from runners.base import EventSink, Outcome, ParsedEvent, RunContext
 from runners.executor import (
@@ -32,26 +47,42 @@ from runners.executor import (
     _parse,
     failure_reason,
 )
+from runners.sandboxes.engine import docker_client, instance_id, worker_image
+from runners.sandboxes.relay import Endpoint, RelayError, Relays
 
-DEFAULT_IMAGE = os.environ.get("MESA_WORKER_IMAGE", "localhost/mesa-worker:latest")
 WORKSPACE = "/workspace"
 HOME = "/home/mesa"
-USER = os.environ.get("MESA_CONTAINER_USER", "1000:1000")
+CONTAINER_UID = 1000  # who runs in the container when Mesa (and so the worktree) is root
+RUN_DIR = "/run/mesa"  # read-only in the container: the ready file the command waits for
+# Where each runner's CLI finds its model API when no base URL variable says otherwise.
+MODEL_APIS: dict[str, tuple[str, ...]] = {
+    "claude_code": ("https://api.anthropic.com",),
+    "codex": ("https://api.openai.com", "https://chatgpt.com"),
+    "gemini": ("https://generativelanguage.googleapis.com",),
+    "copilot": ("https://api.githubcopilot.com", "https://api.github.com"),
+    "opencode": ("https://api.anthropic.com", "https://api.openai.com"),
+}
+# What a run may ask of Mesa over its relay: the API and the MCP endpoint, not the dashboard.
+MESA_PATHS = ("/api/", "/mcp")
+# Variables that point a CLI at another model endpoint (setting them is the operator's, agents.services).
+MODEL_URL_VARS = ("ANTHROPIC_BASE_URL", "OPENAI_BASE_URL", "GOOGLE_GEMINI_BASE_URL", "MESA_CODEX_BASE_URL")
+# The command's wrapper: wait for the relays (the ready file), then become the command, stdin from a file.
+_WAIT = (
+    f"n=0; while [ ! -e {RUN_DIR}/ready ]; do n=$((n+1)); if [ $n -gt 600 ]; then "
+    'echo "mesa: the network relay did not come up" >&2; exit 125; fi; sleep 0.05; done; '
+)
+_EXEC_STDIN = f'exec "$@" <{RUN_DIR}/stdin'
+_EXEC = 'exec "$@" </dev/null'
 # Host variables that describe the host, not the run: they would be wrong (or leak) inside.
 _HOST_ONLY_ENV = frozenset({"PATH", "HOME", "USER", "LOGNAME", "SHELL", "PWD", "OLDPWD", "TMPDIR", "VIRTUAL_ENV"})
 _EOF = object()
 
 
-def docker_client() -> Any:
-    """A docker SDK client for ``DOCKER_HOST`` (Docker or podman's API socket)."""
-    import docker  # the SDK is only needed by processes that run containers
-
-    return docker.from_env()
-
-
 def container_env(env: dict[str, str]) -> dict[str, str]:
     inside = {k: v for k, v in env.items() if k not in _HOST_ONLY_ENV}
     inside["HOME"] = HOME
+    if "MESA_WORKTREE" in inside:
+        inside["MESA_WORKTREE"] = WORKSPACE  # the host path means nothing inside
     return inside
 
 
@@ -60,7 +91,79 @@ def _labels(ctx: RunContext) -> dict[str, str]:
         "mesa.run": str(ctx.run_id),
         "mesa.org": str(ctx.extra.get("org", "")),
         "mesa.agent": ctx.agent_slug,
+        "mesa.instance": instance_id(),
     }
+
+
+class NetworkPlan:
+    """What a run's container may reach: relays to open, the environment and ``/etc/hosts`` inside."""
+
+    def __init__(self) -> None:
+        self.endpoints: list[Endpoint] = []
+        self.extra_hosts: dict[str, str] = {}
+        self._next_ip = 10
+
+    def add(self, url: str, *, paths: tuple[str, ...] = ()) -> str:
+        """Let the container reach ``url``'s host and port; returns the URL to use inside.
+
+        ``paths``: on plain HTTP, the only request targets relayed (see ``relay``).
+        """
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if not host or parts.scheme not in ("http", "https"):
+            return url
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        netloc = parts.netloc
+        try:
+            literal = ipaddress.ip_address(host)
+        except ValueError:
+            literal = None
+        if host == "localhost" or (literal is not None and literal.is_loopback and literal.version == 4):
+            listen = "127.0.0.1"  # the same loopback address inside: the URL works unchanged
+        elif literal is not None:
+            listen = self._fresh_ip()  # an address of the host: inside, a loopback address relays to it
+            netloc = f"{listen}:{port}"
+        else:
+            listen = self.extra_hosts.get(host) or self._fresh_ip()
+            self.extra_hosts[host] = listen  # the name resolves to the relay inside
+        if not any(e.listen_ip == listen and e.port == port for e in self.endpoints):
+            gate = paths if parts.scheme == "http" else ()
+            self.endpoints.append(Endpoint(listen, port, host, port, gate))
+        return urlunsplit(parts._replace(netloc=netloc))
+
+    def _fresh_ip(self) -> str:
+        self._next_ip += 1
+        return f"127.0.0.{self._next_ip}"
+
+
+def network_plan(env: dict[str, str], *, runner: str, egress: str) -> tuple[NetworkPlan, dict[str, str]]:
+    """The relays a run needs and its environment inside: the Mesa API always, the model API if allowed."""
+    plan = NetworkPlan()
+    inside = dict(env)
+    if env.get("MESA_API_URL"):
+        inside["MESA_API_URL"] = plan.add(env["MESA_API_URL"], paths=MESA_PATHS)
+    if egress == "model_api":
+        urls = {name: env[name] for name in MODEL_URL_VARS if env.get(name)}
+        for name, url in urls.items():
+            inside[name] = plan.add(url)
+        if not urls:
+            for url in MODEL_APIS.get(runner, ()):
+                plan.add(url)
+    return plan, inside
+
+
+def _owner(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_uid, st.st_gid
+
+
+def _chown_tree(path: Path, uid: int, gid: int) -> None:
+    """Hand a worktree to ``uid:gid`` (never following a link: the agent may have left some)."""
+    os.lchown(path, uid, gid)
+    for root, dirs, files in os.walk(path):
+        for name in dirs + files:
+            with contextlib.suppress(FileNotFoundError):
+                os.lchown(os.path.join(root, name), uid, gid)
 
 
 def _pump(chunks: Iterable[bytes], out: queue.Queue[object]) -> None:
@@ -84,7 +187,7 @@ class ContainerSandbox:
 
     def __init__(self, client: Any = None, image: str = "") -> None:
         self._client = client
-        self.image = image or DEFAULT_IMAGE
+        self.image = image or worker_image()
 
     @property
     def client(self) -> Any:
@@ -96,18 +199,54 @@ class ContainerSandbox:
         cmd = runner.command(ctx)
         if not cmd or not cmd[0]:
             return _setup_failure(sink, "no command to run")
-        if runner.stdin(ctx) is not None:
-            return _setup_failure(sink, "prompts on stdin are not supported in a container yet")
+        plan, env = network_plan(ctx.env, runner=runner.name, egress=str(ctx.extra.get("mesa_egress") or "none"))
+        owner = _owner(ctx.cwd)
+        handed = owner[0] == 0  # Mesa runs as root: the run's user is CONTAINER_UID, for this run only
+        user = f"{CONTAINER_UID}:{CONTAINER_UID}" if handed else f"{owner[0]}:{owner[1]}"
+        run_dir = Path(tempfile.mkdtemp(prefix=f"mesa-run-{ctx.run_id}-"))
+        run_dir.chmod(0o755)
+        stdin = runner.stdin(ctx)
+        if stdin is not None:  # the prompt, read from a file of the read-only run dir
+            (run_dir / "stdin").write_bytes(stdin)
+            (run_dir / "stdin").chmod(0o644)
+        relays = Relays()
+        container = None
+        try:
+            if handed:
+                _chown_tree(ctx.cwd, CONTAINER_UID, CONTAINER_UID)
+            if plan.endpoints or stdin is not None:
+                wait = _WAIT if plan.endpoints else ""
+                cmd = ["/bin/sh", "-c", wait + (_EXEC_STDIN if stdin is not None else _EXEC), "mesa-run", *cmd]
+            container = self._create(ctx, cmd, env, plan, user, run_dir)
+            return self._follow(container, runner, ctx, sink, plan, relays, run_dir)
+        except (_SetupError, RuntimeError) as exc:  # RuntimeError: no engine configured
+            return _setup_failure(sink, str(exc))
+        finally:
+            relays.close()
+            if container is not None:
+                with contextlib.suppress(Exception):
+                    container.remove(force=True)
+            if handed:
+                _chown_tree(ctx.cwd, *owner)
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+    def _create(
+        self, ctx: RunContext, cmd: list[str], env: dict[str, str], plan: NetworkPlan, user: str, run_dir: Path
+    ) -> Any:
         limits = ctx.extra.get("limits", {})
         try:
-            container = self.client.containers.create(
+            return self.client.containers.create(
                 ctx.extra.get("image") or self.image,
                 command=cmd,
-                user=USER,
+                user=user,
                 working_dir=WORKSPACE,
-                environment=container_env(ctx.env),
-                volumes={str(ctx.cwd): {"bind": WORKSPACE, "mode": "rw"}},
+                environment=container_env(env),
+                volumes={
+                    str(ctx.cwd): {"bind": WORKSPACE, "mode": "rw"},
+                    str(run_dir): {"bind": RUN_DIR, "mode": "ro"},
+                },
                 network_mode="none",
+                extra_hosts=plan.extra_hosts or None,
                 read_only=True,
                 tmpfs={HOME: "rw,size=256m", "/tmp": "rw,size=256m"},
                 cap_drop=["ALL"],
@@ -119,21 +258,36 @@ class ContainerSandbox:
                 name=f"mesa-run-{ctx.run_id}-{os.getpid()}-{time.monotonic_ns()}",
             )
         except Exception as exc:
-            return _setup_failure(sink, f"could not create the container: {exc}")
-        try:
-            return self._follow(container, runner, ctx, sink)
-        finally:
-            with contextlib.suppress(Exception):
-                container.remove(force=True)
+            raise _SetupError(f"could not create the container: {exc}") from exc
 
-    def _follow(self, container: Any, runner: SubprocessRunner, ctx: RunContext, sink: EventSink) -> Outcome:
+    def _follow(
+        self,
+        container: Any,
+        runner: SubprocessRunner,
+        ctx: RunContext,
+        sink: EventSink,
+        plan: NetworkPlan,
+        relays: Relays,
+        run_dir: Path,
+    ) -> Outcome:
         parser = runner.parser(ctx)
         grace = float(ctx.extra.get("kill_grace_s", DEFAULT_KILL_GRACE_S))
-        container.start()
+        try:
+            container.start()
+            container.reload()
+        except Exception as exc:
+            raise _SetupError(f"could not start the container: {exc}") from exc
+        pid = int(container.attrs.get("State", {}).get("Pid") or 0)
+        if plan.endpoints:
+            try:
+                for endpoint in plan.endpoints:
+                    relays.open(pid, endpoint)
+            except RelayError as exc:
+                raise _SetupError(f"could not give the container its network: {exc}") from exc
+            (run_dir / "ready").touch()
         on_start: Callable[[int], None] | None = getattr(sink, "started", None)
         if callable(on_start):
-            container.reload()
-            on_start(int(container.attrs.get("State", {}).get("Pid") or 0))
+            on_start(pid)
         lines: queue.Queue[object] = queue.Queue()
         stream = container.logs(stream=True, follow=True, stdout=True, stderr=False)
         threading.Thread(target=_pump, args=(stream, lines), daemon=True).start()
@@ -203,10 +357,15 @@ class ContainerSandbox:
         )
 
 
-def remove_leftovers(client: Any, *, live_run_ids: set[int]) -> list[str]:
-    """Remove Mesa's containers whose run is not in ``live_run_ids`` (start-up recovery); their names."""
+def remove_leftovers(client: Any, *, live_run_ids: set[int], instance: str = "") -> list[str]:
+    """Remove this Mesa's containers whose run is not in ``live_run_ids`` (start-up recovery); their names.
+
+    Only containers labelled with ``instance`` (this Mesa's :func:`instance_id` by default): another Mesa
+    on the same engine keeps its own.
+    """
     removed = []
-    for container in client.containers.list(all=True, filters={"label": "mesa.run"}):
+    labels = ["mesa.run", f"mesa.instance={instance or instance_id()}"]
+    for container in client.containers.list(all=True, filters={"label": labels}):
         run_id = container.labels.get("mesa.run", "")
         if run_id.isdigit() and int(run_id) in live_run_ids:
             continue
@@ -214,6 +373,10 @@ def remove_leftovers(client: Any, *, live_run_ids: set[int]) -> list[str]:
             container.remove(force=True)
             removed.append(container.name)
     return removed
+
+
+class _SetupError(Exception):
+    """The container could not be set up: the run fails at once with this reason."""
 
 
 def _setup_failure(sink: EventSink, reason: str) -> Outcome:

@@ -95,6 +95,7 @@ def test_it_rolls_back_every_field_as_a_new_version(org: Any) -> None:
         runner="codex",
         sandbox="container",
         terminal="pty",
+        egress="none",
         model="gpt",
         working_dir="/tmp/w",
         base_branch="dev",

@@ -84,6 +84,21 @@ def test_it_saves_the_configuration_as_a_new_version_and_rolls_back(client: Any,
     assert agent.model == "small" and agent.reports_to is None and agent.config_version == 3
 
 
+def test_the_operator_chooses_the_sandbox_and_the_egress_in_the_form(client: Any, org: Any) -> None:
+    agent = make_agent(org, slug="worker", sandbox="host")
+    body = client.get("/agents/worker/").content.decode()
+    assert '<select name="sandbox">' in body and '<option value="model_api" selected>' in body
+    response = client.post(
+        "/agents/worker/edit",
+        {"name": "Worker", "sandbox": "container", "egress": "none"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="agent-config",
+    )
+    assert response.status_code == 200, response.content
+    agent.refresh_from_db()
+    assert (agent.sandbox, agent.egress) == ("container", "none")
+
+
 def test_it_refuses_a_bad_configuration_inline(client: Any, org: Any) -> None:
     agent = make_agent(org, slug="worker")
     response = client.post(

@@ -11,14 +11,14 @@ from tests.runners.conftest import script
 
 
 def test_it_lists_installed_runner_binaries_with_versions_and_the_missing_ones(
-    tmp_path: Path, monkeypatch: Any
+    db: None, tmp_path: Path, monkeypatch: Any
 ) -> None:
     script(tmp_path, "claude", "print('9.9.9 (Claude Code)')\n")
     git_dir = Path("/usr/bin")
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{git_dir}")
     out = StringIO()
     call_command("doctor", json=True, stdout=out)
-    rows = {row["runner"]: row for row in json.loads(out.getvalue())}
+    rows = {row["runner"]: row for row in json.loads(out.getvalue())["runners"]}
     assert rows["claude_code"]["status"] == "ok" and rows["claude_code"]["version"] == "9.9.9 (Claude Code)"
     assert rows["codex"]["status"] == "missing"
     assert rows["noop"]["status"] == "builtin"

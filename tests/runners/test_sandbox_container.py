@@ -1,16 +1,12 @@
 """The container sandbox on a real engine: podman's API socket, started by the ``engine`` fixture.
 
-The image is a busybox-static tree imported locally (no registry). Each test runs a tiny
-``SubprocessRunner`` whose command is a shell line, through :class:`ContainerSandbox`.
+The image is a busybox-static tree imported locally (no registry; see ``tests/runners/conftest.py``). Each test
+runs a tiny ``SubprocessRunner`` whose command is a shell line, through :class:`ContainerSandbox`.
 """
 
 from __future__ import annotations
 
-import shutil
 import socket
-import subprocess
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,49 +16,10 @@ from runners.base import LineParser, Outcome, ParsedEvent, RunContext
 from runners.executor import SubprocessRunner
 from runners.sandboxes.base import sandbox_for
 from runners.sandboxes.container import ContainerSandbox, remove_leftovers
+from tests.conftest import TEST_INSTANCE
+from tests.runners.conftest import IMAGE, mesa_containers
 
 pytestmark = pytest.mark.slow
-IMAGE = "localhost/mesa-test-busybox:latest"
-CONF = '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n[engine]\nruntime = "runc"\n'
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A docker SDK client on a private ``podman system service`` socket, with the busybox image."""
-    import docker
-
-    podman = shutil.which("podman")
-    assert podman, "podman is not installed: `make test` installs it (apt-get install podman runc busybox-static)"
-    scratch = tmp_path_factory.mktemp("engine")
-    (scratch / "containers.conf").write_text(CONF)
-    env = {"CONTAINERS_CONF": str(scratch / "containers.conf"), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-    root = scratch / "root"
-    for sub in ("bin", "tmp", "proc", "sys", "dev", "etc", "workspace", "home/mesa"):
-        (root / sub).mkdir(parents=True)
-    shutil.copy("/bin/busybox", root / "bin" / "busybox")
-    applets = subprocess.run(["/bin/busybox", "--list"], capture_output=True, text=True, check=True).stdout.split()
-    for applet in applets:
-        if applet != "busybox":
-            (root / "bin" / applet).symlink_to("busybox")
-    (root / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\nmesa:x:1000:1000:mesa:/home/mesa:/bin/sh\n")
-    (root / "etc/group").write_text("root:x:0:\nmesa:x:1000:\n")
-    tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
-    subprocess.run(
-        [podman, "import", "-q", "--change", "ENV PATH=/bin", "-", IMAGE], stdin=tar.stdout, env=env, check=True
-    )
-    tar.wait()
-    sock = scratch / "podman.sock"
-    service = subprocess.Popen([podman, "system", "service", "--time=0", f"unix://{sock}"], env=env)
-    for _ in range(200):  # polling for readiness, not for correctness
-        if sock.exists():
-            break
-        time.sleep(0.05)
-    client = docker.DockerClient(base_url=f"unix://{sock}", version="1.41")
-    assert client.ping()
-    yield client
-    remove_leftovers(client, live_run_ids=set())
-    service.terminate()
-    service.wait(timeout=10)
 
 
 class _Lines:
@@ -112,7 +69,7 @@ def _run(engine: Any, workdir: Path, script: str, **kw: Any) -> tuple[Outcome, S
 
 
 def _mesa_containers(engine: Any) -> list[Any]:
-    return list(engine.containers.list(all=True, filters={"label": "mesa.run"}))
+    return mesa_containers(engine)
 
 
 def test_it_writes_in_the_workspace_only_and_streams_through_the_parser(engine: Any, tmp_path: Path) -> None:
@@ -159,11 +116,20 @@ def test_it_stops_and_removes_the_container_on_timeout(engine: Any, tmp_path: Pa
 
 
 def test_it_removes_containers_of_dead_runs_at_start(engine: Any) -> None:
-    engine.containers.create(IMAGE, command=["sleep", "60"], labels={"mesa.run": "41"}, name="mesa-left-41")
-    engine.containers.create(IMAGE, command=["sleep", "60"], labels={"mesa.run": "42"}, name="mesa-live-42")
-    assert remove_leftovers(engine, live_run_ids={42}) == ["mesa-left-41"]
-    assert [c.name for c in _mesa_containers(engine)] == ["mesa-live-42"]
-    remove_leftovers(engine, live_run_ids=set())
+    def create(name: str, run_id: str, instance: str = TEST_INSTANCE) -> None:
+        labels = {"mesa.run": run_id, "mesa.instance": instance}
+        engine.containers.create(IMAGE, command=["sleep", "60"], labels=labels, name=f"{name}-{TEST_INSTANCE}")
+
+    create("mesa-left-41", "41")
+    create("mesa-live-42", "42")
+    create("other-mesa-41", "41", instance=f"another-{TEST_INSTANCE}")  # another Mesa on the same engine
+    try:
+        assert remove_leftovers(engine, live_run_ids={42}) == [f"mesa-left-41-{TEST_INSTANCE}"]
+        assert [c.name for c in _mesa_containers(engine)] == [f"mesa-live-42-{TEST_INSTANCE}"]
+        assert engine.containers.get(f"other-mesa-41-{TEST_INSTANCE}")
+    finally:
+        remove_leftovers(engine, live_run_ids=set())
+        remove_leftovers(engine, live_run_ids=set(), instance=f"another-{TEST_INSTANCE}")
 
 
 def test_it_finds_both_sandboxes_in_the_registry() -> None:

@@ -44,6 +44,7 @@ def _send(client: Client, method: str, path: str, key: str, body: dict[str, Any]
         {"env": {"PATH": "/tmp/evil:/usr/bin"}},
         {"env": {"LD_PRELOAD": "/tmp/evil.so"}},
         {"env": {"pythonpath": "/tmp/evil"}},
+        {"env": {"ANTHROPIC_BASE_URL": "http://exfil.example"}},  # where a container run's egress may go
     ],
 )
 def test_it_refuses_code_running_settings_to_a_board_key(db: None, client: Client, change: dict[str, Any]) -> None:
@@ -87,3 +88,19 @@ def test_it_lets_a_board_key_set_harmless_env_and_the_operator_everything(db: No
     agent_update(actor=SYSTEM, agent=agent, env={"FEATURE_FLAG": "1", "PATH": "/usr/bin"}, working_dir="/srv")
     agent.refresh_from_db()
     assert agent.runner == "command" and agent.env["PATH"] == "/usr/bin" and agent.working_dir == "/srv"
+
+
+def test_it_runs_nothing_on_the_host_until_the_operator_allows_host_runs(db: None, settings: Any) -> None:
+    from runners.execution import execute_run
+    from runners.models import RunStatus
+    from runners.readiness import HOST_RUNS_OFF, agent_problem
+    from tests.factories import make_run
+
+    settings.MESA_ALLOW_HOST_RUNS = False  # login mode, the operator has not turned host runs on
+    org = make_org(name="Org B", slug="org-b", issue_prefix="OB")
+    agent = make_agent(org, slug="hosted", runner="command", sandbox="host", model="touch /tmp/mesa-host-ran")
+    assert agent_problem(agent) == HOST_RUNS_OFF  # the dispatcher queues nothing for it
+    run = make_run(agent, status=RunStatus.RUNNING)
+    assert execute_run(run.pk) == RunStatus.FAILED
+    run.refresh_from_db()
+    assert run.failure_reason == HOST_RUNS_OFF and run.pid is None

@@ -1,4 +1,6 @@
-"""`python manage.py doctor`: which runner binaries (and git) are installed, their versions, what is missing."""
+"""`python manage.py doctor`: which runner binaries (and git) are installed, their versions, what is missing;
+the container engine (kind, version, socket) and its images; and for each agent whether it can run, and why not.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +12,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from agents.models import Agent, AgentStatus
+from runners.readiness import agent_problem
 from runners.registry import RUNNERS, runner_for
+from runners.sandboxes.engine import EngineInfo, engine_info
 
 VERSION_TIMEOUT_S = 5.0
 
@@ -64,6 +69,31 @@ def doctor_rows() -> list[dict[str, str]]:
     return rows
 
 
+def engine_row(info: EngineInfo) -> dict[str, Any]:
+    return {
+        "url": info.url,
+        "kind": info.kind,
+        "version": info.version,
+        "status": "ok" if info.ok else "missing",
+        "error": info.error,
+        "images": info.images,
+    }
+
+
+def agent_rows(agents: list[Agent], info: EngineInfo) -> list[dict[str, str]]:
+    """One row per agent: org, slug, runner, sandbox, and the problem that stops it ("" = it can run)."""
+    return [
+        {
+            "org": agent.org.slug,
+            "agent": agent.slug,
+            "runner": agent.runner,
+            "sandbox": agent.sandbox,
+            "problem": agent_problem(agent, images=info.images if info.ok else None),
+        }
+        for agent in agents
+    ]
+
+
 class Command(BaseCommand):
     help = "List the runner binaries Mesa can use: installed (with version) or missing."
 
@@ -72,12 +102,28 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         rows = doctor_rows()
+        info = engine_info()
+        agents = list(
+            Agent.objects.exclude(status=AgentStatus.TERMINATED).select_related("org").order_by("org__slug", "slug")
+        )
+        agents_out = agent_rows(agents, info)
         if options["json"]:
-            self.stdout.write(json.dumps(rows, indent=2))
+            report = {"runners": rows, "engine": engine_row(info), "agents": agents_out}
+            self.stdout.write(json.dumps(report, indent=2))
             return
         for row in rows:
             detail = row["version"] or row["path"]
             self.stdout.write(f"{row['status']:<8} {row['runner']:<12} {row['binary']:<10} {detail}")
+        if info.ok:
+            self.stdout.write(f"ok       (containers) {info.kind} {info.version} at {info.url}")
+            self.stdout.write(f"         images: {', '.join(info.images) or '(none)'}")
+        else:
+            self.stdout.write(f"missing  (containers) {info.error}")
+        for agent in agents_out:
+            state = f"cannot run: {agent['problem']}" if agent["problem"] else "can run"
+            self.stdout.write(
+                f"agent    {agent['org']}/{agent['agent']} ({agent['runner']}, {agent['sandbox']}): {state}"
+            )
         missing = [r["binary"] for r in rows if r["status"] == "missing"]
         if missing:
             self.stdout.write(f"missing: {', '.join(missing)} (install them to use those runners)")
