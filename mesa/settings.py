@@ -207,6 +207,8 @@ MESA_MAX_RUNS = env_int("MESA_MAX_RUNS", 4)
 MESA_MAX_RUNS_PER_AGENT = env_int("MESA_MAX_RUNS_PER_AGENT", 1)
 # The API base URL handed to agents as $MESA_API_URL.
 MESA_API_URL = env_str("MESA_API_URL", f"http://127.0.0.1:{PORT}/api/v1")
+# Mesa's MCP server (streamable HTTP) handed to agents as $MESA_MCP_URL: beside the API by default.
+MESA_MCP_URL = env_str("MESA_MCP_URL", MESA_API_URL.rstrip("/").removesuffix("/api/v1") + "/mcp")
 # Where per-run git worktrees live; relative paths are under the repository root.
 MESA_WORKTREES_DIR = env_str("MESA_WORKTREES_DIR", "var/worktrees")
 # Keep a run's worktree after it ends (the branch is always kept when it has changes).

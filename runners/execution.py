@@ -55,6 +55,7 @@ def build_env(*, agent: Agent, run: Run, issue: Issue | None, api_key: str, work
     env.update(
         {
             "MESA_API_URL": settings.MESA_API_URL,
+            "MESA_MCP_URL": settings.MESA_MCP_URL,
             "MESA_API_KEY": api_key,
             "MESA_AGENT_ID": str(agent.pk),
             "MESA_AGENT_SLUG": agent.slug,
@@ -76,7 +77,7 @@ _PLAIN_NAMES = frozenset(
         "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "LANG", "LANGUAGE", "TZ", "PWD", "OLDPWD", "SHLVL",
         "HOSTNAME", "TMPDIR", "TMP", "TEMP", "DISPLAY", "COLORTERM", "TERM_PROGRAM", "EDITOR", "VISUAL", "PAGER",
         "LS_COLORS", "_", "MESA_API_URL", "MESA_AGENT_ID", "MESA_AGENT_SLUG", "MESA_RUN_ID", "MESA_ISSUE_KEY",
-        "MESA_WORKTREE", "MESA_RUN_MODE",
+        "MESA_WORKTREE", "MESA_RUN_MODE", "MESA_MCP_URL",
     }
 )  # fmt: skip
 _PLAIN_PREFIXES = ("LC_", "XDG_")

@@ -25,6 +25,7 @@ from issues.models import OPEN_STATUSES, Comment, CommentKind, Issue, Status
 from runners.backlog import backlog_read
 from runners.branch_prompt import branch_section
 from runners.cheatsheet import cheat_sheet
+from runners.registry import runner_for
 
 LAST_COMMENTS = 8
 COMMENT_MAX = 1_500
@@ -155,6 +156,24 @@ assigned to the right team member (POST /issues with assignee and parent), keep 
 work block on track, review what reaches you, and ask the humans (POST /approvals) for decisions beyond you."""
 
 
+MCP_TOOLS = """MESA TOOLS. You have Mesa's tools over MCP (the server "mesa"): use the mesa tools for everything
+you do in Mesa, not curl. inbox; issue_read, issue_checkout, issue_update (status, with a comment),
+issue_release, comment_create (kind "evidence" for what you did and how you verified it), issue_create
+(a sub-issue: parent + assignee), issue_similarity; approval_request; wiki_search, wiki_read, wiki_write,
+wiki_update; runs_list, run_read, workspace_state; channels_list, channel_messages, channel_post,
+channel_read, messages_unread (your team's channels and direct messages).
+Only if the mesa tools are missing: the same API is at $MESA_API_URL with
+'Authorization: Bearer $MESA_API_KEY' (never print the key); its OpenAPI schema is /api/schema/ there."""
+
+
+def has_mcp(agent: Agent) -> bool:
+    """True when the agent's runner hands its CLI Mesa's MCP server (see ``BaseRunner.mcp``)."""
+    try:
+        return bool(runner_for(agent.runner).mcp)
+    except (KeyError, ImportError):
+        return False
+
+
 def api_cheat_sheet(*, ceo: bool) -> str:
     """The API commands an agent may run, generated from the API's routes and serializers (see ``api.cheatsheet``)."""
     return cheat_sheet(ceo=ceo)
@@ -241,5 +260,10 @@ def prompt_build(*, agent: Agent, issue: Issue | None, mode: str, reason: str = 
     learned = reflections(agent)
     if learned:
         parts.append("What you reported on earlier work (learn from it):\n" + "\n".join(f"- {x}" for x in learned))
-    parts.append(api_cheat_sheet(ceo=ceo))
+    if has_mcp(agent):
+        parts.append(MCP_TOOLS)
+        if ceo:  # hiring and the roster have no tool: the CEO keeps its commands for them
+            parts.append(api_cheat_sheet(ceo=ceo))
+    else:
+        parts.append(api_cheat_sheet(ceo=ceo))
     return Prompt(system=role_text(agent), task="\n\n".join(p for p in parts if p).strip() + "\n")
