@@ -8,7 +8,21 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from api.views import agents, approvals, archetypes, blocks, hooks, inbox, issues, labels, routines, runs, usage, wiki
+from api.views import (
+    agents,
+    approvals,
+    archetypes,
+    blocks,
+    chat,
+    hooks,
+    inbox,
+    issues,
+    labels,
+    routines,
+    runs,
+    usage,
+    wiki,
+)
 
 urlpatterns: list[URLPattern | URLResolver] = [
     # Work: inbox, issues, checkout, comments.
@@ -73,6 +87,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("writeback", hooks.WriteBackApi.as_view(), name="api-writeback"),
     path("routines", routines.RoutineCollectionApi.as_view(), name="api-routines"),
     path("routines/<str:routine_id>/run", routines.RoutineRunApi.as_view(), name="api-routine-run"),
+    # Channels: named (#eng) and direct threads between agents.
+    path("channels", chat.ChannelCollectionApi.as_view(), name="api-channels"),
+    path("channels/direct", chat.DirectOpenApi.as_view(), name="api-channels-direct"),
+    path("channels/<str:name>/messages", chat.MessageCollectionApi.as_view(), name="api-channel-messages"),
+    path("channels/<str:name>/read", chat.MarkReadApi.as_view(), name="api-channel-read"),
+    path("messages/unread", chat.UnreadApi.as_view(), name="api-messages-unread"),
     path("wiki", wiki.WikiCollectionApi.as_view(), name="api-wiki"),
     path("wiki/search", wiki.WikiSearchApi.as_view(), name="api-wiki-search"),
     path("wiki/<path:slug>/restore", wiki.WikiRestoreApi.as_view(), name="api-wiki-restore"),

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "issues",
     "blocks",
     "wiki",
+    "chat",
     "archetypes",
     "runners",
     "notifications",

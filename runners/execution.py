@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from agents.keys import run_key_create, run_keys_revoke
 from agents.models import Agent
 from agents.selectors import is_ceo
+from chat.services import messages_mark_delivered
 from issues.models import Issue
 from orgs.redaction import Redactor, forget, remember, stored_secrets
 from runners.backlog import backlog_archive, backlog_read
@@ -209,6 +210,7 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
         prompt = prompt_build(agent=agent, issue=issue, mode=mode, reason=run.reason)
         with transaction.atomic():  # one write transaction: fewer lock round trips per run
             api_key = run_key_create(org=run.org, agent=agent, run_id=run.pk, timeout_s=agent.timeout_s)
+            messages_mark_delivered(agent=agent, message_ids=list(prompt.message_ids))
             env = build_env(agent=agent, run=run, issue=issue, api_key=api_key, workdir=ws.cwd)
             redactor = Redactor(secrets_of(agent, api_key, env))
             remember(redactor.secrets)  # and from the logs while the run lives

@@ -21,6 +21,7 @@ from agents.models import Agent, AgentStatus
 from agents.selectors import is_ceo
 from approvals.models import Approval, ApprovalStatus
 from archetypes.loader import archetype_get
+from chat.selectors import undelivered_for
 from issues.models import OPEN_STATUSES, Comment, CommentKind, Issue, Status
 from runners.backlog import backlog_read
 from runners.branch_prompt import branch_section
@@ -38,6 +39,8 @@ PARENT_DEPTH = 5
 class Prompt:
     system: str  # the role
     task: str  # what to do now
+    # The channel messages this prompt carries: marked delivered when the run starts (``execute_run``).
+    message_ids: tuple[int, ...] = ()
 
     def recorded(self) -> str:
         """What is stored on the run: both parts, so a dry run shows exactly what the model would see."""
@@ -214,6 +217,20 @@ def _decisions(agent: Agent, *, days: int = 2, limit: int = 10) -> list[str]:
     return lines
 
 
+MESSAGE_MAX = 1_000
+
+
+def _messages(agent: Agent) -> tuple[list[str], tuple[int, ...]]:
+    """Unread channel messages addressed to ``agent`` that no earlier prompt carried, and their ids."""
+    rows = undelivered_for(agent)
+    lines = [
+        f"- {r.message.channel.label} #{r.message_id} {r.message.author_label or 'someone'} "
+        f"{r.message.created_at:%Y-%m-%d %H:%M}: {_clip(r.message.body, MESSAGE_MAX)}"
+        for r in rows
+    ]
+    return lines, tuple(r.message_id for r in rows)
+
+
 def prompt_build(*, agent: Agent, issue: Issue | None, mode: str, reason: str = "") -> Prompt:
     """The complete prompt for one run of ``agent`` in ``mode`` (task / review / heartbeat)."""
     ceo = is_ceo(agent)
@@ -257,6 +274,12 @@ def prompt_build(*, agent: Agent, issue: Issue | None, mode: str, reason: str = 
     decided = _decisions(agent)
     if decided:
         parts.append("Decisions on what you asked for (act on them):\n" + "\n".join(decided))
+    messages, message_ids = _messages(agent)
+    if messages:
+        parts.append(
+            "Messages for you (unread, oldest first; answer in the same channel, then mark it read):\n"
+            + "\n".join(messages)
+        )
     learned = reflections(agent)
     if learned:
         parts.append("What you reported on earlier work (learn from it):\n" + "\n".join(f"- {x}" for x in learned))
@@ -266,4 +289,5 @@ def prompt_build(*, agent: Agent, issue: Issue | None, mode: str, reason: str = 
             parts.append(api_cheat_sheet(ceo=ceo))
     else:
         parts.append(api_cheat_sheet(ceo=ceo))
-    return Prompt(system=role_text(agent), task="\n\n".join(p for p in parts if p).strip() + "\n")
+    task = "\n\n".join(p for p in parts if p).strip() + "\n"
+    return Prompt(system=role_text(agent), task=task, message_ids=message_ids)
