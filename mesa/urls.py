@@ -21,4 +21,5 @@ urlpatterns = [
     path("", include("approvals.urls")),
     path("", include("archetypes.urls")),
     path("", include("wiki.urls")),
+    path("", include("chat.urls")),
 ]
