@@ -195,3 +195,31 @@ def test_it_talks_in_channels_through_the_tools(mesa: Server) -> None:
     assert [m["body"] for m in listed.structured_content["results"]] == ["@founding-engineer v1 ships"]
     unread = run_python(mesa.db, "from chat.models import Recipient\nprint(Recipient.objects.get().agent.slug)").strip()
     assert unread == "founding-engineer"  # the mention addressed the agent
+
+
+RUN_THAT_KEEPS_ITS_KEY = """
+from agents.services import agent_create
+from orgs.actors import Actor
+from orgs.models import Org
+from runners.execution import execute_run
+from runners.models import Run
+org = Org.objects.get()
+agent = agent_create(
+    actor=Actor.system("t"), org=org, slug="keeper", name="Keeper", archetype="backend", runner="command",
+    model="sh -c 'printf %s \\"$MESA_API_KEY\\" > {path}'",
+)
+run = Run.objects.create(org=org, agent=agent, status="running", mode="heartbeat")
+print(execute_run(run.pk))
+"""
+
+
+def test_it_refuses_the_key_of_a_run_that_ended(mesa: Server, tmp_path: Path) -> None:
+    kept = tmp_path / "run-key"
+    status = run_python(
+        mesa.db, RUN_THAT_KEEPS_ITS_KEY.format(path=kept), MESA_WORKSPACES_DIR=str(tmp_path / "workspaces")
+    )
+    assert status.strip().splitlines()[-1] == "completed"
+    run_key = kept.read_text()
+    assert run_key.startswith("mesa_run_")
+    after = over_http(mesa, run_key, lambda client: client.call_tool("inbox", {}))
+    assert after.is_error and after.structured_content["code"] == "invalid_key"
