@@ -91,11 +91,14 @@ def _addressed(channel: Channel, body: str, author: Agent | None) -> list[Agent]
     return list(found.values())
 
 
+def _member(channel: Channel, actor: Actor) -> bool:
+    return actor.agent is not None and channel.members.filter(pk=actor.agent.pk).exists()
+
+
 @transaction.atomic
 def message_post(*, actor: Actor, channel: Channel, body: str) -> Message:
     require_member(actor, channel.org_id)
-    member = actor.agent is not None and channel.members.filter(pk=actor.agent.pk).exists()
-    if channel.kind == ChannelKind.DIRECT and not actor.board and not member:
+    if channel.kind == ChannelKind.DIRECT and not actor.board and not _member(channel, actor):
         raise Forbidden("Only the two agents of a direct thread write in it.")
     body = (body or "").strip()
     if not body:
