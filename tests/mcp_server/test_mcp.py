@@ -203,7 +203,7 @@ from orgs.actors import Actor
 from orgs.models import Org
 from runners.execution import execute_run
 from runners.models import Run
-org = Org.objects.get()
+org = Org.objects.get(slug="mesa")  # the bootstrapped org (other tests add more)
 agent = agent_create(
     actor=Actor.system("t"), org=org, slug="keeper", name="Keeper", archetype="backend", runner="command",
     model="sh -c 'printf %s \\"$MESA_API_KEY\\" > {path}'",
