@@ -17,11 +17,13 @@ from mcp.server import Server
 from mcp.server.context import ServerRequestContext
 
 from mcp_server.calls import ToolInputError, api_call
+from mcp_server.resources import TEMPLATES, resource_read, resources_list
 from mcp_server.tools import TOOLS, TOOLS_BY_NAME, input_schema
 
 INSTRUCTIONS = (
     "Mesa's agent API as tools: read your inbox, check an issue out before working on it, post evidence, "
-    "move it to in_review, create sub-issues, ask for approvals, search and write the wiki, read runs."
+    "move it to in_review, create sub-issues, ask for approvals, search and write the wiki, read runs, "
+    "talk in channels. Issues and wiki pages are also resources: mesa://issues/<key>, mesa://wiki/<slug>."
 )
 
 
@@ -71,5 +73,33 @@ async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolReques
     return _result(status, data)
 
 
+async def list_resources(
+    ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+) -> types.ListResourcesResult:
+    return types.ListResourcesResult(resources=await sync_to_async(resources_list)(_authorization(ctx)))
+
+
+async def list_resource_templates(
+    ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+) -> types.ListResourceTemplatesResult:
+    return types.ListResourceTemplatesResult(resource_templates=TEMPLATES)
+
+
+async def read_resource(
+    ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams
+) -> types.ReadResourceResult:
+    contents = await sync_to_async(resource_read)(str(params.uri), _authorization(ctx))
+    return types.ReadResourceResult(contents=[contents])
+
+
 def build_server() -> Server[Any]:
-    return Server("mesa", version="1", instructions=INSTRUCTIONS, on_list_tools=list_tools, on_call_tool=call_tool)
+    return Server(
+        "mesa",
+        version="1",
+        instructions=INSTRUCTIONS,
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+        on_list_resources=list_resources,
+        on_list_resource_templates=list_resource_templates,
+        on_read_resource=read_resource,
+    )

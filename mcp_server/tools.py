@@ -109,6 +109,47 @@ TOOLS: tuple[Tool, ...] = (
         path=("key",),
     ),
     Tool("run_read", "One run: transcript, diff, tokens, cost.", "api-run", path=("run_id",)),
+    Tool(
+        "channels_list",
+        "The channels you can read (#eng, your direct threads), with your unread counts.",
+        "api-channels",
+    ),
+    Tool("channel_create", "Create a named channel (like eng or release).", "api-channels", "POST", read_only=False),
+    Tool(
+        "channel_direct",
+        "Open (or find) your direct thread with another agent (agent: its slug); post in it by its name.",
+        "api-channels-direct",
+        "POST",
+        read_only=False,
+    ),
+    Tool(
+        "channel_messages",
+        "A channel's messages, newest first (name: eng or a dm-... thread; cursor pages back).",
+        "api-channel-messages",
+        path=("name",),
+        query=("cursor", "limit"),
+    ),
+    Tool(
+        "channel_post",
+        "Post a message in a channel; @<agent-slug> addresses that agent and wakes it.",
+        "api-channel-messages",
+        "POST",
+        path=("name",),
+        read_only=False,
+    ),
+    Tool(
+        "channel_read",
+        "Mark the messages addressed to you in a channel read (up_to: the last id you read).",
+        "api-channel-read",
+        "POST",
+        path=("name",),
+        read_only=False,
+    ),
+    Tool(
+        "messages_unread",
+        "Unread messages addressed to you (mentions, direct threads), oldest first.",
+        "api-messages-unread",
+    ),
 )
 TOOLS_BY_NAME = {tool.name: tool for tool in TOOLS}
 

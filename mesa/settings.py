@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "issues",
     "blocks",
     "wiki",
+    "chat",
     "archetypes",
     "learning",
     "runners",
@@ -220,6 +221,8 @@ MESA_WORKER_IMAGE = env_str("MESA_WORKER_IMAGE", "localhost/mesa-worker:latest")
 MESA_ALLOW_HOST_RUNS = env_bool("MESA_ALLOW_HOST_RUNS", MESA_TRUSTED_LOCAL)
 # The label value that marks this Mesa's containers (empty: derived from the code's location and the database).
 MESA_INSTANCE_ID = env_str("MESA_INSTANCE_ID", "")
+# Mesa's MCP server (streamable HTTP) handed to agents as $MESA_MCP_URL: beside the API by default.
+MESA_MCP_URL = env_str("MESA_MCP_URL", MESA_API_URL.rstrip("/").removesuffix("/api/v1") + "/mcp")
 # Where per-run git worktrees live; relative paths are under the repository root.
 MESA_WORKTREES_DIR = env_str("MESA_WORKTREES_DIR", "var/worktrees")
 # Keep a run's worktree after it ends (the branch is always kept when it has changes).

@@ -22,4 +22,5 @@ urlpatterns = [
     path("", include("archetypes.urls")),
     path("", include("learning.urls")),
     path("", include("wiki.urls")),
+    path("", include("chat.urls")),
 ]

@@ -40,6 +40,8 @@ class EventType(models.TextChoices):
     APPROVAL_CREATED = "approval_created"
     APPROVAL_RESOLVED = "approval_resolved"
     BACKLOG_UPDATED = "backlog_updated"
+    # A message was posted in a channel or a direct thread (chat app); its @mentions wake agents.
+    CHANNEL_MESSAGE = "channel_message"
     COMMENT_CREATED = "comment_created"
     ISSUE_CREATED = "issue_created"
     ISSUE_UPDATED = "issue_updated"

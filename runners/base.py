@@ -150,6 +150,9 @@ class BaseRunner:
     name: ClassVar[str]
     binary: ClassVar[str | None] = None  # the executable it needs on PATH, for `doctor`
     version_args: ClassVar[tuple[str, ...]] = ("--version",)
+    # The runner hands its CLI Mesa's MCP server (``$MESA_MCP_URL`` with the run key): the prompt then
+    # teaches the mesa tools instead of curl.
+    mcp: ClassVar[bool] = False
 
     def execute(self, ctx: RunContext, sink: EventSink) -> Outcome:
         raise NotImplementedError

@@ -13,6 +13,10 @@ The stream (one JSON object per line, tested against claude-code 2.1.330):
   the run's totals. The cost is the TOP-LEVEL ``total_cost_usd`` (the original Mesa read a
   field that does not exist there and showed $0).
 
+Mesa's MCP server goes in with ``--mcp-config`` as inline JSON (no file): an HTTP server at
+``$MESA_MCP_URL`` whose ``Authorization`` header is ``Bearer ${MESA_API_KEY}``, which claude expands
+from its environment, so the key is neither in argv nor anywhere on disk.
+
 Runs unattended: ``--dangerously-skip-permissions`` (which claude refuses as root unless
 ``IS_SANDBOX=1``, set through :meth:`ClaudeCodeRunner.env`), ``--disallowedTools`` from the agent.
 The prompt goes after ``--`` on the command line, or on stdin when it is too long for argv
@@ -22,11 +26,23 @@ keeps that run's state (the message ids already metered).
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any, ClassVar
 
 from runners.base import ParsedEvent, RunContext, Usage, tool_result, tool_use
-from runners.cli_common import as_decimal, as_int, binary, cap, has_tokens, json_object, raw, with_prefix
+from runners.cli_common import (
+    MCP_SERVER,
+    as_decimal,
+    as_int,
+    binary,
+    cap,
+    has_tokens,
+    json_object,
+    mcp_url,
+    raw,
+    with_prefix,
+)
 from runners.executor import SubprocessRunner
 
 
@@ -56,9 +72,15 @@ class ClaudeCodeRunner(SubprocessRunner):
     name: ClassVar[str] = "claude_code"
     binary: ClassVar[str | None] = "claude"
     prompt_via = "stdin_when_long"
+    mcp = True
 
     def command(self, ctx: RunContext) -> list[str]:
         argv = [binary(ctx, "claude"), "-p", "--output-format", "stream-json", "--verbose"]
+        url = mcp_url(ctx)
+        if url:
+            # `=`: --mcp-config is variadic. ${MESA_API_KEY} is expanded by claude, never written out.
+            server = {"type": "http", "url": url, "headers": {"Authorization": "Bearer ${MESA_API_KEY}"}}
+            argv.append("--mcp-config=" + json.dumps({"mcpServers": {MCP_SERVER: server}}))
         if ctx.max_turns and ctx.max_turns > 0:
             argv += ["--max-turns", str(ctx.max_turns)]
         if ctx.model:

@@ -101,3 +101,17 @@ def option(ctx: RunContext, key: str, env_name: str, default: str = "") -> str:
     """A runner setting: ``ctx.extra[key]``, else the agent's environment variable ``env_name``."""
     value = ctx.extra.get(key) or ctx.env.get(env_name) or default
     return str(value)
+
+
+MCP_SERVER = "mesa"  # the name the CLIs list Mesa's MCP server under (claude's tools: mcp__mesa__<tool>)
+
+
+def mcp_url(ctx: RunContext) -> str:
+    """Mesa's MCP endpoint for this run (``$MESA_MCP_URL``), or "" when the run has no key to call it with.
+
+    The key itself never goes into a CLI's argv or a config file: every configuration below names
+    the ``MESA_API_KEY`` variable, which the CLI expands from its own environment.
+    """
+    if not ctx.env.get("MESA_API_KEY"):
+        return ""
+    return ctx.env.get("MESA_MCP_URL", "")

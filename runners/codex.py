@@ -34,7 +34,19 @@ import json
 from typing import Any, ClassVar
 
 from runners.base import ParsedEvent, RunContext, Usage, tool_result, tool_use
-from runners.cli_common import as_int, binary, cap, combined_prompt, json_object, option, raw, sub, with_prefix
+from runners.cli_common import (
+    MCP_SERVER,
+    as_int,
+    binary,
+    cap,
+    combined_prompt,
+    json_object,
+    mcp_url,
+    option,
+    raw,
+    sub,
+    with_prefix,
+)
 from runners.executor import SubprocessRunner
 
 SANDBOXES = ("read-only", "workspace-write", "danger-full-access")
@@ -61,6 +73,7 @@ class CodexRunner(SubprocessRunner):
     binary: ClassVar[str | None] = "codex"
     prompt_via = "stdin_when_long"
     stdin_args = ("--", "-")  # `-`: codex reads the prompt from stdin
+    mcp = True
 
     def command(self, ctx: RunContext) -> list[str]:
         argv = [binary(ctx, "codex"), "exec", "--json", "--skip-git-repo-check", "--color", "never"]
@@ -88,6 +101,11 @@ class CodexRunner(SubprocessRunner):
                 "}"
             )
             argv += ["-c", "model_provider=mesa", "-c", f"model_providers.mesa={provider}"]
+        url = mcp_url(ctx)
+        if url:
+            # Mesa's MCP server over streamable HTTP; codex reads the bearer from $MESA_API_KEY itself.
+            argv += ["-c", f"mcp_servers.{MCP_SERVER}.url={_toml_str(url)}"]
+            argv += ["-c", f"mcp_servers.{MCP_SERVER}.bearer_token_env_var={_toml_str('MESA_API_KEY')}"]
         argv += ["--cd", str(ctx.cwd), *self.prompt_args(ctx)]
         return with_prefix(ctx, argv)
 

@@ -11,7 +11,9 @@ The scheduler reads the durable ``orgs.Event`` feed by id and passes each event 
   that agent;
 * ``approval_resolved`` → the agent that asked (a resolved ``budget_raise`` re-dispatches
   the subject agent's pending work);
-* ``backlog_updated`` (an item appended to the CEO's backlog) → the CEO (heartbeat mode).
+* ``backlog_updated`` (an item appended to the CEO's backlog) → the CEO (heartbeat mode);
+* ``channel_message`` → every agent it is addressed to (``@<agent-slug>`` in a channel, the other
+  side of a direct thread), in heartbeat mode, as an @mention in a comment wakes one.
 
 An agent's own actions never wake itself. :func:`dispatch` then checks in the database
 that there is work (an open issue, a review, an approval), that the issue has not hit
@@ -31,6 +33,7 @@ from django.utils import timezone
 from agents.models import Agent, AgentStatus
 from agents.selectors import ceos, is_ceo, org_ceo
 from approvals.models import Approval, ApprovalKind, ApprovalStatus
+from chat.selectors import unread_for
 from issues.models import TERMINAL_STATUSES, Comment, Issue, Status
 from issues.selectors import review_q
 from orgs.events import EventType
@@ -140,6 +143,12 @@ def wakes_for_event(event: Event) -> list[Wake]:
             subject = Agent.objects.filter(pk=approval.subject_agent_id).first()
             if subject is not None:
                 wakes += pending_wakes(agent=subject)
+    elif event.type == EventType.CHANNEL_MESSAGE:
+        recipient_ids = [pk for pk in data.get("recipient_ids") or [] if isinstance(pk, int)]
+        where = f"#{data.get('channel')}" if data.get("kind") == "named" else "a direct thread"
+        for agent_id, slug in Agent.objects.filter(org_id=event.org_id, pk__in=recipient_ids).values_list("id", "slug"):
+            reason = f"@{slug} got a message from {data.get('author') or 'someone'} in {where}"
+            wakes.append(Wake(agent_id, None, RunMode.HEARTBEAT, reason, mention=True))
     elif event.type == EventType.BACKLOG_UPDATED:
         ceo_id = data.get("ceo_id")
         if isinstance(ceo_id, int):
@@ -167,6 +176,8 @@ def has_work(wake: Wake, agent: Agent, issue: Issue | None) -> bool:
         if wake.mention:
             return True
         return issue.assignee_id == agent.pk and issue.status != Status.BOARD_REVIEW
+    if wake.mention:  # addressed in a channel: work while the message is still unread
+        return unread_for(agent).exists()
     return agent_has_work(agent)
 
 

@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from agents.keys import run_key_create, run_keys_revoke
 from agents.models import Agent, Sandbox
 from agents.selectors import is_ceo
+from chat.services import messages_mark_delivered
 from issues.models import Issue
 from learning.services import skill_uses_record
 from orgs.redaction import Redactor, forget, remember, stored_secrets
@@ -64,6 +65,7 @@ def build_env(*, agent: Agent, run: Run, issue: Issue | None, api_key: str, work
     env.update(
         {
             "MESA_API_URL": settings.MESA_API_URL,
+            "MESA_MCP_URL": settings.MESA_MCP_URL,
             "MESA_API_KEY": api_key,
             "MESA_AGENT_ID": str(agent.pk),
             "MESA_AGENT_SLUG": agent.slug,
@@ -85,7 +87,7 @@ _PLAIN_NAMES = frozenset(
         "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "LANG", "LANGUAGE", "TZ", "PWD", "OLDPWD", "SHLVL",
         "HOSTNAME", "TMPDIR", "TMP", "TEMP", "DISPLAY", "COLORTERM", "TERM_PROGRAM", "EDITOR", "VISUAL", "PAGER",
         "LS_COLORS", "_", "MESA_API_URL", "MESA_AGENT_ID", "MESA_AGENT_SLUG", "MESA_RUN_ID", "MESA_ISSUE_KEY",
-        "MESA_WORKTREE", "MESA_RUN_MODE",
+        "MESA_WORKTREE", "MESA_RUN_MODE", "MESA_MCP_URL",
     }
 )  # fmt: skip
 _PLAIN_PREFIXES = ("LC_", "XDG_")
@@ -237,6 +239,7 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
         prompt = prompt_build(agent=agent, issue=issue, mode=mode, reason=run.reason)
         with transaction.atomic():  # one write transaction: fewer lock round trips per run
             api_key = run_key_create(org=run.org, agent=agent, run_id=run.pk, timeout_s=agent.timeout_s)
+            messages_mark_delivered(agent=agent, message_ids=list(prompt.message_ids))
             env = build_env(agent=agent, run=run, issue=issue, api_key=api_key, workdir=ws.cwd)
             redactor = Redactor(secrets_of(agent, api_key, env))
             remember(redactor.secrets)  # and from the logs while the run lives

@@ -19,11 +19,24 @@ the steps. ``--model`` takes ``provider/model``. The prompt (role text in front)
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any, ClassVar
 
 from runners.base import ParsedEvent, RunContext, Usage, tool_result, tool_use
-from runners.cli_common import as_decimal, as_int, binary, cap, combined_prompt, json_object, raw, sub, with_prefix
+from runners.cli_common import (
+    MCP_SERVER,
+    as_decimal,
+    as_int,
+    binary,
+    cap,
+    combined_prompt,
+    json_object,
+    mcp_url,
+    raw,
+    sub,
+    with_prefix,
+)
 from runners.executor import SubprocessRunner
 
 
@@ -43,6 +56,7 @@ class OpenCodeRunner(SubprocessRunner):
     name: ClassVar[str] = "opencode"
     binary: ClassVar[str | None] = "opencode"
     prompt_via = "stdin_when_long"  # without a message argument opencode reads it from piped stdin
+    mcp = True
 
     def command(self, ctx: RunContext) -> list[str]:
         # --auto: approve what the config leaves at "ask" (unattended, like the other runners)
@@ -55,7 +69,17 @@ class OpenCodeRunner(SubprocessRunner):
         return combined_prompt(ctx)
 
     def env(self, ctx: RunContext) -> dict[str, str]:
-        return {"OPENCODE_DISABLE_AUTOUPDATE": "1"}  # an agent run never updates the CLI under it
+        env = {"OPENCODE_DISABLE_AUTOUPDATE": "1"}  # an agent run never updates the CLI under it
+        url = mcp_url(ctx)
+        if url:
+            # Merged into the config the agent may already pass inline; {env:...} is opencode's own
+            # substitution, so the key stays in the environment only.
+            config = json_object(ctx.env.get("OPENCODE_CONFIG_CONTENT", "")) or {}
+            servers = sub(config, "mcp")
+            server = {"type": "remote", "url": url, "headers": {"Authorization": "Bearer {env:MESA_API_KEY}"}}
+            config["mcp"] = {**servers, MCP_SERVER: server}
+            env["OPENCODE_CONFIG_CONTENT"] = json.dumps(config)
+        return env
 
     def parser(self, ctx: RunContext) -> OpenCodeParser:
         return OpenCodeParser()

@@ -23,11 +23,13 @@ from agents.models import Agent, AgentStatus
 from agents.selectors import is_ceo
 from approvals.models import Approval, ApprovalStatus
 from archetypes.loader import archetype_get
+from chat.selectors import undelivered_for
 from issues.models import OPEN_STATUSES, Comment, Issue, Status
 from learning.selectors import policies_active, reflections_for, skills_for
 from runners.backlog import backlog_read
 from runners.branch_prompt import branch_section
 from runners.cheatsheet import cheat_sheet
+from runners.registry import runner_for
 
 LAST_COMMENTS = 8
 COMMENT_MAX = 1_500
@@ -44,6 +46,8 @@ class Prompt:
     system: str  # the role
     task: str  # what to do now
     skills: tuple[int, ...] = ()  # the skills it carries (recorded as the skills' uses)
+    # The channel messages this prompt carries: marked delivered when the run starts (``execute_run``).
+    message_ids: tuple[int, ...] = ()
 
     def recorded(self) -> str:
         """What is stored on the run: both parts, so a dry run shows exactly what the model would see."""
@@ -188,6 +192,24 @@ assigned to the right team member (POST /issues with assignee and parent), keep 
 work block on track, review what reaches you, and ask the humans (POST /approvals) for decisions beyond you."""
 
 
+MCP_TOOLS = """MESA TOOLS. You have Mesa's tools over MCP (the server "mesa"): use the mesa tools for everything
+you do in Mesa, not curl. inbox; issue_read, issue_checkout, issue_update (status, with a comment),
+issue_release, comment_create (kind "evidence" for what you did and how you verified it), issue_create
+(a sub-issue: parent + assignee), issue_similarity; approval_request; wiki_search, wiki_read, wiki_write,
+wiki_update; runs_list, run_read, workspace_state; channels_list, channel_messages, channel_post,
+channel_read, messages_unread (your team's channels and direct messages).
+Only if the mesa tools are missing: the same API is at $MESA_API_URL with
+'Authorization: Bearer $MESA_API_KEY' (never print the key); its OpenAPI schema is /api/schema/ there."""
+
+
+def has_mcp(agent: Agent) -> bool:
+    """True when the agent's runner hands its CLI Mesa's MCP server (see ``BaseRunner.mcp``)."""
+    try:
+        return bool(runner_for(agent.runner).mcp)
+    except (KeyError, ImportError):
+        return False
+
+
 def api_cheat_sheet(*, ceo: bool) -> str:
     """The API commands an agent may run, generated from the API's routes and serializers (see ``api.cheatsheet``)."""
     return cheat_sheet(ceo=ceo)
@@ -226,6 +248,20 @@ def _decisions(agent: Agent, *, days: int = 2, limit: int = 10) -> list[str]:
         who = approval.decided_by_label or "the board"
         lines.append(f"- {approval.title}: {str(approval.status).upper()} by {who}{why}")
     return lines
+
+
+MESSAGE_MAX = 1_000
+
+
+def _messages(agent: Agent) -> tuple[list[str], tuple[int, ...]]:
+    """Unread channel messages addressed to ``agent`` that no earlier prompt carried, and their ids."""
+    rows = undelivered_for(agent)
+    lines = [
+        f"- {r.message.channel.label} #{r.message_id} {r.message.author_label or 'someone'} "
+        f"{r.message.created_at:%Y-%m-%d %H:%M}: {_clip(r.message.body, MESSAGE_MAX)}"
+        for r in rows
+    ]
+    return lines, tuple(r.message_id for r in rows)
 
 
 def prompt_build(*, agent: Agent, issue: Issue | None, mode: str, reason: str = "") -> Prompt:
@@ -272,6 +308,12 @@ def prompt_build(*, agent: Agent, issue: Issue | None, mode: str, reason: str = 
     decided = _decisions(agent)
     if decided:
         parts.append("Decisions on what you asked for (act on them):\n" + "\n".join(decided))
+    messages, message_ids = _messages(agent)
+    if messages:
+        parts.append(
+            "Messages for you (unread, oldest first; answer in the same channel, then mark it read):\n"
+            + "\n".join(messages)
+        )
     learned = reflections(agent, issue)
     if learned:
         parts.append("What you learned on earlier work (your reflections):\n" + "\n".join(f"- {x}" for x in learned))
@@ -279,5 +321,11 @@ def prompt_build(*, agent: Agent, issue: Issue | None, mode: str, reason: str = 
     parts.append(skills)
     if issue is not None and mode in ("task", "review"):
         parts.append(REFLECTION_ASK)
-    parts.append(api_cheat_sheet(ceo=ceo))
-    return Prompt(system=role_text(agent), task="\n\n".join(p for p in parts if p).strip() + "\n", skills=skill_ids)
+    if has_mcp(agent):
+        parts.append(MCP_TOOLS)
+        if ceo:  # hiring and the roster have no tool: the CEO keeps its commands for them
+            parts.append(api_cheat_sheet(ceo=ceo))
+    else:
+        parts.append(api_cheat_sheet(ceo=ceo))
+    task = "\n\n".join(p for p in parts if p).strip() + "\n"
+    return Prompt(system=role_text(agent), task=task, skills=skill_ids, message_ids=message_ids)

@@ -7,7 +7,10 @@ sequence ``message_start`` (usage: input, cache creation, cache read, output so 
 Step 1 is a ``Bash`` tool_use writing contract-output.txt (usage: input 120, cache creation 30,
 cache read 0, output 25); step 2 the final text (input 200, cache read 80, output 15). Any other
 request (a side call of the CLI) gets a short text with input 10 / output 2. Each answer's usage
-is logged.
+is logged, with the names of the tools the request offered.
+
+``FAKE_ANTHROPIC_TOOL`` (JSON ``{"name", "input"}``) makes step 1 call that tool instead of
+``Bash`` (the MCP contract test asks for a Mesa MCP tool, ``mcp__mesa__comment_create``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,17 @@ from _model_api import TARGET, Log, Request, serve
 TOOL_STEP = {"input_tokens": 120, "cache_creation_input_tokens": 30, "cache_read_input_tokens": 0, "output_tokens": 25}
 FINAL_STEP = {"input_tokens": 200, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 80, "output_tokens": 15}
 SIDE_STEP = {"input_tokens": 10, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 2}
+
+
+def _tool_results(body: dict) -> list[str]:
+    """The tool results the conversation holds (as text), for the log."""
+    out = []
+    for message in body.get("messages", []):
+        content = message.get("content")
+        for block in content if isinstance(content, list) else []:
+            if isinstance(block, dict) and block.get("type") == "tool_result":
+                out.append(json.dumps(block.get("content"))[:2000])
+    return out
 
 
 def _has_tool_result(body: dict) -> bool:
@@ -108,19 +122,29 @@ def route(req: Request, log: Log) -> None:
     is_main = bool(body.get("tools"))
     if is_main and not _has_tool_result(body):
         step, usage, stop = "tool", TOOL_STEP, "tool_use"
-        block = {
-            "type": "tool_use",
-            "id": "toolu_contract_1",
+        scripted = json.loads(os.environ.get("FAKE_ANTHROPIC_TOOL") or "null") or {
             "name": "Bash",
             "input": {"command": f"printf made-by-claude > {TARGET}", "description": "Write the file"},
         }
+        block = {"type": "tool_use", "id": "toolu_contract_1", "name": scripted["name"], "input": scripted["input"]}
     elif is_main:
         step, usage, stop = "final", FINAL_STEP, "end_turn"
         block = {"type": "text", "text": "The file is written."}
     else:
         step, usage, stop = "side", SIDE_STEP, "end_turn"
         block = {"type": "text", "text": "ok"}
-    log.write({"path": req.path, "model": model, "step": step, "stream": bool(body.get("stream")), "usage": usage})
+    tools = [str(t.get("name")) for t in body.get("tools") or [] if isinstance(t, dict)]
+    log.write(
+        {
+            "path": req.path,
+            "model": model,
+            "step": step,
+            "stream": bool(body.get("stream")),
+            "usage": usage,
+            "tools": tools,
+            "tool_results": _tool_results(body),
+        }
+    )
     if not body.get("stream"):
         content = [block] if block["type"] == "text" else [{**block}]
         req.json(

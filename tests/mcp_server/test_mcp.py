@@ -17,6 +17,7 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 
 from mcp_server.tools import TOOLS, input_schema, openapi
 from tests.browser.server import REPO, Server, manage, mesa_env, prepare_db, run_python, start_daphne
@@ -127,3 +128,98 @@ def test_it_serves_the_same_tools_over_stdio_with_the_key_from_the_environment(m
     created, read = run_async(go)
     assert not created.is_error and not read.is_error
     assert read.structured_content["title"] == "Filed over stdio"
+
+
+OUTSIDER_KEY = """
+from agents.keys import key_create
+from agents.models import KeyKind
+from orgs.actors import Actor
+from orgs.services import org_create
+from tests.factories import make_agent
+org = org_create(actor=Actor.system("t"), name="Elsewhere", slug="elsewhere", issue_prefix="ELS")
+agent = make_agent(org, slug="stranger")
+print(key_create(actor=Actor.system("t"), org=org, kind=KeyKind.AGENT, agent=agent, name="t")[1])
+"""
+
+
+def test_it_serves_issues_and_wiki_pages_as_resources_scoped_like_the_api(mesa: Server) -> None:
+    key = board_key(mesa)
+
+    async def setup_and_read(client: Client) -> Any:
+        issue = await client.call_tool("issue_create", {"title": "Readable as a resource"})
+        await client.call_tool("wiki_write", {"title": "Runbook", "content": "Restart with care."})
+        issue_key = issue.structured_content["key"]
+        listed = await client.list_resources()
+        templates = await client.list_resource_templates()
+        read_issue = await client.read_resource(f"mesa://issues/{issue_key}")
+        read_page = await client.read_resource("mesa://wiki/runbook")
+        return issue_key, listed, templates, read_issue, read_page
+
+    issue_key, listed, templates, read_issue, read_page = over_http(mesa, key, setup_and_read)
+    uris = {str(r.uri) for r in listed.resources}
+    assert {f"mesa://issues/{issue_key}", "mesa://wiki/runbook"} <= uris
+    assert {t.uri_template for t in templates.resource_templates} == {"mesa://issues/{key}", "mesa://wiki/{slug}"}
+    assert json.loads(read_issue.contents[0].text)["title"] == "Readable as a resource"
+    assert json.loads(read_page.contents[0].text)["content"] == "Restart with care."
+
+    # Another org's agent lists none of it and cannot read it.
+    stranger = run_python(mesa.db, OUTSIDER_KEY).strip().splitlines()[-1]
+
+    async def outsider(client: Client) -> Any:
+        listed = await client.list_resources()
+        refusals = []
+        for uri in (f"mesa://issues/{issue_key}", "mesa://wiki/runbook", "mesa://nothing"):
+            try:
+                await client.read_resource(uri)
+            except MCPError as exc:
+                refusals.append(exc.code)
+        return listed, refusals
+
+    listed, refusals = over_http(mesa, stranger, outsider)
+    assert not any(str(r.uri) in uris for r in listed.resources)
+    assert refusals == [-32002, -32002, -32002]
+
+
+def test_it_talks_in_channels_through_the_tools(mesa: Server) -> None:
+    key = board_key(mesa)
+
+    async def calls(client: Client) -> Any:
+        made = await client.call_tool("channel_create", {"name": "release", "topic": "shipping"})
+        posted = await client.call_tool("channel_post", {"name": "release", "body": "@founding-engineer v1 ships"})
+        listed = await client.call_tool("channel_messages", {"name": "release", "limit": 5})
+        return made, posted, listed
+
+    made, posted, listed = over_http(mesa, key, calls)
+    assert not made.is_error and made.structured_content["name"] == "release"
+    assert not posted.is_error
+    assert [m["body"] for m in listed.structured_content["results"]] == ["@founding-engineer v1 ships"]
+    unread = run_python(mesa.db, "from chat.models import Recipient\nprint(Recipient.objects.get().agent.slug)").strip()
+    assert unread == "founding-engineer"  # the mention addressed the agent
+
+
+RUN_THAT_KEEPS_ITS_KEY = """
+from agents.services import agent_create
+from orgs.actors import Actor
+from orgs.models import Org
+from runners.execution import execute_run
+from runners.models import Run
+org = Org.objects.get(slug="mesa")  # the bootstrapped org (other tests add more)
+agent = agent_create(
+    actor=Actor.system("t"), org=org, slug="keeper", name="Keeper", archetype="backend", runner="command",
+    model="sh -c 'printf %s \\"$MESA_API_KEY\\" > {path}'",
+)
+run = Run.objects.create(org=org, agent=agent, status="running", mode="heartbeat")
+print(execute_run(run.pk))
+"""
+
+
+def test_it_refuses_the_key_of_a_run_that_ended(mesa: Server, tmp_path: Path) -> None:
+    kept = tmp_path / "run-key"
+    status = run_python(
+        mesa.db, RUN_THAT_KEEPS_ITS_KEY.format(path=kept), MESA_WORKSPACES_DIR=str(tmp_path / "workspaces")
+    )
+    assert status.strip().splitlines()[-1] == "completed"
+    run_key = kept.read_text()
+    assert run_key.startswith("mesa_run_")
+    after = over_http(mesa, run_key, lambda client: client.call_tool("inbox", {}))
+    assert after.is_error and after.structured_content["code"] == "invalid_key"
