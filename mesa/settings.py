@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "runners",
     "notifications",
     "hooks",
+    "transfer",
     "api",
     "web",
     "mcp_server",

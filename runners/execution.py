@@ -51,7 +51,8 @@ STOP_STATUSES = {
 def build_env(*, agent: Agent, run: Run, issue: Issue | None, api_key: str, workdir: Path) -> dict[str, str]:
     """The complete environment of an agent's process: the host's (minus server secrets), the agent's, MESA_*."""
     env = {k: v for k, v in os.environ.items() if k not in _SERVER_ONLY and not k.startswith(_SERVER_PREFIXES)}
-    env.update({str(k): str(v) for k, v in (agent.env or {}).items()})
+    # An empty value is a name still to be filled in (an imported org's secrets): it must not blank the host's.
+    env.update({str(k): str(v) for k, v in (agent.env or {}).items() if str(v) != ""})
     env.update(
         {
             "MESA_API_URL": settings.MESA_API_URL,
