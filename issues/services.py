@@ -32,6 +32,7 @@ from issues.models import (
     Status,
 )
 from issues.permissions import edit_checked, require_edit
+from issues.stages import stage_markers_apply
 from issues.validation import (
     check_parent,
     check_work_block,
@@ -442,6 +443,10 @@ def do_comment_create(*, actor: Actor, issue: Issue, body: str, kind: str = Comm
             "body": body[:500],
         },
     )
+    if kind != CommentKind.SYSTEM:
+        answers = stage_markers_apply(actor=actor, issue=issue, body=body)
+        if answers:
+            do_comment_create(actor=Actor.system(), issue=issue, body="\n".join(answers), kind=CommentKind.SYSTEM)
     return comment
 
 

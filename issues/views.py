@@ -25,6 +25,7 @@ from issues.ordering import issues_reorder
 from issues.relations import relation_add, relation_remove
 from issues.selectors import issue_get_for
 from issues.services import comment_create, issue_create, issue_edit, issue_transition
+from issues.stages import stage_progress
 from orgs.errors import InvalidInput, MesaError
 from orgs.models import Org
 from orgs.numbers import whole_number
@@ -233,13 +234,14 @@ def detail(request: HtmxHttpRequest, key: str) -> HttpResponse:
     if target == "issue-runs":
         return render(request, "issues/partials/runs.html", {"issue": issue, **_runs_context(issue)})
     if target == "issue-main":
-        return render(request, "issues/partials/main.html", {"issue": issue})
+        return render(request, "issues/partials/main.html", {"issue": issue, "progress": stage_progress(issue)})
     if target == "issue-branch":
         return render(request, "issues/partials/branch.html", {"issue": issue, **_branch_context(issue)})
     ctx = _issue_context(request, issue)
     ctx.update(_runs_context(issue))
     ctx.update(_branch_context(issue))
     ctx["comments"] = _comments(issue)
+    ctx["progress"] = stage_progress(issue)
     ctx["children"] = list(issue.children.select_related("assignee").order_by("number"))
     ctx["relations_out"] = list(IssueRelation.objects.filter(source=issue).select_related("target"))
     ctx["relations_in"] = list(IssueRelation.objects.filter(target=issue).select_related("source"))
@@ -299,7 +301,7 @@ def edit(request: HtmxHttpRequest, key: str) -> HttpResponse:
         return render(
             request,
             "issues/partials/main.html",
-            {"issue": issue, "error": error},
+            {"issue": issue, "error": error, "progress": stage_progress(issue)},
             status=error.status if error else 200,
         )
     ctx = _issue_context(request, issue)

@@ -58,7 +58,7 @@ def _rich_org() -> Org:
     do_issue_transition(actor=SYSTEM, issue=child, to="in_progress")
     make_comment(child, actor=Actor.for_agent(dev), body="On it.\nSecond line.")
     make_comment(child, body="Same text")
-    make_comment(child, body="Same text")
+    make_comment(child, body="Same text\nStages: [Plan], [Do]\nStage 1: Plan - Complete")
     IssueRelation.objects.create(source=child, target=parent, kind="relates_to")
     page = make_wiki_page(org, title="Runbook", content="v1")
     wiki_page_update(actor=Actor.for_agent(dev), page=page, content="v2 ''' with quotes'")
@@ -104,7 +104,8 @@ def test_it_exports_imports_and_exports_the_same_files(tmp_path: Path, monkeypat
     assert env["OPENAI_API_KEY"] == "host-value"
     child = Issue.objects.get(org=imported, key="SRC-2")
     assert child.status == "in_progress" and child.parent is not None and child.assignee is not None
-    assert child.comments.count() == 3
+    assert child.comments.count() == 4  # the stage answer included
+    assert list(child.stages.values_list("title", "done")) == [("Plan", True), ("Do", False)]
     assert WikiRevision.objects.filter(page__org=imported).count() == 2
 
 
@@ -136,7 +137,7 @@ def test_it_imports_under_another_slug_and_twice_changes_nothing(
         WorkBlock.objects.filter(org=copy).count(),
         Agent.objects.get(org=copy, slug="ceo").config_version,
     )
-    assert counts[:4] == (2, 3, 2, 1)
+    assert counts[:4] == (2, 4, 2, 1)
     again = _export("copy", tmp_path / "two")
     assert {k: v for k, v in again.items() if k != "org.toml"} == {k: v for k, v in first.items() if k != "org.toml"}
     # New issues continue after the imported numbers.

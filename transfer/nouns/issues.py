@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from issues.models import Comment, Issue, IssueRelation
+from issues.models import Comment, Issue, IssueRelation, IssueStage
 from orgs.models import Org
 from transfer.nouns.blocks import work_ids
 from transfer.nouns.common import parse_ts, read_jsonl, read_toml, ts, write_jsonl, write_toml
@@ -28,7 +28,7 @@ def export(org: Org, bundle: Bundle) -> None:
     issues = (
         Issue.objects.filter(org=org)
         .select_related("assignee", "parent", "created_by_agent")
-        .prefetch_related("labels", "relations_out__target")
+        .prefetch_related("labels", "relations_out__target", "stages")
         .order_by("number")
     )
     for issue in issues:
@@ -44,6 +44,10 @@ def export(org: Org, bundle: Bundle) -> None:
             "board_position": issue.board_position,
             **{f: ts(getattr(issue, f)) for f in DATE_FIELDS},
             "created_at": ts(issue.created_at),
+            "stages": [
+                {"title": st.title, "done": st.done, "completed_at": ts(st.completed_at)}
+                for st in sorted(issue.stages.all(), key=lambda st: st.number)
+            ],
             "relations": sorted(
                 ({"kind": r.kind, "target": r.target.number} for r in issue.relations_out.all()),
                 key=lambda r: (r["target"], r["kind"]),
@@ -108,6 +112,7 @@ def load(ctx: ImportContext) -> None:
         if created is not None and issue.created_at != created:
             Issue.objects.filter(pk=issue.pk).update(created_at=created)
         _labels(ctx, issue, meta.get("labels", []))
+        _stages(ctx, issue, meta.get("stages", []))
         _comments(ctx, issue, read_jsonl(ctx.bundle, f"{DIR}{key}.comments.jsonl"))
     # Parents and relations once every issue exists.
     for meta, _key in metas:
@@ -135,6 +140,19 @@ def _labels(ctx: ImportContext, issue: Issue, names: list[str]) -> None:
     if wanted != set(issue.labels.all()):
         issue.labels.set(wanted)
         ctx.change(f"update issue {issue.key}: labels")
+
+
+def _stages(ctx: ImportContext, issue: Issue, rows: list[dict[str, Any]]) -> None:
+    wanted = [(n, r["title"], bool(r.get("done")), parse_ts(r.get("completed_at"))) for n, r in enumerate(rows, 1)]
+    have = list(
+        IssueStage.objects.filter(issue=issue).order_by("number").values_list("number", "title", "done", "completed_at")
+    )
+    if wanted != have:
+        IssueStage.objects.filter(issue=issue).delete()
+        IssueStage.objects.bulk_create(
+            IssueStage(issue=issue, number=n, title=t, done=d, completed_at=c) for n, t, d, c in wanted
+        )
+        ctx.change(f"update issue {issue.key}: stages")
 
 
 def _comments(ctx: ImportContext, issue: Issue, rows: list[dict[str, Any]]) -> None:
