@@ -20,6 +20,7 @@ from approvals.models import Approval
 from blocks.models import WorkBlock, WorkBlockStatus
 from issues.board import GROUPINGS, grouped, parse_filters
 from issues.lifecycle import allowed_moves
+from issues.linter import LintWarning, acceptance_warnings
 from issues.models import Comment, Issue, IssueRelation, IssueType, Label, Priority, Status
 from issues.ordering import issues_reorder
 from issues.relations import relation_add, relation_remove
@@ -143,7 +144,8 @@ def reorder(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def _issue_form_values(request: HtmxHttpRequest) -> dict[str, str]:
-    return {k: request.POST.get(k, "") for k in ("title", "description", "priority", "type", "assignee", "parent")}
+    fields = ("title", "description", "acceptance_criteria", "priority", "type", "assignee", "parent")
+    return {k: request.POST.get(k, "") for k in fields}
 
 
 @require_http_methods(["GET", "POST"])
@@ -152,8 +154,18 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
     org = require_org(request)
     values = _issue_form_values(request) if request.method == "POST" else {"parent": request.GET.get("parent", "")}
     error: MesaError | None = None
+    warnings: list[LintWarning] = []
     if request.method == "POST":
         actor = human_actor(request)
+        # The linter warns once, inline; "Create anyway" (ack_warnings) creates the issue as it is.
+        warnings = acceptance_warnings(
+            type=values["type"] or IssueType.TASK,
+            description=values["description"],
+            acceptance_criteria=values["acceptance_criteria"],
+        )
+        if warnings and request.POST.get("ack_warnings"):
+            warnings = []
+    if request.method == "POST" and not warnings:
         try:
             assignee = agent_ref(org, values["assignee"], "assignee")
             parent = issue_get_for(actor=actor, org=org, key=values["parent"]) if values["parent"] else None
@@ -163,6 +175,7 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
                 org=org,
                 title=values["title"],
                 description=values["description"],
+                acceptance_criteria=values["acceptance_criteria"],
                 priority=priority,
                 type=values["type"] or IssueType.TASK,
                 assignee=assignee,
@@ -178,6 +191,7 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
     ctx = {
         "values": values,
         "error": error,
+        "warnings": warnings,
         "error_field": error.extra.get("field") if error else None,
         "existing_key": error.extra.get("existing_key") if error else None,
         "agents": org_agents(request),

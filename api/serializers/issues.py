@@ -10,6 +10,7 @@ row values (::test_it_renders_rows_like_the_serializer).
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -19,6 +20,7 @@ from rest_framework import serializers
 
 from api.fields import StrictCharField, StrictInput, StrictIntegerField
 from issues.lifecycle import allowed_moves
+from issues.linter import acceptance_warnings
 from issues.models import Comment, CommentKind, Issue, IssueRelation, IssueType, Priority, Status
 from runners.models import Run
 
@@ -197,6 +199,28 @@ class IssueDetailOutput(IssueOutput):
 
     def to_representation(self, instance: Issue) -> dict[str, Any]:
         return issue_detail_out(instance)
+
+
+class WarningOutput(serializers.Serializer):
+    code = serializers.CharField(help_text="no_acceptance_criteria: a feature or bug without acceptance criteria.")
+    field = serializers.CharField()
+    message = serializers.CharField()
+
+
+class IssueCreatedOutput(IssueDetailOutput):
+    """The created issue plus the linter's warnings (the issue is created either way).
+
+    A feature or bug has acceptance criteria when its ``acceptance_criteria`` has text, or its description has
+    an "Acceptance criteria" (or "AC") heading followed by text, or a ``- [ ]`` checklist item.
+    """
+
+    warnings = WarningOutput(many=True)
+
+    def to_representation(self, instance: Issue) -> dict[str, Any]:
+        warnings = acceptance_warnings(
+            type=instance.type, description=instance.description, acceptance_criteria=instance.acceptance_criteria
+        )
+        return {**issue_detail_out(instance), "warnings": [asdict(w) for w in warnings]}
 
 
 _INVERSE = {"blocks": "blocked_by", "duplicates": "duplicated_by", "relates_to": "relates_to"}
