@@ -360,7 +360,13 @@ class IssueUpdateInput(StrictInput):
     labels = serializers.ListField(child=StrictCharField(), required=False, help_text="Replaces all labels.")
     work_block = StrictIntegerField(required=False, allow_null=True)
     comment = StrictCharField(
-        required=False, allow_blank=True, help_text="Posted as your comment in the same transaction."
+        required=False,
+        allow_blank=True,
+        help_text=(
+            "Posted as your comment in the same transaction. Moving to `cancelled` an issue whose assignee already "
+            "posted a completion comment (an evidence comment, or one saying the work is done) needs it as the "
+            "reason: without it, 409 `cancellation_reason_required` with `completion_comment_excerpt`."
+        ),
     )
 
 
