@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "blocks",
     "wiki",
     "archetypes",
+    "chat",
     "runners",
     "notifications",
     "hooks",

@@ -58,6 +58,7 @@ class Wake:
     reason: str
     mention: bool = False  # woken by an @mention: the issue need not be its own
     automatic: bool = False  # recovery / follow-up / retry, not someone's action: subject to the retry cap
+    conversation_id: int | None = None  # chat: the conversation to answer
     delay_s: float = 0  # a retry waits this long before it can start
 
 
@@ -140,6 +141,10 @@ def wakes_for_event(event: Event) -> list[Wake]:
             subject = Agent.objects.filter(pk=approval.subject_agent_id).first()
             if subject is not None:
                 wakes += pending_wakes(agent=subject)
+    elif event.type == EventType.CHAT_MESSAGE:
+        chat_agent, chat_id = data.get("agent_id"), data.get("conversation_id")
+        if data.get("role") == "human" and isinstance(chat_agent, int) and isinstance(chat_id, int):
+            wakes.append(Wake(chat_agent, None, RunMode.CHAT, "a human wrote to you in chat", conversation_id=chat_id))
     elif event.type == EventType.BACKLOG_UPDATED:
         ceo_id = data.get("ceo_id")
         if isinstance(ceo_id, int):
@@ -159,6 +164,8 @@ def wakes_for_event(event: Event) -> list[Wake]:
 
 def has_work(wake: Wake, agent: Agent, issue: Issue | None) -> bool:
     """True when the database says there is something for the agent to do."""
+    if wake.mode == RunMode.CHAT:
+        return wake.conversation_id is not None
     if wake.mode == RunMode.REVIEW:
         return issue is not None and issue.status == Status.IN_REVIEW and issue.assignee_id != agent.pk
     if issue is not None:
@@ -204,9 +211,16 @@ def dispatch(wake: Wake) -> Run | None:
     if remaining.exhausted:
         budget_block(agent=agent, issue=issue, remaining=remaining)
         return None
-    mode = wake.mode if issue is not None else RunMode.HEARTBEAT
+    mode = wake.mode if issue is not None or wake.mode == RunMode.CHAT else RunMode.HEARTBEAT
     not_before = timezone.now() + timedelta(seconds=wake.delay_s) if wake.delay_s > 0 else None
-    return run_enqueue(agent=agent, issue=issue, mode=mode, reason=wake.reason, not_before=not_before).run
+    return run_enqueue(
+        agent=agent,
+        issue=issue,
+        mode=mode,
+        reason=wake.reason,
+        not_before=not_before,
+        conversation_id=wake.conversation_id if mode == RunMode.CHAT else None,
+    ).run
 
 
 def dispatch_events(after_id: int, *, limit: int = 1000) -> tuple[int, list[Run]]:

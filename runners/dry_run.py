@@ -24,10 +24,15 @@ class DryRunRunner(BaseRunner):
                 },
             )
         )
+        result = "dry run: prompt recorded, nothing executed"
+        if ctx.extra.get("mode") == "chat":
+            # Something a test (or a person trying chat without a model) recognises: the message it answers.
+            last = next((line for line in reversed(ctx.prompt.splitlines()) if line.strip()), "")
+            result = f"dry run reply to: {last.strip()[:300]}"
         sink.emit(
             ParsedEvent(
                 "result",
-                {"subtype": "success", "result": "dry run: prompt recorded, nothing executed", "num_turns": 0},
+                {"subtype": "success", "result": result, "num_turns": 0},
                 final=Usage(cost_usd=Decimal(0)),
             )
         )

@@ -30,6 +30,7 @@ DISPATCH_TYPES = (
     EventType.COMMENT_CREATED,
     EventType.APPROVAL_RESOLVED,
     EventType.BACKLOG_UPDATED,
+    EventType.CHAT_MESSAGE,
 )
 WAKE_TYPES = frozenset({*DISPATCH_TYPES, EventType.RUN_QUEUED})
 _sender: socket.socket | None = None
