@@ -49,3 +49,12 @@ def test_it_keeps_other_orgs_messages_out_of_reach(client: Any, org: Any) -> Non
     assert client.post(f"/chat/m/{message.pk}/issue").status_code == 404
     assert client.post(f"/chat/m/{message.pk}/backlog").status_code == 404
     assert not Issue.objects.filter(title="secret plan").exists()
+
+
+def test_it_links_the_issue_page_to_a_chat_with_the_assignee(client: Any, org: Any) -> None:
+    dev = make_agent(org, slug="dev", name="Dev")
+    issue = make_issue(org, title="Talk about me", assignee=dev)
+    page = client.get(f"/issues/{issue.key}/").content.decode()
+    assert f'href="/chat/dev/?issue={issue.key}"' in page
+    chat = client.get(f"/chat/dev/?issue={issue.key}").content.decode()
+    assert issue.key in chat and 'action="/chat/dev/?issue=' in chat
