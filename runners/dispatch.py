@@ -31,6 +31,7 @@ from django.utils import timezone
 from agents.models import Agent, AgentStatus
 from agents.selectors import ceos, is_ceo, org_ceo
 from approvals.models import Approval, ApprovalKind, ApprovalStatus
+from chat.models import ChatMessage, Conversation
 from issues.models import TERMINAL_STATUSES, Comment, Issue, Status
 from issues.selectors import review_q
 from orgs.events import EventType
@@ -321,4 +322,22 @@ def pending_wakes(*, agent: Agent | None = None, org_id: int | None = None) -> l
     for ceo in chiefs:
         if backlog_read(ceo).strip():
             wakes.append(Wake(ceo.pk, None, RunMode.HEARTBEAT, "items wait in the backlog", automatic=True))
+    # Conversations whose last word is a human's: the message may have arrived while no scheduler ran.
+    last_role = ChatMessage.objects.filter(conversation=OuterRef("pk")).order_by("-id").values("role")[:1]
+    unanswered = Conversation.objects.annotate(last_role=Subquery(last_role)).filter(last_role="human")
+    if agent is not None:
+        unanswered = unanswered.filter(agent=agent)
+    if org_id is not None:
+        unanswered = unanswered.filter(org_id=org_id)
+    for conversation in unanswered.order_by("id"):
+        wakes.append(
+            Wake(
+                conversation.agent_id,
+                None,
+                RunMode.CHAT,
+                "a chat message waits for your answer",
+                automatic=True,
+                conversation_id=conversation.pk,
+            )
+        )
     return wakes

@@ -8,7 +8,7 @@ import pytest
 from chat.models import ChatMessage
 from chat.services import chat_post, conversation_open
 from orgs.actors import Actor
-from runners.dispatch import dispatch_events
+from runners.dispatch import dispatch_events, pending_wakes
 from runners.execution import execute_run
 from runners.models import Run, RunMode, RunStatus
 from tests.factories import make_agent, make_ceo, make_issue, make_run
@@ -58,3 +58,14 @@ def test_it_does_not_answer_over_budget(org: Any) -> None:
     chat_post(actor=HUMAN, conversation=conversation, body="Hello?")
     dispatch_events(0)
     assert not Run.objects.filter(agent=ceo, mode=RunMode.CHAT).exists()
+
+
+def test_it_answers_a_message_that_arrived_while_no_scheduler_ran(org: Any) -> None:
+    ceo = make_ceo(org, runner="dry_run")
+    conversation = conversation_open(actor=HUMAN, agent=ceo)
+    chat_post(actor=HUMAN, conversation=conversation, body="Anyone there?")
+    wakes = [w for w in pending_wakes() if w.mode == RunMode.CHAT]
+    assert [(w.agent_id, w.conversation_id) for w in wakes] == [(ceo.pk, conversation.pk)]
+    dispatch_events(0)
+    execute_run(Run.objects.get(agent=ceo).pk)
+    assert [w for w in pending_wakes() if w.mode == RunMode.CHAT] == []  # answered
