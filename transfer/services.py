@@ -71,7 +71,9 @@ def org_import(*, actor: Actor, bundle: Bundle, as_slug: str = "", dry_run: bool
         org = Org.objects.filter(slug=slug).first()
         created = org is None
         if org is None:
-            org = org_create(actor=actor, name=info.get("name") or slug, slug=slug, issue_prefix=info["issue_prefix"])
+            org = org_create(
+                actor=actor, name=info.get("name") or slug, slug=slug, issue_prefix=info.get("issue_prefix") or "MESA"
+            )
         result = ImportResult(slug=org.slug, dry_run=dry_run, created_org=created)
         ctx = ImportContext(org=org, bundle=bundle, actor=actor, dry_run=dry_run)
         if created:
