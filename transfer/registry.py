@@ -45,9 +45,9 @@ class Noun(Protocol):
 
 def nouns() -> list[Noun]:
     # Imported here so the registry module itself stays free of the nouns' app imports (and cycles).
-    from transfer.nouns import agents, archetypes, blocks, issues, labels, wiki
+    from transfer.nouns import agents, archetypes, blocks, chat, issues, labels, wiki
 
-    return [archetypes, agents, labels, blocks, issues, wiki]
+    return [archetypes, agents, labels, blocks, issues, wiki, chat]
 
 
 # Hooks other apps may register (e.g. a learning app's skills and policies) without editing this file.

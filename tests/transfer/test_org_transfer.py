@@ -10,6 +10,7 @@ from agents.models import Agent
 from agents.services import agent_update
 from archetypes.loader import org_override_dir
 from blocks.models import WorkBlock
+from chat.services import chat_post, chat_reply, conversation_open
 from issues.models import Comment, Issue, IssueRelation
 from issues.services import do_issue_transition
 from orgs.actors import Actor
@@ -62,6 +63,9 @@ def _rich_org() -> Org:
     IssueRelation.objects.create(source=child, target=parent, kind="relates_to")
     page = make_wiki_page(org, title="Runbook", content="v1")
     wiki_page_update(actor=Actor.for_agent(dev), page=page, content="v2 ''' with quotes'")
+    talk = conversation_open(actor=Actor.human(label="alice"), agent=ceo, issue=child)
+    chat_post(actor=Actor.human(label="alice"), conversation=talk, body="How is it going?")
+    chat_reply(conversation=talk, body="Fine.", run_id=None)
     override = org_override_dir(org)
     override.mkdir(parents=True)
     (override / "backend.md").write_text("---\ntitle: Backend\n---\nOur own rules.\n")
@@ -79,6 +83,7 @@ def test_it_exports_imports_and_exports_the_same_files(tmp_path: Path, monkeypat
     first = _export("source", tmp_path / "one")
     assert {"org.toml", "agents.toml", "labels.toml", "blocks.toml", "wiki/pages.toml"} <= set(first)
     assert "archetypes/backend.md" in first and "issues/SRC-2.comments.jsonl" in first
+    assert first["chat/ceo--SRC-2.jsonl"].count("\n") == 2
     assert first["issues/SRC-2.md"].startswith("# Login")
     for text in first.values():
         assert SECRET not in text
