@@ -22,6 +22,7 @@ from api.views import (
     learning,
     routines,
     runs,
+    stages,
     usage,
     wiki,
 )
@@ -36,6 +37,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("issues/<str:key>/checkout", issues.IssueCheckoutApi.as_view(), name="api-issue-checkout"),
     path("issues/<str:key>/release", issues.IssueReleaseApi.as_view(), name="api-issue-release"),
     path("issues/<str:key>/comments", issues.IssueCommentsApi.as_view(), name="api-issue-comments"),
+    path("issues/<str:key>/stages", stages.IssueStagesApi.as_view(), name="api-issue-stages"),
+    path(
+        "issues/<str:key>/stages/<int:number>/complete",
+        stages.IssueStageCompleteApi.as_view(),
+        name="api-issue-stage-complete",
+    ),
     path("issues/<str:key>/relations", issues.IssueRelationsApi.as_view(), name="api-issue-relations"),
     path(
         "issues/<str:key>/relations/<str:kind>/<str:target>",

@@ -4,8 +4,10 @@ from django.apps import AppConfig
 
 
 class ChatConfig(AppConfig):
-    """Channels of messages (``#eng``, direct threads): not the django-channels package."""
+    """Channels between agents (``#eng``, direct threads) and conversations of a human with an agent.
+
+    Not the django-channels package."""
 
     name = "chat"
-    verbose_name = "Channels"
+    verbose_name = "Chat: channels and conversations"
     default_auto_field = "django.db.models.BigAutoField"

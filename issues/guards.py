@@ -71,3 +71,26 @@ def delegation_cycle(*, parent: Issue | None, assignee: Agent | None, actor_agen
         seen.add(cursor.pk)
         cursor = Issue.objects.filter(pk=cursor.parent_id).first() if cursor.parent_id else None
     return None
+
+
+# What an assignee writes when it believes the work is finished (the original Mesa's list, minus its bare
+# "done", which also matched "not done yet"). Headings count only as markdown headings.
+COMPLETION_RE = re.compile(
+    r"\b(?:fix applied|work completed|work complete|changes made|pr filed|implemented)\b"
+    r"|^[ \t]*#{2,6}[ \t]*(?:root cause found|fix|summary|work complete)\b",
+    re.I | re.M,
+)
+
+
+def completion_comment(issue: Issue) -> Comment | None:
+    """The assignee's latest completion comment: an ``evidence`` comment, or a comment saying the work is finished.
+
+    Cancelling an issue that has one throws finished work away, so it needs a reason.
+    """
+    if issue.assignee_id is None:
+        return None
+    comments = Comment.objects.filter(issue=issue, author_agent_id=issue.assignee_id).exclude(kind=CommentKind.SYSTEM)
+    for comment in comments.order_by("-created_at", "-id"):
+        if comment.kind == CommentKind.EVIDENCE or COMPLETION_RE.search(comment.body):
+            return comment
+    return None

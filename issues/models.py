@@ -170,3 +170,26 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.issue.key}: {self.body[:40]}"
+
+
+class IssueStage(models.Model):
+    """One step of an issue's ordered checklist (``number`` 1, 2, …); stages are completed in order.
+
+    The current stage is the first one not done (the last when all are), none when there are none.
+    """
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="stages")
+    number = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=200)
+    done = models.BooleanField(default=False)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["issue", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["issue", "number"], name="issue_stage_unique_number"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="issue_stage_number_from_one"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.issue_id} stage {self.number}: {self.title}"

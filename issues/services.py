@@ -18,7 +18,7 @@ from agents.models import Agent
 from agents.selectors import is_ceo
 from approvals.models import Approval, ApprovalKind, ApprovalStatus
 from approvals.services import approval_create, approvals_settle_pending
-from issues.guards import delegation_cycle, evidence_missing
+from issues.guards import completion_comment, delegation_cycle, evidence_missing
 from issues.lifecycle import allowed_moves, is_allowed
 from issues.models import (
     OPEN_STATUSES,
@@ -32,6 +32,7 @@ from issues.models import (
     Status,
 )
 from issues.permissions import edit_checked, require_edit
+from issues.stages import stage_markers_apply
 from issues.validation import (
     check_parent,
     check_work_block,
@@ -198,6 +199,19 @@ def do_issue_transition(*, actor: Actor, issue: Issue, to: str, comment: str = "
         missing = evidence_missing(issue, extra_text=comment)
         if missing:
             raise Conflict(missing, code="evidence_required")
+    reason = ""
+    if to == Status.CANCELLED:
+        finished = completion_comment(issue)
+        if finished is not None:
+            reason = comment.strip()
+            if not reason:
+                raise Conflict(
+                    f"{issue.key}'s assignee already reported the work as finished; give a reason to cancel it.",
+                    code="cancellation_reason_required",
+                    completion_comment_id=finished.pk,
+                    completion_comment_excerpt=finished.body[:300],
+                )
+            comment = f"Cancellation reason: {reason}"
     now = timezone.now()
     fields: dict[str, Any] = {"status": to, "updated_at": now}
     if to == Status.IN_PROGRESS and issue.started_at is None:
@@ -214,7 +228,8 @@ def do_issue_transition(*, actor: Actor, issue: Issue, to: str, comment: str = "
         )
     for name, value in fields.items():
         setattr(issue, name, value)
-    activity_record(org=issue.org, actor=actor, verb="moved", obj=issue, details={"from": old, "to": to})
+    details = {"from": old, "to": to, **({"reason": reason} if reason else {})}
+    activity_record(org=issue.org, actor=actor, verb="moved", obj=issue, details=details)
     if comment.strip():
         do_comment_create(actor=actor, issue=issue, body=comment)
     _sync_board_review(actor=actor, issue=issue, old=old, to=to, comment=comment)
@@ -442,6 +457,10 @@ def do_comment_create(*, actor: Actor, issue: Issue, body: str, kind: str = Comm
             "body": body[:500],
         },
     )
+    if kind != CommentKind.SYSTEM:
+        answers = stage_markers_apply(actor=actor, issue=issue, body=body)
+        if answers:
+            do_comment_create(actor=Actor.system(), issue=issue, body="\n".join(answers), kind=CommentKind.SYSTEM)
     return comment
 
 

@@ -20,11 +20,13 @@ from approvals.models import Approval
 from blocks.models import WorkBlock, WorkBlockStatus
 from issues.board import GROUPINGS, grouped, parse_filters
 from issues.lifecycle import allowed_moves
+from issues.linter import LintWarning, acceptance_warnings
 from issues.models import Comment, Issue, IssueRelation, IssueType, Label, Priority, Status
 from issues.ordering import issues_reorder
 from issues.relations import relation_add, relation_remove
 from issues.selectors import issue_get_for
 from issues.services import comment_create, issue_create, issue_edit, issue_transition
+from issues.stages import stage_progress
 from orgs.errors import InvalidInput, MesaError
 from orgs.models import Org
 from orgs.numbers import whole_number
@@ -142,7 +144,8 @@ def reorder(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def _issue_form_values(request: HtmxHttpRequest) -> dict[str, str]:
-    return {k: request.POST.get(k, "") for k in ("title", "description", "priority", "type", "assignee", "parent")}
+    fields = ("title", "description", "acceptance_criteria", "priority", "type", "assignee", "parent")
+    return {k: request.POST.get(k, "") for k in fields}
 
 
 @require_http_methods(["GET", "POST"])
@@ -151,8 +154,18 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
     org = require_org(request)
     values = _issue_form_values(request) if request.method == "POST" else {"parent": request.GET.get("parent", "")}
     error: MesaError | None = None
+    warnings: list[LintWarning] = []
     if request.method == "POST":
         actor = human_actor(request)
+        # The linter warns once, inline; "Create anyway" (ack_warnings) creates the issue as it is.
+        warnings = acceptance_warnings(
+            type=values["type"] or IssueType.TASK,
+            description=values["description"],
+            acceptance_criteria=values["acceptance_criteria"],
+        )
+        if warnings and request.POST.get("ack_warnings"):
+            warnings = []
+    if request.method == "POST" and not warnings:
         try:
             assignee = agent_ref(org, values["assignee"], "assignee")
             parent = issue_get_for(actor=actor, org=org, key=values["parent"]) if values["parent"] else None
@@ -162,6 +175,7 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
                 org=org,
                 title=values["title"],
                 description=values["description"],
+                acceptance_criteria=values["acceptance_criteria"],
                 priority=priority,
                 type=values["type"] or IssueType.TASK,
                 assignee=assignee,
@@ -177,6 +191,7 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
     ctx = {
         "values": values,
         "error": error,
+        "warnings": warnings,
         "error_field": error.extra.get("field") if error else None,
         "existing_key": error.extra.get("existing_key") if error else None,
         "agents": org_agents(request),
@@ -236,13 +251,14 @@ def detail(request: HtmxHttpRequest, key: str) -> HttpResponse:
     if target == "issue-runs":
         return render(request, "issues/partials/runs.html", {"issue": issue, **_runs_context(issue)})
     if target == "issue-main":
-        return render(request, "issues/partials/main.html", {"issue": issue})
+        return render(request, "issues/partials/main.html", {"issue": issue, "progress": stage_progress(issue)})
     if target == "issue-branch":
         return render(request, "issues/partials/branch.html", {"issue": issue, **_branch_context(issue)})
     ctx = _issue_context(request, issue)
     ctx.update(_runs_context(issue))
     ctx.update(_branch_context(issue))
     ctx["comments"] = _comments(issue)
+    ctx["progress"] = stage_progress(issue)
     ctx["children"] = list(issue.children.select_related("assignee").order_by("number"))
     ctx["relations_out"] = list(IssueRelation.objects.filter(source=issue).select_related("target"))
     ctx["relations_in"] = list(IssueRelation.objects.filter(target=issue).select_related("source"))
@@ -302,7 +318,7 @@ def edit(request: HtmxHttpRequest, key: str) -> HttpResponse:
         return render(
             request,
             "issues/partials/main.html",
-            {"issue": issue, "error": error},
+            {"issue": issue, "error": error, "progress": stage_progress(issue)},
             status=error.status if error else 200,
         )
     ctx = _issue_context(request, issue)

@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "runners",
     "notifications",
     "hooks",
+    "transfer",
     "api",
     "web",
     "mcp_server",

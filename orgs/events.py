@@ -46,6 +46,7 @@ class EventType(models.TextChoices):
     ISSUE_CREATED = "issue_created"
     ISSUE_UPDATED = "issue_updated"
     ISSUE_DELETED = "issue_deleted"
+    CHAT_MESSAGE = "chat_message"
     # A step of the inbound pipeline (hook delivery, rule, issue or run created, policy, write-back): the Logs page.
     HOOK_LOG = "hook_log"
     # MESA_RETRY_CAP failed runs in a row: the issue is blocked (or, where the lifecycle forbids the move,

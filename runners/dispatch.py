@@ -33,6 +33,7 @@ from django.utils import timezone
 from agents.models import Agent, AgentStatus
 from agents.selectors import ceos, is_ceo, org_ceo
 from approvals.models import Approval, ApprovalKind, ApprovalStatus
+from chat.models import ChatMessage, Conversation
 from chat.selectors import unread_for
 from issues.models import TERMINAL_STATUSES, Comment, Issue, Status
 from issues.selectors import review_q
@@ -61,6 +62,7 @@ class Wake:
     reason: str
     mention: bool = False  # woken by an @mention: the issue need not be its own
     automatic: bool = False  # recovery / follow-up / retry, not someone's action: subject to the retry cap
+    conversation_id: int | None = None  # chat: the conversation to answer
     delay_s: float = 0  # a retry waits this long before it can start
 
 
@@ -149,6 +151,10 @@ def wakes_for_event(event: Event) -> list[Wake]:
         for agent_id, slug in Agent.objects.filter(org_id=event.org_id, pk__in=recipient_ids).values_list("id", "slug"):
             reason = f"@{slug} got a message from {data.get('author') or 'someone'} in {where}"
             wakes.append(Wake(agent_id, None, RunMode.HEARTBEAT, reason, mention=True))
+    elif event.type == EventType.CHAT_MESSAGE:
+        chat_agent, chat_id = data.get("agent_id"), data.get("conversation_id")
+        if data.get("role") == "human" and isinstance(chat_agent, int) and isinstance(chat_id, int):
+            wakes.append(Wake(chat_agent, None, RunMode.CHAT, "a human wrote to you in chat", conversation_id=chat_id))
     elif event.type == EventType.BACKLOG_UPDATED:
         ceo_id = data.get("ceo_id")
         if isinstance(ceo_id, int):
@@ -168,6 +174,8 @@ def wakes_for_event(event: Event) -> list[Wake]:
 
 def has_work(wake: Wake, agent: Agent, issue: Issue | None) -> bool:
     """True when the database says there is something for the agent to do."""
+    if wake.mode == RunMode.CHAT:
+        return wake.conversation_id is not None
     if wake.mode == RunMode.REVIEW:
         return issue is not None and issue.status == Status.IN_REVIEW and issue.assignee_id != agent.pk
     if issue is not None:
@@ -215,9 +223,16 @@ def dispatch(wake: Wake) -> Run | None:
     if remaining.exhausted:
         budget_block(agent=agent, issue=issue, remaining=remaining)
         return None
-    mode = wake.mode if issue is not None else RunMode.HEARTBEAT
+    mode = wake.mode if issue is not None or wake.mode == RunMode.CHAT else RunMode.HEARTBEAT
     not_before = timezone.now() + timedelta(seconds=wake.delay_s) if wake.delay_s > 0 else None
-    return run_enqueue(agent=agent, issue=issue, mode=mode, reason=wake.reason, not_before=not_before).run
+    return run_enqueue(
+        agent=agent,
+        issue=issue,
+        mode=mode,
+        reason=wake.reason,
+        not_before=not_before,
+        conversation_id=wake.conversation_id if mode == RunMode.CHAT else None,
+    ).run
 
 
 def dispatch_events(after_id: int, *, limit: int = 1000) -> tuple[int, list[Run]]:
@@ -355,4 +370,22 @@ def pending_wakes(*, agent: Agent | None = None, org_id: int | None = None) -> l
     for ceo in chiefs:
         if backlog_read(ceo).strip():
             wakes.append(Wake(ceo.pk, None, RunMode.HEARTBEAT, "items wait in the backlog", automatic=True))
+    # Conversations whose last word is a human's: the message may have arrived while no scheduler ran.
+    last_role = ChatMessage.objects.filter(conversation=OuterRef("pk")).order_by("-id").values("role")[:1]
+    unanswered = Conversation.objects.annotate(last_role=Subquery(last_role)).filter(last_role="human")
+    if agent is not None:
+        unanswered = unanswered.filter(agent=agent)
+    if org_id is not None:
+        unanswered = unanswered.filter(org_id=org_id)
+    for conversation in unanswered.order_by("id"):
+        wakes.append(
+            Wake(
+                conversation.agent_id,
+                None,
+                RunMode.CHAT,
+                "a chat message waits for your answer",
+                automatic=True,
+                conversation_id=conversation.pk,
+            )
+        )
     return wakes

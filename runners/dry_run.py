@@ -44,6 +44,10 @@ class DryRunRunner(BaseRunner):
             )
         )
         reply = scripted_reply(ctx)
+        if not reply and ctx.extra.get("mode") == "chat":
+            # Something a test (or a person trying chat without a model) recognises: the message it answers.
+            last = next((line for line in reversed(ctx.prompt.splitlines()) if line.strip()), "")
+            reply = f"dry run reply to: {last.strip()[:300]}"
         if reply:
             sink.emit(ParsedEvent("text", {"text": reply}))
         sink.emit(

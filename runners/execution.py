@@ -24,6 +24,8 @@ from django.db import connection, transaction
 from agents.keys import run_key_create, run_keys_revoke
 from agents.models import Agent, Sandbox
 from agents.selectors import is_ceo
+from chat.conversations import chat_reply
+from chat.models import Conversation
 from chat.services import messages_mark_delivered
 from issues.models import Issue
 from learning.services import skill_uses_record
@@ -61,7 +63,8 @@ STOP_STATUSES = {
 def build_env(*, agent: Agent, run: Run, issue: Issue | None, api_key: str, workdir: Path) -> dict[str, str]:
     """The complete environment of an agent's process: the host's (minus server secrets), the agent's, MESA_*."""
     env = {k: v for k, v in os.environ.items() if k not in _SERVER_ONLY and not k.startswith(_SERVER_PREFIXES)}
-    env.update({str(k): str(v) for k, v in (agent.env or {}).items()})
+    # An empty value is a name still to be filled in (an imported org's secrets): it must not blank the host's.
+    env.update({str(k): str(v) for k, v in (agent.env or {}).items() if str(v) != ""})
     env.update(
         {
             "MESA_API_URL": settings.MESA_API_URL,
@@ -234,9 +237,9 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
         except (WorkspaceError, OSError) as exc:
             _finish_failed(run, f"could not prepare the workspace: {exc}", agent_error=True)
             return RunStatus.FAILED
-        mode = run.mode if issue is not None else RunMode.HEARTBEAT
-        backlog_seen = backlog_read(agent) if is_ceo(agent) else ""
-        prompt = prompt_build(agent=agent, issue=issue, mode=mode, reason=run.reason)
+        mode = run.mode if issue is not None or run.mode == RunMode.CHAT else RunMode.HEARTBEAT
+        backlog_seen = backlog_read(agent) if is_ceo(agent) and mode != RunMode.CHAT else ""
+        prompt = prompt_build(agent=agent, issue=issue, mode=mode, reason=run.reason, conversation=run.conversation)
         with transaction.atomic():  # one write transaction: fewer lock round trips per run
             api_key = run_key_create(org=run.org, agent=agent, run_id=run.pk, timeout_s=agent.timeout_s)
             messages_mark_delivered(agent=agent, message_ids=list(prompt.message_ids))
@@ -318,6 +321,8 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
         revoked = True
         if issue is not None and mode in (RunMode.TASK, RunMode.REVIEW):
             _learn(run, sink.text_tail)
+        if run.conversation_id is not None and mode == RunMode.CHAT:
+            answer_chat(run, status=status, text=sink.result_text, failure=redactor.text(reason))
         if status == RunStatus.COMPLETED and backlog_seen:
             backlog_archive(agent, backlog_seen)
         if status == RunStatus.BUDGET_EXCEEDED:
@@ -451,6 +456,22 @@ def _execute_one_turn(run: Run, how: OneTurn, shutdown: threading.Event | None) 
             log.exception("could not record the answer of %s run %s", run.mode, run.pk)
 
 
+def answer_chat(run: Run, *, status: str, text: str, failure: str) -> None:
+    """The run's final message is the agent's chat reply; a run that could not answer leaves a note saying why."""
+    conversation_id = run.conversation_id
+    if conversation_id is None:
+        return
+    conversation = Conversation.objects.select_related("org", "agent").filter(pk=conversation_id).first()
+    if conversation is None:
+        return
+    if status == RunStatus.COMPLETED:
+        chat_reply(conversation=conversation, body=text, run_id=run.pk)
+    else:
+        chat_reply(
+            conversation=conversation, body=f"No answer ({status}): {failure}"[:2000], run_id=run.pk, role="system"
+        )
+
+
 def _follow_up(run: Run, shutdown: threading.Event | None) -> None:
     """After a run: retry a failed one (with backoff, up to the retry cap), or dispatch again when a
     wake-up arrived while it was running (if there is still work)."""
@@ -473,7 +494,12 @@ def _follow_up(run: Run, shutdown: threading.Event | None) -> None:
         )
     elif row["rerun_requested"]:
         wake = Wake(
-            run.agent_id, run.issue_id, run.mode, "new activity arrived while your last run was running", automatic=True
+            run.agent_id,
+            run.issue_id,
+            run.mode,
+            "new activity arrived while your last run was running",
+            automatic=True,
+            conversation_id=run.conversation_id,
         )
     if wake is None:
         return

@@ -13,6 +13,7 @@ class RunMode(models.TextChoices):
     HEARTBEAT = "heartbeat"
     EVALUATION = "evaluation"  # a judge scoring a finished task run (learning.Evaluation)
     AUDIT = "audit"  # the auditor reviewing shipped work (learning.AuditFinding)
+    CHAT = "chat"  # answering a human in a conversation (chat.Conversation); issue-less like a heartbeat
 
 
 class RunStatus(models.TextChoices):
@@ -41,6 +42,10 @@ class Run(models.Model):
     org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="runs")
     agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="runs")
     issue = models.ForeignKey("issues.Issue", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    # Chat runs: the conversation whose last human message the run answers.
+    conversation = models.ForeignKey(
+        "chat.Conversation", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
     mode = models.CharField(max_length=10, choices=RunMode.choices, default=RunMode.TASK)
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
     reason = models.CharField(max_length=200, blank=True, default="")  # what woke the agent

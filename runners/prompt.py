@@ -23,6 +23,8 @@ from agents.models import Agent, AgentStatus
 from agents.selectors import is_ceo
 from approvals.models import Approval, ApprovalStatus
 from archetypes.loader import archetype_get
+from chat.conversations import transcript
+from chat.models import Conversation
 from chat.selectors import undelivered_for
 from issues.models import OPEN_STATUSES, Comment, Issue, Status
 from learning.selectors import policies_active, reflections_for, skills_for
@@ -180,6 +182,10 @@ Then do exactly one of:
 - escalate to the humans (risky, irreversible, or beyond your authority): PATCH status to board_review
   with a comment explaining why."""
 
+CHAT_RULES = """CHAT. A human is talking with you; the conversation so far is below, their last message at the end.
+Answer it: your final message is shown to them as your reply, so make it the answer itself (short, plain
+markdown). You may use the API (create issues, comment, …) when they ask for it; say what you did."""
+
 HEARTBEAT_RULES = """HEARTBEAT CHECK. Look at your inbox (GET /inbox) and handle what needs you: start or continue
 your open issues, answer questions addressed to you, review what waits for your review. If nothing needs
 you, stop at once without doing anything."""
@@ -264,13 +270,22 @@ def _messages(agent: Agent) -> tuple[list[str], tuple[int, ...]]:
     return lines, tuple(r.message_id for r in rows)
 
 
-def prompt_build(*, agent: Agent, issue: Issue | None, mode: str, reason: str = "") -> Prompt:
-    """The complete prompt for one run of ``agent`` in ``mode`` (task / review / heartbeat)."""
+def prompt_build(
+    *, agent: Agent, issue: Issue | None, mode: str, reason: str = "", conversation: Conversation | None = None
+) -> Prompt:
+    """The complete prompt for one run of ``agent`` in ``mode`` (task / review / heartbeat / chat)."""
     ceo = is_ceo(agent)
     parts: list[str] = []
     if reason:
         parts.append(f"Why you were woken: {reason}")
     parts.append(_policies_section(agent))
+    if mode == "chat" and conversation is not None:
+        about = conversation.issue
+        if about is not None:
+            parts.append("The conversation is about this issue:\n" + "\n".join(_issue_block(about)))
+        parts.append(api_cheat_sheet(ceo=ceo))
+        parts.append(CHAT_RULES + "\n\nConversation:\n" + "\n\n".join(transcript(conversation)))
+        return Prompt(system=role_text(agent), task="\n\n".join(p for p in parts if p).strip() + "\n")
     if issue is not None:
         issue = (
             Issue.objects.select_related(

@@ -75,6 +75,7 @@ def run_enqueue(
     mode: str = RunMode.TASK,
     reason: str = "",
     not_before: datetime | None = None,
+    conversation_id: int | None = None,
 ) -> Enqueued:
     """Queue a run of ``agent`` (on ``issue``), unless one is already queued or running.
 
@@ -102,6 +103,7 @@ def run_enqueue(
                     runner=agent.runner,
                     model=agent.model,
                     not_before=not_before,
+                    conversation_id=conversation_id,
                 )
         except IntegrityError:
             # Another scheduler queued it between our read and our insert.

@@ -31,6 +31,7 @@ DISPATCH_TYPES = (
     EventType.APPROVAL_RESOLVED,
     EventType.BACKLOG_UPDATED,
     EventType.CHANNEL_MESSAGE,
+    EventType.CHAT_MESSAGE,
 )
 WAKE_TYPES = frozenset({*DISPATCH_TYPES, EventType.RUN_QUEUED})
 _sender: socket.socket | None = None

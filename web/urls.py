@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from web import views
+from web import chat_views, transfer_views, views
 
 app_name = "web"
 
@@ -12,6 +12,12 @@ urlpatterns = [
     path("usage/", views.usage, name="usage"),
     path("settings/", views.settings_page, name="settings"),
     path("settings/runners/", views.runners_page, name="runners"),
+    path("chat/", chat_views.chat_home, name="chat"),
+    path("chat/<slug:slug>/", chat_views.chat_agent, name="chat_agent"),
+    path("chat/m/<int:pk>/issue", chat_views.message_to_issue, name="chat_to_issue"),
+    path("chat/m/<int:pk>/backlog", chat_views.message_to_backlog, name="chat_to_backlog"),
+    path("settings/export/", transfer_views.org_export_download, name="org_export"),
+    path("settings/import/", transfer_views.org_import_upload, name="org_import"),
     path("setup/fallback", views.setup_fallback, name="setup_fallback"),
     path("nav/approvals-badge", views.approvals_badge, name="approvals_badge"),
     path("org/switch", views.switch_org, name="switch"),

@@ -293,6 +293,8 @@ def settings_page(request: HtmxHttpRequest) -> HttpResponse:
         "roles": OrgRole.values,
         "keys": list(keys_listed(org)),
         "is_owner": role(request) == OrgRole.OWNER,
+        "is_operator": human_actor(request).operator,
+        "request_org_slug": org.slug,
     }
     return render(request, "web/settings.html", ctx, status=error.status if error else 200)
 

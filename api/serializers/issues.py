@@ -10,6 +10,7 @@ row values (::test_it_renders_rows_like_the_serializer).
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -19,6 +20,7 @@ from rest_framework import serializers
 
 from api.fields import StrictCharField, StrictInput, StrictIntegerField
 from issues.lifecycle import allowed_moves
+from issues.linter import acceptance_warnings
 from issues.models import Comment, CommentKind, Issue, IssueRelation, IssueType, Priority, Status
 from orgs.compiled import compiled
 from runners.models import Run
@@ -200,6 +202,28 @@ class IssueDetailOutput(IssueOutput):
         return issue_detail_out(instance)
 
 
+class WarningOutput(serializers.Serializer):
+    code = serializers.CharField(help_text="no_acceptance_criteria: a feature or bug without acceptance criteria.")
+    field = serializers.CharField()
+    message = serializers.CharField()
+
+
+class IssueCreatedOutput(IssueDetailOutput):
+    """The created issue plus the linter's warnings (the issue is created either way).
+
+    A feature or bug has acceptance criteria when its ``acceptance_criteria`` has text, or its description has
+    an "Acceptance criteria" (or "AC") heading followed by text, or a ``- [ ]`` checklist item.
+    """
+
+    warnings = WarningOutput(many=True)
+
+    def to_representation(self, instance: Issue) -> dict[str, Any]:
+        warnings = acceptance_warnings(
+            type=instance.type, description=instance.description, acceptance_criteria=instance.acceptance_criteria
+        )
+        return {**issue_detail_out(instance), "warnings": [asdict(w) for w in warnings]}
+
+
 _INVERSE = {"blocks": "blocked_by", "duplicates": "duplicated_by", "relates_to": "relates_to"}
 
 
@@ -367,7 +391,13 @@ class IssueUpdateInput(StrictInput):
     labels = serializers.ListField(child=StrictCharField(), required=False, help_text="Replaces all labels.")
     work_block = StrictIntegerField(required=False, allow_null=True)
     comment = StrictCharField(
-        required=False, allow_blank=True, help_text="Posted as your comment in the same transaction."
+        required=False,
+        allow_blank=True,
+        help_text=(
+            "Posted as your comment in the same transaction. Moving to `cancelled` an issue whose assignee already "
+            "posted a completion comment (an evidence comment, or one saying the work is done) needs it as the "
+            "reason: without it, 409 `cancellation_reason_required` with `completion_comment_excerpt`."
+        ),
     )
 
 

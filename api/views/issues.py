@@ -20,6 +20,7 @@ from api.serializers.issues import (
     CheckoutInput,
     CommentCreateInput,
     CommentOutput,
+    IssueCreatedOutput,
     IssueCreateInput,
     IssueDetailOutput,
     IssueOutput,
@@ -141,9 +142,13 @@ class IssueCollectionApi(MesaAPIView):
         operation_id="issues_create",
         tags=TAGS,
         summary="Create an issue",
-        description="An open issue with the same title (ignoring case and spacing) is a 409 with `existing_key`.",
+        description=(
+            "An open issue with the same title (ignoring case and spacing) is a 409 with `existing_key`. "
+            "`warnings` lists what the acceptance-criteria linter found (a feature or bug without criteria); "
+            "the issue is created either way."
+        ),
         request=IssueCreateInput,
-        responses={201: IssueDetailOutput, **error_responses(400, 403, 409, 413, 415)},
+        responses={201: IssueCreatedOutput, **error_responses(400, 403, 409, 413, 415)},
     )
     def post(self, request: Request) -> Response:
         org, actor = self.org(request), self.actor(request)
@@ -162,7 +167,7 @@ class IssueCollectionApi(MesaAPIView):
             work_block=work_block_ref(org, data.get("work_block"), "work_block"),
         )
         issue = issue_get_for(actor=actor, org=org, key=issue.key)
-        return Response(IssueDetailOutput(issue).data, status=status.HTTP_201_CREATED)
+        return Response(IssueCreatedOutput(issue).data, status=status.HTTP_201_CREATED)
 
 
 class IssueApi(MesaAPIView):
