@@ -224,7 +224,7 @@ def _print_login_link(host: str, port: int) -> None:
     from django.conf import settings  # after django.setup(), like the other app imports here
 
     if settings.MESA_TRUSTED_LOCAL and settings.MESA_LOCAL_LOGIN:
-        from web.local_login import login_link_create
+        from web.local_login import login_link_create  # Django is set up by now (main ran _prepare)
 
         link = login_link_create(f"http://{host}:{port}")
         print(
