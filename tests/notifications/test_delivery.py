@@ -48,9 +48,6 @@ def test_it_signs_webhook_bodies_with_hmac(org: Any, hook: FakeWebhookServer) ->
     body = req.json()
     assert body["payload"]["issue_key"] == "ACME-1" and body["org"] == "acme" and "Run 7" in body["text"]
     assert delivery.status == DeliveryStatus.SENT and delivery.attempts == 1 and delivery.response_code == 200
-    # A tampered body no longer matches the signature.
-    forged = hmac.new(SECRET.encode(), timestamp.encode() + b"." + req.body + b" ", hashlib.sha256).hexdigest()
-    assert forged != expected
 
 
 def test_it_retries_with_exponential_backoff_on_5xx_until_success(org: Any, hook: FakeWebhookServer) -> None:
