@@ -264,10 +264,14 @@ def test_it_reports_a_crash(tmp_path: Path) -> None:
     ctx = make_ctx(tmp_path, env={"FAKE_CLI_SCENARIO": "crash"})
     sink = RecordingSink()
     outcome = ClaudeCodeRunner().execute(ctx, sink)
-    assert outcome.exit_code == 1
-    assert "exit code 1" in outcome.failure_reason
-    assert "crashed on purpose" in outcome.failure_reason
+    assert outcome.exit_code == 1 and outcome.failure_reason == "exit code 1" and outcome.stderr_tail == ""
     assert sink.of_type("system") and sink.of_type("text")
+    # Like the real CLI, it says why in an error message and a final result with is_error.
+    [error] = sink.of_type("error")
+    [result] = sink.of_type("result")
+    assert error.is_error and result.is_error and result.data["terminal_reason"] == "api_error"
+    assert result.data["result"].startswith("API Error: 500")
+    assert result.final is not None and result.final.tokens_in == 100
 
 
 def test_it_kills_a_hung_cli_and_its_children_on_timeout(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from tests.factories import make_agent, make_issue
 from tests.runners.cli_support import FAKES_BIN
 
 pytestmark = pytest.mark.django_db(transaction=True)
+CLAUDE_API_ERROR = 'API Error: 500 {"type":"error","error":{"type":"api_error","message":"Internal server error"}}'
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -71,15 +72,23 @@ def test_it_stops_a_claude_run_mid_stream_at_the_daily_token_budget(org: Any, re
     assert run.cost_usd > 0  # the mid-run deltas are priced
 
 
-def test_it_fails_a_crashing_cli_with_its_error(org: Any, repo: Path) -> None:
-    agent = make_agent(org, slug="crasher", runner="gemini", working_dir=str(repo), env=_env(FAKE_CLI_SCENARIO="crash"))
+@pytest.mark.parametrize(
+    ("runner", "reason"),
+    [
+        ("gemini", "exit code 1: fatal: the fake CLI crashed on purpose"),
+        # claude writes nothing to stderr: the why is in its final result line (is_error: true)
+        ("claude_code", f"exit code 1: {CLAUDE_API_ERROR}"),
+    ],
+)
+def test_it_fails_a_crashing_cli_with_its_error(org: Any, repo: Path, runner: str, reason: str) -> None:
+    agent = make_agent(org, slug="crasher", runner=runner, working_dir=str(repo), env=_env(FAKE_CLI_SCENARIO="crash"))
     issue = make_issue(org, title="Crash", assignee=agent)
 
     call_command("scheduler", once=True)
 
     run = Run.objects.filter(issue=issue).order_by("id").first()  # a retry may be queued after it
     assert run is not None and run.status == RunStatus.FAILED
-    assert "exit code 1" in run.failure_reason and "crashed on purpose" in run.failure_reason
+    assert run.failure_reason == reason
 
 
 def test_it_runs_a_local_model_through_the_openai_runner(org: Any, repo: Path) -> None:
