@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 from runners.claude_code import ClaudeCodeRunner, ClaudeParser
 from runners.pricing import price
 from runners.sink import Meter
+from tests.processes import process_gone
 from tests.runners.cli_support import RecordingSink, make_ctx, parse_all, total_usage
 
 # Lines as the real claude 2.1.330 prints them (trimmed of fields the parser ignores).
@@ -285,13 +285,7 @@ def test_it_kills_a_hung_cli_and_its_children_on_timeout(tmp_path: Path) -> None
     outcome = ClaudeCodeRunner().execute(ctx, RecordingSink())
     assert outcome.stop_reason == "timed_out"
     grandchild = int(pidfile.read_text())
-    for _ in range(50):  # the kill is sent; give the kernel a moment to reap
-        try:
-            os.kill(grandchild, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.05)
-    else:
+    if not process_gone(grandchild):
         os.kill(grandchild, signal.SIGKILL)
         pytest.fail("the grandchild survived the run")
 

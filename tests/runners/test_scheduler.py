@@ -20,6 +20,7 @@ from runners.models import Run, RunEvent, RunStatus
 from runners.scheduler import Scheduler
 from runners.services import run_enqueue
 from tests.factories import SYSTEM, make_agent, make_issue
+from tests.processes import process_gone
 from tests.runners.conftest import git, script
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -183,20 +184,7 @@ def test_it_times_out_a_hanging_run_and_kills_its_whole_process_group(org: Any, 
     assert run is not None and run.status == RunStatus.TIMED_OUT
     assert "timed out" in run.failure_reason
     grandchild = int(pidfile.read_text())
-    assert _gone(grandchild)
-
-
-def _gone(pid: int) -> bool:
-    for _ in range(50):
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                state = fh.read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            return True
-        if state == "Z":
-            return True
-        time.sleep(0.02)
-    return False
+    assert process_gone(grandchild)
 
 
 def test_it_stops_cleanly_on_sigterm_and_leaves_nothing_running(org: Any, tmp_path: Path) -> None:
@@ -233,7 +221,7 @@ def test_it_stops_cleanly_on_sigterm_and_leaves_nothing_running(org: Any, tmp_pa
     run.refresh_from_db()
     assert run.status == RunStatus.CANCELLED
     assert not Run.objects.filter(status=RunStatus.RUNNING).exists()
-    assert run.pid and _gone(run.pid)
+    assert run.pid and process_gone(run.pid)
 
 
 def test_it_does_not_start_runs_while_the_scheduler_is_paused_and_does_after_resume(org: Any) -> None:
