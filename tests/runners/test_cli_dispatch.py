@@ -14,7 +14,7 @@ from runners.models import Run, RunEvent, RunStatus
 from tests.factories import make_agent, make_issue
 from tests.runners.cli_support import FAKES_BIN
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("same_utc_day")]
 CLAUDE_API_ERROR = 'API Error: 500 {"type":"error","error":{"type":"api_error","message":"Internal server error"}}'
 
 

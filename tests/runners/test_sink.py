@@ -15,6 +15,9 @@ from runners.sink import DbEventSink, Redactor
 from tests.factories import make_agent, make_issue, make_run
 from tests.runners.conftest import script
 
+# Spend is counted from midnight UTC (see tests/conftest.same_utc_day).
+pytestmark = pytest.mark.usefixtures("same_utc_day")
+
 # Sends messages at once until the one that crosses the budget (STOP_AT), then waits for Mesa's
 # signal rather than racing the clock: if Mesa does not stop it within 60 s it sends the next one.
 METERED_CLI = """
