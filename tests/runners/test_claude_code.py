@@ -251,12 +251,13 @@ def test_it_runs_the_fake_cli_end_to_end(tmp_path: Path) -> None:
 
 
 def test_it_stops_a_long_stream_when_the_budget_is_crossed(tmp_path: Path) -> None:
-    ctx = make_ctx(tmp_path, env={"FAKE_CLI_SCENARIO": "long_stream"}, extra={"kill_grace_s": 2})
+    env = {"FAKE_CLI_SCENARIO": "long_stream", "FAKE_CLI_STOP_AT": "5"}
+    ctx = make_ctx(tmp_path, env=env, extra={"kill_grace_s": 2})
     sink = RecordingSink(token_budget=5_000)
     outcome = ClaudeCodeRunner().execute(ctx, sink)
     assert outcome.stop_reason == "budget_exceeded"
-    # each message is 1,100 tokens: stopped right after the fifth, far before the 5,000th
-    assert 5_000 < sink.metered.tokens_total <= 5_000 + 1_100 * 3
+    # 180 tokens first, then 1,100 a message: the fifth crosses 5,000 and nothing after it is metered
+    assert sink.metered.tokens_total == 180 + 5 * 1_100
     assert not sink.of_type("result")
 
 

@@ -59,7 +59,7 @@ def test_it_stops_a_claude_run_mid_stream_at_the_daily_token_budget(org: Any, re
         model="claude-sonnet-4-5",
         working_dir=str(repo),
         daily_token_limit=5_000,
-        env=_env(FAKE_CLI_SCENARIO="long_stream"),
+        env=_env(FAKE_CLI_SCENARIO="long_stream", FAKE_CLI_STOP_AT="5"),
     )
     issue = make_issue(org, title="Spend a lot", assignee=agent)
 
@@ -68,7 +68,7 @@ def test_it_stops_a_claude_run_mid_stream_at_the_daily_token_budget(org: Any, re
     run = Run.objects.get(issue=issue)
     assert run.status == RunStatus.BUDGET_EXCEEDED, run.failure_reason
     total = run.tokens_in + run.tokens_out + run.tokens_cache_read + run.tokens_cache_write
-    assert 5_000 < total <= 5_000 + 1_100 * 3  # stopped within a message or so of the limit
+    assert total == 180 + 5 * 1_100  # stopped at the message that crossed the limit (the fake waits there)
     assert run.cost_usd > 0  # the mid-run deltas are priced
 
 

@@ -7,7 +7,8 @@ binaries, see /work/shared/reference/environment.md) and is steered by environme
   writes ``FAKE_CLI_FILE`` (default ``fake-output.txt``) into the cwd, its result, a final text,
   and the result/usage with the known figures below; ``long_stream``: a message with usage every
   ``FAKE_CLI_INTERVAL`` seconds (default 0.02) for ``FAKE_CLI_MESSAGES`` messages (default 5000),
-  so a budget is crossed long before the end; ``crash``: some output, a line on stderr, exit 1
+  so a budget is crossed long before the end (``FAKE_CLI_STOP_AT=n``: after the n-th message it
+  waits 60 s before each next one, so a test sees Mesa stop it there, whatever the machine's load); ``crash``: some output, a line on stderr, exit 1
   (claude: no stderr, an API error message and a ``result`` line with ``is_error: true``);
   ``hang``: init, then a grandchild ``sleep`` and the fake itself sleep forever (the grandchild's
   pid goes to ``FAKE_CLI_PIDFILE`` when set); ``garbage``: non-JSON lines and unknown JSON mixed
@@ -124,10 +125,13 @@ def long_stream(make: Callable[[int], list[Line]], first: list[Line]) -> None:
     interval = float(os.environ.get("FAKE_CLI_INTERVAL", "0.02"))
     for line in first:
         emit(line)
+    # From message FAKE_CLI_STOP_AT on (the one that crosses the test's budget), wait for Mesa's signal
+    # rather than racing the clock: 60 s before each further message.
+    stop_at = int(os.environ.get("FAKE_CLI_STOP_AT", "0"))
     for i in range(count):
         for line in make(i):
             emit(line)
-        time.sleep(interval)
+        time.sleep(60 if stop_at and i + 1 >= stop_at else interval)
 
 
 def run(
