@@ -8,7 +8,8 @@ binaries, see /work/shared/reference/environment.md) and is steered by environme
   and the result/usage with the known figures below; ``long_stream``: a message with usage every
   ``FAKE_CLI_INTERVAL`` seconds (default 0.02) for ``FAKE_CLI_MESSAGES`` messages (default 5000),
   so a budget is crossed long before the end (``FAKE_CLI_STOP_AT=n``: after the n-th message it
-  waits 60 s before each next one, so a test sees Mesa stop it there, whatever the machine's load); ``crash``: some output, a line on stderr, exit 1
+  waits 60 s before each next one, so a test sees Mesa stop it there, whatever the machine's load);
+  ``crash``: some output, a line on stderr, exit 1
   (claude: no stderr, an API error message and a ``result`` line with ``is_error: true``);
   ``hang``: init, then a grandchild ``sleep`` and the fake itself sleep forever (the grandchild's
   pid goes to ``FAKE_CLI_PIDFILE`` when set); ``garbage``: non-JSON lines and unknown JSON mixed
