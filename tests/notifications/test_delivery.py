@@ -148,15 +148,15 @@ def test_it_does_not_retry_a_permanent_4xx(org: Any, hook: FakeWebhookServer) ->
 def test_it_retries_network_errors_and_keeps_the_secret_out_of_errors(org: Any) -> None:
     import socket
 
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()  # nothing listens there now
-    secret_url = f"http://127.0.0.1:{port}/api/webhooks/1/s3cr3t-token"
-    channel_create(actor=SYSTEM, org=org, kind="discord", secret=secret_url, events=[EventKind.RUN_FAILED])
-    notify(org=org, kind=EventKind.RUN_FAILED, payload={})
+    # Bound but not listening: connections are refused, and no other test can be handed the port meanwhile.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        secret_url = f"http://127.0.0.1:{port}/api/webhooks/1/s3cr3t-token"
+        channel_create(actor=SYSTEM, org=org, kind="discord", secret=secret_url, events=[EventKind.RUN_FAILED])
+        notify(org=org, kind=EventKind.RUN_FAILED, payload={})
 
-    deliver_due()
+        deliver_due()
 
     d = _only(org)
     assert d.status == DeliveryStatus.FAILED and d.response_code is None
