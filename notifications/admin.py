@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from notifications.models import Delivery, NotificationChannel
+from notifications.models import Delivery, DeliveryAttempt, EventCursor, NotificationChannel, TelegramMessage
 
 
 @admin.register(NotificationChannel)
@@ -16,3 +16,20 @@ class NotificationChannelAdmin(admin.ModelAdmin):
 class DeliveryAdmin(admin.ModelAdmin):
     list_display = ("id", "channel", "kind", "status", "attempts", "next_attempt_at", "response_code")
     list_filter = ("status", "kind")
+
+
+@admin.register(DeliveryAttempt)
+class DeliveryAttemptAdmin(admin.ModelAdmin):
+    list_display = ("delivery", "number", "ok", "response_code", "at")
+    raw_id_fields = ("delivery",)
+
+
+@admin.register(EventCursor)
+class EventCursorAdmin(admin.ModelAdmin):
+    list_display = ("name", "last_event_id", "updated_at")
+
+
+@admin.register(TelegramMessage)
+class TelegramMessageAdmin(admin.ModelAdmin):
+    list_display = ("channel", "approval", "chat_id", "message_id", "shown_status", "created_at")
+    raw_id_fields = ("approval",)

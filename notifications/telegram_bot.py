@@ -120,17 +120,20 @@ def send_approval_message(
 
 
 def show_decision(*, client: TelegramClient, approval: Approval, also: tuple[int, int] | None = None) -> int:
-    """Edit every Telegram message of ``approval`` that does not show its current status yet."""
+    """Edit every Telegram message of ``approval`` that does not show its current status yet.
+
+    A message deleted in the chat is skipped (and not tried again): the others are still edited.
+    """
     edited = 0
     seen: set[tuple[int, int]] = set()
     text = approval_full_text(approval)[:4096]
     for msg in TelegramMessage.objects.filter(approval=approval).exclude(shown_status=approval.status):
-        client.edit_message_text(
+        exists = client.edit_message_text(
             chat_id=msg.chat_id, message_id=msg.message_id, text=text, reply_markup=approval_markup(approval)
         )
         TelegramMessage.objects.filter(pk=msg.pk).update(shown_status=approval.status, text=text)
         seen.add((msg.chat_id, msg.message_id))
-        edited += 1
+        edited += exists
     if (
         also is not None
         and also not in seen
@@ -138,8 +141,9 @@ def show_decision(*, client: TelegramClient, approval: Approval, also: tuple[int
             chat_id=also[0], message_id=also[1], shown_status=approval.status
         ).exists()
     ):
-        client.edit_message_text(chat_id=also[0], message_id=also[1], text=text, reply_markup=approval_markup(approval))
-        edited += 1
+        edited += client.edit_message_text(
+            chat_id=also[0], message_id=also[1], text=text, reply_markup=approval_markup(approval)
+        )
     return edited
 
 

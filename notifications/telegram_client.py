@@ -172,7 +172,8 @@ class TelegramClient:
 
     def edit_message_text(
         self, *, chat_id: int | str, message_id: int, text: str, reply_markup: InlineKeyboardMarkup | None = None
-    ) -> None:
+    ) -> bool:
+        """Edit a message; False when it no longer exists (deleted in the chat), so there is nothing to edit."""
         try:
             self._run(
                 self.bot.edit_message_text(
@@ -180,10 +181,12 @@ class TelegramClient:
                 )
             )
         except TelegramCallError as exc:
-            # Someone (or an earlier retry) already put this text there: that is success.
-            if exc.status == 400 and "not modified" in exc.message.lower():
-                return
+            if exc.status == 400 and "message is not modified" in exc.message.lower():
+                return True  # someone (or an earlier retry) already put this text there: that is success
+            if exc.status == 400 and "message to edit not found" in exc.message.lower():
+                return False
             raise
+        return True
 
     def answer_callback_query(self, *, callback_query_id: str, text: str, show_alert: bool = False) -> None:
         self._run(self.bot.answer_callback_query(callback_query_id, text=text[:200], show_alert=show_alert))

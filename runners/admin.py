@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from runners.models import Run, RunEvent
+from runners.models import IssueBranch, Run, RunEvent, SchedulerState
 
 
 @admin.register(Run)
@@ -16,3 +16,15 @@ class RunAdmin(admin.ModelAdmin):
 class RunEventAdmin(admin.ModelAdmin):
     list_display = ("run", "seq", "type", "created_at")
     raw_id_fields = ("run",)
+
+
+@admin.register(IssueBranch)
+class IssueBranchAdmin(admin.ModelAdmin):
+    list_display = ("name", "issue", "target", "ship_state", "pr_url")
+    list_filter = ("ship_state",)
+    raw_id_fields = ("issue",)
+
+
+@admin.register(SchedulerState)
+class SchedulerStateAdmin(admin.ModelAdmin):
+    list_display = ("id", "paused", "paused_by", "beat_at", "worker")

@@ -168,7 +168,11 @@ def final_status(outcome: Outcome, sink: DbEventSink) -> tuple[str, str]:
         }
         return STOP_STATUSES[stop], reasons[stop]
     if outcome.failure_reason:
-        return RunStatus.FAILED, outcome.failure_reason
+        reason = outcome.failure_reason
+        if sink.result_error and sink.result_text and reason == f"exit code {outcome.exit_code}":
+            # Nothing on stderr, but the CLI's final result says why (claude reports API errors there).
+            reason = f"{reason}: {sink.result_text[:500]}"
+        return RunStatus.FAILED, reason
     if sink.result_error:
         return RunStatus.FAILED, sink.result_text or "the agent reported an error"
     if outcome.exit_code not in (0, None):

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.db import close_old_connections, connection
@@ -64,13 +65,19 @@ BEAT_S = 5.0
 
 
 def _pid_alive(pid: int) -> bool:
+    """True when ``pid`` is a running process. A zombie (exited, not yet reaped) is dead, though
+    ``os.kill(pid, 0)`` still succeeds on it: its state in /proc says so."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc to ask: trust the signal check
+    return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]
 
 
 def recover(*, worker: str) -> list[int]:

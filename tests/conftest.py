@@ -31,3 +31,16 @@ def org(db: None) -> Any:
     from tests.factories import make_org
 
     return make_org(name="Acme", slug="acme", issue_prefix="ACME")
+
+
+@pytest.fixture
+def same_utc_day() -> None:
+    """Budgets and usage count from midnight UTC: a test that makes spend and then checks it must not
+    straddle midnight (the spend would land on yesterday). Near midnight, wait until the day has turned."""
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    if midnight - now < timedelta(minutes=2):
+        time.sleep((midnight - now).total_seconds() + 0.5)

@@ -127,9 +127,12 @@ def test_it_pauses_resumes_and_wakes_an_agent(client: Any, org: Any) -> None:
 
 def test_it_hides_agents_of_another_org(client: Any, org: Any) -> None:
     other = make_org()
-    make_agent(other, slug="foreign")
+    foreign = make_agent(other, slug="foreign")
     assert client.get("/agents/foreign/").status_code == 404
     assert client.post("/agents/foreign/pause").status_code == 404
+    assert client.post("/agents/foreign/wake").status_code == 404
+    foreign.refresh_from_db()
+    assert foreign.status == "active" and not Run.objects.filter(agent=foreign).exists()
 
 
 def test_it_refuses_an_unknown_manager_instead_of_creating_a_root_agent(client: Any, org: Any) -> None:

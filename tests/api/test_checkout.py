@@ -42,6 +42,8 @@ def test_it_refuses_an_issue_claimed_by_another(
     assert call("POST", f"issues/{issue.key}/checkout", agent_key(engineer)).status_code == 200
     r = call("POST", f"issues/{issue.key}/checkout", agent_key(designer))
     assert r.status_code == 409 and r.json()["code"] == "not_claimable" and r.json()["current"] == "in_progress"
+    issue.refresh_from_db()
+    assert issue.status == Status.IN_PROGRESS and issue.assignee == engineer
 
 
 def test_it_forbids_a_todo_issue_assigned_to_someone_else(
@@ -66,6 +68,9 @@ def test_it_tells_a_board_key_it_is_not_an_agent(call: Any, api_org: Org, board_
     issue = make_issue(api_org)
     r = call("POST", f"issues/{issue.key}/checkout", board_key)
     assert r.status_code == 400 and r.json()["code"] == "not_an_agent"
+    issue.refresh_from_db()
+    assert issue.status == Status.TODO and issue.assignee_id is None
+    assert not Activity.objects.filter(verb="checked out", object_id=issue.key).exists()
 
 
 def test_it_refuses_non_todo_and_missing_issues(call: Any, api_org: Org, engineer: Agent, agent_key: Any) -> None:
@@ -102,23 +107,31 @@ def test_it_releases_without_a_body(call: Any, api_org: Org, engineer: Agent, ag
 
 
 def test_it_lets_managers_ceo_and_board_release_but_not_peers(
-    call: Any, api_org: Org, ceo: Agent, engineer: Agent, designer: Agent, agent_key: Any, board_key: str
+    call: Any, api_org: Org, ceo: Agent, designer: Agent, agent_key: Any, board_key: str
 ) -> None:
     lead = make_agent(api_org, slug="lead", reports_to=ceo)
     junior = make_agent(api_org, slug="junior", reports_to=lead)
     for releaser, expected in ((designer, 403), (lead, 200), (ceo, 200), (None, 200)):
         issue = make_issue(api_org)
-        call("POST", f"issues/{issue.key}/checkout", agent_key(junior))
+        assert call("POST", f"issues/{issue.key}/checkout", agent_key(junior)).status_code == 200
         key = board_key if releaser is None else agent_key(releaser)
         r = call("POST", f"issues/{issue.key}/release", key)
         assert r.status_code == expected, (releaser, r.json())
-    assert engineer
+        issue.refresh_from_db()
+        if expected == 403:  # the peer's refusal leaves the junior holding the issue
+            assert issue.status == Status.IN_PROGRESS and issue.assignee == junior
+            assert not Activity.objects.filter(verb="released", object_id=issue.key).exists()
+        else:
+            assert issue.status == Status.TODO and issue.assignee_id is None
 
 
 def test_it_refuses_to_release_an_issue_nobody_holds(call: Any, api_org: Org, board_key: str) -> None:
     issue = make_issue(api_org)
     r = call("POST", f"issues/{issue.key}/release", board_key)
     assert r.status_code == 409 and r.json()["code"] == "not_held"
+    issue.refresh_from_db()
+    assert issue.status == Status.TODO and issue.assignee_id is None
+    assert not Activity.objects.filter(verb="released", object_id=issue.key).exists()
 
 
 def _race(keys: list[str], issue_keys: list[str]) -> list[tuple[str, str, int]]:

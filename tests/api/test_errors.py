@@ -29,6 +29,7 @@ def test_it_refuses_non_json_content_with_415(call: Any, api_org: Org, board_key
     assert r.status_code == 415 and r.json()["code"] == "unsupported_media_type"
     r = call("POST", "issues", board_key, data=b"title", content_type="text/plain")
     assert r.status_code == 415
+    assert not Issue.objects.exists()
 
 
 def test_it_refuses_a_body_without_content_type_with_415(client: Any, api_org: Org, board_key: str) -> None:
@@ -36,6 +37,7 @@ def test_it_refuses_a_body_without_content_type_with_415(client: Any, api_org: O
         "POST", "/api/v1/issues", b'{"title": "x"}', content_type="", headers={"authorization": f"Bearer {board_key}"}
     )
     assert r.status_code == 415
+    assert not Issue.objects.exists()
 
 
 @override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1000)

@@ -48,7 +48,7 @@ def test_it_serves_an_openapi_3_schema_with_the_bearer_scheme(served_schema: dic
     assert schema["components"]["securitySchemes"]["bearerKey"] == {
         "type": "http",
         "scheme": "bearer",
-        "description": schema["components"]["securitySchemes"]["bearerKey"]["description"],
+        "description": "A Mesa API key: `mesa_run_…` (one run), `mesa_agent_…` or `mesa_board_…`.",
     }
     for path in MY_PATHS:
         for method, operation in schema["paths"][path].items():

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from tests.browser.server import listening_socket
+
 BASE = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 # Examples per operation: enough to reach the input checks of every operation, small
@@ -32,12 +33,6 @@ BIN = Path(sys.executable).parent
 MAX_EXAMPLES = 8
 PHASES = "examples,fuzzing"
 SEED = 20261124
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # Runs the real management commands in one Django process (each start-up costs a second or more):
@@ -102,15 +97,18 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
         "PYTHONUNBUFFERED": "1",
     }
     board_key, agent_key = _seed(env)
-    port = _free_port()
     log = (tmp / "daphne.log").open("wb")
-    proc = subprocess.Popen(
-        [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "mesa.asgi:application"],
-        cwd=BASE,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    # daphne serves on a socket already listening (no free-port race with other tests).
+    with listening_socket() as sock:
+        port = int(sock.getsockname()[1])
+        proc = subprocess.Popen(
+            [str(BIN / "daphne"), "--fd", str(sock.fileno()), "mesa.asgi:application"],
+            cwd=BASE,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            pass_fds=(sock.fileno(),),
+        )
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_until_up(f"{base}/api/schema/?format=json", proc)

@@ -82,6 +82,7 @@ def test_it_refuses_bad_input(call: Callable[..., Any], board_key: str) -> None:
     assert resp.json()["code"] == "malformed_json"
     resp = call("POST", "wiki", board_key, data=b"title=x", content_type="application/x-www-form-urlencoded")
     assert resp.status_code == 415
+    assert not WikiPage.objects.exists()
 
 
 def test_it_gets_a_page_with_content(call: Callable[..., Any], api_org: Org, board_key: str) -> None:

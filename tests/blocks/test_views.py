@@ -49,6 +49,9 @@ def test_it_refuses_a_second_active_block_with_the_reason(client: Any, org: Any)
     assert second.status == "proposed"
     response = client.post(f"/blocks/{second.pk}/move", {"status": "shipped"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 409 and "cannot move from proposed to shipped" in response.content.decode()
+    second.refresh_from_db()
+    first.refresh_from_db()
+    assert second.status == "proposed" and first.status == "active"
 
 
 def test_it_edits_a_block(client: Any, org: Any) -> None:
@@ -88,6 +91,8 @@ def test_it_hides_blocks_of_another_org(client: Any, org: Any) -> None:
     foreign = make_work_block(make_org())
     assert client.get(f"/blocks/{foreign.pk}/").status_code == 404
     assert client.post(f"/blocks/{foreign.pk}/move", {"status": "active"}).status_code == 404
+    foreign.refresh_from_db()
+    assert foreign.status == "proposed"
 
 
 def test_it_keeps_a_block_linked_to_an_archived_goal_when_saving_its_form(client: Any, org: Any) -> None:

@@ -2,22 +2,43 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def listening_socket() -> socket.socket:
+    """A socket bound to a free loopback port and listening: handed to the server, so no one can take the port
+    between choosing it and binding it (as with "find a free port, close it, tell the server its number")."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    return sock
+
+
+@contextlib.contextmanager
+def reserved_port() -> Iterator[int]:
+    """A free loopback port held for a server that binds it by number (``mesa.serve`` takes ``PORT``).
+
+    The holding socket is bound with SO_REUSEADDR and never listens, so the server (Twisted binds with
+    SO_REUSEADDR too) can bind the same port while nobody else is handed it; it is released on exit.
+    """
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    try:
+        yield int(sock.getsockname()[1])
+    finally:
+        sock.close()
 
 
 def mesa_env(db_path: Path, **extra: str) -> dict[str, str]:
@@ -86,14 +107,15 @@ class Server:
 
 
 def start_daphne(db: Path, log: Path, **extra: str) -> Server:
-    port = free_port()
-    with log.open("wb") as out:
+    with listening_socket() as sock, log.open("wb") as out:
+        port = int(sock.getsockname()[1])
         proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "mesa.asgi:application"],
+            [sys.executable, "-m", "daphne", "--fd", str(sock.fileno()), "mesa.asgi:application"],
             cwd=REPO,
             env=mesa_env(db, **extra),
             stdout=out,
             stderr=subprocess.STDOUT,
+            pass_fds=(sock.fileno(),),
         )
     server = Server(db=db, port=port, proc=proc, log=log, extra=extra)
     deadline = time.monotonic() + 30

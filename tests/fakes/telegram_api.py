@@ -7,6 +7,13 @@ a field), JSON bodies and query strings; answers ``{"ok": true, "result": ...}``
 ``timeout`` (waits at most ``max_wait`` seconds so tests stay fast). A token not
 in ``tokens`` gets ``401 {"ok": false, "error_code": 401, "description": "Unauthorized"}``.
 
+It refuses what the real Bot API refuses, with its answers: an unknown method is
+``404 Not Found``; ``400 Bad Request: ...`` for text over 4096 characters ("message is too
+long"), an inline button URL on a loopback host ("wrong HTTP URL"), an edit of a message it
+never sent ("message to edit not found") and an edit to the text and markup the message
+already has ("message is not modified"). ``@channel`` chat ids resolve to a channel's
+numeric id, as the real API does.
+
 Tests push updates with ``press()`` / ``message()`` / ``push_update()`` and inspect
 ``calls`` (a list of ``Call(token, method, params)``).
 """
@@ -22,6 +29,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+MAX_TEXT = 4096
+KNOWN_METHODS = {
+    "getMe",
+    "getUpdates",
+    "deleteWebhook",
+    "setMyCommands",
+    "sendMessage",
+    "editMessageText",
+    "answerCallbackQuery",
+    "deleteMessage",
+}
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 BOT_USER = {"id": 999000, "is_bot": True, "first_name": "Mesa Bot", "username": "mesa_test_bot"}
 
 
@@ -42,6 +61,44 @@ def _decode(value: str) -> Any:
     return value
 
 
+class BadRequest(Exception):
+    """The Bot API's 400 answer: ``description`` is the text after "Bad Request: "."""
+
+
+def _chat(chat_id: Any) -> dict[str, Any]:
+    """The chat object for ``chat_id``: a number, or ``@username`` of a public channel."""
+    if isinstance(chat_id, str) and chat_id.startswith("@"):
+        name = chat_id[1:]
+        if not name:
+            raise BadRequest("chat not found")
+        # A stable channel id per username (channels' ids start with -100).
+        number = -1000000000000 - sum(ord(c) * 31**i for i, c in enumerate(name)) % 10**9
+        return {"id": number, "type": "channel", "title": name, "username": name}
+    try:
+        number = int(chat_id)
+    except (TypeError, ValueError):
+        raise BadRequest("chat not found") from None
+    return {"id": number, "type": "group" if number < 0 else "private", "title": "Mesa"}
+
+
+def _check_markup(markup: Any) -> None:
+    for row in (markup or {}).get("inline_keyboard", []) if isinstance(markup, dict) else []:
+        for button in row:
+            url = button.get("url")
+            host = (urlsplit(url).hostname or "").lower() if url else ""
+            if url and (not host or host in LOOPBACK_HOSTS or host.startswith("127.")):
+                raise BadRequest(f"inline keyboard button URL '{url}' is invalid: Wrong HTTP URL")
+
+
+def _check_text(text: Any) -> str:
+    text = str(text or "")
+    if not text.strip():
+        raise BadRequest("message text is empty")
+    if len(text) > MAX_TEXT:
+        raise BadRequest("message is too long")
+    return text
+
+
 @dataclass
 class FakeTelegram:
     tokens: set[str] = field(default_factory=lambda: {"123:GOOD"})
@@ -58,6 +115,8 @@ class FakeTelegram:
         self._cond = threading.Condition()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        # (chat id, message id) → (text, reply_markup) of each message the bot sent, as edits leave them.
+        self.messages: dict[tuple[int, int], tuple[str, Any]] = {}
 
     # -- lifecycle --------------------------------------------------------------
     def start(self) -> FakeTelegram:
@@ -163,6 +222,10 @@ class FakeTelegram:
     def fail_next(self, method: str, status: int, body: dict[str, Any]) -> None:
         self.failures.setdefault(method, []).append((status, body))
 
+    def forget_message(self, chat_id: int, message_id: int) -> None:
+        """Someone deleted the message in the chat: editing it now fails as it does on Telegram."""
+        self.messages.pop((chat_id, message_id), None)
+
     def calls_of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
@@ -179,7 +242,12 @@ class FakeTelegram:
         queued = self.failures.get(method)
         if queued:
             return queued.pop(0)
-        result = self._result(method, params)
+        if method not in KNOWN_METHODS:
+            return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
+        try:
+            result = self._result(method, params)
+        except BadRequest as exc:
+            return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {exc}"}
         params["_result"] = result
         return 200, {"ok": True, "result": result}
 
@@ -191,30 +259,46 @@ class FakeTelegram:
         if method == "getUpdates":
             return self._get_updates(params)
         if method == "sendMessage":
-            chat_id = int(params["chat_id"])
+            chat = _chat(params.get("chat_id"))
+            text = _check_text(params.get("text"))
+            markup = params.get("reply_markup") or None
+            _check_markup(markup)
             msg: dict[str, Any] = {
                 "message_id": next(self._message_ids),
                 "date": int(time.time()),
-                "chat": {"id": chat_id, "type": "group" if chat_id < 0 else "private", "title": "Mesa"},
+                "chat": chat,
                 "from": BOT_USER,
-                "text": params.get("text", ""),
+                "text": text,
             }
-            if params.get("reply_markup"):
-                msg["reply_markup"] = params["reply_markup"]
+            if markup:
+                msg["reply_markup"] = markup
+            self.messages[(chat["id"], msg["message_id"])] = (text, markup)
             return msg
         if method == "editMessageText":
-            chat_id = int(params["chat_id"])
-            msg = {
-                "message_id": int(params["message_id"]),
-                "date": int(time.time()),
-                "chat": {"id": chat_id, "type": "group" if chat_id < 0 else "private", "title": "Mesa"},
-                "from": BOT_USER,
-                "text": params.get("text", ""),
-            }
-            if params.get("reply_markup"):
-                msg["reply_markup"] = params["reply_markup"]
+            chat = _chat(params.get("chat_id"))
+            message_id = int(params.get("message_id") or 0)
+            text = _check_text(params.get("text"))
+            markup = params.get("reply_markup") or None
+            _check_markup(markup)
+            key = (chat["id"], message_id)
+            if key not in self.messages:
+                raise BadRequest("message to edit not found")
+            if self.messages[key] == (text, markup):
+                raise BadRequest(
+                    "message is not modified: specified new message content and reply markup are exactly "
+                    "the same as a current content and reply markup of the message"
+                )
+            self.messages[key] = (text, markup)
+            msg = {"message_id": message_id, "date": int(time.time()), "chat": chat, "from": BOT_USER, "text": text}
+            if markup:
+                msg["reply_markup"] = markup
             return msg
-        return True
+        if method == "deleteMessage":
+            key = (_chat(params.get("chat_id"))["id"], int(params.get("message_id") or 0))
+            if self.messages.pop(key, None) is None:
+                raise BadRequest("message to delete not found")
+            return True
+        raise AssertionError(f"{method} is in KNOWN_METHODS but has no answer")
 
     def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)

@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.browser.server import REPO, free_port, manage, mesa_env
+from tests.browser.server import REPO, manage, mesa_env, reserved_port
 
 
 def _wait(predicate, timeout: float = 30.0) -> bool:
@@ -37,7 +37,11 @@ def _runs(db: Path) -> list[str]:
 
 def test_it_bootstraps_serves_runs_agents_and_stops_cleanly(tmp_path: Path) -> None:
     db = tmp_path / "mesa.db"
-    port = free_port()
+    with reserved_port() as port:
+        _serve_and_check(tmp_path, db, port)
+
+
+def _serve_and_check(tmp_path: Path, db: Path, port: int) -> None:
     # The bootstrap creates the org's git repository, and runs get worktrees of it: both in the test's tmp dir.
     env = mesa_env(
         db,
@@ -113,8 +117,12 @@ def _answers(port: int) -> bool:
 
 
 def test_it_serves_one_port_from_several_workers_and_replaces_one_that_dies(tmp_path: Path) -> None:
+    with reserved_port() as port:
+        _serve_with_workers(tmp_path, port)
+
+
+def _serve_with_workers(tmp_path: Path, port: int) -> None:
     db = tmp_path / "mesa.db"
-    port = free_port()
     env = mesa_env(
         db,
         PORT=str(port),

@@ -48,9 +48,6 @@ def test_it_signs_webhook_bodies_with_hmac(org: Any, hook: FakeWebhookServer) ->
     body = req.json()
     assert body["payload"]["issue_key"] == "ACME-1" and body["org"] == "acme" and "Run 7" in body["text"]
     assert delivery.status == DeliveryStatus.SENT and delivery.attempts == 1 and delivery.response_code == 200
-    # A tampered body no longer matches the signature.
-    forged = hmac.new(SECRET.encode(), timestamp.encode() + b"." + req.body + b" ", hashlib.sha256).hexdigest()
-    assert forged != expected
 
 
 def test_it_retries_with_exponential_backoff_on_5xx_until_success(org: Any, hook: FakeWebhookServer) -> None:
@@ -151,15 +148,15 @@ def test_it_does_not_retry_a_permanent_4xx(org: Any, hook: FakeWebhookServer) ->
 def test_it_retries_network_errors_and_keeps_the_secret_out_of_errors(org: Any) -> None:
     import socket
 
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()  # nothing listens there now
-    secret_url = f"http://127.0.0.1:{port}/api/webhooks/1/s3cr3t-token"
-    channel_create(actor=SYSTEM, org=org, kind="discord", secret=secret_url, events=[EventKind.RUN_FAILED])
-    notify(org=org, kind=EventKind.RUN_FAILED, payload={})
+    # Bound but not listening: connections are refused, and no other test can be handed the port meanwhile.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        secret_url = f"http://127.0.0.1:{port}/api/webhooks/1/s3cr3t-token"
+        channel_create(actor=SYSTEM, org=org, kind="discord", secret=secret_url, events=[EventKind.RUN_FAILED])
+        notify(org=org, kind=EventKind.RUN_FAILED, payload={})
 
-    deliver_due()
+        deliver_due()
 
     d = _only(org)
     assert d.status == DeliveryStatus.FAILED and d.response_code is None

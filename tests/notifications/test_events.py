@@ -30,7 +30,7 @@ from tests.factories import make_agent, make_issue, make_run, make_work_block
 from tests.runners.conftest import script
 
 SYSTEM = Actor.system("tests")
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("same_utc_day")]
 
 CRASHING_CLI = "import sys\nprint('oops', file=sys.stderr)\nsys.exit(2)\n"
 

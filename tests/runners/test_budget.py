@@ -13,7 +13,8 @@ from runners.models import Run, RunStatus
 from runners.services import run_claim, run_enqueue
 from tests.factories import make_agent, make_issue, make_run
 
-pytestmark = pytest.mark.django_db
+# Spend is counted from midnight UTC (see tests/conftest.same_utc_day).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("same_utc_day")]
 
 
 def test_it_computes_what_is_left_of_todays_budget(org: Any) -> None:

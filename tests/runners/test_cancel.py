@@ -22,8 +22,8 @@ from runners.models import Run, RunEvent, RunStatus
 from runners.scheduler import recover
 from runners.services import agent_pause_runs, run_cancel
 from tests.factories import make_agent, make_issue, make_run
+from tests.processes import process_gone
 from tests.runners.conftest import script
-from tests.runners.test_scheduler import _gone
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -108,7 +108,7 @@ def test_it_cancels_a_running_run_of_another_process_through_the_api(
     run.refresh_from_db()
     assert run.failure_reason == "cancelled while running"
     # The CLI ignored SIGTERM: the group got SIGKILL after the grace period, the grandchild too.
-    assert _gone(run.pid) and _gone(int(pidfile.read_text()))
+    assert process_gone(run.pid) and process_gone(int(pidfile.read_text()))
     note = Comment.objects.get(issue=issue, kind=CommentKind.SYSTEM)
     assert "going the wrong way" in note.body and f"Run {run.pk}" in note.body
     # Not retried (a retry would be queued in the same pass that recorded the run).

@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 from runners.claude_code import ClaudeCodeRunner, ClaudeParser
 from runners.pricing import price
 from runners.sink import Meter
+from tests.processes import process_gone
 from tests.runners.cli_support import RecordingSink, make_ctx, parse_all, total_usage
 
 # Lines as the real claude 2.1.330 prints them (trimmed of fields the parser ignores).
@@ -251,12 +251,13 @@ def test_it_runs_the_fake_cli_end_to_end(tmp_path: Path) -> None:
 
 
 def test_it_stops_a_long_stream_when_the_budget_is_crossed(tmp_path: Path) -> None:
-    ctx = make_ctx(tmp_path, env={"FAKE_CLI_SCENARIO": "long_stream"}, extra={"kill_grace_s": 2})
+    env = {"FAKE_CLI_SCENARIO": "long_stream", "FAKE_CLI_STOP_AT": "5"}
+    ctx = make_ctx(tmp_path, env=env, extra={"kill_grace_s": 2})
     sink = RecordingSink(token_budget=5_000)
     outcome = ClaudeCodeRunner().execute(ctx, sink)
     assert outcome.stop_reason == "budget_exceeded"
-    # each message is 1,100 tokens: stopped right after the fifth, far before the 5,000th
-    assert 5_000 < sink.metered.tokens_total <= 5_000 + 1_100 * 3
+    # 180 tokens first, then 1,100 a message: the fifth crosses 5,000 and nothing after it is metered
+    assert sink.metered.tokens_total == 180 + 5 * 1_100
     assert not sink.of_type("result")
 
 
@@ -264,10 +265,14 @@ def test_it_reports_a_crash(tmp_path: Path) -> None:
     ctx = make_ctx(tmp_path, env={"FAKE_CLI_SCENARIO": "crash"})
     sink = RecordingSink()
     outcome = ClaudeCodeRunner().execute(ctx, sink)
-    assert outcome.exit_code == 1
-    assert "exit code 1" in outcome.failure_reason
-    assert "crashed on purpose" in outcome.failure_reason
+    assert outcome.exit_code == 1 and outcome.failure_reason == "exit code 1" and outcome.stderr_tail == ""
     assert sink.of_type("system") and sink.of_type("text")
+    # Like the real CLI, it says why in an error message and a final result with is_error.
+    [error] = sink.of_type("error")
+    [result] = sink.of_type("result")
+    assert error.is_error and result.is_error and result.data["terminal_reason"] == "api_error"
+    assert result.data["result"].startswith("API Error: 500")
+    assert result.final is not None and result.final.tokens_in == 100
 
 
 def test_it_kills_a_hung_cli_and_its_children_on_timeout(tmp_path: Path) -> None:
@@ -281,13 +286,7 @@ def test_it_kills_a_hung_cli_and_its_children_on_timeout(tmp_path: Path) -> None
     outcome = ClaudeCodeRunner().execute(ctx, RecordingSink())
     assert outcome.stop_reason == "timed_out"
     grandchild = int(pidfile.read_text())
-    for _ in range(50):  # the kill is sent; give the kernel a moment to reap
-        try:
-            os.kill(grandchild, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.05)
-    else:
+    if not process_gone(grandchild):
         os.kill(grandchild, signal.SIGKILL)
         pytest.fail("the grandchild survived the run")
 

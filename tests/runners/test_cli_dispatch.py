@@ -14,7 +14,8 @@ from runners.models import Run, RunEvent, RunStatus
 from tests.factories import make_agent, make_issue
 from tests.runners.cli_support import FAKES_BIN
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("same_utc_day")]
+CLAUDE_API_ERROR = 'API Error: 500 {"type":"error","error":{"type":"api_error","message":"Internal server error"}}'
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -58,7 +59,7 @@ def test_it_stops_a_claude_run_mid_stream_at_the_daily_token_budget(org: Any, re
         model="claude-sonnet-4-5",
         working_dir=str(repo),
         daily_token_limit=5_000,
-        env=_env(FAKE_CLI_SCENARIO="long_stream"),
+        env=_env(FAKE_CLI_SCENARIO="long_stream", FAKE_CLI_STOP_AT="5"),
     )
     issue = make_issue(org, title="Spend a lot", assignee=agent)
 
@@ -67,19 +68,27 @@ def test_it_stops_a_claude_run_mid_stream_at_the_daily_token_budget(org: Any, re
     run = Run.objects.get(issue=issue)
     assert run.status == RunStatus.BUDGET_EXCEEDED, run.failure_reason
     total = run.tokens_in + run.tokens_out + run.tokens_cache_read + run.tokens_cache_write
-    assert 5_000 < total <= 5_000 + 1_100 * 3  # stopped within a message or so of the limit
+    assert total == 180 + 5 * 1_100  # stopped at the message that crossed the limit (the fake waits there)
     assert run.cost_usd > 0  # the mid-run deltas are priced
 
 
-def test_it_fails_a_crashing_cli_with_its_error(org: Any, repo: Path) -> None:
-    agent = make_agent(org, slug="crasher", runner="gemini", working_dir=str(repo), env=_env(FAKE_CLI_SCENARIO="crash"))
+@pytest.mark.parametrize(
+    ("runner", "reason"),
+    [
+        ("gemini", "exit code 1: fatal: the fake CLI crashed on purpose"),
+        # claude writes nothing to stderr: the why is in its final result line (is_error: true)
+        ("claude_code", f"exit code 1: {CLAUDE_API_ERROR}"),
+    ],
+)
+def test_it_fails_a_crashing_cli_with_its_error(org: Any, repo: Path, runner: str, reason: str) -> None:
+    agent = make_agent(org, slug="crasher", runner=runner, working_dir=str(repo), env=_env(FAKE_CLI_SCENARIO="crash"))
     issue = make_issue(org, title="Crash", assignee=agent)
 
     call_command("scheduler", once=True)
 
     run = Run.objects.filter(issue=issue).order_by("id").first()  # a retry may be queued after it
     assert run is not None and run.status == RunStatus.FAILED
-    assert "exit code 1" in run.failure_reason and "crashed on purpose" in run.failure_reason
+    assert run.failure_reason == reason
 
 
 def test_it_runs_a_local_model_through_the_openai_runner(org: Any, repo: Path) -> None:

@@ -109,11 +109,12 @@ def test_it_runs_the_fake_cli_end_to_end(tmp_path: Path) -> None:
 
 
 def test_it_stops_at_a_turn_boundary_when_the_budget_is_crossed(tmp_path: Path) -> None:
-    ctx = make_ctx(tmp_path, model="gpt-5", env={"FAKE_CLI_SCENARIO": "long_stream"}, extra={"kill_grace_s": 2})
+    env = {"FAKE_CLI_SCENARIO": "long_stream", "FAKE_CLI_STOP_AT": "3"}
+    ctx = make_ctx(tmp_path, model="gpt-5", env=env, extra={"kill_grace_s": 2})
     sink = RecordingSink(token_budget=3_000)
     outcome = CodexRunner().execute(ctx, sink)
     assert outcome.stop_reason == "budget_exceeded"
-    assert 3_000 < sink.metered.tokens_total <= 3_000 + 1_100 * 3
+    assert sink.metered.tokens_total == 3 * 1_100  # the third turn crosses 3,000; the fake waits there
 
 
 def test_it_reports_a_crash_and_keeps_garbage(tmp_path: Path) -> None:

@@ -25,8 +25,8 @@ from runners.models import Run, RunStatus
 from runners.registry import RUNNERS
 from runners.services import run_cancel, run_claim, run_enqueue
 from tests.factories import make_agent, make_comment, make_issue, make_run
+from tests.processes import process_gone
 from tests.runners.conftest import git, script
-from tests.runners.test_scheduler import _gone
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -220,7 +220,7 @@ def test_it_cancels_a_running_run_and_neither_retries_nor_reruns_it(org: Any, tm
     assert worker.join() == RunStatus.CANCELLED
     run.refresh_from_db()
     assert run.status == RunStatus.CANCELLED and run.failure_reason == "cancelled while running"
-    assert _gone(int(started.read_text()))
+    assert process_gone(int(started.read_text()))
     key = key_of(run)
     assert key is not None and key.revoked_at is not None
     assert Run.objects.filter(issue=issue).count() == 1  # no retry, no follow-up

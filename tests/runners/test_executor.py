@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from runners import executor
 from runners.base import ParsedEvent, RunContext
 from runners.executor import SubprocessRunner, run_subprocess
+from tests.processes import process_gone
 from tests.runners.conftest import script
 
 
@@ -77,18 +77,6 @@ def ctx(tmp_path: Path, timeout_s: int = 30, **env: str) -> RunContext:
         max_turns=1,
         extra={"kill_grace_s": 1},
     )
-
-
-def gone(pid: int) -> bool:
-    for _ in range(100):
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                if fh.read().rsplit(")", 1)[1].split()[0] == "Z":
-                    return True
-        except OSError:
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_it_streams_each_line_to_the_sink_while_the_process_runs(tmp_path: Path) -> None:
@@ -169,8 +157,8 @@ def test_it_stops_the_process_group_when_the_sink_asks_and_kills_after_the_grace
     outcome = run_subprocess(LineRunner([str(cli)]), ctx(tmp_path), sink)
     assert outcome.stop_reason == "budget_exceeded"
     assert outcome.exit_code == -9  # SIGTERM ignored, SIGKILL after the grace period
-    assert sink.pid is not None and gone(sink.pid)
-    assert gone(int(pidfile.read_text()))
+    assert sink.pid is not None and process_gone(sink.pid)
+    assert process_gone(int(pidfile.read_text()))
 
 
 def test_it_times_out_and_reports_it(tmp_path: Path) -> None:
@@ -188,7 +176,7 @@ def test_it_kills_children_left_behind_when_the_main_process_exits(tmp_path: Pat
         LineRunner(["sh", "-c", f"sleep 300 & echo $! > {pidfile}; echo done"]), ctx(tmp_path), sink
     )
     assert outcome.exit_code == 0 and sink.texts == ["done"]
-    assert gone(int(pidfile.read_text()))
+    assert process_gone(int(pidfile.read_text()))
 
 
 def test_it_returns_even_when_an_escaped_process_keeps_the_pipe_open(tmp_path: Path) -> None:

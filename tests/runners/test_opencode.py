@@ -74,11 +74,12 @@ def test_it_runs_the_fake_cli_end_to_end(tmp_path: Path) -> None:
 
 
 def test_it_stops_a_long_stream_when_the_cost_budget_is_crossed(tmp_path: Path) -> None:
-    ctx = make_ctx(tmp_path, env={"FAKE_CLI_SCENARIO": "long_stream"}, extra={"kill_grace_s": 2})
+    env = {"FAKE_CLI_SCENARIO": "long_stream", "FAKE_CLI_STOP_AT": "6"}
+    ctx = make_ctx(tmp_path, env=env, extra={"kill_grace_s": 2})
     sink = RecordingSink(cost_budget=Decimal("0.05"))
     outcome = OpenCodeRunner().execute(ctx, sink)
     assert outcome.stop_reason == "budget_exceeded"
-    assert sink.metered.cost_usd is not None and Decimal("0.05") < sink.metered.cost_usd <= Decimal("0.08")
+    assert sink.metered.cost_usd == Decimal("0.06")  # the sixth step crosses $0.05; the fake waits there
 
 
 # --- copilot (no fake binary: its format comes from public parsers, see runners/copilot.py) ---

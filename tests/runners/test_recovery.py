@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from runners.processes import process_start_ticks
 from runners.scheduler import recover
 from runners.worktrees import workspace_prepare
 from tests.factories import make_agent, make_issue, make_run
+from tests.processes import process_state
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,6 +52,29 @@ def test_it_fails_runs_left_running_by_a_crash_comments_and_redispatches(org: An
     # The pending work was dispatched again and ran.
     again = Run.objects.filter(issue=issue).exclude(pk=crashed.pk).get()
     assert again.status == RunStatus.COMPLETED
+
+
+def test_it_recovers_runs_of_a_scheduler_that_is_a_zombie(org: Any) -> None:
+    agent = make_agent(org, slug="dev", runner="noop")
+    issue = make_issue(org, title="Owned by the dead")
+    Run.objects.all().delete()
+    # The owner has exited but nobody reaped it: os.kill(pid, 0) still succeeds on a zombie.
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        deadline = time.monotonic() + 30
+        while process_state(zombie.pid) != "Z" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert process_state(zombie.pid) == "Z"
+        owned = make_run(
+            agent, issue=issue, status=RunStatus.RUNNING, claimed_by=f"{socket.gethostname()}:{zombie.pid}"
+        )
+
+        call_command("scheduler", once=True)
+
+        owned.refresh_from_db()
+        assert owned.status == RunStatus.FAILED and "recovered at start-up" in owned.failure_reason
+    finally:
+        zombie.wait()
 
 
 def test_it_leaves_alone_runs_of_another_live_scheduler(org: Any) -> None:

@@ -21,6 +21,7 @@ from runners.models import Run, RunEvent, RunStatus
 from runners.scheduler import Scheduler
 from runners.services import run_enqueue
 from tests.factories import SYSTEM, make_agent, make_issue, make_run
+from tests.processes import process_gone
 from tests.runners.conftest import git, script
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -112,11 +113,19 @@ def test_it_redacts_the_run_key_and_revokes_it_after_the_run(org: Any, repo: Pat
 
 
 def test_it_runs_two_agents_in_one_repo_in_parallel_with_separate_diffs(org: Any, repo: Path, tmp_path: Path) -> None:
-    cli = script(
-        tmp_path,
-        "slow-cli",
-        EDITING_CLI.replace("prompt = sys.stdin.read()", "prompt = sys.stdin.read()\nimport time; time.sleep(0.4)"),
-    )
+    # Each CLI says it is here and waits for the other one: they only finish if they run at the same time
+    # (proof of the overlap without inferring it from sleeps and timestamps; alone, one gives up and fails).
+    meeting = tmp_path / "meeting"
+    meeting.mkdir()
+    rendezvous = f"""prompt = sys.stdin.read()
+import time
+open(os.path.join({str(meeting)!r}, os.environ["MESA_AGENT_SLUG"]), "w").close()
+deadline = time.monotonic() + 60
+while len(os.listdir({str(meeting)!r})) < 2:
+    if time.monotonic() > deadline:
+        sys.exit("the other agent never ran alongside")
+    time.sleep(0.02)"""
+    cli = script(tmp_path, "meeting-cli", EDITING_CLI.replace("prompt = sys.stdin.read()", rendezvous))
     a = make_agent(org, slug="alice", runner="command", working_dir=str(repo), model=str(cli))
     b = make_agent(org, slug="bob", runner="command", working_dir=str(repo), model=str(cli))
     ia = make_issue(org, title="Alice's work", assignee=a)
@@ -125,10 +134,8 @@ def test_it_runs_two_agents_in_one_repo_in_parallel_with_separate_diffs(org: Any
     call_command("scheduler", once=True)
 
     ra, rb = Run.objects.get(issue=ia), Run.objects.get(issue=ib)
-    assert ra.status == rb.status == RunStatus.COMPLETED
-    # They overlapped in time, each in its own checkout.
-    assert ra.started_at and ra.finished_at and rb.started_at and rb.finished_at
-    assert ra.started_at < rb.finished_at and rb.started_at < ra.finished_at
+    # Both completed: each met the other, so they ran at the same time, each in its own checkout.
+    assert ra.status == rb.status == RunStatus.COMPLETED, (ra.failure_reason, rb.failure_reason)
     assert ra.worktree_path != rb.worktree_path
     assert "alice.txt" in ra.diff and "bob.txt" not in ra.diff
     assert "bob.txt" in rb.diff and "alice.txt" not in rb.diff
@@ -184,20 +191,7 @@ def test_it_times_out_a_hanging_run_and_kills_its_whole_process_group(org: Any, 
     assert run is not None and run.status == RunStatus.TIMED_OUT
     assert "timed out" in run.failure_reason
     grandchild = int(pidfile.read_text())
-    assert _gone(grandchild)
-
-
-def _gone(pid: int) -> bool:
-    for _ in range(50):
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                state = fh.read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            return True
-        if state == "Z":
-            return True
-        time.sleep(0.02)
-    return False
+    assert process_gone(grandchild)
 
 
 def test_it_stops_cleanly_on_sigterm_and_leaves_nothing_running(org: Any, tmp_path: Path) -> None:
@@ -234,7 +228,7 @@ def test_it_stops_cleanly_on_sigterm_and_leaves_nothing_running(org: Any, tmp_pa
     run.refresh_from_db()
     assert run.status == RunStatus.CANCELLED
     assert not Run.objects.filter(status=RunStatus.RUNNING).exists()
-    assert run.pid and _gone(run.pid)
+    assert run.pid and process_gone(run.pid)
 
 
 def test_it_does_not_start_runs_while_the_scheduler_is_paused_and_does_after_resume(org: Any) -> None:

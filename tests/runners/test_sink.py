@@ -15,6 +15,11 @@ from runners.sink import DbEventSink, Redactor
 from tests.factories import make_agent, make_issue, make_run
 from tests.runners.conftest import script
 
+# Spend is counted from midnight UTC (see tests/conftest.same_utc_day).
+pytestmark = pytest.mark.usefixtures("same_utc_day")
+
+# Sends messages at once until the one that crosses the budget (STOP_AT), then waits for Mesa's
+# signal rather than racing the clock: if Mesa does not stop it within 60 s it sends the next one.
 METERED_CLI = """
 import json, os, sys, time
 count_file = os.path.join(os.environ["MESA_WORKTREE"], "..", "messages-sent")
@@ -22,7 +27,8 @@ for i in range(1, 21):
     open(count_file, "w").write(str(i))
     print(json.dumps({"type": "text", "text": f"message {i}",
                       "usage": {"tokens_in": 800, "tokens_out": 200, "cost_usd": "0.10"}}), flush=True)
-    time.sleep(0.5)
+    if i >= STOP_AT:
+        time.sleep(60)
 print(json.dumps({"type": "result", "result": "finished"}), flush=True)
 """
 
@@ -104,7 +110,7 @@ def test_it_reports_a_cancel_requested_on_the_run(org: Any) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_it_stops_a_run_mid_stream_when_it_crosses_the_token_budget(org: Any, repo: Path, tmp_path: Path) -> None:
-    cli = script(tmp_path, "metered-cli", METERED_CLI)
+    cli = script(tmp_path, "metered-cli", METERED_CLI.replace("STOP_AT", "4"))
     # 3,500 tokens a day; each message costs 1,000: the 4th crosses the budget.
     agent = make_agent(
         org, slug="spender", runner="command", working_dir=str(repo), model=str(cli), daily_token_limit=3500
@@ -131,7 +137,9 @@ def test_it_stops_a_run_mid_stream_when_it_crosses_the_token_budget(org: Any, re
 @pytest.mark.django_db(transaction=True)
 def test_it_stops_a_run_mid_stream_when_it_crosses_the_cost_budget(org: Any, tmp_path: Path) -> None:
     cli = script(
-        tmp_path, "metered-cli", METERED_CLI.replace('os.environ["MESA_WORKTREE"], ".."', f"{str(tmp_path)!r}")
+        tmp_path,
+        "metered-cli",
+        METERED_CLI.replace('os.environ["MESA_WORKTREE"], ".."', f"{str(tmp_path)!r}").replace("STOP_AT", "3"),
     )
     agent = make_agent(org, slug="spender", runner="command", model=str(cli), daily_cost_limit_usd="0.25")
     issue = make_issue(org, title="Spend money", assignee=agent)

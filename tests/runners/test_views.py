@@ -3,6 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from runners.base import tool_result
 from tests.factories import make_agent, make_issue, make_org, make_run
 
 
@@ -22,11 +23,15 @@ def test_it_renders_a_run_with_transcript_diff_and_failure(client: Any, org: Any
     )
     run.events.create(seq=1, type="text", data={"text": "Reading **files**"})
     run.events.create(seq=2, type="tool_use", data={"name": "Bash", "input": {"command": "pytest"}})
-    run.events.create(seq=3, type="tool_result", data={"output": "2 failed", "is_error": True})
+    # The shape every runner stores (runners.base.tool_result): the output is ``content``.
+    result = tool_result(call_id="toolu_01", content="2 failed\nE  assert 1 < 0", is_error=True)
+    run.events.create(seq=3, type=result.type, data=result.data)
     response = client.get(f"/runs/{run.pk}/")
     body = response.content.decode()
     assert response.status_code == 200
-    assert "Reading <strong>files</strong>" in body and "Bash" in body and "2 failed" in body
+    assert "Reading <strong>files</strong>" in body and "Bash" in body
+    # The tool's output renders as its text, not as the event's JSON.
+    assert "<pre>2 failed\nE  assert 1 &lt; 0</pre>" in body and "toolu_01" not in body
     assert "exit code 2: tests failed" in body and "You are Worker. Fix it." in body
     assert 'class="add">+x = 2' in body and "$0.01" in body and "2.0k" in body
     assert f"detail.run_id=={run.pk}" in body and 'data-page="run"' in body

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from datetime import UTC, timedelta
 from decimal import Decimal
 from typing import Any
 
 from orgs.actors import Actor
 from orgs.models import Activity, Org
 from orgs.services import membership_set
+from runners.models import Run
+from runners.usage import day_start
 from tests.factories import (
     make_agent,
     make_apex_block,
@@ -79,12 +82,21 @@ def test_it_filters_and_paginates_the_activity(client: Any, org: Any, django_ass
 
 def test_it_shows_usage_per_agent_and_per_day(client: Any, org: Any) -> None:
     agent = make_agent(org, slug="spender", name="Spender")
-    make_run(agent, status="completed", tokens_in=1200, tokens_out=300, cost_usd=Decimal("2.25"))
+    today = make_run(agent, status="completed", tokens_in=1200, tokens_out=300, cost_usd=Decimal("2.25"))
+    earlier = make_run(agent, status="completed", tokens_in=100, cost_usd=Decimal("0.50"))
+    # Dates come from the rows themselves, so a test that crosses midnight UTC still agrees.
+    three_days_ago = day_start(today.created_at) - timedelta(days=3) + timedelta(hours=1)
+    Run.objects.filter(pk=earlier.pk).update(created_at=three_days_ago)
     response = client.get("/usage/")
     body = response.content.decode()
     assert response.status_code == 200
-    assert "Spender" in body and "$2.25" in body and "1.5k" in body
-    assert '<svg class="chart"' in body and "<rect" in body
+    assert "Spender" in body and "$2.75" in body and "1.6k" in body
+    # One bar per day: each run's cost sits on its own day, the days between are zero.
+    day = today.created_at.astimezone(UTC).date()
+    assert f"<title>{day.isoformat()}: $2.25</title>" in body
+    assert f"<title>{(day - timedelta(days=3)).isoformat()}: $0.50</title>" in body
+    assert f"<title>{(day - timedelta(days=1)).isoformat()}: $0.00</title>" in body
+    assert body.count("<rect") == 28  # 14 days, two charts
 
 
 def test_it_saves_settings_and_shows_errors_inline(client: Any, org: Any) -> None:

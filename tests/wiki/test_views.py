@@ -52,9 +52,13 @@ def test_it_shows_create_errors_inline(client: Any, org: Any) -> None:
 
 
 def test_it_hides_pages_of_another_org(client: Any, org: Any) -> None:
-    make_wiki_page(make_org(), title="Private")
+    page = make_wiki_page(make_org(), title="Private", content="secret plans")
     assert client.get("/wiki/private/").status_code == 404
     assert client.post("/wiki/private/edit", {"title": "x", "content": "y"}).status_code == 404
+    assert client.post("/wiki/private/delete").status_code == 404
+    page.refresh_from_db()
+    assert (page.title, page.content, page.deleted_at) == ("Private", "secret plans", None)
+    assert page.revisions.count() == 1
 
 
 def test_it_deletes_and_restores_a_page_from_the_pages(client: Any, org: Any) -> None:

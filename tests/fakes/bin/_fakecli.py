@@ -7,7 +7,10 @@ binaries, see /work/shared/reference/environment.md) and is steered by environme
   writes ``FAKE_CLI_FILE`` (default ``fake-output.txt``) into the cwd, its result, a final text,
   and the result/usage with the known figures below; ``long_stream``: a message with usage every
   ``FAKE_CLI_INTERVAL`` seconds (default 0.02) for ``FAKE_CLI_MESSAGES`` messages (default 5000),
-  so a budget is crossed long before the end; ``crash``: some output, a line on stderr, exit 1;
+  so a budget is crossed long before the end (``FAKE_CLI_STOP_AT=n``: after the n-th message it
+  waits 60 s before each next one, so a test sees Mesa stop it there, whatever the machine's load);
+  ``crash``: some output, a line on stderr, exit 1
+  (claude: no stderr, an API error message and a ``result`` line with ``is_error: true``);
   ``hang``: init, then a grandchild ``sleep`` and the fake itself sleep forever (the grandchild's
   pid goes to ``FAKE_CLI_PIDFILE`` when set); ``garbage``: non-JSON lines and unknown JSON mixed
   into the ``ok`` flow.
@@ -89,11 +92,17 @@ def hang(first: list[Line]) -> None:
         time.sleep(60)
 
 
-def crash(first: list[Line]) -> None:
+def crash(first: list[Line], last: list[Line] | None = None) -> None:
+    """Exit 1 after ``first``. With ``last`` (claude: an error message and a ``result`` with
+    ``is_error: true``) the CLI says why on stdout and nothing on stderr, as the real claude does."""
     for line in first:
         emit(line)
-    sys.stderr.write("fatal: the fake CLI crashed on purpose\n")
-    sys.stderr.flush()
+    if last:
+        for line in last:
+            emit(line)
+    else:
+        sys.stderr.write("fatal: the fake CLI crashed on purpose\n")
+        sys.stderr.flush()
     sys.exit(1)
 
 
@@ -117,13 +126,22 @@ def long_stream(make: Callable[[int], list[Line]], first: list[Line]) -> None:
     interval = float(os.environ.get("FAKE_CLI_INTERVAL", "0.02"))
     for line in first:
         emit(line)
+    # From message FAKE_CLI_STOP_AT on (the one that crosses the test's budget), wait for Mesa's signal
+    # rather than racing the clock: 60 s before each further message.
+    stop_at = int(os.environ.get("FAKE_CLI_STOP_AT", "0"))
     for i in range(count):
         for line in make(i):
             emit(line)
-        time.sleep(interval)
+        time.sleep(60 if stop_at and i + 1 >= stop_at else interval)
 
 
-def run(cli: str, ok: Callable[[], Iterator[Line]], first: list[Line], make_long: Callable[[int], list[Line]]) -> None:
+def run(
+    cli: str,
+    ok: Callable[[], Iterator[Line]],
+    first: list[Line],
+    make_long: Callable[[int], list[Line]],
+    crash_last: list[Line] | None = None,
+) -> None:
     log_invocation(cli)
     mode = scenario()
     if mode == "ok":
@@ -132,7 +150,7 @@ def run(cli: str, ok: Callable[[], Iterator[Line]], first: list[Line], make_long
     elif mode == "garbage":
         garbage(ok())
     elif mode == "crash":
-        crash(first)
+        crash(first, crash_last)
     elif mode == "hang":
         hang(first)
     elif mode == "long_stream":
