@@ -2,13 +2,18 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from issues.models import Comment, Issue, IssueRelation, Label
+from issues.models import Comment, Issue, IssueRelation, IssueStage, Label
 
 
 class CommentInline(admin.StackedInline):
     model = Comment
     extra = 0
     raw_id_fields = ("author_agent", "author_user")
+
+
+class IssueStageInline(admin.TabularInline):
+    model = IssueStage
+    extra = 0
 
 
 @admin.register(Issue)
@@ -18,7 +23,7 @@ class IssueAdmin(admin.ModelAdmin):
     search_fields = ("key", "title", "description")
     raw_id_fields = ("assignee", "parent", "work_block", "created_by_agent", "created_by_user")
     filter_horizontal = ("labels",)
-    inlines = [CommentInline]
+    inlines = [CommentInline, IssueStageInline]
 
 
 @admin.register(Comment)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from runners.models import IssueBranch, Run, RunEvent, SchedulerState
+from runners.models import IssueBranch, Run, RunEvent, SchedulerState, TerminalBinding
 
 
 @admin.register(Run)
@@ -28,3 +28,10 @@ class IssueBranchAdmin(admin.ModelAdmin):
 @admin.register(SchedulerState)
 class SchedulerStateAdmin(admin.ModelAdmin):
     list_display = ("id", "paused", "paused_by", "beat_at", "worker")
+
+
+@admin.register(TerminalBinding)
+class TerminalBindingAdmin(admin.ModelAdmin):
+    list_display = ("run", "mode", "agent", "user", "granted_by_label", "created_at", "ended_at")
+    list_filter = ("org", "mode")
+    raw_id_fields = ("run", "agent", "user", "granted_by_agent", "granted_by_user")
