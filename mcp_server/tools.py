@@ -150,6 +150,45 @@ TOOLS: tuple[Tool, ...] = (
         "Unread messages addressed to you (mentions, direct threads), oldest first.",
         "api-messages-unread",
     ),
+    Tool("stages_read", "An issue's stages, its current stage and progress.", "api-issue-stages", path=("key",)),
+    Tool(
+        "stages_set",
+        "Set an issue's stages (an ordered checklist); stages already done and unchanged stay done.",
+        "api-issue-stages",
+        "PUT",
+        path=("key",),
+        read_only=False,
+    ),
+    Tool(
+        "stage_complete",
+        "Complete stage number of an issue (in order).",
+        "api-issue-stage-complete",
+        "POST",
+        path=("key", "number"),
+        read_only=False,
+    ),
+    Tool(
+        "run_bindings",
+        "Who is attached to a run's terminal (observe or drive).",
+        "api-run-bindings",
+        path=("run_id",),
+    ),
+    Tool(
+        "binding_grant",
+        "Attach an agent (agent: slug) or a user to a run's terminal: observe (read) or drive (type).",
+        "api-run-bindings",
+        "POST",
+        path=("run_id",),
+        read_only=False,
+    ),
+    Tool(
+        "binding_end",
+        "End a terminal binding.",
+        "api-binding-end",
+        "POST",
+        path=("binding_id",),
+        read_only=False,
+    ),
 )
 TOOLS_BY_NAME = {tool.name: tool for tool in TOOLS}
 
@@ -174,9 +213,11 @@ def _resolve(node: Any, doc: dict[str, Any]) -> Any:
 
 def _operation(tool: Tool) -> dict[str, Any]:
     doc = openapi()
-    template = reverse(tool.url_name, kwargs={name: f"__{name}__" for name in tool.path})
-    for name in tool.path:
-        template = template.replace(f"__{name}__", "{" + name + "}")
+    # Stand-ins for the path parameters, then the OpenAPI path's {name}: digits fit <int:...> as well as <str:...>.
+    stand_ins = {name: f"9753108642{i}" for i, name in enumerate(tool.path)}
+    template = reverse(tool.url_name, kwargs=stand_ins)
+    for name, stand_in in stand_ins.items():
+        template = template.replace(stand_in, "{" + name + "}")
     return _resolve(doc["paths"][template][tool.method.lower()], doc)
 
 

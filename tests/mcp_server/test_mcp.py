@@ -223,3 +223,42 @@ def test_it_refuses_the_key_of_a_run_that_ended(mesa: Server, tmp_path: Path) ->
     assert run_key.startswith("mesa_run_")
     after = over_http(mesa, run_key, lambda client: client.call_tool("inbox", {}))
     assert after.is_error and after.structured_content["code"] == "invalid_key"
+
+
+A_RUN = """
+from agents.models import Agent
+from agents.services import agent_create
+from orgs.actors import Actor
+from orgs.models import Org
+from runners.models import Run
+org = Org.objects.get(slug="mesa")
+agent = agent_create(
+    actor=Actor.system("t"), org=org, slug="terminal-owner", name="Terminal owner", archetype="backend", runner="noop",
+    reports_to=Agent.objects.get(org=org, slug="ceo"),
+)
+print(Run.objects.create(org=org, agent=agent, status="running", mode="task").pk)
+"""
+
+
+def test_it_sets_stages_and_attaches_to_a_terminal_through_the_tools(mesa: Server) -> None:
+    key = board_key(mesa)
+    run_id = int(run_python(mesa.db, A_RUN).strip().splitlines()[-1])
+
+    async def calls(client: Client) -> Any:
+        made = await client.call_tool("issue_create", {"title": "Staged through MCP"})
+        issue_key = made.structured_content["key"]
+        await client.call_tool("stages_set", {"key": issue_key, "stages": ["Design", "Build", "Ship"]})
+        done = await client.call_tool("stage_complete", {"key": issue_key, "number": 1})
+        out_of_order = await client.call_tool("stage_complete", {"key": issue_key, "number": 3})
+        granted = await client.call_tool("binding_grant", {"run_id": run_id, "mode": "observe", "agent": "qa"})
+        listed = await client.call_tool("run_bindings", {"run_id": run_id})
+        ended = await client.call_tool("binding_end", {"binding_id": granted.structured_content["id"]})
+        return done, out_of_order, granted, listed, ended
+
+    done, again, granted, listed, ended = over_http(mesa, key, calls)
+    assert not done.is_error and done.structured_content["progress"] == 33
+    assert [s["done"] for s in done.structured_content["stages"]] == [True, False, False]
+    assert again.is_error and again.structured_content["code"] == "stage_order"  # stage 2 first
+    assert not granted.is_error and granted.structured_content["agent"] == "qa"
+    assert [b["id"] for b in listed.structured_content["result"]] == [granted.structured_content["id"]]
+    assert not ended.is_error and ended.structured_content["active"] is False
