@@ -2,8 +2,8 @@
 
 A noun writes its files into the bundle (relative path → text) and reads them back. Importing matches
 rows by a natural key (slug, name, issue number, page slug, position among equal titles), so importing
-the same bundle twice changes nothing the second time. A new noun (skills, board policies) is a module
-with ``NAME``, ``export(org, bundle)`` and ``load(ctx)`` added to ``NOUNS``, after the nouns it refers to.
+the same bundle twice changes nothing the second time. A new noun is a module with ``NAME``,
+``export(org, bundle)`` and ``load(ctx)`` added to ``nouns()``, after the nouns it refers to.
 """
 
 from __future__ import annotations
@@ -45,9 +45,9 @@ class Noun(Protocol):
 
 def nouns() -> list[Noun]:
     # Imported here so the registry module itself stays free of the nouns' app imports (and cycles).
-    from transfer.nouns import agents, archetypes, blocks, chat, issues, labels, wiki
+    from transfer.nouns import agents, archetypes, blocks, chat, issues, labels, policies, skills, wiki
 
-    return [archetypes, agents, labels, blocks, issues, wiki, chat]
+    return [archetypes, agents, labels, blocks, issues, wiki, chat, skills, policies]
 
 
 # Hooks other apps may register (e.g. a learning app's skills and policies) without editing this file.

@@ -13,6 +13,8 @@ from blocks.models import WorkBlock
 from chat.conversations import chat_post, chat_reply, conversation_open
 from issues.models import Comment, Issue, IssueRelation
 from issues.services import do_issue_transition
+from learning.models import BoardPolicy, Skill
+from learning.services import policy_create, skill_propose
 from orgs.actors import Actor
 from orgs.models import Activity, Org
 from runners.execution import build_env
@@ -66,6 +68,11 @@ def _rich_org() -> Org:
     talk = conversation_open(actor=Actor.human(label="alice"), agent=ceo, issue=child)
     chat_post(actor=Actor.human(label="alice"), conversation=talk, body="How is it going?")
     chat_reply(conversation=talk, body="Fine.", run_id=None)
+    board = Actor.human(label="alice")
+    skill_propose(actor=board, org=org, title="Run the tests", body="make test\n", agent=dev)  # active at once
+    skill_propose(actor=Actor.for_agent(dev), org=org, title="Release checklist", body="1. tag", archetype="devops")
+    policy_create(actor=board, org=org, text="Never touch billing without approval")
+    policy_create(actor=board, org=org, text="Old rule", active=False)
     override = org_override_dir(org)
     override.mkdir(parents=True)
     (override / "backend.md").write_text("---\ntitle: Backend\n---\nOur own rules.\n")
@@ -112,6 +119,12 @@ def test_it_exports_imports_and_exports_the_same_files(tmp_path: Path, monkeypat
     assert child.comments.count() == 4  # the stage answer included
     assert list(child.stages.values_list("title", "done")) == [("Plan", True), ("Do", False)]
     assert WikiRevision.objects.filter(page__org=imported).count() == 2
+    skills = {k.slug: (k.status, k.agent.slug if k.agent else "", k.body) for k in Skill.objects.filter(org=imported)}
+    assert skills == {"run-the-tests": ("active", "dev", "make test"), "release-checklist": ("proposed", "", "1. tag")}
+    assert set(BoardPolicy.objects.filter(org=imported).values_list("text", "active")) == {
+        ("Never touch billing without approval", True),
+        ("Old rule", False),
+    }
 
 
 @pytest.mark.django_db
