@@ -28,6 +28,7 @@ class Sandbox(models.TextChoices):
 class Terminal(models.TextChoices):
     OFF = "off", "Off (pipes)"
     PTY = "pty", "Pseudo-terminal (watch and type in the browser)"
+    PTY_MESSAGES = "pty_msgs", "Pseudo-terminal, and channel messages typed into it"
 
 
 class Egress(models.TextChoices):
@@ -120,6 +121,11 @@ class Agent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.slug})"
+
+    @property
+    def uses_pty(self) -> bool:
+        """Host runs execute under a pseudo-terminal (``terminal`` is ``pty`` or ``pty_msgs``)."""
+        return self.terminal in (Terminal.PTY, Terminal.PTY_MESSAGES)
 
     @property
     def is_active(self) -> bool:

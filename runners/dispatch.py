@@ -42,6 +42,7 @@ from orgs.models import Event
 from runners.backlog import backlog_read
 from runners.block_ready import block_ready_for_event
 from runners.budget import budget_block, budget_remaining
+from runners.channel_terminal import channel_message_to_terminals
 from runners.models import Run, RunMode, RunStatus, SchedulerState
 from runners.readiness import agent_problem
 from runners.services import retry_capped, run_enqueue
@@ -300,6 +301,10 @@ def _handle(wanted: list[int]) -> list[Run]:
             block_ready_for_event(event)  # the last open issue of the active work block finished
         except Exception:
             log.exception("work block auto-ready failed for event %s", event.pk)
+        try:
+            channel_message_to_terminals(event)  # agents that take messages in their running terminal
+        except Exception:
+            log.exception("typing a channel message into a terminal failed for event %s", event.pk)
     return runs
 
 

@@ -285,7 +285,7 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
                 "mode": mode,
                 "agent_env": dict(agent.env or {}),
                 "mesa_sandbox": agent.sandbox,  # not "sandbox": that is the codex runner's own option
-                "mesa_terminal": agent.terminal,
+                "mesa_terminal": "pty" if agent.uses_pty else "off",
                 "terminal_dir": str(terminals_dir()),
                 "terminal_cap": terminal_cap(),
                 "mesa_egress": agent.egress,

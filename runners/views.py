@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from agents.models import Agent, AgentStatus, Sandbox, Terminal
+from agents.models import Agent, AgentStatus, Sandbox
 from agents.selectors import agent_ref
 from orgs.errors import MesaError
 from runners.bindings import binding_end, binding_get_for, binding_grant, binding_grantable_by, bindings_for_run
@@ -43,9 +43,7 @@ def detail(request: HtmxHttpRequest, run_id: int) -> HttpResponse:
     may_bind = not run.is_finished and may_act(request) and binding_grantable_by(human_actor(request), run)
     ctx.update(
         {
-            "has_terminal": (
-                run.agent.terminal == Terminal.PTY and run.agent.sandbox == Sandbox.HOST and not run.is_finished
-            )
+            "has_terminal": (run.agent.uses_pty and run.agent.sandbox == Sandbox.HOST and not run.is_finished)
             or stream_path(terminals_dir(), run.pk).exists(),
             "bindings": bindings_for_run(run),
             "may_bind": may_bind,
