@@ -33,7 +33,7 @@ from django.utils import timezone
 from agents.models import Agent, AgentStatus
 from agents.selectors import ceos, is_ceo, org_ceo
 from approvals.models import Approval, ApprovalKind, ApprovalStatus
-from chat.models import ChatMessage, Conversation
+from chat.models import ChatMessage, Conversation, Recipient
 from chat.selectors import unread_for
 from issues.models import TERMINAL_STATUSES, Comment, Issue, Status
 from issues.selectors import review_q
@@ -393,4 +393,14 @@ def pending_wakes(*, agent: Agent | None = None, org_id: int | None = None) -> l
                 conversation_id=conversation.pk,
             )
         )
+    # Channel messages addressed to an agent that no prompt has carried yet (their event may have gone by).
+    waiting = Recipient.objects.filter(
+        delivered_at__isnull=True, read_at__isnull=True, agent__status=AgentStatus.ACTIVE
+    )
+    if agent is not None:
+        waiting = waiting.filter(agent=agent)
+    if org_id is not None:
+        waiting = waiting.filter(agent__org_id=org_id)
+    for agent_id in waiting.order_by("agent_id").values_list("agent_id", flat=True).distinct():
+        wakes.append(Wake(agent_id, None, RunMode.HEARTBEAT, "channel messages wait for you", mention=True))
     return wakes

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 
 from chat.models import Recipient
-from chat.services import channel_create, direct_open, message_post, messages_mark_read
+from chat.services import channel_create, direct_open, message_post, messages_mark_delivered, messages_mark_read
 from orgs.actors import Actor
 from orgs.models import Event
-from runners.dispatch import dispatch, wakes_for_event
+from runners.dispatch import dispatch, pending_wakes, wakes_for_event
 from runners.execution import execute_run
 from runners.models import Run, RunStatus
 from runners.prompt import prompt_build
@@ -64,3 +64,16 @@ def test_it_puts_unread_messages_in_the_next_prompt_once(org: Any) -> None:
     assert "@dev the release is friday" in run.prompt and f"#eng #{message.pk} ann" in run.prompt
     assert Recipient.objects.get(agent=dev).delivered_at is not None
     assert "the release is friday" not in prompt_build(agent=dev, issue=None, mode="heartbeat").task
+
+
+def test_it_wakes_an_agent_at_start_up_for_messages_no_prompt_has_carried(org: Any) -> None:
+    dev = make_agent(org, slug="dev")
+    make_agent(org, slug="qa")
+    eng = channel_create(actor=HUMAN, org=org, name="eng")
+    message = message_post(actor=HUMAN, channel=eng, body="@dev are you there?")  # its event went by unseen
+    channel_wakes = [(w.agent_id, w.mode) for w in pending_wakes() if w.reason == "channel messages wait for you"]
+    assert channel_wakes == [(dev.pk, "heartbeat")]
+    wake = next(w for w in pending_wakes(agent=dev) if w.reason == "channel messages wait for you")
+    assert dispatch(wake) is not None  # a run is queued for it
+    messages_mark_delivered(agent=dev, message_ids=[message.pk])
+    assert not [w for w in pending_wakes(agent=dev) if w.reason == "channel messages wait for you"]
