@@ -4,9 +4,11 @@ Django runs each request's sync code (middleware, views, the ORM) in a thread-se
 and by default every request gets a context of its own: a new thread, and with it a new database
 connection (connections are per thread), both thrown away when the request ends. Here a request
 borrows one of a fixed set of single-thread executors instead, so threads and their connections
-live on between requests. Long-lived streams (``/events``) keep Django's per-request context:
-they would hold a pooled thread for as long as a tab stays open. When every pooled executor is
-busy, a request falls back to Django's own behaviour rather than wait.
+live on between requests. Long-lived streams (``/events``) would hold a thread of their own for as
+long as a tab stays open (Django's per-request context keeps its thread until the response ends),
+so they all share one more thread: their sync work is only the middleware at the start and the
+close at the end, and the stream itself is async. When every pooled executor is busy, a request
+falls back to Django's own behaviour rather than wait.
 """
 
 from __future__ import annotations
@@ -29,12 +31,18 @@ class PooledThreadsASGIHandler(ASGIHandler):
         self._idle: list[ThreadPoolExecutor] = [
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="mesa-request") for _ in range(threads)
         ]
+        self._streams = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mesa-streams")
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        if scope["path"] in STREAM_PATHS:
+            # Every stream's context shares this executor: calls from them queue on its one thread.
+            async with ThreadSensitiveContext(executor=self._streams):
+                await self.handle(scope, receive, send)
+            return
         # The event loop runs one coroutine step at a time: taking and giving back need no lock.
-        executor = self._idle.pop() if self._idle and scope["path"] not in STREAM_PATHS else None
+        executor = self._idle.pop() if self._idle else None
         try:
             async with ThreadSensitiveContext(executor=executor):
                 await self.handle(scope, receive, send)

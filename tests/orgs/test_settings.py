@@ -44,7 +44,12 @@ def test_it_parses_a_postgres_url_with_options() -> None:
     assert config["PASSWORD"] == "p@ss/word"
     assert config["HOST"] == "db.example"
     assert config["PORT"] == "5433"
-    assert config["OPTIONS"] == {"sslmode": "require", "connect_timeout": "5"}
+    assert config["OPTIONS"] == {
+        "sslmode": "require",
+        "connect_timeout": "5",
+        "pool": {"min_size": 1, "max_size": 20, "timeout": 20.0},  # one pool per process (MESA_DB_POOL_SIZE)
+    }
+    assert config["CONN_MAX_AGE"] == 0  # a pooled connection goes back to the pool after each request
 
 
 @pytest.mark.parametrize("scheme", ["postgresql", "pgsql", "POSTGRES"])
