@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from approvals.models import Approval, ApprovalStatus
+from approvals.models import ApprovalStatus
 from approvals.services import approval_create, approval_resolve
 from notifications import telegram_poller
 from notifications.models import ChannelKind, Delivery, DeliveryStatus, NotificationChannel, TelegramMessage
@@ -19,33 +19,12 @@ from runners.services import scheduler_paused
 from tests.factories import make_agent, make_issue, make_run
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.webhook_server import FakeWebhookServer
+from tests.notifications.telegram_support import ALLOWED, CHAT, SYSTEM
+from tests.notifications.telegram_support import ask as _ask
 
-SYSTEM = Actor.system("tests")
-CHAT = -100123
-ALLOWED = 111
 STRANGER = 666
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def bot(org: Any, fake_tg: FakeTelegram) -> NotificationChannel:
-    channel, _ = telegram_configure(
-        actor=SYSTEM,
-        org=org,
-        token="123:GOOD",
-        chat_id=str(CHAT),
-        allowed_user_ids=str(ALLOWED),
-        base_url=fake_tg.base_url,
-    )
-    return channel
-
-
-def _ask(org: Any, fake_tg: FakeTelegram, title: str = "Deploy to production") -> tuple[Approval, dict[str, Any]]:
-    """Create an approval, run the worker, return it with the Telegram message the bot sent."""
-    approval = approval_create(actor=SYSTEM, org=org, title=title, reason="Release day")
-    run_once()
-    return approval, fake_tg.sent_messages()[-1]
 
 
 def _buttons(markup: dict[str, Any]) -> list[dict[str, Any]]:

@@ -16,35 +16,12 @@ from notifications.services import telegram_configure
 from notifications.telegram_bot import HELP
 from notifications.telegram_client import TELEGRAM_TEXT_MAX, fit_text
 from notifications.telegram_poller import Poller, _cycle, poll_once
-from notifications.worker import run_once
-from orgs.actors import Actor
 from tests.factories import make_org
 from tests.fakes.telegram_api import FakeTelegram
-
-SYSTEM = Actor.system("tests")
-CHAT = -100123
-ALLOWED = 111
+from tests.notifications.telegram_support import ALLOWED, CHAT, SYSTEM
+from tests.notifications.telegram_support import ask as _ask
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def bot(org: Any, fake_tg: FakeTelegram) -> NotificationChannel:
-    channel, _ = telegram_configure(
-        actor=SYSTEM,
-        org=org,
-        token="123:GOOD",
-        chat_id=str(CHAT),
-        allowed_user_ids=str(ALLOWED),
-        base_url=fake_tg.base_url,
-    )
-    return channel
-
-
-def _ask(org: Any, fake_tg: FakeTelegram, title: str = "Deploy") -> tuple[Approval, dict[str, Any]]:
-    approval = approval_create(actor=SYSTEM, org=org, title=title, reason="Release day")
-    run_once()
-    return approval, fake_tg.sent_messages()[-1]
 
 
 def _answers(fake_tg: FakeTelegram) -> list[str]:
