@@ -24,8 +24,6 @@ from django.db import connection, transaction
 from agents.keys import run_key_create, run_keys_revoke
 from agents.models import Agent, Sandbox
 from agents.selectors import is_ceo
-from chat.conversations import chat_reply
-from chat.models import Conversation
 from chat.services import messages_mark_delivered
 from issues.models import Issue
 from learning.services import skill_uses_record
@@ -35,6 +33,7 @@ from runners.backlog import backlog_archive, backlog_read
 from runners.base import BaseRunner, EventSink, Outcome, ParsedEvent, RunContext
 from runners.branches import issue_workspace
 from runners.budget import budget_block, budget_remaining
+from runners.chat_runs import answer_chat
 from runners.dispatch import Wake, dispatch
 from runners.executor import SubprocessRunner
 from runners.judge import evaluation_request, judge_prompt, judge_record
@@ -458,22 +457,6 @@ def _execute_one_turn(run: Run, how: OneTurn, shutdown: threading.Event | None) 
             how.record(run, status, said)
         except Exception:
             log.exception("could not record the answer of %s run %s", run.mode, run.pk)
-
-
-def answer_chat(run: Run, *, status: str, text: str, failure: str) -> None:
-    """The run's final message is the agent's chat reply; a run that could not answer leaves a note saying why."""
-    conversation_id = run.conversation_id
-    if conversation_id is None:
-        return
-    conversation = Conversation.objects.select_related("org", "agent").filter(pk=conversation_id).first()
-    if conversation is None:
-        return
-    if status == RunStatus.COMPLETED:
-        chat_reply(conversation=conversation, body=text, run_id=run.pk)
-    else:
-        chat_reply(
-            conversation=conversation, body=f"No answer ({status}): {failure}"[:2000], run_id=run.pk, role="system"
-        )
 
 
 def _follow_up(run: Run, shutdown: threading.Event | None) -> None:
