@@ -65,6 +65,12 @@ wiki_page_create(actor=board, org=org, title="Coding conventions", content="Serv
 approval_create(actor=Actor.for_agent(eng), org=org, title="Merge the setup wizard to main", issue=issues[0],
                 reason="Review passed; the change touches the sign-up flow.")
 target = issue_create(actor=board, org=org, title="Add a health endpoint", priority=2, assignee=eng, work_block=block)
+from chat.services import channel_create, message_post
+from learning.services import policy_create
+eng_channel = channel_create(actor=board, org=org, name="eng", topic="Engineering")
+message_post(actor=board, channel=eng_channel, body="@founding-engineer the wizard ships Friday; anything blocking?")
+message_post(actor=Actor.for_agent(eng), channel=eng_channel, body="Nothing blocking. Tests are green on the branch.")
+policy_create(actor=board, org=org, text="Never touch billing without a human approval.")
 print(issues[0].key, target.key)
 """
 
@@ -80,6 +86,8 @@ PAGES = [
     ("wiki", "/wiki/"),
     ("usage", "/usage/"),
     ("settings", "/settings/"),
+    ("channels", "/channels/eng/"),
+    ("observability", "/observability/"),
 ]
 
 
