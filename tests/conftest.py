@@ -19,6 +19,10 @@ def _isolated_dirs(settings: Any, tmp_path: Path) -> None:
     settings.MESA_LOCAL_LOGIN = False
     settings.MESA_LOCAL_LOGIN_FILE = str(tmp_path / "local-login.sha256")
     settings.MESA_TERMINALS_DIR = str(tmp_path / "terminals")
+    # Repositories, worktrees and agent homes of in-process runs: never the checkout's var/.
+    settings.MESA_REPOS_DIR = str(tmp_path / "repos")
+    settings.MESA_WORKTREES_DIR = str(tmp_path / "worktrees")
+    settings.MESA_WORKSPACES_DIR = str(tmp_path / "workspaces")
     # New agents run on the host unless a test asks for a container (an engine may answer on a dev machine).
     settings.MESA_SANDBOX_DEFAULT = "host"
     settings.MESA_ALLOW_HOST_RUNS = True

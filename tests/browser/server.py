@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -41,6 +42,10 @@ def reserved_port() -> Iterator[int]:
         sock.close()
 
 
+# One scratch directory per test process for what servers started by tests write.
+_SCRATCH = Path(tempfile.mkdtemp(prefix="mesa-test-scratch-"))
+
+
 def mesa_env(db_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_"))}
     env.update(
@@ -52,6 +57,10 @@ def mesa_env(db_path: Path, **extra: str) -> dict[str, str]:
         MESA_LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
     )
+    # Servers and commands started by tests keep their repositories, worktrees, agent homes and terminals
+    # out of the checkout's var/ (a test that names its own directories overrides these).
+    for name in ("MESA_REPOS_DIR", "MESA_WORKTREES_DIR", "MESA_WORKSPACES_DIR", "MESA_TERMINALS_DIR"):
+        env[name] = str(_SCRATCH / name.removeprefix("MESA_").removesuffix("_DIR").lower())
     env.update(extra)
     return env
 
