@@ -7,7 +7,7 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from agents.models import CONFIG_FIELDS, Agent, AgentStatus, AgentVersion, Egress, Runner, Sandbox, Terminal
@@ -93,6 +93,16 @@ def _check_manager(agent: Agent, manager: Agent | None) -> None:
         cursor = Agent.objects.filter(pk=cursor.reports_to_id).first() if cursor.reports_to_id else None
 
 
+# Fields whose value must be one of a model choice set; the error names the field and the choices.
+_CHOICE_FIELDS: dict[str, type[models.TextChoices]] = {
+    "sandbox": Sandbox,
+    "terminal": Terminal,
+    "egress": Egress,
+    "runner": Runner,
+    "status": AgentStatus,
+}
+
+
 def _clean_value(field: str, value: Any, agent: Agent) -> Any:
     """Validate and coerce one configuration value; raise InvalidInput naming the field."""
     if field in FK_FIELDS:
@@ -109,25 +119,10 @@ def _clean_value(field: str, value: Any, agent: Agent) -> Any:
         if not value:
             raise InvalidInput("An agent needs a name.", field=field)
         return value[:120]
-    if field == "sandbox":
-        if value not in Sandbox.values:
-            raise InvalidInput(f"Unknown sandbox {value!r}; use one of {', '.join(Sandbox.values)}.", field=field)
-        return value
-    if field == "terminal":
-        if value not in Terminal.values:
-            raise InvalidInput(f"Unknown terminal {value!r}; use one of {', '.join(Terminal.values)}.", field=field)
-        return value
-    if field == "egress":
-        if value not in Egress.values:
-            raise InvalidInput(f"Unknown egress {value!r}; use one of {', '.join(Egress.values)}.", field=field)
-        return value
-    if field == "runner":
-        if value not in Runner.values:
-            raise InvalidInput(f"Unknown runner {value!r}; use one of {', '.join(Runner.values)}.", field=field)
-        return value
-    if field == "status":
-        if value not in AgentStatus.values:
-            raise InvalidInput(f"Unknown status {value!r}; use one of {', '.join(AgentStatus.values)}.", field=field)
+    choices = _CHOICE_FIELDS.get(field)
+    if choices is not None:
+        if value not in choices.values:
+            raise InvalidInput(f"Unknown {field} {value!r}; use one of {', '.join(choices.values)}.", field=field)
         return value
     if field == "archetype":
         value = str(value or "").strip()
