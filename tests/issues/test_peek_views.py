@@ -65,7 +65,9 @@ def test_it_refuses_a_save_over_someone_elses_change_and_keeps_the_text(client: 
     )
     body = response.content.decode()
     assert response.status_code == 409
-    assert 'data-edit-error="edit_conflict"' in body and "my careful text" in body and 'data-editing="description"' in body
+    assert (
+        'data-edit-error="edit_conflict"' in body and "my careful text" in body and 'data-editing="description"' in body
+    )
     issue.refresh_from_db()
     assert issue.description == "theirs"
 
