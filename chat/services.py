@@ -16,7 +16,7 @@ from orgs.models import Org
 from orgs.services import activity_record, require_member
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
-# The same shape as a comment's @mention (runners.dispatch.MENTION_RE): one rule for who is addressed.
+# The same shape as a comment's @mention (runners.mentions.MENTION_RE): one rule for who is addressed.
 MENTION_RE = re.compile(r"(?<![\w@.])@([a-z0-9][a-z0-9-]{0,59})")
 MAX_BODY = 20_000
 EXCERPT = 300

@@ -7,6 +7,7 @@ Telegram bot all call these functions.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
@@ -292,8 +293,13 @@ def do_issue_update(
     assignee: Agent | None | Unset = UNSET,
     parent: Issue | None | Unset = UNSET,
     work_block: WorkBlock | None | Unset = UNSET,
+    unchanged_since: datetime | None = None,
 ) -> Issue:
     """Change the given fields (only those), leaving concurrent edits of other fields intact.
+
+    ``unchanged_since``: the ``updated_at`` the editor saw. When the issue has changed since (someone
+    else saved, commented or moved it), nothing is written and Conflict (``edit_conflict``) says so,
+    so an editor's text never silently overwrites a newer version.
 
     Does not ask whether ``actor`` may edit ``issue``: only for callers that already decided
     (an edit checked once, a work block's editor moving issues in and out of it). ``actor``
@@ -362,7 +368,15 @@ def do_issue_update(
     if not changes:
         return issue
     fields["updated_at"] = timezone.now()
-    Issue.objects.filter(pk=issue.pk).update(**fields)
+    rows = Issue.objects.filter(pk=issue.pk)
+    if unchanged_since is not None:
+        rows = rows.filter(updated_at=unchanged_since)
+    if not rows.update(**fields) and unchanged_since is not None:
+        raise Conflict(
+            f"{issue.key} was changed by someone else since you opened the editor; your text is kept here. "
+            "Copy it, reload the page and apply it again.",
+            code="edit_conflict",
+        )
     for name, value in fields.items():
         setattr(issue, name, value)
     if "assignee_id" in fields and assignee is not UNSET:
@@ -390,15 +404,25 @@ issue_update = edit_checked(
 
 
 @transaction.atomic
-def issue_edit(*, actor: Actor, issue: Issue, status: str = "", comment: str = "", **changes: Any) -> Issue:
+def issue_edit(
+    *,
+    actor: Actor,
+    issue: Issue,
+    status: str = "",
+    comment: str = "",
+    unchanged_since: datetime | None = None,
+    **changes: Any,
+) -> Issue:
     """Change fields, move the status and add a comment as one edit: all of it or none of it.
+
+    ``unchanged_since``: refuse the field changes (Conflict) if the issue changed after it (see do_issue_update).
 
     The one path for "edit an issue" from the API's PATCH and the issue page; the
     permission is checked once, then each step uses its own service.
     """
     require_edit(actor, issue)
     if changes:
-        issue = do_issue_update(actor=actor, issue=issue, **changes)
+        issue = do_issue_update(actor=actor, issue=issue, unchanged_since=unchanged_since, **changes)
     if status and status != issue.status:
         issue = do_issue_transition(actor=actor, issue=issue, to=status, comment=comment)
     elif comment.strip():

@@ -6,6 +6,8 @@ inline (htmx) or as a message (plain POST), and nothing is half-done.
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -39,6 +41,7 @@ from web.access import HtmxHttpRequest, back_url, fail, human_actor, org_agents,
 VIEW_COOKIE = "mesa_board_view"
 MAX_LIMIT = 500
 ISSUE_TRANSCRIPT_TAIL = 60
+PEEK_COMMENTS = 5
 
 
 def _limit(request: HtmxHttpRequest) -> int:
@@ -186,8 +189,16 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
         else:
             url = reverse("issues:detail", args=[issue.key])
             if request.htmx:
-                return HttpResponse(status=204, headers={"HX-Redirect": url})
+                # The quick-create modal and the sub-issue box keep you where you are: static/js/peek.js
+                # toasts a link to the new issue, and the board / sub-issue list show it live.
+                created = {"key": issue.key, "title": issue.title, "url": url}
+                return HttpResponse(status=204, headers={"HX-Trigger": json.dumps({"mesa-created": created})})
             return HttpResponseRedirect(url)
+    if request.htmx and (error is not None or warnings):
+        if error is not None:
+            return fail(request, error, back=reverse("issues:create"))
+        # The linter's warnings, inline in the box that sent it, with "Create anyway".
+        return render(request, "issues/partials/create_warnings.html", {"warnings": warnings})
     ctx = {
         "values": values,
         "error": error,
@@ -254,16 +265,28 @@ def detail(request: HtmxHttpRequest, key: str) -> HttpResponse:
         return render(request, "issues/partials/main.html", {"issue": issue, "progress": stage_progress(issue)})
     if target == "issue-branch":
         return render(request, "issues/partials/branch.html", {"issue": issue, **_branch_context(issue)})
+    if target == "peek-body":
+        return render(
+            request, "issues/partials/peek.html", {"issue": issue, "comments": _comments(issue)[-PEEK_COMMENTS:]}
+        )
+    if target == "issue-children":
+        return render(request, "issues/partials/children.html", {"issue": issue, "children": _children(issue)})
     ctx = _issue_context(request, issue)
     ctx.update(_runs_context(issue))
     ctx.update(_branch_context(issue))
     ctx["comments"] = _comments(issue)
     ctx["progress"] = stage_progress(issue)
-    ctx["children"] = list(issue.children.select_related("assignee").order_by("number"))
+    ctx["children"] = _children(issue)
+    # The @-mention autocomplete's candidates (static/js/editor.js); what a mention does comes from /mentions.
+    ctx["mention_agents"] = [{"slug": a.slug, "name": a.name, "role": a.archetype} for a in ctx["agents"]]
     ctx["relations_out"] = list(IssueRelation.objects.filter(source=issue).select_related("target"))
     ctx["relations_in"] = list(IssueRelation.objects.filter(target=issue).select_related("source"))
     ctx["approvals"] = list(Approval.objects.filter(issue=issue).order_by("-created_at")[:20])
     return render(request, "issues/issue.html", ctx)
+
+
+def _children(issue: Issue) -> list[Issue]:
+    return list(issue.children.select_related("assignee").order_by("number"))
 
 
 def _get_issue(request: HtmxHttpRequest, org: Org, key: str) -> Issue:
@@ -303,7 +326,12 @@ def edit(request: HtmxHttpRequest, key: str) -> HttpResponse:
         if "labels_present" in post:
             changes["labels"] = post.getlist("labels")
         issue = issue_edit(
-            actor=actor, issue=issue, status=post.get("status", ""), comment=post.get("comment", ""), **changes
+            actor=actor,
+            issue=issue,
+            status=post.get("status", ""),
+            comment=post.get("comment", ""),
+            unchanged_since=_seen_version(post.get("version", "")),
+            **changes,
         )
     except MesaError as exc:
         error = exc
@@ -315,15 +343,25 @@ def edit(request: HtmxHttpRequest, key: str) -> HttpResponse:
         return HttpResponseRedirect(url)
     target = request.htmx.target or "issue-props"
     if target == "issue-main":
-        return render(
-            request,
-            "issues/partials/main.html",
-            {"issue": issue, "error": error, "progress": stage_progress(issue)},
-            status=error.status if error else 200,
-        )
+        ctx_main: dict[str, Any] = {"issue": issue, "error": error, "progress": stage_progress(issue)}
+        if error is not None:
+            # A refused save keeps the editor open with the text that was sent (and the version it saw).
+            ctx_main["draft"] = {k: post.get(k, "") for k in ("title", "description", "version")}
+            ctx_main["editing"] = "description" if "description" in post else "title"
+        return render(request, "issues/partials/main.html", ctx_main, status=error.status if error else 200)
     ctx = _issue_context(request, issue)
     ctx["error"] = error
     return render(request, "issues/partials/props.html", ctx, status=error.status if error else 200)
+
+
+def _seen_version(raw: str) -> datetime | None:
+    """The ``updated_at`` an editor was opened on (``version``, ISO 8601), or None when not sent."""
+    if not raw:
+        return None
+    try:
+        return datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise InvalidInput("The editor's version stamp is not a date; reload the page.", field="version") from exc
 
 
 @require_POST

@@ -23,7 +23,6 @@ the retry cap and that the agent is within budget, and queues the run (deduplica
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -43,6 +42,7 @@ from runners.backlog import backlog_read
 from runners.block_ready import block_ready_for_event
 from runners.budget import budget_block, budget_remaining
 from runners.channel_terminal import channel_message_to_terminals
+from runners.mentions import mentioned_agents
 from runners.models import Run, RunMode, RunStatus, SchedulerState
 from runners.readiness import agent_problem
 from runners.services import retry_capped, run_enqueue
@@ -51,7 +51,6 @@ from runners.wake import DISPATCH_TYPES
 
 log = logging.getLogger(__name__)
 
-MENTION_RE = re.compile(r"(?<![\w@.])@([a-z0-9][a-z0-9-]{0,59})")
 WAKE_EVENT_TYPES = DISPATCH_TYPES
 
 
@@ -128,11 +127,9 @@ def wakes_for_event(event: Event) -> list[Wake]:
         body = ""
         if isinstance(comment_id, int):
             body = Comment.objects.filter(pk=comment_id).values_list("body", flat=True).first() or ""
-        slugs = set(MENTION_RE.findall(body or str(data.get("body", ""))))
-        if slugs:
-            for agent_id, slug in Agent.objects.filter(org_id=event.org_id, slug__in=slugs).values_list("id", "slug"):
-                mode = RunMode.REVIEW if issue.status == Status.IN_REVIEW and agent_id != issue.assignee_id else "task"
-                wakes.append(Wake(agent_id, issue.pk, mode, f"@{slug} was mentioned on {issue.key}", mention=True))
+        for agent_id, slug in mentioned_agents(org_id=event.org_id, body=body or str(data.get("body", ""))):
+            mode = RunMode.REVIEW if issue.status == Status.IN_REVIEW and agent_id != issue.assignee_id else "task"
+            wakes.append(Wake(agent_id, issue.pk, mode, f"@{slug} was mentioned on {issue.key}", mention=True))
     elif event.type == EventType.APPROVAL_RESOLVED:
         approval_id = data.get("id")
         approval = Approval.objects.filter(pk=approval_id).first() if isinstance(approval_id, int) else None

@@ -169,7 +169,7 @@ def org_agents(request: HttpRequest) -> list[Any]:
     agents = (
         list(
             Agent.objects.filter(org=org)
-            .only("id", "slug", "name", "status", "runner", "model", "env", "sandbox")
+            .only("id", "slug", "name", "archetype", "status", "runner", "model", "env", "sandbox")
             .order_by("name")
         )
         if org

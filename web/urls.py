@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from web import chat_views, transfer_views, views
+from web import chat_views, editing, transfer_views, views
 
 app_name = "web"
 
@@ -20,6 +20,8 @@ urlpatterns = [
     path("settings/import/", transfer_views.org_import_upload, name="org_import"),
     path("setup/fallback", views.setup_fallback, name="setup_fallback"),
     path("nav/approvals-badge", views.approvals_badge, name="approvals_badge"),
+    path("markdown/preview", editing.markdown_preview, name="markdown_preview"),
+    path("mentions", editing.mentions, name="mentions"),
     path("org/switch", views.switch_org, name="switch"),
     path("login/", views.login_view, name="login"),
     path("login/local", views.local_login, name="local_login"),

@@ -259,7 +259,7 @@
   var SHORTCUTS = [["C", "Create an issue"], ["/", "Search"], ["⌘K / Ctrl+K", "Command palette"],
     ["G then B", "Board"], ["G then A", "Agents"], ["G then W", "Wiki"], ["G then S", "Strategy"],
     ["G then D", "Dashboard"], ["J / K", "Next / previous item"], ["Enter", "Open the selected item"],
-    ["S", "Status (issue page)"], ["A", "Assignee (issue page)"], ["P", "Priority (issue page)"],
+    ["S", "Status (issue page)"], ["E", "Edit title and description (issue page)"], ["Space", "Peek at the selected issue"], ["A", "Assignee (issue page)"], ["P", "Priority (issue page)"],
     ["?", "This list"], ["Esc", "Close / leave a field"]];
   function showShortcuts() {
     var d = document.getElementById("mesa-shortcuts");
@@ -308,22 +308,43 @@
     try { document.execCommand("copy"); done(); } catch (e) { toast(text); }
     area.remove();
   }
+  /* Recent items: the issues opened lately in this browser, per org (localStorage), newest first. */
+  var RECENT_MAX = 8;
+  function recentKey() { return "mesa-recent:" + org(); }
+  function recentItems() {
+    try { return JSON.parse(localStorage.getItem(recentKey()) || "[]") || []; } catch (e) { return []; }
+  }
+  function rememberIssue() {
+    var key = issueKey(), title = $(".issue-title");
+    if (!key) return;
+    var items = recentItems().filter(function (r) { return r.key !== key; });
+    items.unshift({ key: key, title: title ? title.textContent.trim() : "", url: window.location.pathname });
+    try { localStorage.setItem(recentKey(), JSON.stringify(items.slice(0, RECENT_MAX))); } catch (e) { /* private mode */ }
+  }
+  // The current issue's actions (issue: true): listed first when the palette opens on an issue page.
   function rootActions() {
     var a = [{ label: "Create issue", hint: "C", run: openQuickCreate },
       { label: "Toggle theme", hint: "dark / light", run: toggleTheme },
       { label: "Pause scheduler", hint: "action", run: function () { act("pause_scheduler"); } },
       { label: "Resume scheduler", hint: "action", run: function () { act("resume_scheduler"); } }];
-    if (issueKey()) {
-      a.unshift({ label: "Set status… (" + issueKey() + ")", hint: "S", sub: "status" },
-        { label: "Assign to… (" + issueKey() + ")", hint: "A", sub: "assign" },
-        { label: "Set priority… (" + issueKey() + ")", hint: "P", sub: "priority" },
-        { label: "Cancel latest run (" + issueKey() + ")", hint: "action", run: function () { act("cancel_run"); } });
-    }
+    var key = issueKey();
+    if (!key) return a;
+    var mine = [{ label: "Set status… (" + key + ")", hint: "S", sub: "status" },
+      { label: "Assign to… (" + key + ")", hint: "A", sub: "assign" },
+      { label: "Set priority… (" + key + ")", hint: "P", sub: "priority" }];
     var latestRun = $("[data-latest-run]");
-    if (issueKey() && latestRun) a.push({ label: "Open latest run " + latestRun.textContent, hint: "run", href: latestRun.getAttribute("href") });
-    var branch = $("[data-branch-name]");
-    if (issueKey() && branch) a.push({ label: "Copy branch name", hint: branch.textContent, run: function () { copyText(branch.textContent); } });
-    return a;
+    if (latestRun) mine.push({ label: "Open latest run " + latestRun.textContent, hint: "run", href: latestRun.getAttribute("href") });
+    mine.push({ label: "Create sub-issue (" + key + ")", hint: "action", run: function () {
+      var input = $("#sub-issue-form input[name=title]");
+      if (input) { input.scrollIntoView({ block: "center" }); input.focus(); }
+    } });
+    mine.push({ label: "Copy link (" + key + ")", hint: "link", run: function () { copyText(window.location.origin + "/issues/" + key + "/"); } });
+    // The issue's branch is mesa/<KEY> (issues/partials/branch.html), whether or not a run made it yet.
+    var branch = $("[data-branch-name]"), branchName = branch ? branch.textContent.trim() : "mesa/" + key;
+    mine.push({ label: "Copy branch name", hint: branchName, run: function () { copyText(branchName); } });
+    mine.push({ label: "Cancel latest run (" + key + ")", hint: "action", run: function () { act("cancel_run"); } });
+    mine.forEach(function (m) { m.issue = true; });
+    return mine.concat(a);
   }
   // The issue page's status control lists only the moves the lifecycle allows from the current
   // status (the server renders them, and the control follows live updates): offer the same.
@@ -376,13 +397,20 @@
     }
     palBusy = true;
     if (palMode) { subItems(palMode, q, show); return; }
-    // Commands the query names (word prefixes) come first, then the search hits.
+    // Commands the query names (word prefixes) come first, then recent issues, then the search hits.
+    // With no query: the current issue's actions, the recent issues, the hits, the other commands.
     var actions = rootActions().filter(function (a) { return wordMatch(q, a.label); });
+    var seen = {};
+    var recent = recentItems().filter(function (r) {
+      return r.key !== issueKey() && (!q || fuzzy(q, r.key + " " + r.title));
+    }).map(function (r) { seen[r.key] = 1; return { label: r.key + "  " + r.title, hint: "recent", href: r.url }; });
     search(q, "", function (hits) {
-      var found = hits.map(function (h) {
+      var found = hits.filter(function (h) { return !(h.type === "issue" && seen[h.key]); }).map(function (h) {
         return { label: (h.type === "issue" ? h.key + "  " : "") + h.title, hint: h.type, href: h.url };
       });
-      show(q ? actions.concat(found) : found.concat(actions));
+      if (q) { show(actions.concat(recent, found)); return; }
+      var mine = actions.filter(function (a) { return a.issue; }), rest = actions.filter(function (a) { return !a.issue; });
+      show(mine.concat(recent, found, rest));
     });
   }
   function choose() {
@@ -478,6 +506,7 @@
     else if (key && lower === "p") { e.preventDefault(); document.getElementById("field-priority") ? openField("field-priority") : openPalette("priority"); }
   });
 
+  rememberIssue();
   connect();
   // Close the stream before unload so the server frees the slot at once.
   window.addEventListener("pagehide", function () { if (source) { source.close(); source = null; } });

@@ -66,7 +66,8 @@ def test_it_submits_the_create_modal_with_ctrl_enter(page: Page, mesa: Server) -
     dialog.locator("input[name=title]").fill("Sent with ctrl enter")
     dialog.locator("textarea[name=description]").fill("From the description box")
     dialog.locator("textarea[name=description]").press("Control+Enter")
-    page.wait_for_url("**/issues/*-*/")
+    # Creating keeps you where you are (issue 12, Feel): a toast links to the new issue.
+    expect(page.locator("#toasts [data-created]")).to_contain_text("Sent with ctrl enter")
     assert run_python(mesa.db, COUNT.format(prefix="Sent with ctrl enter")).strip() == "1"
 
 
