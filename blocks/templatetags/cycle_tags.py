@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 register = template.Library()
 
-WIDTH, HEIGHT = 600, 200
+WIDTH, HEIGHT = 800, 220
 LEFT, RIGHT, TOP, BOTTOM = 28, 12, 16, 20
 
 
@@ -98,10 +98,24 @@ def burndown_chart(burndown: Burndown) -> SafeString:
     scope_line = (
         format_html('<polyline class="scope" points="{}"/>', " ".join(scope_points)) if scope_points else mark_safe("")
     )
+    today = (timezone.localdate() - burndown.start).days
+    today_mark = (
+        format_html(
+            '<line class="today" x1="{}" y1="{}" x2="{}" y2="{}"/><text x="{}" y="{}" text-anchor="middle">today</text>',
+            f"{x(today):.1f}",
+            TOP,
+            f"{x(today):.1f}",
+            f"{y(0):.1f}",
+            f"{x(today):.1f}",
+            TOP - 5,
+        )
+        if 0 < today < span
+        else mark_safe("")
+    )
     actual_line = format_html('<polyline class="actual" points="{}"/>', actual) if days else mark_safe("")
     return format_html(
         '<svg class="chart burndown" viewBox="0 0 {} {}" role="img" width="100%" aria-label="Burndown: {} open of {}">'
-        '<line class="axis" x1="{}" y1="{}" x2="{}" y2="{}"/>{}{}{}{}{}{}</svg>',
+        '<line class="axis" x1="{}" y1="{}" x2="{}" y2="{}"/>{}{}{}{}{}{}{}</svg>',
         WIDTH,
         HEIGHT,
         days[-1].remaining if days else burndown.start_scope,
@@ -111,6 +125,7 @@ def burndown_chart(burndown: Burndown) -> SafeString:
         WIDTH - RIGHT,
         f"{y(0):.1f}",
         labels,
+        today_mark,
         ideal,
         scope_line,
         actual_line,
