@@ -70,11 +70,23 @@ def clean_date(value: date | str | None, field: str) -> date | None:
         raise InvalidInput(f"{field} must be a date like 2026-12-01.", field=field) from None
 
 
+# A cycle is weeks long; the bounds keep the burndown's day-by-day walk and date arithmetic sane.
+MAX_CYCLE_DAYS = 366
+EARLIEST_YEAR, LATEST_YEAR = 2000, 9000
+
+
 def _check_dates(start: date | None, end: date | None) -> None:
-    if start is not None and end is not None and end <= start:
-        raise InvalidInput(
-            f"The end date ({end.isoformat()}) must be after the start date ({start.isoformat()}).", field="end_date"
-        )
+    for name, day in (("start_date", start), ("end_date", end)):
+        if day is not None and not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+            raise InvalidInput(f"{name} must be between {EARLIEST_YEAR} and {LATEST_YEAR}.", field=name)
+    if start is not None and end is not None:
+        if end <= start:
+            raise InvalidInput(
+                f"The end date ({end.isoformat()}) must be after the start date ({start.isoformat()}).",
+                field="end_date",
+            )
+        if (end - start).days > MAX_CYCLE_DAYS:
+            raise InvalidInput(f"A cycle lasts at most {MAX_CYCLE_DAYS} days.", field="end_date")
 
 
 def _check_apex(org: Org, apex: ApexBlock | None) -> None:
@@ -180,11 +192,11 @@ def work_block_update(
     start = block.start_date if start_date is UNSET else clean_date(start_date, "start_date")
     end = block.end_date if end_date is UNSET else clean_date(end_date, "end_date")
     _check_dates(start, end)
-    for field, value in (("start_date", start), ("end_date", end)):
-        old_value = getattr(block, field)
-        if value != old_value:
-            changes[field] = [old_value and old_value.isoformat(), value and value.isoformat()]
-            setattr(block, field, value)
+    for name, day in (("start_date", start), ("end_date", end)):
+        old_day: date | None = getattr(block, name)
+        if day != old_day:
+            changes[name] = [old_day and old_day.isoformat(), day and day.isoformat()]
+            setattr(block, name, day)
     if changes:
         # Only the edited columns: a stale instance must not undo a concurrent status move.
         block.save(update_fields=[*changes, "updated_at"])

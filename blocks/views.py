@@ -145,9 +145,7 @@ def current_cycle(blocks: list[WorkBlock]) -> WorkBlock | None:
     """The open block whose dates span today, the active one first; None when no cycle runs today."""
     today = timezone.localdate()
     running = [
-        b
-        for b in blocks
-        if not b.is_closed and b.start_date and b.end_date and b.start_date <= today <= b.end_date
+        b for b in blocks if not b.is_closed and b.start_date and b.end_date and b.start_date <= today <= b.end_date
     ]
     running.sort(key=lambda b: (b.status != WorkBlockStatus.ACTIVE, b.end_date))
     return running[0] if running else None

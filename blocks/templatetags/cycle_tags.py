@@ -71,7 +71,9 @@ def burndown_chart(burndown: Burndown) -> SafeString:
     marks: list[tuple[str, str, str, str, str, str]] = []
     for i, d in enumerate(days):
         if i and (d.added or d.removed):
-            label = " ".join(part for part in (f"+{d.added}" if d.added else "", f"−{d.removed}" if d.removed else "") if part)
+            label = " ".join(
+                part for part in (f"+{d.added}" if d.added else "", f"−{d.removed}" if d.removed else "") if part
+            )
             at = (f"{x(i):.1f}", f"{max(10.0, y(d.scope) - 5):.1f}")
             marks.append((*at, d.day.isoformat(), label, _short(d.day), label))
     changes = format_html_join(
@@ -101,7 +103,8 @@ def burndown_chart(burndown: Burndown) -> SafeString:
     today = (timezone.localdate() - burndown.start).days
     today_mark = (
         format_html(
-            '<line class="today" x1="{}" y1="{}" x2="{}" y2="{}"/><text x="{}" y="{}" text-anchor="middle">today</text>',
+            '<line class="today" x1="{}" y1="{}" x2="{}" y2="{}"/>'
+            '<text x="{}" y="{}" text-anchor="middle">today</text>',
             f"{x(today):.1f}",
             TOP,
             f"{x(today):.1f}",
@@ -136,7 +139,7 @@ def burndown_chart(burndown: Burndown) -> SafeString:
 
 @register.filter
 def cycle_when(block: object) -> str:
-    """"starts in 2 days", "ends in 3 days", "ends today", "ended 4 days ago"; "" without dates."""
+    """ "starts in 2 days", "ends in 3 days", "ends today", "ended 4 days ago"; "" without dates."""
     start: date | None = getattr(block, "start_date", None)
     end: date | None = getattr(block, "end_date", None)
     today = timezone.localdate()

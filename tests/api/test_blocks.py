@@ -349,7 +349,9 @@ def test_it_lets_only_the_board_and_the_ceo_take_issues_out(
 
 
 def test_it_sets_and_clears_cycle_dates(call: Callable[..., Any], api_org: Org, board_key: str) -> None:
-    resp = call("POST", "work-blocks", board_key, {"title": "Cycle 7", "start_date": "2026-12-01", "end_date": "2026-12-14"})
+    resp = call(
+        "POST", "work-blocks", board_key, {"title": "Cycle 7", "start_date": "2026-12-01", "end_date": "2026-12-14"}
+    )
     assert resp.status_code == 201, resp.content
     body = resp.json()
     assert (body["start_date"], body["end_date"]) == ("2026-12-01", "2026-12-14")

@@ -36,9 +36,16 @@ def test_it_sets_changes_and_clears_cycle_dates(org: Org) -> None:
 
 @pytest.mark.parametrize(
     ("start", "end", "field"),
-    [("2026-12-10", "2026-12-10", "end_date"), ("2026-12-10", "2026-12-01", "end_date"), ("12/10/2026", "", "start_date")],
+    [
+        ("2026-12-10", "2026-12-10", "end_date"),
+        ("2026-12-10", "2026-12-01", "end_date"),
+        ("12/10/2026", "", "start_date"),
+        ("2026-01-01", "2027-06-01", "end_date"),  # longer than a year
+        ("0001-01-01", "", "start_date"),
+        ("", "9999-12-31", "end_date"),
+    ],
 )
-def test_it_refuses_an_end_not_after_the_start(org: Org, start: str, end: str, field: str) -> None:
+def test_it_refuses_an_end_not_after_the_start_and_odd_dates(org: Org, start: str, end: str, field: str) -> None:
     with pytest.raises(InvalidInput) as err:
         make_work_block(org, start_date=start, end_date=end)
     assert err.value.extra["field"] == field
@@ -132,7 +139,9 @@ def test_it_adds_many_issues_from_the_block_page_with_a_toast(client: Any, org: 
 
 def test_it_shows_the_current_cycle_on_the_blocks_list(client: Any, org: Org) -> None:
     today = timezone.localdate()
-    block = make_work_block(org, title="Cycle now", start_date=today - timedelta(days=4), end_date=today + timedelta(days=3))
+    block = make_work_block(
+        org, title="Cycle now", start_date=today - timedelta(days=4), end_date=today + timedelta(days=3)
+    )
     make_work_block(org, title="Cycle later", start_date=today + timedelta(days=5), end_date=today + timedelta(days=9))
     done = make_issue(org, work_block=block)
     make_issue(org, work_block=block)

@@ -38,7 +38,9 @@ def at(day, *issues):
     Issue.objects.filter(pk__in=[i.pk for i in issues]).update(created_at=moment)
     seen = Activity.objects.order_by("-id").first().id
 
-a, b, c = (issue_create(actor=board, org=org, title=f"{{block.title}} {{t}}", work_block=block, assignee=agent) for t in "ABC")
+a, b, c = (
+    issue_create(actor=board, org=org, title=f"{{block.title}} {{t}}", work_block=block, assignee=agent) for t in "ABC"
+)
 d = issue_create(actor=board, org=org, title=f"{{block.title}} D")
 at(-1, a, b, c, d)
 do_issue_update(actor=board, issue=d, work_block=block)
@@ -129,8 +131,6 @@ def test_it_adds_many_issues_at_once_from_the_block_page(page: Page, mesa: Serve
     expect(page.locator("#toasts .toast")).to_have_text("Added 3 issues to Pick cycle.")
     for key in keys[:3]:
         expect(page.locator(f"a.subissue[href='/issues/{key}/']")).to_be_visible()
-    out = run_python(
-        mesa.db,
-        f"from issues.models import Issue\nprint(sorted(Issue.objects.filter(work_block_id={block}).values_list('key', flat=True)))",
-    )
+    query = f"Issue.objects.filter(work_block_id={block}).values_list('key', flat=True)"
+    out = run_python(mesa.db, f"from issues.models import Issue\nprint(sorted({query}))")
     assert re.findall(r"[A-Z]+-\d+", out) == sorted(keys[:3])

@@ -96,9 +96,7 @@ def test_it_has_no_days_before_the_cycle_starts(org: Org) -> None:
     assert burndown(org, block).days == []
 
 
-def test_it_reads_the_history_in_a_constant_number_of_queries(
-    org: Org, django_assert_max_num_queries: Any
-) -> None:
+def test_it_reads_the_history_in_a_constant_number_of_queries(org: Org, django_assert_max_num_queries: Any) -> None:
     block, _ = seed(org, make_agent(org))
     for n in range(15):
         issue = make_issue(org, title=f"More {n}")
