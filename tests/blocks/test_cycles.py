@@ -16,7 +16,8 @@ from issues.services import do_issues_set_work_block
 from orgs.actors import Actor
 from orgs.errors import InvalidInput
 from orgs.models import Activity, Event, Org
-from tests.factories import make_agent, make_issue, make_org, make_work_block
+from orgs.services import membership_set
+from tests.factories import make_agent, make_issue, make_org, make_user, make_work_block
 
 SYSTEM = Actor.system("tests")
 
@@ -158,3 +159,24 @@ def test_it_shows_no_current_cycle_without_one_running_today(client: Any, org: O
     make_work_block(org, title="Past", start_date=today - timedelta(days=9), end_date=today - timedelta(days=2))
     assert 'id="current-cycle"' not in client.get("/blocks/").content.decode()
     assert WorkBlock.objects.count() == 1
+
+
+def test_it_lets_neither_a_viewer_nor_another_org_add_issues(client: Any, org: Org, settings: Any) -> None:
+    block = make_work_block(org, title="Guarded")
+    issue = make_issue(org, title="Stay out")
+    other = make_org(name="Other", slug="other", issue_prefix="OTH")
+    foreign_block = make_work_block(other, title="Theirs")
+    settings.MESA_TRUSTED_LOCAL = False
+    user = make_user()
+    client.force_login(user)
+    membership_set(actor=SYSTEM, org=org, user=user, role="viewer")
+    response = client.post(f"/blocks/{block.pk}/issues", {"key": [issue.key], "org": "acme"})
+    assert response.status_code == 403
+    response = client.post(f"/blocks/{block.pk}/edit", {"start_date": "2026-12-01", "org": "acme"})
+    assert response.status_code == 403
+    membership_set(actor=SYSTEM, org=org, user=user, role="member")
+    response = client.post(f"/blocks/{foreign_block.pk}/issues", {"key": [issue.key], "org": "acme"})
+    assert response.status_code == 404
+    issue.refresh_from_db()
+    block.refresh_from_db()
+    assert issue.work_block_id is None and block.start_date is None
