@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from orgs.models import Org
 
@@ -52,6 +52,9 @@ class WorkBlock(models.Model):
     status = models.CharField(max_length=10, choices=WorkBlockStatus.choices, default=WorkBlockStatus.PROPOSED)
     activated_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # The cycle: the days the block is planned to run (both inclusive); the burndown spans them.
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -59,6 +62,10 @@ class WorkBlock(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=WorkBlockStatus.values), name="work_block_status_valid"),
+            models.CheckConstraint(
+                condition=Q(start_date__isnull=True) | Q(end_date__isnull=True) | Q(end_date__gt=F("start_date")),
+                name="work_block_ends_after_start",
+            ),
             # The database itself guarantees at most one active block per org.
             models.UniqueConstraint(fields=["org"], condition=Q(status="active"), name="work_block_one_active_per_org"),
         ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -56,6 +57,38 @@ def _clean(value: str, field: str, *, required: bool = False, limit: int = 200) 
     return value
 
 
+def clean_date(value: date | str | None, field: str) -> date | None:
+    """A calendar date from a ``date`` or an ISO ``YYYY-MM-DD`` string; blank is None."""
+    if value is None or isinstance(value, date):
+        return value
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"{field} must be a date like 2026-12-01.", field=field) from None
+
+
+# A cycle is weeks long; the bounds keep the burndown's day-by-day walk and date arithmetic sane.
+MAX_CYCLE_DAYS = 366
+EARLIEST_YEAR, LATEST_YEAR = 2000, 9000
+
+
+def _check_dates(start: date | None, end: date | None) -> None:
+    for name, day in (("start_date", start), ("end_date", end)):
+        if day is not None and not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+            raise InvalidInput(f"{name} must be between {EARLIEST_YEAR} and {LATEST_YEAR}.", field=name)
+    if start is not None and end is not None:
+        if end <= start:
+            raise InvalidInput(
+                f"The end date ({end.isoformat()}) must be after the start date ({start.isoformat()}).",
+                field="end_date",
+            )
+        if (end - start).days > MAX_CYCLE_DAYS:
+            raise InvalidInput(f"A cycle lasts at most {MAX_CYCLE_DAYS} days.", field="end_date")
+
+
 def _check_apex(org: Org, apex: ApexBlock | None) -> None:
     if apex is not None and apex.org_id != org.pk:
         raise InvalidInput("That apex block belongs to another org.", field="apex_block")
@@ -90,10 +123,18 @@ def work_block_create(
     north_star_metric: str = "",
     north_star_target: str = "",
     apex_block: ApexBlock | None = None,
+    start_date: date | str | None = None,
+    end_date: date | str | None = None,
 ) -> WorkBlock:
-    """Propose a work block (it starts as ``proposed``). Any agent of the org may propose."""
+    """Propose a work block (it starts as ``proposed``). Any agent of the org may propose.
+
+    ``start_date`` and ``end_date`` make it a cycle; the end must be after the start (InvalidInput, field
+    ``end_date``).
+    """
     require_member(actor, org.pk)
     _check_apex(org, apex_block)
+    start, end = clean_date(start_date, "start_date"), clean_date(end_date, "end_date")
+    _check_dates(start, end)
     block = WorkBlock.objects.create(
         org=org,
         title=_clean(title, "title", required=True),
@@ -102,6 +143,8 @@ def work_block_create(
         north_star_metric=_clean(north_star_metric, "north_star_metric"),
         north_star_target=_clean(north_star_target, "north_star_target"),
         apex_block=apex_block,
+        start_date=start,
+        end_date=end,
     )
     activity_record(org=org, actor=actor, verb="proposed", obj=block)
     _publish(block, created=True)
@@ -119,7 +162,10 @@ def work_block_update(
     north_star_metric: str | Unset = UNSET,
     north_star_target: str | Unset = UNSET,
     apex_block: ApexBlock | None | Unset = UNSET,
+    start_date: date | str | None | Unset = UNSET,
+    end_date: date | str | None | Unset = UNSET,
 ) -> WorkBlock:
+    """Change the given fields (only those); board or CEO. The end date must stay after the start date."""
     require_member(actor, block.org_id)
     _require_board_or_ceo(actor)
     changes: dict[str, Any] = {}
@@ -143,6 +189,14 @@ def work_block_update(
         if new_id != block.apex_block_id:
             changes["apex_block"] = [block.apex_block_id, new_id]
             block.apex_block = apex_block
+    start = block.start_date if start_date is UNSET else clean_date(start_date, "start_date")
+    end = block.end_date if end_date is UNSET else clean_date(end_date, "end_date")
+    _check_dates(start, end)
+    for name, day in (("start_date", start), ("end_date", end)):
+        old_day: date | None = getattr(block, name)
+        if day != old_day:
+            changes[name] = [old_day and old_day.isoformat(), day and day.isoformat()]
+            setattr(block, name, day)
     if changes:
         # Only the edited columns: a stale instance must not undo a concurrent status move.
         block.save(update_fields=[*changes, "updated_at"])

@@ -7,10 +7,12 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.contrib import messages
 from django.db.models import Count, Q, Sum
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from blocks.models import ApexBlock, ApexStatus, WorkBlock, WorkBlockStatus
@@ -20,12 +22,15 @@ from blocks.services import (
     alignment_score,
     apex_block_create,
     apex_block_update,
+    require_block_editor,
     work_block_create,
     work_block_transition,
     work_block_update,
 )
-from issues.models import TERMINAL_STATUSES, Issue, Status
-from orgs.errors import MesaError
+from issues.burndown import work_block_burndown
+from issues.models import OPEN_STATUSES, TERMINAL_STATUSES, Issue, Status
+from issues.services import do_issues_set_work_block
+from orgs.errors import InvalidInput, MesaError
 from orgs.models import Org
 from orgs.numbers import whole_number
 from runners.models import Run
@@ -109,6 +114,8 @@ def block_list(request: HtmxHttpRequest) -> HttpResponse:
                 north_star_metric=request.POST.get("north_star_metric", ""),
                 north_star_target=request.POST.get("north_star_target", ""),
                 apex_block=apex,
+                start_date=request.POST.get("start_date", ""),
+                end_date=request.POST.get("end_date", ""),
             )
         except MesaError as exc:
             error = exc
@@ -118,11 +125,14 @@ def block_list(request: HtmxHttpRequest) -> HttpResponse:
     metrics = block_metrics(org, [b.pk for b in blocks])
     order = {s: i for i, s in enumerate(["active", "ready", "proposed", "shipped", "cancelled"])}
     blocks.sort(key=lambda b: order.get(b.status, 9))
+    current = current_cycle(blocks)
     return render(
         request,
         "blocks/list.html",
         {
             "rows": [(b, metrics[b.pk]) for b in blocks],
+            "current": current,
+            "current_metrics": metrics[current.pk] if current else None,
             "apexes": list(ApexBlock.objects.filter(org=org, status=ApexStatus.ACTIVE)),
             "error": error,
             "values": request.POST if error else {},
@@ -131,19 +141,47 @@ def block_list(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
+def current_cycle(blocks: list[WorkBlock]) -> WorkBlock | None:
+    """The open block whose dates span today, the active one first; None when no cycle runs today."""
+    today = timezone.localdate()
+    running = [
+        b for b in blocks if not b.is_closed and b.start_date and b.end_date and b.start_date <= today <= b.end_date
+    ]
+    running.sort(key=lambda b: (b.status != WorkBlockStatus.ACTIVE, b.end_date))
+    return running[0] if running else None
+
+
 def _get_block(request: HtmxHttpRequest, org: Org, block_id: int) -> WorkBlock:
     # The selector's NotFound becomes the 404 page in web.access.AccessMiddleware.
     return work_block_get_for(actor=human_actor(request), org=org, block_id=block_id)
 
 
-@require_GET
-def block_detail(request: HtmxHttpRequest, block_id: int) -> HttpResponse:
-    org = require_org(request)
-    block = _get_block(request, org, block_id)
+def _render_detail(
+    request: HtmxHttpRequest,
+    org: Org,
+    block: WorkBlock,
+    *,
+    error: MesaError | None = None,
+    values: Any = None,
+) -> HttpResponse:
     issues = list(
         Issue.objects.filter(work_block=block).select_related("assignee").order_by("status", "-priority")[:500]
     )
     metrics = block_metrics(org, [block.pk])[block.pk]
+    burndown = None
+    if block.start_date and block.end_date:
+        burndown = work_block_burndown(org=org, block_id=block.pk, start=block.start_date, end=block.end_date)
+    # What "Add issues" offers: open issues of the org in no block or another one (newest first).
+    candidates = (
+        []
+        if block.is_closed
+        else list(
+            Issue.objects.filter(org=org, status__in=OPEN_STATUSES)
+            .exclude(work_block=block)
+            .select_related("work_block")
+            .order_by("-number")[:500]
+        )
+    )
     return render(
         request,
         "blocks/detail.html",
@@ -151,12 +189,24 @@ def block_detail(request: HtmxHttpRequest, block_id: int) -> HttpResponse:
             "wb": block,
             "metrics": metrics,
             "issues": issues,
+            "burndown": burndown,
+            "candidates": candidates,
             "actions": [(s, ACTION_LABELS.get(s, s)) for s in WORK_BLOCK_TRANSITIONS.get(block.status, ())],
             # Active goals plus the one it serves now (even archived), so saving keeps the link.
             "apexes": list(ApexBlock.objects.filter(Q(status=ApexStatus.ACTIVE) | Q(pk=block.apex_block_id), org=org)),
             "terminal": TERMINAL_STATUSES,
+            "error": error,
+            "error_field": error.extra.get("field", "") if error else "",
+            "values": values,
         },
+        status=error.status if error else 200,
     )
+
+
+@require_GET
+def block_detail(request: HtmxHttpRequest, block_id: int) -> HttpResponse:
+    org = require_org(request)
+    return _render_detail(request, org, _get_block(request, org, block_id))
 
 
 @require_POST
@@ -173,9 +223,9 @@ def block_move(request: HtmxHttpRequest, block_id: int) -> HttpResponse:
 
 @require_POST
 def block_edit(request: HtmxHttpRequest, block_id: int) -> HttpResponse:
+    """Save the edit form; a refusal re-renders the page with the message beside the form (and the input kept)."""
     org = require_org(request)
     block = _get_block(request, org, block_id)
-    url = reverse("blocks:detail", args=[block.pk])
     post = request.POST
     try:
         apex_pk = whole_number(post.get("apex_block"), minimum=1)
@@ -189,9 +239,35 @@ def block_edit(request: HtmxHttpRequest, block_id: int) -> HttpResponse:
             north_star_metric=post.get("north_star_metric", block.north_star_metric),
             north_star_target=post.get("north_star_target", block.north_star_target),
             apex_block=apex,
+            start_date=post.get("start_date", block.start_date),
+            end_date=post.get("end_date", block.end_date),
         )
     except MesaError as exc:
+        return _render_detail(request, org, _get_block(request, org, block_id), error=exc, values=post)
+    return HttpResponseRedirect(reverse("blocks:detail", args=[block.pk]))
+
+
+@require_POST
+def block_add_issues(request: HtmxHttpRequest, block_id: int) -> HttpResponse:
+    """Put the ticked issues (``key``, repeated) into the block, all or none; a toast says how many."""
+    org = require_org(request)
+    block = _get_block(request, org, block_id)
+    url = reverse("blocks:detail", args=[block.pk])
+    actor = human_actor(request)
+    keys = list(dict.fromkeys(k.strip().upper() for k in request.POST.getlist("key") if k.strip()))
+    try:
+        require_block_editor(actor)
+        found = {i.key: i for i in Issue.objects.select_related("org", "assignee").filter(org=org, key__in=keys)}
+        missing = [k for k in keys if k not in found]
+        if missing:
+            raise InvalidInput(f"There is no issue {', '.join(missing)} in this org.", field="key")
+        if not keys:
+            raise InvalidInput("Tick at least one issue to add.", field="key")
+        # The block permission (checked above) governs membership, not each issue's.
+        moved = do_issues_set_work_block(actor=actor, issues=[found[k] for k in keys], work_block=block)
+    except MesaError as exc:
         return fail(request, exc, back=url)
+    messages.success(request, f"Added {moved} issue{'s' if moved != 1 else ''} to {block.title}.")
     return HttpResponseRedirect(url)
 
 

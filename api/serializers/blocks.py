@@ -42,6 +42,8 @@ class WorkBlockOutput(serializers.Serializer):
     status = serializers.ChoiceField(choices=WorkBlockStatus.choices)
     apex_block = serializers.IntegerField(source="apex_block_id", allow_null=True, help_text="Apex block id or null.")
     apex_block_title = serializers.CharField(source="apex_block.title", allow_null=True)
+    start_date = serializers.DateField(allow_null=True, help_text="First day of the cycle, or null.")
+    end_date = serializers.DateField(allow_null=True, help_text="Last day of the cycle (after start_date), or null.")
     activated_at = serializers.DateTimeField(allow_null=True)
     completed_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
@@ -178,6 +180,15 @@ class WorkBlockCreateInput(StrictInput):
     apex_block = StrictIntegerField(
         required=False, allow_null=True, min_value=1, max_value=MAX_ID, help_text="Apex block id to align to."
     )
+    start_date = serializers.DateField(
+        required=False, allow_null=True, input_formats=["iso-8601"], help_text="First day of the cycle (YYYY-MM-DD)."
+    )
+    end_date = serializers.DateField(
+        required=False,
+        allow_null=True,
+        input_formats=["iso-8601"],
+        help_text="Last day of the cycle (YYYY-MM-DD); must be after start_date.",
+    )
 
 
 class WorkBlockUpdateInput(StrictInput):
@@ -188,6 +199,15 @@ class WorkBlockUpdateInput(StrictInput):
     north_star_target = StrictCharField(required=False, allow_blank=True, max_length=200)
     apex_block = StrictIntegerField(
         required=False, allow_null=True, min_value=1, max_value=MAX_ID, help_text="Apex block id; null unlinks."
+    )
+    start_date = serializers.DateField(
+        required=False, allow_null=True, input_formats=["iso-8601"], help_text="First day of the cycle; null clears."
+    )
+    end_date = serializers.DateField(
+        required=False,
+        allow_null=True,
+        input_formats=["iso-8601"],
+        help_text="Last day of the cycle, after start_date; null clears.",
     )
     status = serializers.ChoiceField(
         choices=WorkBlockStatus.choices,

@@ -52,13 +52,14 @@ from blocks.services import (
     work_block_update,
 )
 from issues.models import Issue
-from issues.services import do_issue_update
+from issues.services import do_issue_update, do_issues_set_work_block
 from orgs.errors import InvalidInput, NotFound
 from orgs.models import Org
 
 TAGS = ["work blocks"]
 APEX_TAGS = ["apex blocks"]
 _TEXT_FIELDS = ("title", "goal", "acceptance_criteria", "north_star_metric", "north_star_target")
+_DATE_FIELDS = ("start_date", "end_date")
 
 
 def _apex_ref(org: Org, apex_id: int | None) -> ApexBlock | None:
@@ -109,6 +110,8 @@ class WorkBlockCollectionApi(MesaAPIView):
             org=org,
             **{name: data[name] for name in _TEXT_FIELDS},
             apex_block=_apex_ref(org, data.get("apex_block")),
+            start_date=data.get("start_date"),
+            end_date=data.get("end_date"),
         )
         block = work_block_get_for(actor=actor, org=org, block_id=block.pk)
         return Response(work_block_detail(block), status=status.HTTP_201_CREATED)
@@ -147,7 +150,7 @@ class WorkBlockApi(MesaAPIView):
         org, actor = self.org(request), self.actor(request)
         block = work_block_get_for(actor=actor, org=org, block_id=block_id)
         data = self.input(request, WorkBlockUpdateInput)
-        changes: dict[str, Any] = {name: data[name] for name in _TEXT_FIELDS if name in data}
+        changes: dict[str, Any] = {name: data[name] for name in (*_TEXT_FIELDS, *_DATE_FIELDS) if name in data}
         if "apex_block" in data:
             changes["apex_block"] = _apex_ref(org, data["apex_block"])
         with transaction.atomic():
@@ -189,10 +192,8 @@ class WorkBlockIssuesApi(MesaAPIView):
         missing = [k for k in keys if k not in issues]
         if missing:
             raise InvalidInput(f"There is no issue {', '.join(missing)} in this org.", field="keys")
-        with transaction.atomic():
-            for key in keys:
-                # The block permission (checked above) governs membership, not the issue's.
-                do_issue_update(actor=actor, issue=issues[key], work_block=block)
+        # The block permission (checked above) governs membership, not the issue's.
+        do_issues_set_work_block(actor=actor, issues=[issues[k] for k in keys], work_block=block)
         return Response(work_block_detail(block))
 
 

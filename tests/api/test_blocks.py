@@ -343,3 +343,43 @@ def test_it_lets_only_the_board_and_the_ceo_take_issues_out(
     assert resp.status_code == 403
     issue.refresh_from_db()
     assert issue.work_block_id == block.pk
+
+
+# --- work blocks as cycles ------------------------------------------------------------------------------------
+
+
+def test_it_sets_and_clears_cycle_dates(call: Callable[..., Any], api_org: Org, board_key: str) -> None:
+    resp = call(
+        "POST", "work-blocks", board_key, {"title": "Cycle 7", "start_date": "2026-12-01", "end_date": "2026-12-14"}
+    )
+    assert resp.status_code == 201, resp.content
+    body = resp.json()
+    assert (body["start_date"], body["end_date"]) == ("2026-12-01", "2026-12-14")
+    resp = call("PATCH", f"work-blocks/{body['id']}", board_key, {"end_date": "2026-12-21"})
+    assert resp.status_code == 200, resp.content
+    assert resp.json()["end_date"] == "2026-12-21"
+    block = WorkBlock.objects.get(pk=body["id"])
+    assert (str(block.start_date), str(block.end_date)) == ("2026-12-01", "2026-12-21")
+    listed = call("GET", "work-blocks", board_key).json()["results"]
+    assert listed[0]["start_date"] == "2026-12-01"
+    resp = call("PATCH", f"work-blocks/{body['id']}", board_key, {"start_date": None, "end_date": None})
+    assert (resp.json()["start_date"], resp.json()["end_date"]) == (None, None)
+
+
+def test_it_refuses_an_end_before_the_start(call: Callable[..., Any], api_org: Org, board_key: str) -> None:
+    for body, field in (
+        ({"title": "x", "start_date": "2026-12-10", "end_date": "2026-12-10"}, "end_date"),
+        ({"title": "x", "start_date": "2026-12-10", "end_date": "2026-12-01"}, "end_date"),
+        ({"title": "x", "start_date": "10/12/2026"}, "start_date"),
+        ({"title": "x", "end_date": 20261201}, "end_date"),
+    ):
+        resp = call("POST", "work-blocks", board_key, body)
+        assert resp.status_code == 400, body
+        assert resp.json()["field"] == field, resp.json()
+    block = make_work_block(api_org, title="Dated")
+    call("PATCH", f"work-blocks/{block.pk}", board_key, {"start_date": "2026-12-01", "end_date": "2026-12-14"})
+    resp = call("PATCH", f"work-blocks/{block.pk}", board_key, {"start_date": "2026-12-20"})
+    assert resp.status_code == 400
+    assert resp.json()["field"] == "end_date"
+    block.refresh_from_db()
+    assert str(block.start_date) == "2026-12-01"

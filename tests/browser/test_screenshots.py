@@ -28,8 +28,11 @@ agents = list(Agent.objects.filter(org=org).exclude(archetype="ceo").order_by("i
 eng = agents[0]
 apex = apex_block_create(actor=board, org=org, title="Self-serve onboarding",
                          goal="A new team runs its first agent in under ten minutes.")
+from datetime import timedelta
+from django.utils import timezone
 block = work_block_create(actor=board, org=org, title="Sprint 1: first run", apex_block=apex,
-                          goal="Sign-up to first completed run without help.")
+                          goal="Sign-up to first completed run without help.",
+                          start_date=timezone.localdate(), end_date=timezone.localdate() + timedelta(days=13))
 work_block_transition(actor=board, block=block, to="active")
 from issues.models import Label
 for name, color in (("bug", "#e5484d"), ("ux", "#6e56cf")):
@@ -128,6 +131,19 @@ def test_it_saves_screenshots_of_the_main_pages(page: Page, seeded: tuple[Server
     expect(page.locator("#mesa-palette .palette-item").first).to_contain_text("wizard")
     page.screenshot(path=str(screenshots / "palette.png"))
     shutil.copyfile(screenshots / "palette.png", docs / "palette.png")
+    # The work block as a cycle: dates, burndown, "Add issues" (reached from the current cycle on the list).
+    page.keyboard.press("Escape")
+    page.goto(server.url + "/blocks/")
+    page.locator("#current-cycle a").first.click()
+    expect(page.locator("svg.burndown")).to_be_visible()
+    page.screenshot(path=str(screenshots / "cycle.png"))
+    shutil.copyfile(screenshots / "cycle.png", docs / "cycle.png")
+    # The board on a phone: the sidebar folds behind the menu button and the columns scroll sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(server.url + "/issues/")
+    expect(page.get_by_role("button", name="Menu")).to_be_visible()
+    page.screenshot(path=str(screenshots / "phone-board.png"))
+    shutil.copyfile(screenshots / "phone-board.png", docs / "phone-board.png")
     assert {
         "dashboard",
         "board",
