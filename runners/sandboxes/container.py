@@ -47,6 +47,7 @@ from runners.executor import (
     _parse,
     failure_reason,
 )
+from runners.sandboxes import gitdir
 from runners.sandboxes.engine import docker_client, instance_id, worker_image
 from runners.sandboxes.relay import Endpoint, RelayError, Relays
 
@@ -211,13 +212,16 @@ class ContainerSandbox:
             (run_dir / "stdin").chmod(0o644)
         relays = Relays()
         container = None
+        run_git = None
         try:
+            # Before the hand-over: the host's git refuses a worktree owned by another user.
+            run_git = gitdir.prepare(ctx.cwd, run_dir, uid=int(user.split(":")[0]), gid=int(user.split(":")[1]))
             if handed:
                 _chown_tree(ctx.cwd, CONTAINER_UID, CONTAINER_UID)
             if plan.endpoints or stdin is not None:
                 wait = _WAIT if plan.endpoints else ""
                 cmd = ["/bin/sh", "-c", wait + (_EXEC_STDIN if stdin is not None else _EXEC), "mesa-run", *cmd]
-            container = self._create(ctx, cmd, env, plan, user, run_dir)
+            container = self._create(ctx, cmd, env, plan, user, run_dir, run_git)
             return self._follow(container, runner, ctx, sink, plan, relays, run_dir)
         except (_SetupError, RuntimeError) as exc:  # RuntimeError: no engine configured
             return _setup_failure(sink, str(exc))
@@ -228,12 +232,27 @@ class ContainerSandbox:
                     container.remove(force=True)
             if handed:
                 _chown_tree(ctx.cwd, *owner)
+            if run_git is not None and container is not None:
+                _bring_back_commits(run_git, sink)
             shutil.rmtree(run_dir, ignore_errors=True)
 
     def _create(
-        self, ctx: RunContext, cmd: list[str], env: dict[str, str], plan: NetworkPlan, user: str, run_dir: Path
+        self,
+        ctx: RunContext,
+        cmd: list[str],
+        env: dict[str, str],
+        plan: NetworkPlan,
+        user: str,
+        run_dir: Path,
+        run_git: gitdir.RunGit | None = None,
     ) -> Any:
         limits = ctx.extra.get("limits", {})
+        volumes = {
+            str(ctx.cwd): {"bind": WORKSPACE, "mode": "rw"},
+            str(run_dir): {"bind": RUN_DIR, "mode": "ro"},
+        }
+        if run_git is not None:
+            volumes.update(run_git.volumes(WORKSPACE))
         try:
             return self.client.containers.create(
                 ctx.extra.get("image") or self.image,
@@ -241,10 +260,7 @@ class ContainerSandbox:
                 user=user,
                 working_dir=WORKSPACE,
                 environment=container_env(env),
-                volumes={
-                    str(ctx.cwd): {"bind": WORKSPACE, "mode": "rw"},
-                    str(run_dir): {"bind": RUN_DIR, "mode": "ro"},
-                },
+                volumes=volumes,
                 network_mode="none",
                 extra_hosts=plan.extra_hosts or None,
                 read_only=True,
@@ -373,6 +389,14 @@ def remove_leftovers(client: Any, *, live_run_ids: set[int], instance: str = "")
             container.remove(force=True)
             removed.append(container.name)
     return removed
+
+
+def _bring_back_commits(run_git: gitdir.RunGit, sink: EventSink) -> None:
+    """The agent's commits made inside land on the issue branch; a failure is reported, not fatal."""
+    try:
+        gitdir.import_commits(run_git)
+    except (gitdir.GitImportError, OSError) as exc:
+        sink.emit(ParsedEvent("error", {"message": f"the commits made in the container were not kept: {exc}"}))
 
 
 class _SetupError(Exception):
