@@ -42,6 +42,7 @@ from runners.prompt import Prompt, prompt_build
 from runners.readiness import HOST_RUNS_OFF
 from runners.reflection import reflection_capture
 from runners.registry import runner_for
+from runners.sandboxes.base import container_settings
 from runners.services import failures_since_success, run_finish, run_start
 from runners.sink import DbEventSink
 from runners.terminal_stream import terminal_cap, terminals_dir
@@ -289,6 +290,7 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
                 "terminal_cap": terminal_cap(),
                 "mesa_egress": agent.egress,
                 "org": agent.org.slug,
+                **container_settings(agent),
             },
         )
         wrapped: EventSink = _DeadlineSink(sink, agent.timeout_s)
@@ -413,6 +415,7 @@ def _execute_one_turn(run: Run, how: OneTurn, shutdown: threading.Event | None) 
                 "agent_env": dict(agent.env or {}),
                 "mesa_sandbox": agent.sandbox,
                 "org": agent.org.slug,
+                **container_settings(agent),
             },
         )
         try:

@@ -21,7 +21,7 @@ from django.conf import settings
 from agents.models import Agent, AgentStatus, Sandbox
 from runners.executor import SubprocessRunner
 from runners.registry import RUNNERS, runner_for
-from runners.sandboxes.engine import engine_answers, engine_images
+from runners.sandboxes.engine import engine_answers, engine_images, worker_image
 
 # What the banner offers: a runner that needs nothing installed and finishes its runs.
 FALLBACK_RUNNER = "dry_run"
@@ -39,8 +39,10 @@ def sandbox_problem(agent: Agent, *, images: list[str] | None = None) -> str:
         return "" if settings.MESA_ALLOW_HOST_RUNS else HOST_RUNS_OFF
     if not engine_answers():
         return "the container sandbox needs an engine: none answers (set DOCKER_HOST, see `manage.py doctor`)"
-    image = settings.MESA_WORKER_IMAGE
+    image = agent.container_image or worker_image()
     if image not in (engine_images() if images is None else images):
+        if agent.container_image:
+            return f"its container image {image} is not on the engine (build or pull it, or clear the agent's image)"
         return f"the worker image {image} is not on the engine (build it, or set MESA_WORKER_IMAGE)"
     return ""
 

@@ -9,9 +9,10 @@ the runner's own parser reads stdout line by line, events go to the sink in orde
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from agents.models import Agent
     from runners.base import EventSink, Outcome, RunContext
     from runners.executor import SubprocessRunner
 
@@ -35,3 +36,11 @@ def sandbox_for(name: str) -> Sandbox:
         raise KeyError(f"unknown sandbox {name!r}") from exc
     sandbox: Sandbox = getattr(import_module(module_name), class_name)()
     return sandbox
+
+
+def container_settings(agent: Agent) -> dict[str, Any]:
+    """What a container run takes from its agent (the run context's ``extra``): image and credential sets."""
+    out: dict[str, Any] = {"credential_mounts": list(agent.credential_mounts or [])}
+    if agent.container_image:
+        out["image"] = agent.container_image
+    return out

@@ -18,7 +18,8 @@ Ownership: the container runs as the worktree's owner when that is not root; a r
 
 A prompt on stdin is a file of the run dir that the wrapper redirects to the command.
 
-Not yet here (see the report of issue 11): per-agent images and credential mounts.
+Git works inside (:mod:`runners.sandboxes.gitdir`); the agent's chosen CLI logins are read-only copies
+(:mod:`runners.sandboxes.credentials`); the image is the agent's ``container_image`` or ``MESA_WORKER_IMAGE``.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from runners.executor import (
     _parse,
     failure_reason,
 )
-from runners.sandboxes import gitdir
+from runners.sandboxes import credentials, gitdir
 from runners.sandboxes.engine import docker_client, instance_id, worker_image
 from runners.sandboxes.relay import Endpoint, RelayError, Relays
 
@@ -196,6 +197,17 @@ class ContainerSandbox:
             self._client = docker_client()
         return self._client
 
+    def _home_tmpfs(self, user: str) -> str:
+        """The tmpfs home's options: owned by the run's user (a CLI writes its state there).
+
+        Podman refuses ``uid=``/``gid=`` and takes ``U`` (chown to the container's user); Docker hands the
+        options to the kernel, which takes ``uid=``/``gid=``.
+        """
+        if _engine_is_podman(self.client):
+            return "rw,size=256m,mode=0700,U"
+        uid, _, gid = user.partition(":")
+        return f"rw,size=256m,mode=0700,uid={uid},gid={gid}"
+
     def run(self, runner: SubprocessRunner, ctx: RunContext, sink: EventSink) -> Outcome:
         cmd = runner.command(ctx)
         if not cmd or not cmd[0]:
@@ -215,12 +227,14 @@ class ContainerSandbox:
         run_git = None
         try:
             # Before the hand-over: the host's git refuses a worktree owned by another user.
-            run_git = gitdir.prepare(ctx.cwd, run_dir, uid=int(user.split(":")[0]), gid=int(user.split(":")[1]))
+            uid, gid = (int(part) for part in user.split(":"))
+            run_git = gitdir.prepare(ctx.cwd, run_dir, uid=uid, gid=gid)
             if handed:
                 _chown_tree(ctx.cwd, CONTAINER_UID, CONTAINER_UID)
-            if plan.endpoints or stdin is not None:
-                wait = _WAIT if plan.endpoints else ""
-                cmd = ["/bin/sh", "-c", wait + (_EXEC_STDIN if stdin is not None else _EXEC), "mesa-run", *cmd]
+            logins = credentials.stage(list(ctx.extra.get("credential_mounts") or []), run_dir, uid=uid, gid=gid)
+            prelude = (_WAIT if plan.endpoints else "") + (credentials.COPY_INTO_HOME if logins else "")
+            if prelude or stdin is not None:
+                cmd = ["/bin/sh", "-c", prelude + (_EXEC_STDIN if stdin is not None else _EXEC), "mesa-run", *cmd]
             container = self._create(ctx, cmd, env, plan, user, run_dir, run_git)
             return self._follow(container, runner, ctx, sink, plan, relays, run_dir)
         except (_SetupError, RuntimeError) as exc:  # RuntimeError: no engine configured
@@ -264,7 +278,7 @@ class ContainerSandbox:
                 network_mode="none",
                 extra_hosts=plan.extra_hosts or None,
                 read_only=True,
-                tmpfs={HOME: "rw,size=256m", "/tmp": "rw,size=256m"},
+                tmpfs={HOME: self._home_tmpfs(user), "/tmp": "rw,size=256m"},
                 cap_drop=["ALL"],
                 security_opt=["no-new-privileges"],
                 mem_limit=limits.get("memory", "2g"),
@@ -371,6 +385,21 @@ class ContainerSandbox:
             stop_reason=stop_reason,
             stderr_tail=stderr_tail,
         )
+
+
+_podman_engines: dict[str, bool] = {}
+
+
+def _engine_is_podman(client: Any) -> bool:
+    """Whether the engine behind ``client`` is podman (asked once per engine URL)."""
+    url = str(getattr(getattr(client, "api", None), "base_url", ""))
+    if url not in _podman_engines:
+        try:
+            components = client.version().get("Components") or []
+        except Exception:  # the create call that follows reports an engine that does not answer
+            return False
+        _podman_engines[url] = any("podman" in str(c.get("Name", "")).lower() for c in components)
+    return _podman_engines[url]
 
 
 def remove_leftovers(client: Any, *, live_run_ids: set[int], instance: str = "") -> list[str]:
