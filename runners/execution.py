@@ -39,7 +39,7 @@ from runners.executor import SubprocessRunner
 from runners.judge import evaluation_request, judge_prompt, judge_record
 from runners.models import Run, RunMode, RunStatus
 from runners.prompt import Prompt, prompt_build
-from runners.readiness import HOST_RUNS_OFF
+from runners.readiness import HOST_RUNS_OFF, host_runs_allowed
 from runners.reflection import reflection_capture
 from runners.registry import runner_for
 from runners.sandboxes.base import container_settings
@@ -233,7 +233,7 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
         except KeyError as exc:  # a runner name the registry does not know (an old or hand-edited config)
             _finish_failed(run, f"runner {run.runner or agent.runner!r} is not available: {exc}", agent_error=True)
             return RunStatus.FAILED
-        if agent.sandbox == Sandbox.HOST and isinstance(runner, SubprocessRunner) and not settings.MESA_ALLOW_HOST_RUNS:
+        if agent.sandbox == Sandbox.HOST and isinstance(runner, SubprocessRunner) and not host_runs_allowed(fresh=True):
             _finish_failed(run, HOST_RUNS_OFF, agent_error=True)
             return RunStatus.FAILED
         try:
