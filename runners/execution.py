@@ -42,7 +42,7 @@ from runners.prompt import Prompt, prompt_build
 from runners.readiness import HOST_RUNS_OFF, host_runs_allowed
 from runners.reflection import reflection_capture
 from runners.registry import runner_for
-from runners.sandboxes.base import container_settings
+from runners.sandboxes.base import sandbox_settings
 from runners.services import failures_since_success, run_finish, run_start
 from runners.sink import DbEventSink
 from runners.terminal_stream import terminal_cap, terminals_dir
@@ -290,7 +290,7 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
                 "terminal_cap": terminal_cap(),
                 "mesa_egress": agent.egress,
                 "org": agent.org.slug,
-                **container_settings(agent),
+                **sandbox_settings(agent, env),
             },
         )
         wrapped: EventSink = _DeadlineSink(sink, agent.timeout_s)
@@ -415,7 +415,7 @@ def _execute_one_turn(run: Run, how: OneTurn, shutdown: threading.Event | None) 
                 "agent_env": dict(agent.env or {}),
                 "mesa_sandbox": agent.sandbox,
                 "org": agent.org.slug,
-                **container_settings(agent),
+                **sandbox_settings(agent, env),
             },
         )
         try:

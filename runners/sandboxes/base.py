@@ -11,6 +11,8 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, Protocol
 
+from runners.sandboxes.credentials import codex_tool_available
+
 if TYPE_CHECKING:
     from agents.models import Agent
     from runners.base import EventSink, Outcome, RunContext
@@ -38,9 +40,14 @@ def sandbox_for(name: str) -> Sandbox:
     return sandbox
 
 
-def container_settings(agent: Agent) -> dict[str, Any]:
-    """What a container run takes from its agent (the run context's ``extra``): image and credential sets."""
-    out: dict[str, Any] = {"credential_mounts": list(agent.credential_mounts or [])}
+def sandbox_settings(agent: Agent, env: dict[str, str]) -> dict[str, Any]:
+    """What a run takes from its agent's sandbox settings (the run context's ``extra``): the image and
+    credential sets of a container run, and ``codex_mcp`` when the agent asks for Codex as an MCP tool and
+    the run can reach Codex credentials (``env``: the run's environment)."""
+    mounts = list(agent.credential_mounts or [])
+    out: dict[str, Any] = {"credential_mounts": mounts}
     if agent.container_image:
         out["image"] = agent.container_image
+    if agent.codex_mcp:
+        out["codex_mcp"] = codex_tool_available(sandbox=agent.sandbox, credential_mounts=mounts, env=env)
     return out

@@ -67,3 +67,17 @@ def stage(names: list[str], scratch: Path, *, uid: int, gid: int) -> list[str]:
             for entry in files:
                 os.lchown(os.path.join(root, entry), uid, gid)
     return copied
+
+
+# Variables that give Codex an API key without a login file.
+CODEX_KEY_VARS = ("OPENAI_API_KEY", "CODEX_API_KEY")
+
+
+def codex_tool_available(*, sandbox: str, credential_mounts: list[str], env: dict[str, str]) -> bool:
+    """Can a run reach Codex as an MCP tool: an API key in its environment, else Codex's login file where the
+    run is (a container run: only when the operator chose the ``codex`` credential set for it)."""
+    if any(env.get(name) for name in CODEX_KEY_VARS):
+        return True
+    if sandbox == "container" and "codex" not in credential_mounts:
+        return False
+    return available("codex")

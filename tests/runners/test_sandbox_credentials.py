@@ -21,7 +21,7 @@ from agents.services import agent_update
 from orgs.actors import Actor
 from orgs.errors import Forbidden, InvalidInput
 from runners.readiness import agent_problem
-from runners.sandboxes.base import container_settings
+from runners.sandboxes.base import sandbox_settings
 from tests.factories import SYSTEM, make_agent, make_org
 from tests.runners.conftest import IMAGE
 from tests.runners.test_sandbox_container import _run
@@ -127,7 +127,7 @@ def test_it_lets_the_operator_choose_logins_and_image_and_anyone_drop_them(db: N
     agent_update(actor=OPERATOR, agent=agent, credential_mounts=["codex", "claude"], container_image="localhost/x:1")
     agent.refresh_from_db()
     assert agent.credential_mounts == ["claude", "codex"] and agent.container_image == "localhost/x:1"
-    assert container_settings(agent) == {"credential_mounts": ["claude", "codex"], "image": "localhost/x:1"}
+    assert sandbox_settings(agent, {}) == {"credential_mounts": ["claude", "codex"], "image": "localhost/x:1"}
     agent_update(actor=Actor.human(label="member"), agent=agent, credential_mounts=["claude"])  # fewer is safe
     agent.refresh_from_db()
     assert agent.credential_mounts == ["claude"]
