@@ -233,7 +233,7 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
         except KeyError as exc:  # a runner name the registry does not know (an old or hand-edited config)
             _finish_failed(run, f"runner {run.runner or agent.runner!r} is not available: {exc}", agent_error=True)
             return RunStatus.FAILED
-        if agent.sandbox == Sandbox.HOST and isinstance(runner, SubprocessRunner) and not host_runs_allowed(fresh=True):
+        if agent.sandbox == Sandbox.HOST and isinstance(runner, SubprocessRunner) and not host_runs_allowed():
             _finish_failed(run, HOST_RUNS_OFF, agent_error=True)
             return RunStatus.FAILED
         try:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import time
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -27,8 +26,6 @@ from runners.sandboxes.engine import engine_answers, engine_images, worker_image
 
 # What the banner offers: a runner that needs nothing installed and finishes its runs.
 FALLBACK_RUNNER = "dry_run"
-_SWITCH_TTL_S = 2.0
-_switch: list[tuple[float, bool]] = []  # (read at, allowed): the operator's switch as last read
 HOST_RUNS_OFF = (
     "host runs are off (login mode): the instance operator turns them on in Settings › Runners "
     "(or with MESA_ALLOW_HOST_RUNS=1), or choose the container sandbox"
@@ -42,27 +39,15 @@ def host_runs_source() -> str:
     return "local" if settings.MESA_ALLOW_HOST_RUNS else "operator"
 
 
-def host_runs_allowed(*, fresh: bool = False) -> bool:
+def host_runs_allowed() -> bool:
     """May a host run start? ``MESA_ALLOW_HOST_RUNS`` when the environment sets it; on in local mode; else the
-    instance operator's switch (``runners.services.host_runs_set``).
-
-    ``fresh``: read the switch now (the run's own check); otherwise a read at most a few seconds old serves
-    (pages list many agents; :func:`host_runs_forget` drops it when this process flips the switch).
-    """
+    instance operator's switch (``runners.services.host_runs_set``), read now (one query: no cache, so a switch
+    turned off holds at once in every process)."""
     if settings.MESA_ALLOW_HOST_RUNS:
         return True
     if getattr(settings, "MESA_HOST_RUNS_PINNED", False):
         return False
-    now = time.monotonic()
-    if not fresh and _switch and now - _switch[0][0] < _SWITCH_TTL_S:
-        return _switch[0][1]
-    allowed = SchedulerState.objects.filter(pk=1, host_runs=True).exists()
-    _switch[:] = [(now, allowed)]
-    return allowed
-
-
-def host_runs_forget() -> None:
-    _switch.clear()
+    return SchedulerState.objects.filter(pk=1, host_runs=True).exists()
 
 
 def sandbox_problem(agent: Agent, *, images: list[str] | None = None) -> str:

@@ -39,7 +39,6 @@ from runners.models import (
     SchedulerState,
     TerminalBinding,
 )
-from runners.readiness import host_runs_forget
 from runners.selectors import run_cancellable_by
 
 SCHEDULER = Actor.system("scheduler")
@@ -487,6 +486,5 @@ def host_runs_set(*, actor: Actor, allowed: bool) -> SchedulerState:
     SchedulerState.objects.filter(pk=1, host_runs=not allowed).update(
         host_runs=allowed, host_runs_by=str(actor)[:100], host_runs_at=timezone.now()
     )
-    transaction.on_commit(host_runs_forget)
     state.refresh_from_db()
     return state

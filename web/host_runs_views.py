@@ -20,7 +20,7 @@ from web.access import HtmxHttpRequest, fail, human_actor, require_org
 def host_runs_context(actor: Actor) -> dict[str, Any]:
     """What the Runners page shows of the switch: in force or not, who decides, who last flipped it."""
     return {
-        "allowed": host_runs_allowed(fresh=True),
+        "allowed": host_runs_allowed(),
         "source": host_runs_source(),
         "state": SchedulerState.objects.filter(pk=1).first(),
         "operator": actor.operator,

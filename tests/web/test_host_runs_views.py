@@ -44,14 +44,14 @@ def test_it_lets_the_superuser_turn_host_runs_on_and_off(client: Client, org: An
     response = client.post(URL, {"allowed": "1"})
 
     assert response.status_code == 302 and response.headers["location"] == "/settings/runners/"
-    assert host_runs_allowed(fresh=True) and agent_problem(agent) == ""
+    assert host_runs_allowed() and agent_problem(agent) == ""
     page = client.get("/settings/runners/").content.decode()
     assert "Host runs are <strong>on</strong>" in page and "Turn host runs off" in page
     run = make_run(agent, status=RunStatus.RUNNING)
     assert execute_run(run.pk) == RunStatus.COMPLETED  # `true` on the host, now allowed
 
     client.post(URL, {"allowed": "0"})
-    assert not host_runs_allowed(fresh=True) and agent_problem(agent) == HOST_RUNS_OFF
+    assert not host_runs_allowed() and agent_problem(agent) == HOST_RUNS_OFF
     state = SchedulerState.objects.get(pk=1)
     assert state.host_runs is False and state.host_runs_by
 
@@ -67,7 +67,7 @@ def test_it_refuses_the_switch_to_an_org_owner_who_is_not_the_operator(
     response = client.post(URL, {"allowed": "1"}, follow=True)
 
     assert "Only the instance operator" in response.content.decode()
-    assert not host_runs_allowed(fresh=True)
+    assert not host_runs_allowed()
     run = make_run(agent, status=RunStatus.RUNNING)
     assert execute_run(run.pk) == RunStatus.FAILED
     assert Run.objects.get(pk=run.pk).failure_reason == HOST_RUNS_OFF
@@ -78,14 +78,14 @@ def test_it_refuses_the_switch_to_an_agent_or_key_actor(org: Any, login_mode: No
     with pytest.raises(Forbidden) as refused:
         host_runs_set(actor=Actor.for_agent(agent), allowed=True)
     assert refused.value.code == "operator_only"
-    assert not host_runs_allowed(fresh=True)
+    assert not host_runs_allowed()
 
 
 def test_it_lets_the_environment_override_the_switch(org: Any, login_mode: None, settings: Any) -> None:
     host_runs_set(actor=Actor.human(label="root", operator=True), allowed=True)
-    assert host_runs_allowed(fresh=True)
+    assert host_runs_allowed()
     settings.MESA_HOST_RUNS_PINNED = True  # MESA_ALLOW_HOST_RUNS=0 in the environment
-    assert not host_runs_allowed(fresh=True)
+    assert not host_runs_allowed()
     settings.MESA_ALLOW_HOST_RUNS = True  # MESA_ALLOW_HOST_RUNS=1
     host_runs_set(actor=Actor.human(label="root", operator=True), allowed=False)
-    assert host_runs_allowed(fresh=True)
+    assert host_runs_allowed()
