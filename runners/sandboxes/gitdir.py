@@ -17,7 +17,8 @@ So ``git status``, ``git diff``, ``git log`` and ``git commit`` work inside. Aft
 :func:`import_commits` copies the run's new objects into the repository (regular files with object or
 pack names only), checks the new tip is a commit whose objects are all present, moves the worktree's
 branch to it and resets the index to it (the working tree is untouched): Mesa sees the agent's commits
-on the issue branch. Nothing the agent wrote into its git directory's config or hooks is ever read by
+on the issue branch (only the branch the run started on: a branch checked out or made inside stays
+there). Nothing the agent wrote into its git directory's config or hooks is ever read by
 the host's git.
 """
 
@@ -51,6 +52,7 @@ class RunGit:
     run_gitdir: Path  # mounted at GITDIR
     pointer: Path  # mounted read-only over /workspace/.git
     start: str  # the worktree's HEAD commit when the run started
+    branch_ref: str = ""  # the branch checked out then (refs/heads/...; "" for a detached HEAD)
 
     def volumes(self, workspace: str) -> dict[str, dict[str, str]]:
         return {
@@ -117,7 +119,9 @@ def prepare(worktree: Path, scratch: Path, *, uid: int, gid: int) -> RunGit | No
     for root, dirs, files in os.walk(run_gitdir):
         for entry in [root, *(os.path.join(root, n) for n in dirs + files)]:
             os.lchown(entry, uid, gid)
-    return RunGit(worktree=worktree, common_dir=common, run_gitdir=run_gitdir, pointer=pointer, start=start)
+    return RunGit(
+        worktree=worktree, common_dir=common, run_gitdir=run_gitdir, pointer=pointer, start=start, branch_ref=head
+    )
 
 
 def _config_value(value: str) -> str:
@@ -125,21 +129,24 @@ def _config_value(value: str) -> str:
     return f'"{cleaned}"'
 
 
-def _tip(run_gitdir: Path) -> str:
-    """The commit the run's HEAD names ("" when it names nothing readable)."""
-    head = _read_small(run_gitdir / "HEAD")
-    if head.startswith("ref: "):
-        ref = head[len("ref: ") :]
-        if not re.fullmatch(r"refs/heads/[A-Za-z0-9._/-]+", ref) or ".." in ref:
-            return ""
-        sha = _read_small(run_gitdir / ref)
-        if not sha:
-            for line in _read_small(run_gitdir / "packed-refs", limit=10_000_000).splitlines():
-                parts = line.split(" ")
-                if len(parts) == 2 and parts[1] == ref:
-                    sha = parts[0]
-        head = sha
-    return head if _SHA.match(head) else ""
+def _tip(run_gitdir: Path, branch_ref: str) -> str:
+    """The commit the run's copy of ``branch_ref`` names (its HEAD when ``branch_ref`` is ""); "" when unreadable.
+
+    Whatever the agent checked out meanwhile, only the branch the run started on is brought back.
+    """
+    ref = branch_ref
+    if not ref:
+        head = _read_small(run_gitdir / "HEAD")
+        return head if _SHA.match(head) else ""
+    if not re.fullmatch(r"refs/heads/[A-Za-z0-9._/-]+", ref) or ".." in ref:
+        return ""
+    sha = _read_small(run_gitdir / ref)
+    if not sha:
+        for line in _read_small(run_gitdir / "packed-refs", limit=10_000_000).splitlines():
+            parts = line.split(" ")
+            if len(parts) == 2 and parts[1] == ref:
+                sha = parts[0]
+    return sha if _SHA.match(sha) else ""
 
 
 def _read_small(path: Path, limit: int = 4096) -> str:
@@ -179,7 +186,7 @@ def import_commits(run_git: RunGit) -> str:
 
     Raises :class:`GitImportError` when the run's HEAD names a commit that is not complete.
     """
-    tip = _tip(run_git.run_gitdir)
+    tip = _tip(run_git.run_gitdir, run_git.branch_ref)
     if not tip or tip == run_git.start:
         return ""
     _copy_objects(run_git.run_gitdir, run_git.common_dir / "objects")

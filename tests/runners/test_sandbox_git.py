@@ -95,6 +95,16 @@ def test_it_refuses_a_head_whose_objects_are_missing(engine: Any, repo: Path, wo
     assert any("not kept" in text for text in _texts(sink))
 
 
+def test_it_brings_back_only_the_branch_the_run_started_on(engine: Any, repo: Path, worktree: Path) -> None:
+    start, main = git(repo, "rev-parse", BRANCH), git(repo, "rev-parse", "main")
+    script = (
+        "cd /workspace && git checkout -q main && git commit -q --allow-empty -m 'On main' && git log --format=%s -1"
+    )
+    outcome, sink = _run(engine, worktree, script)
+    assert outcome.exit_code == 0 and "On main" in _texts(sink), (outcome, _texts(sink))
+    assert git(repo, "rev-parse", BRANCH) == start and git(repo, "rev-parse", "main") == main
+
+
 def test_it_needs_no_git_setup_for_a_plain_directory(engine: Any, tmp_path: Path) -> None:
     work = tmp_path / "plain"
     work.mkdir()
