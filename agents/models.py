@@ -36,6 +36,15 @@ class Egress(models.TextChoices):
     MODEL_API = "model_api", "The model API (and the Mesa API)"
 
 
+class CredentialSet(models.TextChoices):
+    """A CLI's login files on the Mesa machine that a container run may get a read-only copy of (runners/sandboxes)."""
+
+    CLAUDE = "claude", "Claude Code (~/.claude credentials, ~/.claude.json)"
+    CODEX = "codex", "Codex (~/.codex auth and config)"
+    GEMINI = "gemini", "Gemini CLI (~/.gemini credentials and settings)"
+    OPENCODE = "opencode", "OpenCode (auth and config)"
+
+
 class AgentStatus(models.TextChoices):
     ACTIVE = "active"
     PAUSED = "paused"
@@ -50,6 +59,9 @@ CONFIG_FIELDS: tuple[str, ...] = (
     "sandbox",
     "terminal",
     "egress",
+    "container_image",
+    "credential_mounts",
+    "codex_mcp",
     "model",
     "working_dir",
     "base_branch",
@@ -83,6 +95,12 @@ class Agent(models.Model):
     # What a container run may reach besides the Mesa API (runners/sandboxes/relay.py); a host run reaches
     # everything the Mesa machine does, whatever this says.
     egress = models.CharField(max_length=12, choices=Egress.choices, default=Egress.MODEL_API)
+    # The image of its container runs; empty = MESA_WORKER_IMAGE. The operator's choice (agents.services).
+    container_image = models.CharField(max_length=300, blank=True, default="")
+    # CredentialSet names: the Mesa machine's CLI logins a container run gets read-only (the operator's choice).
+    credential_mounts = models.JSONField(default=list, blank=True)
+    # Claude runs get Codex as an MCP tool (`codex mcp-server` over stdio) when Codex credentials are there.
+    codex_mcp = models.BooleanField(default=False)
     model = models.CharField(max_length=120, blank=True, default="")
     working_dir = models.CharField(max_length=500, blank=True, default="")
     # Branch worktrees start from; empty = the repository's current HEAD branch.

@@ -10,7 +10,17 @@ from typing import Any
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from agents.models import CONFIG_FIELDS, Agent, AgentStatus, AgentVersion, Egress, Runner, Sandbox, Terminal
+from agents.models import (
+    CONFIG_FIELDS,
+    Agent,
+    AgentStatus,
+    AgentVersion,
+    CredentialSet,
+    Egress,
+    Runner,
+    Sandbox,
+    Terminal,
+)
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput, NotFound
 from orgs.events import EventType, event_publish
@@ -47,6 +57,8 @@ def default_sandbox() -> str:
 
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
+# An image reference as engines take it: [registry/]name[:tag][@digest], no spaces or options.
+IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/:@+-]{0,299}$", re.IGNORECASE)
 FK_FIELDS = ("reports_to", "review_agent")
 MIN_HEARTBEAT_S = 10
 
@@ -158,8 +170,23 @@ def _clean_value(field: str, value: Any, agent: Agent) -> Any:
         if amount < 0:
             raise InvalidInput("daily_cost_limit_usd cannot be negative.", field=field)
         return amount
-    if field == "heartbeat_enabled":
+    if field in {"heartbeat_enabled", "codex_mcp"}:
         return bool(value)
+    if field == "container_image":
+        image = str(value or "").strip()
+        if image and not IMAGE_RE.match(image):
+            raise InvalidInput(f"{image!r} is not an image reference (name[:tag] or name@digest).", field=field)
+        return image
+    if field == "credential_mounts":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise InvalidInput("credential_mounts must be a list of credential set names.", field=field)
+        names = [v.strip() for v in value if v.strip()]
+        unknown = [n for n in names if n not in CredentialSet.values]
+        if unknown:
+            raise InvalidInput(
+                f"Unknown credential set {unknown[0]!r}; use any of {', '.join(CredentialSet.values)}.", field=field
+            )
+        return sorted(set(names))
     if field == "disallowed_tools":
         if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
             raise InvalidInput("disallowed_tools must be a list of tool names.", field=field)
@@ -219,6 +246,11 @@ def _operator_only_changes(before: dict[str, Any], after: dict[str, Any]) -> lis
     changed = sorted(k for k in new_env if _loader_env_name(k) and old_env.get(k) != new_env[k])
     if changed:
         reasons.append(f"{', '.join(changed)} change which programs and libraries the agent runs")
+    if after.get("container_image", "") != before.get("container_image", ""):
+        reasons.append("the image of a container run decides what runs next to the agent's credentials")
+    added = sorted(set(after.get("credential_mounts") or []) - set(before.get("credential_mounts") or []))
+    if added:
+        reasons.append(f"credential mounts ({', '.join(added)}) hand the Mesa machine's CLI logins to the agent")
     endpoints = sorted(k for k in new_env if _endpoint_env_name(k) and old_env.get(k) != new_env[k])
     if endpoints:
         reasons.append(f"{', '.join(endpoints)} choose which host a container run may reach (its model API)")

@@ -11,7 +11,17 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from agents.models import CONFIG_FIELDS, Agent, AgentStatus, AgentVersion, Egress, Runner, Sandbox, Terminal
+from agents.models import (
+    CONFIG_FIELDS,
+    Agent,
+    AgentStatus,
+    AgentVersion,
+    CredentialSet,
+    Egress,
+    Runner,
+    Sandbox,
+    Terminal,
+)
 from agents.selectors import agent_ref
 from agents.services import agent_create, agent_resume, agent_rollback, agent_update
 from approvals.models import Approval, ApprovalStatus
@@ -118,6 +128,7 @@ def _agent_context(request: HtmxHttpRequest, agent: Agent) -> dict[str, Any]:
         "terminals": Terminal.choices,
         "sandboxes": Sandbox.choices,
         "egresses": Egress.choices,
+        "credential_sets": CredentialSet.choices,
         "ship_modes": [("", "Org default"), *ShipMode.choices],
     }
 
@@ -163,8 +174,12 @@ def _form_changes(request: HtmxHttpRequest, agent: Agent) -> dict[str, Any]:
     post = request.POST
     changes: dict[str, Any] = {}
     for field in FORM_FIELDS:
-        if field == "heartbeat_enabled":
+        if field in {"heartbeat_enabled", "codex_mcp"}:
             changes[field] = post.get(field) == "on"
+            continue
+        if field == "credential_mounts":  # checkboxes: none checked sends nothing, so the form says it showed them
+            if "credential_mounts_shown" in post:
+                changes[field] = post.getlist(field)
             continue
         if field not in post:
             continue

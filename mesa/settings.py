@@ -220,6 +220,10 @@ MESA_API_URL = env_str("MESA_API_URL", f"http://127.0.0.1:{PORT}/api/v1")
 MESA_SANDBOX_DEFAULT = env_str("MESA_SANDBOX_DEFAULT", "auto")
 MESA_WORKER_IMAGE = env_str("MESA_WORKER_IMAGE", "localhost/mesa-worker:latest")
 MESA_ALLOW_HOST_RUNS = env_bool("MESA_ALLOW_HOST_RUNS", MESA_TRUSTED_LOCAL)
+# Set in the environment, MESA_ALLOW_HOST_RUNS overrides the operator's switch in Settings › Runners either way.
+MESA_HOST_RUNS_PINNED = "MESA_ALLOW_HOST_RUNS" in os.environ
+# Whose CLI logins (~/.claude, ~/.codex...) container runs may get read-only copies of: the Mesa user's home by default.
+MESA_CREDENTIALS_HOME = env_str("MESA_CREDENTIALS_HOME", "")
 # The label value that marks this Mesa's containers (empty: derived from the code's location and the database).
 MESA_INSTANCE_ID = env_str("MESA_INSTANCE_ID", "")
 # Mesa's MCP server (streamable HTTP) handed to agents as $MESA_MCP_URL: beside the API by default.

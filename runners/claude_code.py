@@ -17,6 +17,9 @@ Mesa's MCP server goes in with ``--mcp-config`` as inline JSON (no file): an HTT
 ``$MESA_MCP_URL`` whose ``Authorization`` header is ``Bearer ${MESA_API_KEY}``, which claude expands
 from its environment, so the key is neither in argv nor anywhere on disk.
 
+With the agent's ``codex_mcp`` (and Codex credentials within the run's reach), a second server ``codex``
+runs ``codex mcp-server`` over stdio: Claude can hand Codex a task as a tool call.
+
 Runs unattended: ``--dangerously-skip-permissions`` (which claude refuses as root unless
 ``IS_SANDBOX=1``, set through :meth:`ClaudeCodeRunner.env`), ``--disallowedTools`` from the agent.
 The prompt goes after ``--`` on the command line, or on stdin when it is too long for argv
@@ -44,6 +47,10 @@ from runners.cli_common import (
     with_prefix,
 )
 from runners.executor import SubprocessRunner
+
+# Claude with Codex as an MCP tool (the agent's ``codex_mcp``): the server's name and its command line.
+CODEX_MCP_SERVER = "codex"
+CODEX_MCP_COMMAND = ("codex", "mcp-server")
 
 
 def _usage(data: Any) -> Usage:
@@ -76,11 +83,18 @@ class ClaudeCodeRunner(SubprocessRunner):
 
     def command(self, ctx: RunContext) -> list[str]:
         argv = [binary(ctx, "claude"), "-p", "--output-format", "stream-json", "--verbose"]
+        servers: dict[str, Any] = {}
         url = mcp_url(ctx)
         if url:
-            # `=`: --mcp-config is variadic. ${MESA_API_KEY} is expanded by claude, never written out.
-            server = {"type": "http", "url": url, "headers": {"Authorization": "Bearer ${MESA_API_KEY}"}}
-            argv.append("--mcp-config=" + json.dumps({"mcpServers": {MCP_SERVER: server}}))
+            # ${MESA_API_KEY} is expanded by claude, never written out.
+            servers[MCP_SERVER] = {"type": "http", "url": url, "headers": {"Authorization": "Bearer ${MESA_API_KEY}"}}
+        if ctx.extra.get("codex_mcp"):
+            # Dual agent: Codex as a tool, over stdio (execution sets codex_mcp only when Codex has credentials).
+            command = [str(part) for part in ctx.extra.get("codex_mcp_command") or CODEX_MCP_COMMAND]
+            servers[CODEX_MCP_SERVER] = {"type": "stdio", "command": command[0], "args": command[1:]}
+        if servers:
+            # `=`: --mcp-config is variadic.
+            argv.append("--mcp-config=" + json.dumps({"mcpServers": servers}))
         if ctx.max_turns and ctx.max_turns > 0:
             argv += ["--max-turns", str(ctx.max_turns)]
         if ctx.model:

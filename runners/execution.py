@@ -39,9 +39,10 @@ from runners.executor import SubprocessRunner
 from runners.judge import evaluation_request, judge_prompt, judge_record
 from runners.models import Run, RunMode, RunStatus
 from runners.prompt import Prompt, prompt_build
-from runners.readiness import HOST_RUNS_OFF
+from runners.readiness import HOST_RUNS_OFF, host_runs_allowed
 from runners.reflection import reflection_capture
 from runners.registry import runner_for
+from runners.sandboxes.base import sandbox_settings
 from runners.services import failures_since_success, run_finish, run_start
 from runners.sink import DbEventSink
 from runners.terminal_stream import terminal_cap, terminals_dir
@@ -232,7 +233,7 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
         except KeyError as exc:  # a runner name the registry does not know (an old or hand-edited config)
             _finish_failed(run, f"runner {run.runner or agent.runner!r} is not available: {exc}", agent_error=True)
             return RunStatus.FAILED
-        if agent.sandbox == Sandbox.HOST and isinstance(runner, SubprocessRunner) and not settings.MESA_ALLOW_HOST_RUNS:
+        if agent.sandbox == Sandbox.HOST and isinstance(runner, SubprocessRunner) and not host_runs_allowed():
             _finish_failed(run, HOST_RUNS_OFF, agent_error=True)
             return RunStatus.FAILED
         try:
@@ -289,6 +290,7 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
                 "terminal_cap": terminal_cap(),
                 "mesa_egress": agent.egress,
                 "org": agent.org.slug,
+                **sandbox_settings(agent, env),
             },
         )
         wrapped: EventSink = _DeadlineSink(sink, agent.timeout_s)
@@ -413,6 +415,7 @@ def _execute_one_turn(run: Run, how: OneTurn, shutdown: threading.Event | None) 
                 "agent_env": dict(agent.env or {}),
                 "mesa_sandbox": agent.sandbox,
                 "org": agent.org.slug,
+                **sandbox_settings(agent, env),
             },
         )
         try:

@@ -194,6 +194,11 @@ class SchedulerState(models.Model):
     # The last event some scheduler has taken to dispatch: several schedulers share one database,
     # and each event is claimed (a conditional update of this field) by exactly one of them.
     event_cursor = models.BigIntegerField(default=0)
+    # Host runs in login mode: off until the instance operator turns them on (runners.readiness.host_runs_allowed;
+    # MESA_ALLOW_HOST_RUNS in the environment overrides this switch).
+    host_runs = models.BooleanField(default=False)
+    host_runs_by = models.CharField(max_length=100, blank=True, default="")
+    host_runs_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -6,7 +6,7 @@ queues nothing for it, instead of starting runs that fail at once. The check is 
 lookup, cheap enough to repeat on every page and wake-up, so installing the CLI (or choosing
 another runner in the agent's settings) takes effect at once. A container agent's CLI is the
 image's: it needs an engine that answers and has the worker image (a ping cached for seconds,
-``runners.sandboxes.engine``); a host agent needs host runs allowed (``MESA_ALLOW_HOST_RUNS``).
+``runners.sandboxes.engine``); a host agent needs host runs allowed (:func:`host_runs_allowed`).
 """
 
 from __future__ import annotations
@@ -20,15 +20,34 @@ from django.conf import settings
 
 from agents.models import Agent, AgentStatus, Sandbox
 from runners.executor import SubprocessRunner
+from runners.models import SchedulerState
 from runners.registry import RUNNERS, runner_for
-from runners.sandboxes.engine import engine_answers, engine_images
+from runners.sandboxes.engine import engine_answers, engine_images, worker_image
 
 # What the banner offers: a runner that needs nothing installed and finishes its runs.
 FALLBACK_RUNNER = "dry_run"
 HOST_RUNS_OFF = (
-    "host runs are off (login mode): the instance operator turns them on with MESA_ALLOW_HOST_RUNS=1, "
-    "or choose the container sandbox"
+    "host runs are off (login mode): the instance operator turns them on in Settings › Runners "
+    "(or with MESA_ALLOW_HOST_RUNS=1), or choose the container sandbox"
 )
+
+
+def host_runs_source() -> str:
+    """Who decides host runs: "env" (MESA_ALLOW_HOST_RUNS is set), "local" (local mode) or "operator" (the switch)."""
+    if getattr(settings, "MESA_HOST_RUNS_PINNED", False):
+        return "env"
+    return "local" if settings.MESA_ALLOW_HOST_RUNS else "operator"
+
+
+def host_runs_allowed() -> bool:
+    """May a host run start? ``MESA_ALLOW_HOST_RUNS`` when the environment sets it; on in local mode; else the
+    instance operator's switch (``runners.services.host_runs_set``), read now (one query: no cache, so a switch
+    turned off holds at once in every process)."""
+    if settings.MESA_ALLOW_HOST_RUNS:
+        return True
+    if getattr(settings, "MESA_HOST_RUNS_PINNED", False):
+        return False
+    return SchedulerState.objects.filter(pk=1, host_runs=True).exists()
 
 
 def sandbox_problem(agent: Agent, *, images: list[str] | None = None) -> str:
@@ -36,11 +55,13 @@ def sandbox_problem(agent: Agent, *, images: list[str] | None = None) -> str:
     if agent.runner not in RUNNERS or not isinstance(runner_for(agent.runner), SubprocessRunner):
         return ""  # in-process runners (noop, dry_run, openai) run inside Mesa whatever the sandbox
     if agent.sandbox == Sandbox.HOST:
-        return "" if settings.MESA_ALLOW_HOST_RUNS else HOST_RUNS_OFF
+        return "" if host_runs_allowed() else HOST_RUNS_OFF
     if not engine_answers():
         return "the container sandbox needs an engine: none answers (set DOCKER_HOST, see `manage.py doctor`)"
-    image = settings.MESA_WORKER_IMAGE
+    image = agent.container_image or worker_image()
     if image not in (engine_images() if images is None else images):
+        if agent.container_image:
+            return f"its container image {image} is not on the engine (build or pull it, or clear the agent's image)"
         return f"the worker image {image} is not on the engine (build it, or set MESA_WORKER_IMAGE)"
     return ""
 

@@ -465,3 +465,26 @@ def scheduler_beat(*, worker: str) -> None:
     """Record that a scheduler process is alive (the dashboard shows it)."""
     if not SchedulerState.objects.filter(pk=1).update(beat_at=timezone.now(), worker=worker[:100]):
         SchedulerState.objects.get_or_create(pk=1, defaults={"beat_at": timezone.now(), "worker": worker[:100]})
+
+
+@transaction.atomic
+def host_runs_set(*, actor: Actor, allowed: bool) -> SchedulerState:
+    """Turn host runs on or off for the whole installation: the instance operator's switch alone.
+
+    Host runs execute agents' code on the Mesa machine as the Mesa user, so members and API keys
+    (board keys included) get 403 ``operator_only``. ``MESA_ALLOW_HOST_RUNS`` in the environment,
+    when set, wins over this switch (``runners.readiness.host_runs_allowed``). Returns the state now stored.
+    """
+    if not actor.operator:
+        raise Forbidden(
+            "Only the instance operator (a superuser in the browser, or manage.py) can turn host runs on or off: "
+            "they run agents' code on the Mesa machine as the Mesa user. API keys never can.",
+            code="operator_only",
+        )
+    state = _state()
+    # Conditional: of two concurrent switches to the same state, one records its actor.
+    SchedulerState.objects.filter(pk=1, host_runs=not allowed).update(
+        host_runs=allowed, host_runs_by=str(actor)[:100], host_runs_at=timezone.now()
+    )
+    state.refresh_from_db()
+    return state

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from web import chat_views, editing, transfer_views, views
+
+from web import chat_views, editing, host_runs_views, transfer_views, views
 
 app_name = "web"
 
@@ -12,6 +13,7 @@ urlpatterns = [
     path("usage/", views.usage, name="usage"),
     path("settings/", views.settings_page, name="settings"),
     path("settings/runners/", views.runners_page, name="runners"),
+    path("settings/runners/host-runs", host_runs_views.host_runs_toggle, name="host_runs"),
     path("chat/", chat_views.chat_home, name="chat"),
     path("chat/<slug:slug>/", chat_views.chat_agent, name="chat_agent"),
     path("chat/m/<int:pk>/issue", chat_views.message_to_issue, name="chat_to_issue"),

@@ -47,6 +47,7 @@ from web.access import (
     require_org,
     role,
 )
+from web.host_runs_views import host_runs_context
 from web.local_login import SESSION_LOCAL_KEY, has_local_session, login_link_use
 
 ACTIVITY_PAGE_SIZE = 50
@@ -127,6 +128,7 @@ def runners_page(request: HtmxHttpRequest) -> HttpResponse:
         "fallback_runner": FALLBACK_RUNNER,
         "engine": info,
         "agent_rows": agent_rows(list(agents.select_related("org")), info),
+        "host_runs": host_runs_context(human_actor(request)),
     }
     return render(request, "web/runners.html", ctx)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from agents.models import Agent, AgentStatus, Egress, Runner, Sandbox, Terminal
+from agents.models import Agent, AgentStatus, CredentialSet, Egress, Runner, Sandbox, Terminal
 from api.fields import StrictBooleanField, StrictCharField, StrictInput, StrictIntegerField
 from api.serializers.issues import iso
 from orgs.secrets import env_masked
@@ -32,6 +32,11 @@ class AgentOutput(serializers.Serializer):
 
 class AgentDetailOutput(AgentOutput):
     egress = serializers.ChoiceField(choices=Egress.choices, help_text="What a container run reaches besides Mesa.")
+    container_image = serializers.CharField(help_text="Image of its container runs; empty = the instance's default.")
+    credential_mounts = serializers.ListField(
+        child=serializers.ChoiceField(choices=CredentialSet.choices), help_text="CLI logins a container run gets."
+    )
+    codex_mcp = serializers.BooleanField(help_text="Claude runs get Codex as an MCP tool.")
     working_dir = serializers.CharField()
     base_branch = serializers.CharField()
     max_turns = serializers.IntegerField()
@@ -69,6 +74,9 @@ def agent_out(agent: Agent, slugs: dict[int, str], *, detail: bool = False) -> d
     if detail:
         out.update(
             egress=agent.egress,
+            container_image=agent.container_image,
+            credential_mounts=list(agent.credential_mounts or []),
+            codex_mcp=agent.codex_mcp,
             working_dir=agent.working_dir,
             base_branch=agent.base_branch,
             max_turns=agent.max_turns,
@@ -101,6 +109,15 @@ class _AgentConfigInput(StrictInput):
     egress = serializers.ChoiceField(
         choices=Egress.choices, required=False, help_text="model_api: a container run may reach its model API."
     )
+    container_image = StrictCharField(
+        required=False, allow_blank=True, max_length=300, help_text="The instance operator's choice only."
+    )
+    credential_mounts = serializers.ListField(
+        child=serializers.ChoiceField(choices=CredentialSet.choices),
+        required=False,
+        help_text="Adding one is the instance operator's choice only.",
+    )
+    codex_mcp = StrictBooleanField(required=False, help_text="Claude runs get Codex as an MCP tool.")
     model = StrictCharField(required=False, allow_blank=True)
     working_dir = StrictCharField(required=False, allow_blank=True)
     base_branch = StrictCharField(required=False, allow_blank=True)

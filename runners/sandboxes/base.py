@@ -9,9 +9,12 @@ the runner's own parser reads stdout line by line, events go to the sink in orde
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from runners.sandboxes.credentials import codex_tool_available
 
 if TYPE_CHECKING:
+    from agents.models import Agent
     from runners.base import EventSink, Outcome, RunContext
     from runners.executor import SubprocessRunner
 
@@ -35,3 +38,16 @@ def sandbox_for(name: str) -> Sandbox:
         raise KeyError(f"unknown sandbox {name!r}") from exc
     sandbox: Sandbox = getattr(import_module(module_name), class_name)()
     return sandbox
+
+
+def sandbox_settings(agent: Agent, env: dict[str, str]) -> dict[str, Any]:
+    """What a run takes from its agent's sandbox settings (the run context's ``extra``): the image and
+    credential sets of a container run, and ``codex_mcp`` when the agent asks for Codex as an MCP tool and
+    the run can reach Codex credentials (``env``: the run's environment)."""
+    mounts = list(agent.credential_mounts or [])
+    out: dict[str, Any] = {"credential_mounts": mounts}
+    if agent.container_image:
+        out["image"] = agent.container_image
+    if agent.codex_mcp:
+        out["codex_mcp"] = codex_tool_available(sandbox=agent.sandbox, credential_mounts=mounts, env=env)
+    return out

@@ -18,7 +18,8 @@ Ownership: the container runs as the worktree's owner when that is not root; a r
 
 A prompt on stdin is a file of the run dir that the wrapper redirects to the command.
 
-Not yet here (see the report of issue 11): per-agent images and credential mounts.
+Git works inside (:mod:`runners.sandboxes.gitdir`); the agent's chosen CLI logins are read-only copies
+(:mod:`runners.sandboxes.credentials`); the image is the agent's ``container_image`` or ``MESA_WORKER_IMAGE``.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from runners.executor import (
     _parse,
     failure_reason,
 )
+from runners.sandboxes import credentials, gitdir
 from runners.sandboxes.engine import docker_client, instance_id, worker_image
 from runners.sandboxes.relay import Endpoint, RelayError, Relays
 
@@ -195,6 +197,17 @@ class ContainerSandbox:
             self._client = docker_client()
         return self._client
 
+    def _home_tmpfs(self, user: str) -> str:
+        """The tmpfs home's options: owned by the run's user (a CLI writes its state there).
+
+        Podman refuses ``uid=``/``gid=`` and takes ``U`` (chown to the container's user); Docker hands the
+        options to the kernel, which takes ``uid=``/``gid=``.
+        """
+        if _engine_is_podman(self.client):
+            return "rw,size=256m,mode=0700,U"
+        uid, _, gid = user.partition(":")
+        return f"rw,size=256m,mode=0700,uid={uid},gid={gid}"
+
     def run(self, runner: SubprocessRunner, ctx: RunContext, sink: EventSink) -> Outcome:
         cmd = runner.command(ctx)
         if not cmd or not cmd[0]:
@@ -211,13 +224,18 @@ class ContainerSandbox:
             (run_dir / "stdin").chmod(0o644)
         relays = Relays()
         container = None
+        run_git = None
         try:
+            # Before the hand-over: the host's git refuses a worktree owned by another user.
+            uid, gid = (int(part) for part in user.split(":"))
+            run_git = gitdir.prepare(ctx.cwd, run_dir, uid=uid, gid=gid)
             if handed:
                 _chown_tree(ctx.cwd, CONTAINER_UID, CONTAINER_UID)
-            if plan.endpoints or stdin is not None:
-                wait = _WAIT if plan.endpoints else ""
-                cmd = ["/bin/sh", "-c", wait + (_EXEC_STDIN if stdin is not None else _EXEC), "mesa-run", *cmd]
-            container = self._create(ctx, cmd, env, plan, user, run_dir)
+            logins = credentials.stage(list(ctx.extra.get("credential_mounts") or []), run_dir, uid=uid, gid=gid)
+            prelude = (_WAIT if plan.endpoints else "") + (credentials.COPY_INTO_HOME if logins else "")
+            if prelude or stdin is not None:
+                cmd = ["/bin/sh", "-c", prelude + (_EXEC_STDIN if stdin is not None else _EXEC), "mesa-run", *cmd]
+            container = self._create(ctx, cmd, env, plan, user, run_dir, run_git)
             return self._follow(container, runner, ctx, sink, plan, relays, run_dir)
         except (_SetupError, RuntimeError) as exc:  # RuntimeError: no engine configured
             return _setup_failure(sink, str(exc))
@@ -228,12 +246,27 @@ class ContainerSandbox:
                     container.remove(force=True)
             if handed:
                 _chown_tree(ctx.cwd, *owner)
+            if run_git is not None and container is not None:
+                _bring_back_commits(run_git, sink)
             shutil.rmtree(run_dir, ignore_errors=True)
 
     def _create(
-        self, ctx: RunContext, cmd: list[str], env: dict[str, str], plan: NetworkPlan, user: str, run_dir: Path
+        self,
+        ctx: RunContext,
+        cmd: list[str],
+        env: dict[str, str],
+        plan: NetworkPlan,
+        user: str,
+        run_dir: Path,
+        run_git: gitdir.RunGit | None = None,
     ) -> Any:
         limits = ctx.extra.get("limits", {})
+        volumes = {
+            str(ctx.cwd): {"bind": WORKSPACE, "mode": "rw"},
+            str(run_dir): {"bind": RUN_DIR, "mode": "ro"},
+        }
+        if run_git is not None:
+            volumes.update(run_git.volumes(WORKSPACE))
         try:
             return self.client.containers.create(
                 ctx.extra.get("image") or self.image,
@@ -241,14 +274,11 @@ class ContainerSandbox:
                 user=user,
                 working_dir=WORKSPACE,
                 environment=container_env(env),
-                volumes={
-                    str(ctx.cwd): {"bind": WORKSPACE, "mode": "rw"},
-                    str(run_dir): {"bind": RUN_DIR, "mode": "ro"},
-                },
+                volumes=volumes,
                 network_mode="none",
                 extra_hosts=plan.extra_hosts or None,
                 read_only=True,
-                tmpfs={HOME: "rw,size=256m", "/tmp": "rw,size=256m"},
+                tmpfs={HOME: self._home_tmpfs(user), "/tmp": "rw,size=256m"},
                 cap_drop=["ALL"],
                 security_opt=["no-new-privileges"],
                 mem_limit=limits.get("memory", "2g"),
@@ -357,6 +387,21 @@ class ContainerSandbox:
         )
 
 
+_podman_engines: dict[str, bool] = {}
+
+
+def _engine_is_podman(client: Any) -> bool:
+    """Whether the engine behind ``client`` is podman (asked once per engine URL)."""
+    url = str(getattr(getattr(client, "api", None), "base_url", ""))
+    if url not in _podman_engines:
+        try:
+            components = client.version().get("Components") or []
+        except Exception:  # the create call that follows reports an engine that does not answer
+            return False
+        _podman_engines[url] = any("podman" in str(c.get("Name", "")).lower() for c in components)
+    return _podman_engines[url]
+
+
 def remove_leftovers(client: Any, *, live_run_ids: set[int], instance: str = "") -> list[str]:
     """Remove this Mesa's containers whose run is not in ``live_run_ids`` (start-up recovery); their names.
 
@@ -373,6 +418,14 @@ def remove_leftovers(client: Any, *, live_run_ids: set[int], instance: str = "")
             container.remove(force=True)
             removed.append(container.name)
     return removed
+
+
+def _bring_back_commits(run_git: gitdir.RunGit, sink: EventSink) -> None:
+    """The agent's commits made inside land on the issue branch; a failure is reported, not fatal."""
+    try:
+        gitdir.import_commits(run_git)
+    except (gitdir.GitImportError, OSError) as exc:
+        sink.emit(ParsedEvent("error", {"message": f"the commits made in the container were not kept: {exc}"}))
 
 
 class _SetupError(Exception):

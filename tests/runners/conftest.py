@@ -63,6 +63,21 @@ def script(tmp_path: Path, name: str, body: str) -> Path:
     return path
 
 
+def _add_git(root: Path) -> None:
+    """The host's git and the libraries it links (the container git tests); skipped when there is no git."""
+    host_git = shutil.which("git")
+    if host_git is None:
+        return
+    shutil.copy(host_git, root / "bin" / "git")
+    linked = subprocess.run(["ldd", host_git], capture_output=True, text=True, check=False).stdout
+    for line in linked.splitlines():
+        path = line.split("=>")[-1].split("(")[0].strip()
+        if path.startswith("/"):
+            target = root / path.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, target)
+
+
 @pytest.fixture(scope="session")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A docker SDK client on a private ``podman system service`` socket, with the busybox image."""
@@ -82,6 +97,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     for applet in applets:
         if applet != "busybox":
             (root / "bin" / applet).symlink_to("busybox")
+    _add_git(root)
     (root / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\nmesa:x:1000:1000:mesa:/home/mesa:/bin/sh\n")
     (root / "etc/group").write_text("root:x:0:\nmesa:x:1000:\n")
     tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)

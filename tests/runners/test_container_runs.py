@@ -280,7 +280,8 @@ def test_doctor_and_the_runners_page_show_the_engine_its_images_and_which_agents
     text = StringIO()
     call_command("doctor", stdout=text)
     assert "Podman Engine" in text.getvalue()
-    assert "acme/boxed (command, container): cannot run: the worker image localhost/not-built:latest" in text.getvalue()
+    line = "acme/boxed (command, container, image localhost/not-built:latest absent): cannot run: the worker image"
+    assert line in text.getvalue()
 
 
 def test_doctor_says_why_container_agents_cannot_run_without_an_engine(

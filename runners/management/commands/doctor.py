@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from agents.models import Agent, AgentStatus
 from runners.readiness import agent_problem
 from runners.registry import RUNNERS, runner_for
-from runners.sandboxes.engine import EngineInfo, engine_info
+from runners.sandboxes.engine import EngineInfo, engine_info, worker_image
 
 VERSION_TIMEOUT_S = 5.0
 
@@ -80,18 +80,24 @@ def engine_row(info: EngineInfo) -> dict[str, Any]:
     }
 
 
-def agent_rows(agents: list[Agent], info: EngineInfo) -> list[dict[str, str]]:
-    """One row per agent: org, slug, runner, sandbox, and the problem that stops it ("" = it can run)."""
-    return [
-        {
-            "org": agent.org.slug,
-            "agent": agent.slug,
-            "runner": agent.runner,
-            "sandbox": agent.sandbox,
-            "problem": agent_problem(agent, images=info.images if info.ok else None),
-        }
-        for agent in agents
-    ]
+def agent_rows(agents: list[Agent], info: EngineInfo) -> list[dict[str, Any]]:
+    """One row per agent: org, slug, runner, sandbox, the problem that stops it ("" = it can run) and, for a
+    container agent, its image and whether the engine has it (None: no engine answered)."""
+    rows: list[dict[str, Any]] = []
+    for agent in agents:
+        image = (agent.container_image or worker_image()) if agent.sandbox == "container" else ""
+        rows.append(
+            {
+                "org": agent.org.slug,
+                "agent": agent.slug,
+                "runner": agent.runner,
+                "sandbox": agent.sandbox,
+                "image": image,
+                "image_present": (image in info.images if info.ok else None) if image else None,
+                "problem": agent_problem(agent, images=info.images if info.ok else None),
+            }
+        )
+    return rows
 
 
 class Command(BaseCommand):
@@ -121,9 +127,11 @@ class Command(BaseCommand):
             self.stdout.write(f"missing  (containers) {info.error}")
         for agent in agents_out:
             state = f"cannot run: {agent['problem']}" if agent["problem"] else "can run"
-            self.stdout.write(
-                f"agent    {agent['org']}/{agent['agent']} ({agent['runner']}, {agent['sandbox']}): {state}"
-            )
+            where = agent["sandbox"]
+            if agent["image"]:
+                present = {True: "present", False: "absent", None: "unknown"}[agent["image_present"]]
+                where = f"{where}, image {agent['image']} {present}"
+            self.stdout.write(f"agent    {agent['org']}/{agent['agent']} ({agent['runner']}, {where}): {state}")
         missing = [r["binary"] for r in rows if r["status"] == "missing"]
         if missing:
             self.stdout.write(f"missing: {', '.join(missing)} (install them to use those runners)")
