@@ -6,6 +6,7 @@ bootstrap`` does) with ``new_only`` so an existing slug or a used prefix is an e
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.http import HttpResponse, HttpResponseForbidden, HttpResponseRedirect
@@ -66,6 +67,6 @@ def org_new(request: HtmxHttpRequest) -> HttpResponse:
         "error": error,
         "error_field": field,
         "runners": Runner.choices,
-        "repos_dir": default_repo_path("<slug>"),
+        "repos_dir": str(Path(default_repo_path("org")).parent / "<slug>"),
     }
     return render(request, "web/org_new.html", ctx, status=error.status if error else 200)

@@ -11,6 +11,7 @@ from agents.services import agent_archive, agent_restore
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden
 from orgs.models import Activity
+from orgs.services import membership_set
 from runners.dispatch import Wake, dispatch
 from runners.models import Run
 from tests.factories import make_agent, make_issue, make_org, make_user
@@ -66,8 +67,6 @@ def _quick_create(client: Any) -> str:
 
 
 def test_it_refuses_a_viewer(client: Any, org: Any, settings: Any) -> None:
-    from orgs.services import membership_set
-
     settings.MESA_TRUSTED_LOCAL = False
     worker = make_agent(org, slug="worker")
     viewer = make_user(username="vic")

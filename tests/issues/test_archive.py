@@ -6,16 +6,19 @@ from typing import Any
 
 import pytest
 
+from blocks.models import WorkBlock
+from blocks.services import work_block_transition
 from issues.archive import issue_archive, issue_restore, label_archive, label_restore, label_update
 from issues.board import filtered_issues
 from issues.checkout import issue_checkout
 from issues.models import Issue, Label
 from issues.selectors import issue_get_for, issue_similar, issues_archived, label_get
+from issues.services import issue_transition
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, NotFound
 from orgs.models import Activity, Event
-from runners.dispatch import agent_has_work, pending_wakes
-from tests.factories import make_agent, make_ceo, make_issue, make_label, make_org
+from runners.dispatch import agent_has_work, dispatch_events, pending_wakes
+from tests.factories import make_agent, make_ceo, make_issue, make_label, make_org, make_work_block
 
 BOARD = Actor.human(label="board")
 
@@ -123,3 +126,13 @@ def test_it_hides_another_orgs_label_and_refuses_its_agents(org: Any) -> None:
     with pytest.raises(Forbidden):
         label_update(actor=Actor.for_agent(outsider), label=mine, name="pwned")
     assert Label.objects.get(pk=mine.pk).name == "mine"
+
+
+def test_it_does_not_let_an_archived_issue_hold_its_work_block_open(org: Any) -> None:
+    block = make_work_block(org, title="Sprint 1")
+    work_block_transition(actor=BOARD, block=block, to="active")
+    last = make_issue(org, title="Last", work_block=block)
+    issue_archive(actor=BOARD, issue=make_issue(org, title="Parked", work_block=block))
+    issue_transition(actor=BOARD, issue=last, to="cancelled")
+    dispatch_events(0)
+    assert WorkBlock.objects.get(pk=block.pk).status == "ready"
