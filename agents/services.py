@@ -386,6 +386,26 @@ def agent_resume(*, actor: Actor, agent: Agent) -> Agent:
     return agent_update(actor=actor, agent=agent, status=AgentStatus.ACTIVE, note="resumed")
 
 
+@transaction.atomic
+def agent_archive(*, actor: Actor, agent: Agent) -> Agent:
+    """Archive an agent: its status becomes ``terminated``, the status Mesa already treats as gone.
+
+    A terminated agent is never dispatched, reviews nothing, is left out of the agent list, chat and
+    assignee pickers, and keeps its history. Conflict when it is archived already.
+    """
+    if agent.status == AgentStatus.TERMINATED:
+        raise Conflict(f"{agent.slug} is archived already.", code="archived")
+    return agent_update(actor=actor, agent=agent, status=AgentStatus.TERMINATED, note="archived")
+
+
+@transaction.atomic
+def agent_restore(*, actor: Actor, agent: Agent) -> Agent:
+    """Bring an archived agent back, paused: nothing runs until someone resumes it."""
+    if agent.status != AgentStatus.TERMINATED:
+        raise Conflict(f"{agent.slug} is not archived.", code="not_archived")
+    return agent_update(actor=actor, agent=agent, status=AgentStatus.PAUSED, note="restored from the archive")
+
+
 def agent_heartbeat(*, agent: Agent, note: str = "") -> Agent:
     """Record that ``agent`` is alive and what it is doing (``last_seen_at`` / ``last_seen_note``).
 

@@ -23,7 +23,7 @@ from agents.models import (
     Terminal,
 )
 from agents.selectors import agent_ref
-from agents.services import agent_create, agent_resume, agent_rollback, agent_update
+from agents.services import agent_archive, agent_create, agent_restore, agent_resume, agent_rollback, agent_update
 from approvals.models import Approval, ApprovalStatus
 from archetypes.loader import archetype_list
 from issues.models import OPEN_STATUSES, Issue
@@ -75,7 +75,7 @@ def agent_list(request: HtmxHttpRequest) -> HttpResponse:
             return HttpResponseRedirect(reverse("agents:detail", args=[agent.slug]))
     states = agent_states(org)
     open_counts = dict(
-        Issue.objects.filter(org=org, status__in=OPEN_STATUSES, assignee__isnull=False)
+        Issue.objects.filter(org=org, status__in=OPEN_STATUSES, assignee__isnull=False, archived_at__isnull=True)
         .values("assignee_id")
         .annotate(n=Count("id"))
         .values_list("assignee_id", "n")
@@ -87,6 +87,8 @@ def agent_list(request: HtmxHttpRequest) -> HttpResponse:
         "agents/list.html",
         {
             "states": states,
+            # Archived = terminated (agents.services.agent_archive): listed apart, to restore.
+            "archived": list(Agent.objects.filter(org=org, status=AgentStatus.TERMINATED).order_by("name")),
             "error": error,
             "values": request.POST if error else {},
             "archetypes": archetype_list(org),
@@ -155,7 +157,9 @@ def detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
                 .order_by("-id")[:20]
             ),
             "inbox": list(
-                Issue.objects.filter(assignee=agent, status__in=OPEN_STATUSES).order_by("-priority", "created_at")[:50]
+                Issue.objects.filter(assignee=agent, status__in=OPEN_STATUSES, archived_at__isnull=True).order_by(
+                    "-priority", "created_at"
+                )[:50]
             ),
             "approvals": list(
                 Approval.objects.filter(Q(reviewer=agent) | Q(subject_agent=agent), status=ApprovalStatus.PENDING)[:20]
@@ -217,7 +221,7 @@ def edit(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 def action(request: HtmxHttpRequest, slug: str, verb: str) -> HttpResponse:
-    """pause / resume / wake / rollback, then back to the agent page."""
+    """pause / resume / archive / restore / wake / rollback, then back to the agent page."""
 
     org = require_org(request)
     agent = _get_agent(org, slug)
@@ -231,6 +235,12 @@ def action(request: HtmxHttpRequest, slug: str, verb: str) -> HttpResponse:
         elif verb == "resume":
             agent_resume(actor=actor, agent=agent)
             messages.success(request, f"{agent.name} is active again.")
+        elif verb == "archive":
+            agent_archive(actor=actor, agent=agent)
+            messages.success(request, f"{agent.name} is archived: never woken, not offered. Restore it here.")
+        elif verb == "restore":
+            agent_restore(actor=actor, agent=agent)
+            messages.success(request, f"{agent.name} is back, paused: resume it to let it work.")
         elif verb == "rollback":
             version = request.POST.get("version", "")
             number = whole_number(version, minimum=1)

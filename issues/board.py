@@ -81,7 +81,7 @@ def parse_filters(params: QueryDict) -> dict[str, str]:
 
 
 def filtered_issues(org: Org, filters: dict[str, str]) -> QuerySet[Issue]:
-    qs = Issue.objects.filter(org=org)
+    qs = Issue.objects.filter(org=org, archived_at__isnull=True)  # archived issues: issues/archived/
     assignee = filters.get("assignee")
     if assignee == "none":
         qs = qs.filter(assignee__isnull=True)
@@ -147,7 +147,7 @@ def _cards(
     ids = [c.id for c in cards]
     counts = {
         parent: (n, done)
-        for parent, n, done in Issue.objects.filter(parent_id__in=ids)
+        for parent, n, done in Issue.objects.filter(parent_id__in=ids, archived_at__isnull=True)
         .values_list("parent_id")
         .annotate(n=Count("id"), done=Count("id", filter=Q(status__in=TERMINAL_STATUSES)))
         .order_by()

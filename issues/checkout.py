@@ -41,6 +41,8 @@ def issue_checkout(*, actor: Actor, issue: Issue) -> Issue:
         )
     if agent.org_id != issue.org_id:
         raise Forbidden("This issue belongs to another org.")
+    if issue.archived_at is not None:
+        raise Conflict(f"{issue.key} is archived; a board member restores it first.", code="archived")
     if issue.status == Status.IN_PROGRESS and issue.assignee_id == agent.pk:
         return issue
     # Status first: a loser of a race reads the winner's claim and must get 409, not 403.
@@ -56,7 +58,7 @@ def issue_checkout(*, actor: Actor, issue: Issue) -> Issue:
         raise Forbidden(f"{issue.key} is assigned to {holder}; only they (or the CEO) can check it out.")
     now = timezone.now()
     with transaction.atomic():
-        claim = Issue.objects.filter(pk=issue.pk, status=Status.TODO)
+        claim = Issue.objects.filter(pk=issue.pk, status=Status.TODO, archived_at__isnull=True)
         if not takeover:
             claim = claim.filter(Q(assignee__isnull=True) | Q(assignee=agent))
         won = claim.update(

@@ -44,6 +44,8 @@ class Label(models.Model):
     org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="labels")
     name = models.CharField(max_length=50)
     color = models.CharField(max_length=7, default="#8b8d98")
+    # Archived labels stay on their issues but are no longer offered; restoring brings them back as they were.
+    archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -86,6 +88,8 @@ class Issue(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     # Manual order within a board column (0 = top), set by dragging; None sorts after, by priority.
     board_position = models.PositiveIntegerField(null=True, blank=True)
+    # Soft delete: an archived issue leaves the board, lists, search, inboxes and dispatch until restored.
+    archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

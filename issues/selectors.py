@@ -9,7 +9,7 @@ from django.db.models import Q
 
 from agents.models import Agent, AgentStatus
 from agents.selectors import is_ceo
-from issues.models import OPEN_STATUSES, Issue, Status
+from issues.models import OPEN_STATUSES, Issue, Label, Status
 from orgs.actors import Actor
 from orgs.errors import NotFound
 from orgs.models import Org
@@ -87,7 +87,9 @@ def issue_similar(*, org: Org, title: str, threshold: float = 0.5, limit: int = 
     needle = " ".join(words)
     needle_set = set(words)
     scored: list[tuple[float, int, int]] = []
-    rows = Issue.objects.filter(org=org, status__in=OPEN_STATUSES).values_list("id", "number", "title")
+    rows = Issue.objects.filter(org=org, status__in=OPEN_STATUSES, archived_at__isnull=True).values_list(
+        "id", "number", "title"
+    )
     for pk, number, other in rows:
         tw = _tokens(other)
         if not tw:
@@ -105,3 +107,21 @@ def issue_similar(*, org: Org, title: str, threshold: float = 0.5, limit: int = 
     best = scored[:limit]
     issues = Issue.objects.select_related("assignee").in_bulk([pk for _, _, pk in best])
     return [(issues[pk], score) for score, _, pk in best if pk in issues]
+
+
+def issues_archived(*, org: Org, limit: int = 200) -> list[Issue]:
+    """The org's archived issues, most recently archived first."""
+    return list(
+        Issue.objects.filter(org=org, archived_at__isnull=False)
+        .select_related("assignee")
+        .order_by("-archived_at", "-id")[:limit]
+    )
+
+
+def label_get(*, org: Org, label_id: object) -> Label:
+    """The label ``label_id`` of ``org`` (archived or not), else NotFound (also for another org's label)."""
+    pk = str(label_id or "")
+    label = Label.objects.filter(org=org, pk=int(pk)).first() if pk.isdigit() else None
+    if label is None:
+        raise NotFound("There is no such label.")
+    return label

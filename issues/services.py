@@ -75,7 +75,7 @@ def issue_event_data(issue: Issue, **extra: Any) -> dict[str, Any]:
 def find_open_duplicate(org: Org, title: str) -> Issue | None:
     """An open issue whose title equals ``title`` ignoring case and spacing."""
     normal = " ".join(title.split()).lower()
-    candidates = Issue.objects.filter(org=org, status__in=OPEN_STATUSES)
+    candidates = Issue.objects.filter(org=org, status__in=OPEN_STATUSES, archived_at__isnull=True)
     if normal.isascii():
         candidates = candidates.filter(title__iexact=normal)
     else:

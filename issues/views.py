@@ -36,7 +36,7 @@ from runners.backlog import backlog_append
 from runners.branches import branch_summary, issue_branch
 from runners.models import Run
 from runners.shipping import issue_branch_discard, issue_ship
-from web.access import HtmxHttpRequest, back_url, fail, human_actor, org_agents, require_org
+from web.access import HtmxHttpRequest, back_url, fail, human_actor, offered_agents, org_agents, require_org
 
 VIEW_COOKIE = "mesa_board_view"
 MAX_LIMIT = 500
@@ -60,7 +60,7 @@ def _board_context(request: HtmxHttpRequest, org: Org) -> dict[str, Any]:
         grouping = "status"
     filters = parse_filters(request.GET)
     agents = org_agents(request)
-    labels = list(Label.objects.filter(org=org).only("id", "name", "color"))
+    labels = list(Label.objects.filter(org=org, archived_at__isnull=True).only("id", "name", "color"))
     groups = grouped(org, filters, grouping=grouping, limit=_limit(request), agents=agents, labels=labels)
     return {
         "view": view,
@@ -205,7 +205,7 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
         "warnings": warnings,
         "error_field": error.extra.get("field") if error else None,
         "existing_key": error.extra.get("existing_key") if error else None,
-        "agents": org_agents(request),
+        "agents": offered_agents(request),
         "priorities": Priority.choices,
         "types": IssueType.choices,
     }
@@ -217,8 +217,9 @@ def _issue_context(request: HtmxHttpRequest, issue: Issue) -> dict[str, Any]:
     return {
         "issue": issue,
         "issue_labels": list(issue.labels.all()),
-        "labels": list(Label.objects.filter(org=org).only("id", "name", "color")),
-        "agents": org_agents(request),
+        "labels": list(Label.objects.filter(org=org, archived_at__isnull=True).only("id", "name", "color")),
+        # Archived agents are not offered, but an issue's current assignee stays selectable.
+        "agents": [a for a in org_agents(request) if a.status != "terminated" or a.pk == issue.assignee_id],
         "blocks": list(
             WorkBlock.objects.filter(org=org)
             .exclude(status__in=[WorkBlockStatus.SHIPPED, WorkBlockStatus.CANCELLED])

@@ -164,7 +164,7 @@ def status_text(org: Org) -> str:
     start = day_start()
     running = Run.objects.filter(org=org, status=RunStatus.RUNNING).count()
     queued = Run.objects.filter(org=org, status=RunStatus.QUEUED).count()
-    open_issues = Issue.objects.filter(org=org, status__in=OPEN_STATUSES).count()
+    open_issues = Issue.objects.filter(org=org, status__in=OPEN_STATUSES, archived_at__isnull=True).count()
     cost = Run.objects.filter(org=org, created_at__gte=start).aggregate(c=Sum("cost_usd"))["c"] or Decimal(0)
     pending = Approval.objects.filter(org=org, status=ApprovalStatus.PENDING, reviewer__isnull=True).count()
     return (

@@ -35,7 +35,7 @@ def block_ready_for_event(event: Event) -> WorkBlock | None:
     block = WorkBlock.objects.filter(pk=block_id, status=WorkBlockStatus.ACTIVE).first() if block_id else None
     if block is None:
         return None
-    issues = Issue.objects.filter(work_block=block)
+    issues = Issue.objects.filter(work_block=block, archived_at__isnull=True)  # archived work does not hold a block
     if not issues.exists() or issues.exclude(status__in=TERMINAL_STATUSES).exists():
         return None
     try:

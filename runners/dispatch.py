@@ -85,7 +85,9 @@ def _issue(data: dict[str, object], org_id: int, *, id_key: str, key_key: str) -
     Each event type names its own field: an issue event's ``id`` is the issue, a comment event's ``id``
     is the comment (its issue is ``issue_id``).
     """
-    issues = Issue.objects.select_related("assignee__review_agent", "assignee__reports_to").filter(org_id=org_id)
+    issues = Issue.objects.select_related("assignee__review_agent", "assignee__reports_to").filter(
+        org_id=org_id, archived_at__isnull=True
+    )
     issue_id = data.get(id_key)
     if isinstance(issue_id, int):
         return issues.filter(pk=issue_id).first()
@@ -190,14 +192,16 @@ def has_work(wake: Wake, agent: Agent, issue: Issue | None) -> bool:
 def agent_has_work(agent: Agent) -> bool:
     """Anything at all for a heartbeat: an open issue, a review, a pending approval addressed to it."""
 
-    mine = Issue.objects.filter(assignee=agent, status__in=(Status.TODO, Status.IN_PROGRESS)).exists()
+    mine = Issue.objects.filter(
+        assignee=agent, status__in=(Status.TODO, Status.IN_PROGRESS), archived_at__isnull=True
+    ).exists()
     if mine:
         return True
     if Approval.objects.filter(reviewer=agent, status=ApprovalStatus.PENDING).exists():
         return True
     if is_ceo(agent) and backlog_read(agent).strip():
         return True
-    return Issue.objects.filter(review_q(agent), org_id=agent.org_id).exists()
+    return Issue.objects.filter(review_q(agent), org_id=agent.org_id, archived_at__isnull=True).exists()
 
 
 def dispatch(wake: Wake) -> Run | None:
@@ -210,7 +214,8 @@ def dispatch(wake: Wake) -> Run | None:
         # "Needs setup" (its CLI is missing): a run would fail at once; the dashboard says what to do.
         log.info("not waking %s: %s", agent.slug, problem)
         return None
-    issue = Issue.objects.filter(pk=wake.issue_id).first() if wake.issue_id else None
+    # An archived issue is not worked on until it is restored (issues.archive).
+    issue = Issue.objects.filter(pk=wake.issue_id, archived_at__isnull=True).first() if wake.issue_id else None
     if wake.issue_id and issue is None:
         return None
     if not has_work(wake, agent, issue):
@@ -341,7 +346,7 @@ def pending_wakes(*, agent: Agent | None = None, org_id: int | None = None) -> l
 
     An issue whose agent's latest run completed after the issue last changed (no edit, no comment
     since) is not pending: a restart must not spend a run on every issue in progress."""
-    q = Q(status__in=(Status.TODO, Status.IN_PROGRESS), assignee__isnull=False)
+    q = Q(status__in=(Status.TODO, Status.IN_PROGRESS), assignee__isnull=False, archived_at__isnull=True)
     if agent is not None:
         q &= Q(assignee=agent)
     if org_id is not None:
@@ -351,7 +356,7 @@ def pending_wakes(*, agent: Agent | None = None, org_id: int | None = None) -> l
         for i in _with_last_run(Issue.objects.filter(q)).order_by("-priority", "id")
         if i.assignee_id is not None and not _settled(i, i.assignee_id)
     ]
-    reviews = _with_last_run(Issue.objects.filter(status=Status.IN_REVIEW)).select_related(
+    reviews = _with_last_run(Issue.objects.filter(status=Status.IN_REVIEW, archived_at__isnull=True)).select_related(
         "assignee__review_agent", "assignee__reports_to"
     )
     if org_id is not None:

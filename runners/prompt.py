@@ -235,7 +235,9 @@ def _backlog(agent: Agent) -> str:
 
 
 def _inbox(agent: Agent) -> list[str]:
-    issues = Issue.objects.filter(assignee=agent, status__in=OPEN_STATUSES).order_by("-priority", "id")[:30]
+    issues = Issue.objects.filter(assignee=agent, status__in=OPEN_STATUSES, archived_at__isnull=True).order_by(
+        "-priority", "id"
+    )[:30]
     return [f"- [{i.key}] {i.title} ({i.status}, priority {i.priority})" for i in issues]
 
 
@@ -309,7 +311,9 @@ def prompt_build(
         roster = _roster(agent)
         if roster:
             parts.append("Your team:\n" + "\n".join(roster))
-        reviews = Issue.objects.filter(org_id=agent.org_id, status=Status.IN_REVIEW).order_by("id")[:20]
+        reviews = Issue.objects.filter(org_id=agent.org_id, status=Status.IN_REVIEW, archived_at__isnull=True).order_by(
+            "id"
+        )[:20]
         waiting = [f"- [{i.key}] {i.title}" for i in reviews]
         if waiting:
             parts.append("Issues in review:\n" + "\n".join(waiting))

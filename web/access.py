@@ -21,7 +21,7 @@ from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.middleware import HtmxDetails
 
-from agents.models import Agent
+from agents.models import Agent, AgentStatus
 from approvals.models import Approval, ApprovalStatus
 from orgs.actors import Actor
 from orgs.errors import Forbidden, MesaError, NotFound
@@ -50,8 +50,8 @@ EXEMPT_PREFIXES: tuple[str, ...] = (
     "/hooks/",
 )
 SESSION_ORG_KEY = "mesa_org"
-# Writes a viewer (or a user outside every org) may still make: choosing an org and leaving.
-ROLE_EXEMPT_PATHS: frozenset[str] = frozenset({"/org/switch", "/logout/"})
+# Writes a viewer (or a user outside every org) may still make: choosing an org, leaving, their own password.
+ROLE_EXEMPT_PATHS: frozenset[str] = frozenset({"/org/switch", "/logout/", "/profile/"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -179,6 +179,21 @@ def org_agents(request: HttpRequest) -> list[Any]:
     return agents
 
 
+def offered_agents(request: HttpRequest) -> list[Any]:
+    """The agents a picker offers: the org's agents less the archived (terminated) ones."""
+    return [a for a in org_agents(request) if a.status != AgentStatus.TERMINATED]
+
+
+def may_create_org(request: HttpRequest) -> bool:
+    """Creating an org is the instance operator's: a superuser, or the person at the machine in local mode.
+
+    An org's repository is a path on the Mesa machine, the same rule as an agent's working dir.
+    """
+    if not hasattr(request, "user"):
+        return False  # a 404 from the static files handler: no middleware ran, nobody is known
+    return human_actor(request).operator
+
+
 def context(request: HttpRequest) -> dict[str, Any]:
     """Template context for every page: the org, the switcher, the nav badges."""
     if request.path.startswith(("/api/", "/admin/")):
@@ -205,7 +220,8 @@ def context(request: HttpRequest) -> dict[str, Any]:
         "trusted_local": settings.MESA_TRUSTED_LOCAL,
         "may_act": lambda: may_act(request),
         "org_role": lambda: role(request),
-        "qc_agents": lambda: org_agents(request),
+        "qc_agents": lambda: offered_agents(request),
+        "may_create_org": lambda: may_create_org(request),
     }
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.text import slugify
 
@@ -12,10 +14,10 @@ from agents.services import agent_create, agent_update
 from issues.models import Label
 from issues.services import label_create
 from orgs.actors import Actor
-from orgs.errors import InvalidInput
+from orgs.errors import Conflict, Forbidden, InvalidInput
 from orgs.models import Org
 from orgs.services import normalise_prefix, org_create
-from runners.worktrees import WorkspaceError, repo_ensure
+from runners.worktrees import WorkspaceError, open_repo, repo_ensure
 from web.org_templates import template_get
 
 # Template keys copied onto agents as configuration.
@@ -41,6 +43,37 @@ class BootstrapResult:
     repo: str = ""  # the git repository the agents work in ("" = they run in place)
 
 
+def default_repo_path(org_slug: str) -> str:
+    """Where an org's repository is created when nobody names one: ``MESA_REPOS_DIR/<slug>``."""
+    root = Path(settings.MESA_REPOS_DIR)
+    root = root if root.is_absolute() else Path(settings.BASE_DIR) / root
+    return str(root / (slugify(org_slug) or org_slug))
+
+
+def _check_new(*, org_slug: str, org_name: str, prefix: str, repo: str, existing_repo: bool) -> None:
+    """The browser's checks before anything is written: a new slug, a prefix no other org uses, a real repo."""
+    if not (org_name or "").strip():
+        raise InvalidInput("An org needs a name.", field="name")
+    if not org_slug:
+        raise InvalidInput("The org slug must contain letters or digits.", field="slug")
+    if Org.objects.filter(slug=org_slug).exists():
+        raise Conflict(f"An org with the slug {org_slug!r} already exists.", code="duplicate", field="slug")
+    value = normalise_prefix(prefix)
+    taken = Org.objects.filter(issue_prefix=value).first()
+    if taken is not None:
+        raise Conflict(
+            f"{taken.name} already uses the prefix {value}: pick another so issue keys stay distinct.",
+            code="prefix_taken",
+            field="issue_prefix",
+        )
+    if existing_repo:
+        path = Path(repo or "").expanduser()
+        if not repo or not path.is_absolute():
+            raise InvalidInput("Give the repository's absolute path.", field="repo")
+        if not path.is_dir() or open_repo(path) is None:
+            raise InvalidInput(f"{path} is not a git repository.", field="repo")
+
+
 @transaction.atomic
 def org_bootstrap(
     *,
@@ -53,21 +86,31 @@ def org_bootstrap(
     model: str = "",
     working_dir: str = "",
     repo: str = "",
+    new_only: bool = False,
+    existing_repo: bool = False,
 ) -> BootstrapResult:
     """Create the org if missing, then every template agent and label that does not exist yet.
 
     Existing agents are left exactly as they are (a human may have changed them), except that
     with ``repo`` (a git repository, created when missing) every agent without a working dir gets
     it: each run then works in its own worktree on its issue's branch, and done work merges there.
+
+    ``new_only`` (the browser's New org page): the org must not exist yet and no other org may use
+    ``prefix`` (Conflict, with the ``field`` to mark); ``existing_repo``: ``repo`` must already be a
+    git repository (InvalidInput) instead of being created. Both are checked before anything is written.
     """
     if runner not in Runner.values:
         raise InvalidInput(f"Unknown runner {runner!r}; use one of {', '.join(Runner.values)}.", field="runner")
+    tpl = template_get(template)
+    if new_only:
+        if not actor.operator:
+            raise Forbidden("Creating an org is the instance operator's (a superuser, or local mode).")
+        _check_new(org_slug=slugify(org_slug), org_name=org_name, prefix=prefix, repo=repo, existing_repo=existing_repo)
     if repo:
         try:
             working_dir = str(repo_ensure(repo))
         except (WorkspaceError, OSError) as exc:
             raise InvalidInput(f"Cannot use {repo} as the org's repository: {exc}", field="repo") from exc
-    tpl = template_get(template)
     # The same normalisation org_create applies, so "--org 'My Team'" finds its org on the next run.
     org_slug = slugify(org_slug) or org_slug
     org = Org.objects.filter(slug=org_slug).first()

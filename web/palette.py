@@ -109,7 +109,7 @@ def _subseq_filter(fields: tuple[str, ...], tokens: list[str]) -> Q:
 
 
 def search_issues(org: Org, tokens: list[str]) -> list[Hit]:
-    base = Issue.objects.filter(org=org)
+    base = Issue.objects.filter(org=org, archived_at__isnull=True)
     m = KEY_RE.match(tokens[0]) if len(tokens) == 1 else None
     if m and m.group(1) in (None, org.issue_prefix.lower()):
         # "ACME-12" / "12": an exact key is always the first hit.
@@ -184,7 +184,11 @@ def palette_search(*, org: Org, q: str, types: Iterable[str] = TYPES, limit: int
         hits += search_pages(tokens)
     if not tokens:
         if "issue" in wanted:
-            recent = Issue.objects.filter(org=org).order_by("-updated_at").values_list("key", "title")[:10]
+            recent = (
+                Issue.objects.filter(org=org, archived_at__isnull=True)
+                .order_by("-updated_at")
+                .values_list("key", "title")[:10]
+            )
             hits += [Hit(0, "issue", k, t, _url("issues:detail", f"/issues/{k}/", k)) for k, t in recent]
         if "agent" in wanted:
             agents = Agent.objects.filter(org=org).order_by("name").values_list("slug", "name")[:50]

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-
-from web import chat_views, editing, host_runs_views, transfer_views, views
+from web import admin_views, chat_views, editing, host_runs_views, org_views, transfer_views, views
 
 app_name = "web"
 
@@ -14,6 +13,14 @@ urlpatterns = [
     path("settings/", views.settings_page, name="settings"),
     path("settings/runners/", views.runners_page, name="runners"),
     path("settings/runners/host-runs", host_runs_views.host_runs_toggle, name="host_runs"),
+    path("settings/labels/", admin_views.labels_page, name="labels"),
+    path("settings/keys/new", admin_views.key_new, name="key_new"),
+    path("orgs/new/", org_views.org_new, name="org_new"),
+    path("profile/", admin_views.profile, name="profile"),
+    # Before issues.urls (included after this file), whose issues/<key>/ would take "archived".
+    path("issues/archived/", admin_views.issues_archived_page, name="issues_archived"),
+    path("issues/<str:key>/archive", admin_views.issue_archive_view, name="issue_archive"),
+    path("issues/<str:key>/restore", admin_views.issue_restore_view, name="issue_restore"),
     path("chat/", chat_views.chat_home, name="chat"),
     path("chat/<slug:slug>/", chat_views.chat_agent, name="chat_agent"),
     path("chat/m/<int:pk>/issue", chat_views.message_to_issue, name="chat_to_issue"),

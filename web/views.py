@@ -57,7 +57,7 @@ def _dashboard_context(org: Org) -> dict[str, Any]:
     states = agent_states(org)
     cost_today = sum((r["today"].cost_usd for r in states if r["today"]), Decimal(0))
     budget = sum((r["agent"].daily_cost_limit_usd or Decimal(0) for r in states), Decimal(0))
-    counts = Issue.objects.filter(org=org).aggregate(
+    counts = Issue.objects.filter(org=org, archived_at__isnull=True).aggregate(
         open=Count("id", filter=Q(status__in=OPEN_STATUSES)), total=Count("id")
     )
     active_block = WorkBlock.objects.filter(org=org, status=WorkBlockStatus.ACTIVE).first()
@@ -79,7 +79,11 @@ def _dashboard_context(org: Org) -> dict[str, Any]:
         "active_block": active_block,
         "progress": progress,
         "alignment": alignment_score(org),
-        "recent_issues": list(Issue.objects.filter(org=org).select_related("assignee").order_by("-updated_at")[:12]),
+        "recent_issues": list(
+            Issue.objects.filter(org=org, archived_at__isnull=True)
+            .select_related("assignee")
+            .order_by("-updated_at")[:12]
+        ),
         "activity": collapse_activity(list(Activity.objects.filter(org=org).order_by("-id")[:60]))[:20],
     }
 

@@ -58,7 +58,7 @@ class InboxApi(MesaAPIView):
     )
     def get(self, request: Request) -> Response:
         org, agent = self.org(request), self.actor(request).agent
-        issues = Issue.objects.filter(org=org)
+        issues = Issue.objects.filter(org=org, archived_at__isnull=True)
         approvals = Approval.objects.filter(org=org, status=ApprovalStatus.PENDING)
         if agent is None:
             issues = issues.filter(board_review_q())

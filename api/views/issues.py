@@ -73,7 +73,7 @@ def _statuses(request: Request) -> list[str]:
 
 def issue_filter(request: Request, org: Org) -> QuerySet[Issue]:
     """The org's issues narrowed by the query string (see IssueCollectionApi.get)."""
-    qs = Issue.objects.filter(org=org)
+    qs = Issue.objects.filter(org=org, archived_at__isnull=True)
     params = request.query_params
     statuses = _statuses(request)
     if statuses:

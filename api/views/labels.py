@@ -36,7 +36,11 @@ class LabelCollectionApi(MesaAPIView):
     )
     def get(self, request: Request) -> Response:
         page = Page.from_request(request)
-        rows = page.slice(Label.objects.filter(org=self.org(request)).order_by("name").values("id", "name", "color"))
+        rows = page.slice(
+            Label.objects.filter(org=self.org(request), archived_at__isnull=True)
+            .order_by("name")
+            .values("id", "name", "color")
+        )
         return page.response(request, rows)
 
     @extend_schema(

@@ -1,17 +1,14 @@
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils.text import slugify
 
 from agents.models import Runner
 from orgs.actors import Actor
 from orgs.errors import MesaError
 from orgs.models import Org
-from web.bootstrap import org_bootstrap
+from web.bootstrap import default_repo_path, org_bootstrap
 from web.org_templates import template_list
 
 
@@ -48,9 +45,7 @@ class Command(BaseCommand):
             return
         repo = ""
         if not options["in_place"] and not options["workdir"]:
-            root = Path(settings.MESA_REPOS_DIR)
-            root = root if root.is_absolute() else Path(settings.BASE_DIR) / root
-            repo = options["repo"] or str(root / (slugify(options["org"]) or options["org"]))
+            repo = options["repo"] or default_repo_path(options["org"])
         try:
             result = org_bootstrap(
                 actor=Actor.system("bootstrap"),
