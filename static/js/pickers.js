@@ -227,10 +227,13 @@
     return item || null;
   }
   Mesa.picker.focusedItem = focusedItem;
+  var pendingG = 0; // "G then A" goes to the agents (mesa.js), it does not open the assignee picker
   window.addEventListener("keydown", function (e) {
     if (e.metaKey || e.ctrlKey || e.altKey || e.isComposing || pop || typing(e.target) || document.querySelector("dialog[open]")) return;
     var letter = e.key.length === 1 ? e.key.toLowerCase() : "";
-    if (!KINDS[letter]) return;
+    var afterG = pendingG && Date.now() - pendingG < 1500;
+    pendingG = letter === "g" && !afterG ? Date.now() : 0;
+    if (!KINDS[letter] || afterG) return;
     var field = document.querySelector("[data-picker-key='" + letter + "']");
     var item = field ? null : focusedItem();
     if (!field && !(item && Mesa.bulk)) return;
