@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import lru_cache
 from html import escape as _e
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from django.db.models import Count, F, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
@@ -25,12 +25,14 @@ from django.utils.safestring import SafeString, mark_safe
 
 from issues.formatting import ago, priority_icon, status_icon
 from issues.lifecycle import allowed_moves
-from issues.models import TERMINAL_STATUSES, Issue, IssueType, Label, Priority, Status
+from issues.models import OPEN_STATUSES, TERMINAL_STATUSES, Issue, IssueType, Label, Priority, Status
 from orgs.models import Org
 from orgs.numbers import whole_number
 
 FILTER_KEYS: tuple[str, ...] = ("assignee", "label", "priority", "type", "block", "q", "status")
 GROUPINGS: tuple[str, ...] = ("status", "assignee", "priority", "type", "none")
+# How cards are ordered within a group: "manual" (dragged positions first, then priority) is the default.
+ORDERINGS: tuple[str, ...] = ("manual", "priority", "updated", "created")
 # Terminal columns are shown on the board only when they hold something.
 OPTIONAL_COLUMNS: frozenset[str] = frozenset({Status.WONT_DO, Status.CANCELLED})
 _TYPE_LABELS: dict[str, str] = {value: str(label) for value, label in IssueType.choices}
@@ -76,37 +78,80 @@ class Group:
         return max(0, self.count - len(self.issues))
 
 
-def parse_filters(params: QueryDict) -> dict[str, str]:
-    return {k: params.get(k, "").strip() for k in FILTER_KEYS if params.get(k, "").strip()}
+# Filters that take several values (``?status=todo&status=in_progress``): an issue matches any of them.
+MULTI_KEYS: tuple[str, ...] = ("assignee", "label", "priority", "type", "block", "status")
+MAX_FILTER_VALUES = 50
+
+Filters = dict[str, list[str]]
 
 
-def filtered_issues(org: Org, filters: dict[str, str]) -> QuerySet[Issue]:
+def parse_filters(params: QueryDict) -> Filters:
+    """The board filters in ``params``: each key with its non-empty values, in order, without repeats.
+
+    ``q`` (free text) keeps one value; the others keep up to ``MAX_FILTER_VALUES``.
+    """
+    out: Filters = {}
+    for key in FILTER_KEYS:
+        values: list[str] = []
+        for raw in params.getlist(key)[: 1 if key == "q" else MAX_FILTER_VALUES]:
+            value = raw.strip()
+            if value and value not in values:
+                values.append(value)
+        if values:
+            out[key] = values
+    return out
+
+
+def filters_query(filters: Filters, *, without: Iterable[str] = ()) -> str:
+    """``filters`` as a query string (``status=todo&status=done``), leaving out the keys in ``without``."""
+    pairs = [(k, v) for k, values in filters.items() if k not in without for v in values]
+    return urlencode(pairs)
+
+
+def _with_none(values: list[str], none_q: Q, some: Q) -> Q:
+    """``none_q`` if "none" is among ``values``, OR'ed with ``some`` when other values are given too."""
+    parts = Q(pk__in=[])
+    if "none" in values:
+        parts |= none_q
+    return parts | some
+
+
+def filtered_issues(org: Org, filters: Filters) -> QuerySet[Issue]:
+    """The issues of ``org`` that match every filter key (any of the values given for a key)."""
     qs = Issue.objects.filter(org=org, archived_at__isnull=True)  # archived issues: issues/archived/
-    assignee = filters.get("assignee")
-    if assignee == "none":
-        qs = qs.filter(assignee__isnull=True)
-    elif assignee:
-        qs = qs.filter(assignee__slug=assignee)
-    if filters.get("label"):
-        qs = qs.filter(labels__name=filters["label"])
-    priority = whole_number(filters.get("priority"), maximum=4)
-    if priority is not None:
-        qs = qs.filter(priority=priority)
+    assignees = filters.get("assignee")
+    if assignees:
+        slugs = [a for a in assignees if a != "none"]
+        qs = qs.filter(_with_none(assignees, Q(assignee__isnull=True), Q(assignee__slug__in=slugs)))
+    names = filters.get("label")
+    if names:
+        # A subquery, not a join: an issue with two of the chosen labels is still one card.
+        through = Issue.labels.through.objects.filter(label__org=org, label__name__in=names)
+        qs = qs.filter(pk__in=Subquery(through.values("issue_id")))
+    if filters.get("priority"):
+        priorities = [p for p in (whole_number(v, maximum=4) for v in filters["priority"]) if p is not None]
+        qs = qs.filter(priority__in=priorities)
     if filters.get("type"):
-        qs = qs.filter(type=filters["type"])
-    block = filters.get("block")
-    if block == "none":
-        qs = qs.filter(work_block__isnull=True)
-    elif block and whole_number(block, minimum=1) is not None:
-        qs = qs.filter(work_block_id=whole_number(block, minimum=1))
-    if filters.get("status") == "open":
-        qs = qs.exclude(status__in=TERMINAL_STATUSES)
-    elif filters.get("status"):
-        qs = qs.filter(status=filters["status"])
-    text = filters.get("q")
+        qs = qs.filter(type__in=filters["type"])
+    blocks = filters.get("block")
+    if blocks:
+        ids = [b for b in (whole_number(v, minimum=1) for v in blocks) if b is not None]
+        qs = qs.filter(_with_none(blocks, Q(work_block__isnull=True), Q(work_block_id__in=ids)))
+    statuses = filters.get("status")
+    if statuses:
+        qs = qs.filter(status__in=_statuses(statuses))
+    text = (filters.get("q") or [""])[0]
     if text:
         qs = qs.filter(Q(title__icontains=text) | Q(key__iexact=text) | Q(description__icontains=text))
     return qs
+
+
+def _statuses(values: list[str]) -> set[str]:
+    """The statuses ``values`` name ("open" stands for every non-terminal one)."""
+    chosen = {v for v in values if v in Status.values}
+    if "open" in values:
+        chosen |= set(OPEN_STATUSES)
+    return chosen
 
 
 def _group_field(grouping: str) -> str | None:
@@ -121,6 +166,7 @@ def _cards(
     labels: dict[int, Label],
     *,
     indexed: bool = True,
+    order: str = "manual",
 ) -> list[Card]:
     """At most ``limit`` issues per group value, best first, with assignee, labels and sub-issue progress.
 
@@ -130,7 +176,7 @@ def _cards(
     labels and sub-issue counts are fetched for the chosen cards alone.
     """
     # A column's manually ordered cards first (issues.ordering), then by priority and recency.
-    ordering = [F("board_position").asc(nulls_last=True), F("priority").desc(), F("updated_at").desc(), F("id").desc()]
+    ordering = _ordering(order)
     if group_field is None:
         chosen = Q(pk__in=list(qs.order_by(*ordering).values_list("id", flat=True)[:limit]))
     elif group_field == "status" and indexed:
@@ -161,8 +207,26 @@ def _cards(
     return cards
 
 
+def _ordering(order: str) -> list[Any]:
+    tail = [F("updated_at").desc(), F("id").desc()]
+    if order == "priority":
+        return [F("priority").desc(), *tail]
+    if order == "updated":
+        return tail
+    if order == "created":
+        return [F("created_at").desc(), F("id").desc()]
+    return [F("board_position").asc(nulls_last=True), F("priority").desc(), *tail]
+
+
 def grouped(
-    org: Org, filters: dict[str, str], *, grouping: str, limit: int, agents: list[Any], labels: list[Label]
+    org: Org,
+    filters: Filters,
+    *,
+    grouping: str,
+    limit: int,
+    agents: list[Any],
+    labels: list[Label],
+    order: str = "manual",
 ) -> list[Group]:
     """Issues of ``org`` matching ``filters`` in groups (status columns by default), each capped at ``limit``."""
     qs = filtered_issues(org, filters)
@@ -172,18 +236,27 @@ def grouped(
     gf = _group_field(grouping)
     if gf is None:
         total = qs.count()
-        return [Group(value="all", label="All issues", count=total, issues=_cards(qs, None, (), limit, labels_by_id))]
+        return [
+            Group(
+                value="all",
+                label="All issues",
+                count=total,
+                issues=_cards(qs, None, (), limit, labels_by_id, order=order),
+            )
+        ]
     counts = {row[gf]: row["n"] for row in qs.order_by().values(gf).annotate(n=Count("id", distinct=True))}
     # A text search must read every row anyway: one windowed scan beats eight index walks.
-    cards = _cards(qs, gf, [v for v, n in counts.items() if n], limit, labels_by_id, indexed="q" not in filters)
+    # The index serves the manual order alone; other orders take the windowed pass.
+    indexed = "q" not in filters and order not in ORDERINGS[1:]
+    values = [v for v, n in counts.items() if n]
+    cards = _cards(qs, gf, values, limit, labels_by_id, indexed=indexed, order=order)
     options: list[tuple[Any, str]]
     if grouping == "status":
         options = [(s.value, s.label) for s in Status]
         options = [(v, lab) for v, lab in options if v not in OPTIONAL_COLUMNS or counts.get(v)]
-        if filters.get("status") and filters["status"] != "open":
-            options = [(v, lab) for v, lab in options if v == filters["status"]]
-        elif filters.get("status") == "open":
-            options = [(v, lab) for v, lab in options if v not in TERMINAL_STATUSES]
+        if filters.get("status"):
+            shown = _statuses(filters["status"])
+            options = [(v, lab) for v, lab in options if v in shown]
     elif grouping == "priority":
         options = [(p.value, p.label) for p in sorted(Priority, key=lambda p: -p.value if p.value else -99)]
     elif grouping == "type":
@@ -295,7 +368,8 @@ def rows_html(issues: Iterable[Card]) -> SafeString:
         key = _e(issue.key)
         assignee = _e(issue.assignee_name or "")
         out.append(
-            f'<a class="list-row" data-nav-item href="{detail_head}{_path_key(issue.key)}{detail_tail}">'
+            f'<a class="list-row" data-nav-item data-key="{key}" data-status="{_e(issue.status)}" '
+            f'href="{detail_head}{_path_key(issue.key)}{detail_tail}">'
             f"{status_icon(issue.status)}"
             f'<span class="key">{key}</span>{priority_icon(issue.priority)}'
             f'<span class="title">{_e(issue.title)} {_sub_html(issue)}</span>'
@@ -314,3 +388,43 @@ def _moves(status: str) -> tuple[tuple[str, str], ...]:
 @lru_cache(maxsize=32)
 def _move_options(status: str) -> str:
     return "".join(f'<option value="{_e(s)}">→ {_e(label)}</option>' for s, label in _moves(status))
+
+
+@dataclass(slots=True)
+class FilterMenu:
+    """One toolbar filter: its query key, its title, and each option as (value, label, chosen)."""
+
+    name: str
+    title: str
+    options: list[tuple[str, str, bool]]
+    multi: bool = True
+
+    @property
+    def summary(self) -> str:
+        """What the closed filter says: "Status", "Status: Todo", or "Status: 3"."""
+        chosen = [label for _, label, on in self.options if on]
+        if not chosen:
+            return self.title
+        return f"{self.title}: {chosen[0]}" if len(chosen) == 1 else f"{self.title}: {len(chosen)}"
+
+
+def filter_menus(filters: Filters, *, agents: list[Any], labels: list[Label], blocks: list[Any]) -> list[FilterMenu]:
+    """The toolbar's multi-select filters, in order, with the values ``filters`` chose marked."""
+
+    def menu(name: str, title: str, options: Iterable[tuple[Any, Any]]) -> FilterMenu:
+        chosen = set(filters.get(name, ()))
+        return FilterMenu(name, title, [(str(v), str(lab), str(v) in chosen) for v, lab in options])
+
+    return [
+        menu("status", "Status", [("open", "Open (not closed)"), *Status.choices]),
+        menu("assignee", "Assignee", [("none", "Unassigned"), *((a.slug, a.name) for a in agents)]),
+        menu("label", "Label", ((lab.name, lab.name) for lab in labels)),
+        menu("priority", "Priority", sorted(Priority.choices, key=lambda c: -c[0])),
+        menu("type", "Type", IssueType.choices),
+        menu("block", "Work block", [("none", "No work block"), *((b.pk, b.title) for b in blocks)]),
+    ]
+
+
+def choice_menu(name: str, title: str, choices: Iterable[str], current: str) -> FilterMenu:
+    """A one-of toolbar menu (grouping, ordering) in the same popover as the filters."""
+    return FilterMenu(name, title, [(c, c, c == current) for c in choices], multi=False)

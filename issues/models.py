@@ -197,3 +197,29 @@ class IssueStage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.issue_id} stage {self.number}: {self.title}"
+
+
+class SavedView(models.Model):
+    """A named board / list query (filters, grouping, ordering, display) of one person in one org.
+
+    ``owner`` says whose it is: ``user:<id>`` for a logged-in user, ``local`` for the person at
+    the machine in trusted local mode (``user`` is then empty). Nobody else lists or deletes it.
+    """
+
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="saved_views")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    owner = models.CharField(max_length=40)
+    name = models.CharField(max_length=60)
+    query = models.CharField(max_length=2000, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "owner", "name"], name="saved_view_unique_name_per_owner"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner}: {self.name}"

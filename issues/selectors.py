@@ -9,9 +9,10 @@ from django.db.models import Q
 
 from agents.models import Agent, AgentStatus
 from agents.selectors import is_ceo
-from issues.models import OPEN_STATUSES, Issue, Label, Status
+from issues.models import OPEN_STATUSES, Issue, Label, SavedView, Status
+from issues.saved_views import view_owner
 from orgs.actors import Actor
-from orgs.errors import NotFound
+from orgs.errors import Forbidden, NotFound
 from orgs.models import Org
 
 
@@ -125,3 +126,24 @@ def label_get(*, org: Org, label_id: object) -> Label:
     if label is None:
         raise NotFound("There is no such label.")
     return label
+
+
+def saved_views_for(*, actor: Actor, org: Org) -> list[SavedView]:
+    """``actor``'s saved views in ``org`` (none for actors without views: agents, API keys)."""
+    try:
+        owner = view_owner(actor)
+    except Forbidden:
+        return []
+    return list(SavedView.objects.filter(org=org, owner=owner).only("id", "name", "query"))
+
+
+def saved_view_get_for(*, actor: Actor, org: Org, pk: int) -> SavedView:
+    """``actor``'s own saved view ``pk`` in ``org``, else NotFound (another person's or org's is not disclosed)."""
+    try:
+        owner = view_owner(actor)
+    except Forbidden as exc:
+        raise NotFound("There is no such saved view.") from exc
+    view = SavedView.objects.filter(org=org, owner=owner, pk=pk).first()
+    if view is None:
+        raise NotFound("There is no such saved view.")
+    return view

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -20,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from agents.selectors import agent_ref
 from approvals.models import Approval
 from blocks.models import WorkBlock, WorkBlockStatus
-from issues.board import GROUPINGS, grouped, parse_filters
+from issues.board import GROUPINGS, ORDERINGS, choice_menu, filter_menus, filters_query, grouped, parse_filters
 from issues.lifecycle import allowed_moves
 from issues.linter import LintWarning, acceptance_warnings
 from issues.models import Comment, Issue, IssueRelation, IssueType, Label, Priority, Status
@@ -51,35 +52,51 @@ def _limit(request: HtmxHttpRequest) -> int:
     return min(MAX_LIMIT, value) if value is not None else default
 
 
-def _board_context(request: HtmxHttpRequest, org: Org) -> dict[str, Any]:
+def board_context(request: HtmxHttpRequest, org: Org) -> dict[str, Any]:
     view = request.GET.get("view") or request.COOKIES.get(VIEW_COOKIE) or "board"
     view = view if view in {"board", "list"} else "board"
     grouping = request.GET.get("group", "status")
     grouping = grouping if grouping in GROUPINGS else "status"
     if view == "board":
         grouping = "status"
+    order = request.GET.get("order", "manual")
+    order = order if order in ORDERINGS else "manual"
     filters = parse_filters(request.GET)
     agents = org_agents(request)
     labels = list(Label.objects.filter(org=org, archived_at__isnull=True).only("id", "name", "color"))
-    groups = grouped(org, filters, grouping=grouping, limit=_limit(request), agents=agents, labels=labels)
+    groups = grouped(org, filters, grouping=grouping, limit=_limit(request), agents=agents, labels=labels, order=order)
+    blocks = list(
+        WorkBlock.objects.filter(org=org)
+        .exclude(status__in=[WorkBlockStatus.SHIPPED, WorkBlockStatus.CANCELLED])
+        .only("id", "title", "status")
+    )
+    # What the toolbar links keep: the filters, the grouping and the ordering (not the view: each tab sets it).
+    keep = [("group", grouping)] if view == "list" and grouping != "status" else []
+    keep += [("order", order)] if order != "manual" else []
+    filter_query = "&".join(q for q in (filters_query(filters), urlencode(keep)) if q)
     return {
         "view": view,
         "grouping": grouping,
         "groupings": GROUPINGS,
+        "order": order,
         "groups": groups,
         "filters": filters,
+        "filter_query": filter_query,
+        "column_query": "&".join(q for q in (filters_query(filters, without=("status",)), urlencode(keep)) if q),
+        "filter_menus": filter_menus(filters, agents=agents, labels=labels, blocks=blocks),
+        "group_menu": choice_menu("group", "Group", GROUPINGS, grouping),
+        "order_menu": choice_menu("order", "Order", ORDERINGS, order),
         "agents": agents,
         "labels": labels,
-        "blocks": list(
-            WorkBlock.objects.filter(org=org)
-            .exclude(status__in=[WorkBlockStatus.SHIPPED, WorkBlockStatus.CANCELLED])
-            .only("id", "title", "status")
-        ),
-        "statuses": Status.choices,
-        "priorities": Priority.choices,
-        "types": IssueType.choices,
-        "moves": {s: allowed_moves(s) for s in Status.values},
-        "status_labels": dict(Status.choices),
+        "blocks": blocks,
+        "picker_data": {
+            "moves": {s: list(allowed_moves(s)) for s in Status.values},
+            "statuses": [[v, str(lab)] for v, lab in Status.choices],
+            "agents": [[a.slug, a.name] for a in agents],
+            "labels": [[lab.name, lab.color] for lab in labels],
+            "priorities": [[str(v), str(lab)] for v, lab in sorted(Priority.choices, key=lambda c: -c[0])],
+            "blocks": [[str(b.pk), b.title] for b in blocks],
+        },
         "total": sum(g.count for g in groups),
     }
 
@@ -88,8 +105,10 @@ def _board_context(request: HtmxHttpRequest, org: Org) -> dict[str, Any]:
 def board(request: HtmxHttpRequest) -> HttpResponse:
     """The issues of the org as a kanban (columns by status) or a grouped list; htmx gets just the columns."""
     org = require_org(request)
-    ctx = _board_context(request, org)
-    template = "issues/partials/board_columns.html" if request.htmx else "issues/board.html"
+    ctx = board_context(request, org)
+    # A history restore (back / forward past htmx's cache) needs the whole page, toolbar included.
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "issues/partials/board_columns.html" if partial else "issues/board.html"
     response = render(request, template, ctx)
     if request.GET.get("view") in {"board", "list"}:
         response.set_cookie(VIEW_COOKIE, request.GET["view"], max_age=365 * 86400, samesite="Lax")
@@ -122,7 +141,7 @@ def move(request: HtmxHttpRequest, key: str) -> HttpResponse:
     except MesaError as exc:
         return fail(request, exc, back=back_url(request, board_url))
     if request.htmx:
-        return render(request, "issues/partials/board_columns.html", _board_context(request, org))
+        return render(request, "issues/partials/board_columns.html", board_context(request, org))
     return HttpResponseRedirect(back_url(request, board_url))
 
 
@@ -142,7 +161,7 @@ def reorder(request: HtmxHttpRequest) -> HttpResponse:
     except MesaError as exc:
         return fail(request, exc, back=back_url(request, board_url))
     if request.htmx:
-        return render(request, "issues/partials/board_columns.html", _board_context(request, org))
+        return render(request, "issues/partials/board_columns.html", board_context(request, org))
     return HttpResponseRedirect(back_url(request, board_url))
 
 

@@ -23,6 +23,8 @@ from django_htmx.middleware import HtmxDetails
 
 from agents.models import Agent, AgentStatus
 from approvals.models import Approval, ApprovalStatus
+from issues.models import SavedView
+from issues.selectors import saved_views_for
 from orgs.actors import Actor
 from orgs.errors import Forbidden, MesaError, NotFound
 from orgs.models import Org, OrgRole
@@ -213,9 +215,15 @@ def context(request: HttpRequest) -> dict[str, Any]:
     def pending_approvals() -> int:
         return Approval.objects.filter(org=org, status=ApprovalStatus.PENDING).count() if org else 0
 
+    @functools.cache
+    def saved_views() -> list[SavedView]:
+        # The visitor's own saved board views: the sidebar lists them under Issues, the board's toolbar too.
+        return saved_views_for(actor=human_actor(request), org=org) if org else []
+
     return {
         "org": org,
         "orgs": orgs,
+        "saved_views": saved_views,
         "pending_approvals": pending_approvals,
         "trusted_local": settings.MESA_TRUSTED_LOCAL,
         "may_act": lambda: may_act(request),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from django.template import Context, Template
 from django.test import RequestFactory
 from django.urls import reverse, set_script_prefix
@@ -13,7 +14,7 @@ from django.utils.html import escape
 
 from issues.board import GROUPINGS, Card, grouped
 from issues.models import Issue, Label, Status
-from tests.factories import make_agent, make_issue, make_label
+from tests.factories import make_agent, make_issue, make_issues_bulk, make_label, make_work_block
 
 FAST_CARDS = Template("{% load mesa_tags %}{% board_cards cards %}")
 TEMPLATE_CARDS = Template('{% for issue in cards %}{% include "issues/partials/card.html" %}{% endfor %}')
@@ -84,4 +85,72 @@ def test_it_quotes_an_unusual_key_in_card_urls_as_reverse_does() -> None:
 
 def test_it_offers_every_grouping_of_the_list_view(client: Any, org: Any) -> None:
     body = client.get("/issues/?view=list").content.decode()
-    assert re.findall(r'<option value="(\w+)"[^>]*>Group: ', body) == list(GROUPINGS)
+    assert re.findall(r'type="radio" name="group" value="(\w+)"', body) == list(GROUPINGS)
+
+
+def test_it_filters_by_several_values_of_each_key(client: Any, org: Any) -> None:
+    builder, writer = make_agent(org, slug="builder"), make_agent(org, slug="writer")
+    block = make_work_block(org, title="Sprint")
+    make_label(org, name="ui")
+    make_label(org, name="api")
+    both = make_issue(org, title="Both labels", assignee=builder, priority=4, labels=["ui", "api"], work_block=block)
+    writer_bug = make_issue(org, title="Writer bug", assignee=writer, priority=1, type="bug")
+    nobody = make_issue(org, title="Nobody", priority=2, type="docs")
+    Issue.objects.filter(pk=writer_bug.pk).update(status=Status.IN_PROGRESS)
+    Issue.objects.filter(pk=nobody.pk).update(status=Status.DONE)
+
+    def shown(query: str) -> set[str]:
+        keys = re.findall(r'data-key="(ACME-\d+)"', client.get(f"/issues/?view=list&{query}").content.decode())
+        assert len(keys) == len(set(keys)), f"a row twice for {query}"
+        return set(keys)
+
+    assert shown("assignee=builder&assignee=none") == {both.key, nobody.key}
+    assert shown("label=ui&label=api") == {both.key}  # one row although two labels match
+    assert shown("priority=4&priority=1") == {both.key, writer_bug.key}
+    assert shown("type=bug&type=docs") == {writer_bug.key, nobody.key}
+    assert shown(f"block={block.pk}&block=none") == {both.key, writer_bug.key, nobody.key}
+    assert shown("block=none") == {writer_bug.key, nobody.key}
+    assert shown("status=todo&status=in_progress") == {both.key, writer_bug.key}
+    assert shown("status=open&status=done") == {both.key, writer_bug.key, nobody.key}
+    assert shown("status=todo&status=in_progress&assignee=writer") == {writer_bug.key}
+    # The board shows just the chosen columns.
+    body = client.get("/issues/?view=board&status=todo&status=done").content.decode()
+    assert re.findall(r'<section class="column" data-status="(\w+)"', body) == ["todo", "done"]
+
+
+def test_it_keeps_the_toolbar_menus_and_links_in_step_with_the_filters(client: Any, org: Any) -> None:
+    make_label(org, name="ui")
+    body = client.get("/issues/?status=todo&status=blocked&label=ui&view=board").content.decode()
+    assert re.findall(r'name="status" value="(\w+)" checked', body) == ["todo", "blocked"]
+    assert ">Status: 2</summary>" in body and ">Label: ui</summary>" in body
+    assert 'href="?label=ui&amp;status=todo&amp;status=blocked&amp;view=list"' in body
+
+
+@pytest.mark.parametrize("values", [1, 6])
+def test_it_reads_a_multi_filtered_board_in_the_same_number_of_queries(
+    client: Any, org: Any, django_assert_max_num_queries: Any, values: int
+) -> None:
+    agents = [make_agent(org, slug=f"agent-{i}") for i in range(6)]
+    for i in range(6):
+        make_label(org, name=f"l{i}")
+    make_issues_bulk(org, 300, assignee=agents[0])
+    query = "&".join(
+        f"status={s}&assignee=agent-{i}&label=l{i}&priority={i % 5}&type=task&block=none"
+        for i, s in zip(range(values), Status.values, strict=False)
+    )
+    for view in ("board", "list&group=assignee"):
+        with django_assert_max_num_queries(12):
+            response = client.get(f"/issues/?view={view}&{query}")
+        assert response.status_code == 200
+
+
+def test_it_orders_cards_as_asked(client: Any, org: Any) -> None:
+    old = make_issue(org, title="Old urgent", priority=4)
+    new = make_issue(org, title="New low", priority=1)
+
+    def keys(order: str) -> list[str]:
+        body = client.get(f"/issues/?view=list&group=none&order={order}").content.decode()
+        return re.findall(r'data-key="(ACME-\d+)"', body)
+
+    assert keys("priority") == [old.key, new.key]
+    assert keys("created") == [new.key, old.key]

@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+from issues.bulk import issues_bulk_set_priority
 from issues.ordering import issues_reorder
 from orgs.errors import InvalidInput
 from tests.factories import SYSTEM, make_issue, make_org, make_user
@@ -39,3 +40,21 @@ def test_it_refuses_keys_of_another_column_or_org(org: Any) -> None:
         issues_reorder(actor=SYSTEM, org=org, status="in_progress", keys=[mine.key], moved=mine.key)
     theirs.refresh_from_db()
     assert theirs.board_position is None
+
+
+def test_it_keeps_the_manual_order_under_filters_and_bulk_changes(client: Any, org: Any) -> None:
+    a, b, c = (
+        make_issue(org, title=t, priority=p, type=k) for t, p, k in (("A", 1, "bug"), ("B", 4, "bug"), ("C", 2, "docs"))
+    )
+    # The board filtered to bugs and docs (multi-select); the drop names the column's visible cards.
+    response = client.post(
+        "/issues/reorder?type=bug&type=docs&status=todo&status=in_progress",
+        {"status": "todo", "keys": f"{c.key},{a.key},{b.key}", "moved": c.key},
+        **HTMX,
+    )
+    body = response.content.decode()
+    assert response.status_code == 200 and body.count('<section class="column"') == 2  # the filter kept
+    assert column(client) == [c.key, a.key, b.key]
+    # A bulk priority change leaves the dragged order alone.
+    issues_bulk_set_priority(actor=SYSTEM, org=org, keys=[a.key, b.key, c.key], priority=0)
+    assert column(client) == [c.key, a.key, b.key]
