@@ -30,7 +30,7 @@ def test_it_archives_an_issue_off_the_board_and_restores_it_as_it_was(org: Any) 
     kept = make_issue(org, title="Flaky logout")
     issue_archive(actor=BOARD, issue=issue)
     assert list(filtered_issues(org, {})) == [kept]
-    assert list(filtered_issues(org, {"q": "Flaky"})) == [kept]
+    assert list(filtered_issues(org, {"q": ["Flaky"]})) == [kept]
     assert issues_archived(org=org) == [issue]
     assert Activity.objects.filter(org=org, verb="archived", object_id=issue.key).exists()
     assert Event.objects.filter(org=org, type="issue_deleted", data__key=issue.key).exists()

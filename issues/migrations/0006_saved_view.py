@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('issues', '0004_issue_stages'),
+        ('issues', '0005_issue_archived'),
         ('orgs', '0002_membership'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
