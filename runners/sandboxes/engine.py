@@ -17,6 +17,9 @@ from django.conf import settings
 
 _SOCKETS = ("/var/run/docker.sock", "/run/podman/podman.sock")
 PING_TIMEOUT_S = 3
+# doctor and Settings › Runners ask once and list every image: a podman busy building answers slowly, and a
+# short timeout there would report a working engine as missing.
+INFO_TIMEOUT_S = 20
 _CACHE_S = 10.0
 _cache: dict[str, tuple[float, bool, list[str]]] = {}
 
@@ -64,7 +67,7 @@ def engine_info() -> EngineInfo:
         info.error = "no engine: DOCKER_HOST is not set and no Docker or podman socket was found"
         return info
     try:
-        client = docker_client(timeout=PING_TIMEOUT_S)
+        client = docker_client(timeout=INFO_TIMEOUT_S)
         version = client.version()
         components = version.get("Components") or [{}]
         info.kind = str(components[0].get("Name") or version.get("Platform", {}).get("Name") or "engine")
