@@ -149,7 +149,7 @@ class _Waker:
 
     def wait(self, timeout: float) -> bool:
         fd = self.external.fileno()
-        readable, _, _ = select.select([self._r, fd] if fd >= 0 else [self._r], [], [], timeout)
+        readable, _, _ = select.select([self._r.fileno(), fd] if fd >= 0 else [self._r.fileno()], [], [], timeout)
         return bool(readable)
 
     def clear(self) -> None:

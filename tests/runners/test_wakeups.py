@@ -59,7 +59,7 @@ print(json.dumps({"variant": variant_name(), "status": run.status if run else No
 
 
 def _woken(url: str, tmp_path: Path, **env: str) -> Any:
-    scratch = {
+    scratch: dict[str, Any] = {
         "MESA_WORKSPACES_DIR": str(tmp_path / "workspaces"),
         "MESA_WORKTREES_DIR": str(tmp_path / "worktrees"),
         **env,

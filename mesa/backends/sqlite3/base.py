@@ -41,7 +41,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if self._write_held is None and lock.acquire(timeout=timeout):
             self._write_held = lock
         try:
-            super()._start_transaction_under_autocommit()
+            super()._start_transaction_under_autocommit()  # type: ignore[misc]  # private in Django, absent from the stubs
         except BaseException:
             self._release_write()
             raise
@@ -53,18 +53,18 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def _commit(self) -> None:
         try:
-            super()._commit()
+            super()._commit()  # type: ignore[misc]  # private in Django, absent from the stubs
         finally:
             self._release_write()
 
     def _rollback(self) -> None:
         try:
-            super()._rollback()
+            super()._rollback()  # type: ignore[misc]  # private in Django, absent from the stubs
         finally:
             self._release_write()
 
     def _close(self) -> None:
         try:
-            super()._close()
+            super()._close()  # type: ignore[misc]  # private in Django, absent from the stubs
         finally:
             self._release_write()
