@@ -128,3 +128,49 @@ def test_it_keeps_the_run_limits_across_processes_on_postgres() -> None:
     peaks = [peak for out in outs for peak in out["peaks"]]
     assert max(total for total, _ in peaks) <= 2
     assert max(mine for _, mine in peaks) <= 1
+
+
+# Event 1 (an assignment in org A) is inserted first but commits last; event 2 (org B) commits in between
+# and is read by the scheduler first. The cursor must stop before event 1, so it is dispatched once it lands.
+OUT_OF_ORDER = """
+import json, threading
+from django.db import connection, transaction
+from agents.services import agent_create
+from issues.services import issue_create
+from orgs.actors import Actor
+from orgs.services import org_create
+from runners.dispatch import dispatch_claimed_events
+from runners.models import Run
+actor = Actor.system("pg-test")
+orgs = [org_create(actor=actor, name=f"Org {p}", slug=f"org-{p.lower()}", issue_prefix=p) for p in ("A", "B")]
+agents = [agent_create(actor=actor, org=org, slug="noop", runner="noop") for org in orgs]
+dispatch_claimed_events()  # the set-up's events are behind the cursor
+inserted, go, keys = threading.Event(), threading.Event(), {}
+def slow_writer():
+    try:
+        with transaction.atomic():
+            keys["a"] = issue_create(actor=actor, org=orgs[0], title="Late commit", assignee=agents[0]).key
+            inserted.set()
+            go.wait(30)
+    finally:
+        connection.close()
+writer = threading.Thread(target=slow_writer)
+writer.start()
+inserted.wait(30)
+keys["b"] = issue_create(actor=actor, org=orgs[1], title="Early commit", assignee=agents[1]).key
+first = [run.issue.key for run in dispatch_claimed_events()[1]]
+go.set()
+writer.join()
+second = [run.issue.key for run in dispatch_claimed_events()[1]]
+queued = sorted(Run.objects.values_list("issue__key", flat=True))
+print(json.dumps({"keys": keys, "first": first, "second": second, "queued": queued}))
+"""
+
+
+def test_it_dispatches_an_event_committed_out_of_id_order_on_postgres() -> None:
+    with pg_database() as url:
+        out = run_mesa_script(url, OUT_OF_ORDER)
+    keys = out["keys"]
+    assert out["first"] == []  # the cursor waited at the event still being committed
+    assert sorted(out["second"]) == sorted([keys["a"], keys["b"]])
+    assert out["queued"] == sorted([keys["a"], keys["b"]])  # nothing lost
