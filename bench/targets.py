@@ -34,6 +34,8 @@ FIGURES: list[tuple[str, tuple[str | int, ...], str, float, str]] = [
         30,
         "wake queue / heartbeat",
     ),
+    ("board page, 10,000 issues, p50 (ms)", ("ui", "10000_issues", "board", "p50_ms"), "<=", 30, "—"),
+    ("board page, 10,000 issues, queries", ("ui", "10000_issues", "board", "queries"), "<=", 12, "—"),
     (
         "SSE update by another process → client, most clients, p95 (ms)",
         ("sse", "sse_latency", -1, "p95_ms"),
