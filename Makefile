@@ -7,7 +7,7 @@ RUN_STAMP := $(VENV)/.run-$(HASH)
 DEV_STAMP := $(VENV)/.dev-$(HASH)
 export PATH := $(CURDIR)/.tools/npm/node_modules/.bin:$(PATH)
 
-.PHONY: run test lint unit browser-deps container-deps cli-deps test-cli bench images clean
+.PHONY: run test lint unit browser-deps container-deps cli-deps test-cli bench bench-scale images clean
 
 $(RUN_STAMP):
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -65,6 +65,11 @@ images:
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench
+
+# The scale-mode soak on PostgreSQL (+ Redis when it answers): 2 web workers, 3 schedulers, RUNS noop runs.
+RUNS ?= 1000
+bench-scale: $(DEV_STAMP)
+	$(BIN)/python -m bench --scale --runs $(RUNS)
 
 clean:
 	rm -rf $(VENV) .tools .test-mesa.db*

@@ -5,9 +5,10 @@ plus 50 racing agents, keys minted through the services), starts
 ``python -m daphne mesa.asgi:application`` on a free port, then measures with
 plain ``http.client`` keep-alive connections:
 
-- p50/p99 of ``GET /inbox``, ``GET /issues/{key}``, ``POST /issues/{key}/comments``
-  and ``GET /issues?limit=500`` with one client;
-- ``GET /issues/{key}`` with 10 concurrent clients (requests per second);
+- p50/p99 of ``GET /inbox``, ``GET /issues/{key}``, ``POST /issues/{key}/comments``,
+  ``GET /issues?limit=50`` (varied offsets) and ``GET /issues?limit=500`` with one client;
+- ``GET /issues/{key}`` and ``POST /issues/{key}/comments`` with 10 concurrent clients
+  (requests per second, p50/p99/max);
 - the checkout race: 50 clients (one agent each) try to check out the same 200
   issues, each in its own random order. Every issue must be won exactly once;
   every other answer must be a 409.
@@ -37,9 +38,10 @@ N_ISSUES = 1000
 N_AGENTS = 20
 N_RACERS = 50
 RACE_ISSUES = 200
-SAMPLES = {"inbox": 300, "issue": 500, "comment": 200, "list500": 40}
+SAMPLES = {"inbox": 300, "issue": 500, "comment": 200, "list50": 200, "list500": 40}
 CONCURRENT_CLIENTS = 10
 CONCURRENT_REQUESTS = 2000
+CONCURRENT_COMMENTS = 1000
 
 SEED = """
 import json, random
@@ -180,23 +182,29 @@ def _series(client: Client, n: int, make: Any) -> dict[str, Any]:
     return {**_ms(times), "errors": errors}
 
 
-def _concurrent_gets(port: int, key: str, issue_keys: list[str]) -> dict[str, Any]:
-    per_client = CONCURRENT_REQUESTS // CONCURRENT_CLIENTS
+def _concurrent(port: int, keys: list[str], method: str, issue_keys: list[str], total: int) -> dict[str, Any]:
+    """``CONCURRENT_CLIENTS`` closed-loop clients (keys cycled): GET one issue, or POST a comment on one."""
+    per_client = total // CONCURRENT_CLIENTS
     times: list[float] = []
     errors = [0]
     lock = threading.Lock()
     barrier = threading.Barrier(CONCURRENT_CLIENTS + 1)
+    ok = 200 if method == "GET" else 201
 
     def worker(seed: int) -> None:
         rng = random.Random(seed)
-        client = Client(port, key)
+        client = Client(port, keys[seed % len(keys)])
         client.request("GET", f"issues/{issue_keys[0]}")
         barrier.wait()
         mine = []
-        for _ in range(per_client):
-            status, _, took = client.request("GET", f"issues/{rng.choice(issue_keys)}")
+        for i in range(per_client):
+            key = rng.choice(issue_keys)
+            if method == "GET":
+                status, _, took = client.request("GET", f"issues/{key}")
+            else:
+                status, _, took = client.request("POST", f"issues/{key}/comments", {"body": f"load {seed}-{i}"})
             mine.append(took)
-            if status != 200:
+            if status != ok:
                 with lock:
                     errors[0] += 1
         with lock:
@@ -215,6 +223,7 @@ def _concurrent_gets(port: int, key: str, issue_keys: list[str]) -> dict[str, An
         "requests": len(times),
         "req_per_s": round(len(times) / elapsed, 1),
         **_ms(times),
+        "max_ms": round(max(times) * 1000, 1) if times else None,
         "errors": errors[0],
     }
 
@@ -325,13 +334,27 @@ def main() -> dict[str, Any]:
                     lambda i: ("POST", f"issues/{rng.choice(browse)}/comments", {"body": f"bench comment {i}"}, 201),
                 ),
             )
+            out["list_50_issues"] = _measured(
+                pid,
+                SAMPLES["list50"],
+                lambda: _series(
+                    board, SAMPLES["list50"], lambda i: ("GET", f"issues?limit=50&offset={(i * 50) % 900}", None, 200)
+                ),
+            )
             out["list_500_issues"] = _measured(
                 pid,
                 SAMPLES["list500"],
                 lambda: _series(board, SAMPLES["list500"], lambda i: ("GET", "issues?limit=500", None, 200)),
             )
             out["get_issue_concurrent"] = _measured(
-                pid, CONCURRENT_REQUESTS, lambda: _concurrent_gets(port, seed["worker"], browse)
+                pid,
+                CONCURRENT_REQUESTS,
+                lambda: _concurrent(port, [seed["worker"]], "GET", browse, CONCURRENT_REQUESTS),
+            )
+            out["post_comment_concurrent"] = _measured(
+                pid,
+                CONCURRENT_COMMENTS,
+                lambda: _concurrent(port, [seed["board"]], "POST", browse, CONCURRENT_COMMENTS),
             )
             out["checkout_race"] = _measured(
                 pid, N_RACERS * RACE_ISSUES, lambda: _race(port, seed["racers"], keys[:RACE_ISSUES])

@@ -105,6 +105,7 @@ def _run(n: int) -> dict[str, Any]:
             DJANGO_SETTINGS_MODULE="mesa.settings",
             DATABASE_URL=f"sqlite:///{Path(tmp) / 'ui.db'}",
             MESA_TRUSTED_LOCAL="1",
+            MESA_LOCAL_LOGIN="0",  # trusted local mode without the one-time login link: pages answer at once
             MESA_ARCHETYPES_DIR=str(Path(tmp) / "archetypes"),
         )
         done = subprocess.run(

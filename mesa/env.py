@@ -69,7 +69,7 @@ def database_config(url: str, base_dir: Path) -> dict[str, Any]:
         # How long a writer waits for the write lock before "database is locked" (the API's 503).
         busy_s = float(os.environ.get("MESA_DB_BUSY_TIMEOUT_S") or 20)
         return {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "mesa.backends.sqlite3",  # Django's, with in-process writers queued (see there)
             "NAME": str(path) if name != ":memory:" else ":memory:",
             "OPTIONS": {
                 # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue

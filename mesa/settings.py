@@ -256,6 +256,10 @@ MESA_PRICES_FILE = env_str("MESA_PRICES_FILE", "")
 MESA_SCHEDULER_POLL_S = float(env_str("MESA_SCHEDULER_POLL_S", "0.25"))
 # Unix datagram socket other processes nudge the scheduler on; empty = next to the SQLite file.
 MESA_SCHEDULER_SOCKET = env_str("MESA_SCHEDULER_SOCKET", "")
+# Wake-ups between processes (runners/wakeups/): "local" (the socket above), "postgres" (LISTEN/NOTIFY) or
+# "redis" (pub/sub); empty picks redis when a Redis URL is set, postgres on PostgreSQL, else local.
+MESA_WAKEUPS = env_str("MESA_WAKEUPS", "")
+MESA_REDIS_URL = env_str("MESA_REDIS_URL", "") or env_str("REDIS_URL", "")
 
 # --- Notifications ---
 # Delivery retries: attempt n waits BACKOFF · 2^(n-1) s (capped) unless the server said Retry-After.

@@ -42,6 +42,7 @@ from runners.backlog import backlog_read
 from runners.block_ready import block_ready_for_event
 from runners.budget import budget_block, budget_remaining
 from runners.channel_terminal import channel_message_to_terminals
+from runners.claims import events_before_gap
 from runners.mentions import mentioned_agents
 from runners.models import Run, RunMode, RunStatus, SchedulerState
 from runners.readiness import agent_problem
@@ -256,19 +257,23 @@ def dispatch_claimed_events(*, limit: int = 1000) -> tuple[int, list[Run]]:
 
     The claim is a conditional update of ``SchedulerState.event_cursor``: of several schedulers on
     one database, exactly one takes each batch, so an event never wakes an agent twice. One that
-    loses the race handles nothing this time and reads the new cursor on its next pass.
+    loses the race handles nothing this time and reads the new cursor on its next pass. On PostgreSQL
+    the cursor never passes an event still being committed (``runners.claims.events_before_gap``).
     """
     cursor = SchedulerState.objects.filter(pk=1).values_list("event_cursor", flat=True).first()
     if cursor is None:
         SchedulerState.objects.get_or_create(pk=1)
         cursor = 0
-    rows = list(Event.objects.filter(id__gt=cursor).order_by("id").values_list("id", "type")[:limit])
+    rows = events_before_gap(
+        list(Event.objects.filter(id__gt=cursor).order_by("id").values_list("id", "type", "created_at")[:limit]),
+        cursor,
+    )
     if not rows:
         return cursor, []
     last = rows[-1][0]
     if not SchedulerState.objects.filter(pk=1, event_cursor=cursor).update(event_cursor=last):
         return cursor, []  # another scheduler took these events
-    return last, _handle([pk for pk, type_ in rows if type_ in WAKE_EVENT_TYPES])
+    return last, _handle([pk for pk, type_, _ in rows if type_ in WAKE_EVENT_TYPES])
 
 
 def dispatch_cursor_start(*, idle_after: timedelta) -> int:

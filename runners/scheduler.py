@@ -55,7 +55,8 @@ from runners.sandboxes.container import remove_leftovers
 from runners.sandboxes.engine import docker_client, engine_answers
 from runners.services import heartbeat_capped, run_claim, run_finish, scheduler_beat, worker_name
 from runners.shipping import ship_poll
-from runners.wake import WAKE_TYPES, WakeSocket
+from runners.wake import WAKE_TYPES
+from runners.wakeups import listen
 from runners.worktrees import worktrees_prune
 
 log = logging.getLogger(__name__)
@@ -133,21 +134,22 @@ def _remove_dead_containers(live_run_ids: set[int]) -> list[str]:
 
 
 class _Waker:
-    """Wakes the loop: from worker threads (``set``) or other processes (the wake socket)."""
+    """Wakes the loop: from worker threads (``set``) or other processes (``runners.wakeups``: a local socket,
+    PostgreSQL LISTEN or Redis pub/sub)."""
 
     def __init__(self) -> None:
         self._r, self._w = socket.socketpair()
         self._r.setblocking(False)
         self._w.setblocking(False)
-        self.external = WakeSocket()
+        self.external = listen()
 
     def set(self) -> None:
         with contextlib.suppress(BlockingIOError, OSError):
             self._w.send(b"!")
 
     def wait(self, timeout: float) -> bool:
-        sockets = [self._r] + ([self.external.sock] if self.external.sock is not None else [])
-        readable, _, _ = select.select(sockets, [], [], timeout)
+        fd = self.external.fileno()
+        readable, _, _ = select.select([self._r.fileno(), fd] if fd >= 0 else [self._r.fileno()], [], [], timeout)
         return bool(readable)
 
     def clear(self) -> None:

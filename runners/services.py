@@ -15,12 +15,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, IntegerField, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from agents.models import Agent, AgentStatus
+from agents.models import Agent
 from agents.services import agent_pause
 from issues.lifecycle import is_allowed, is_terminal
 from issues.models import Issue, Status
@@ -28,6 +26,7 @@ from issues.services import issue_transition, system_comment
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput
 from orgs.events import EventType, event_publish
+from runners.claims import claim_queued_run
 from runners.models import (
     ACTIVE_RUN_STATUSES,
     FAILED_RUN_STATUSES,
@@ -135,26 +134,15 @@ def run_enqueue_one_turn(*, agent: Agent, mode: str, reason: str) -> Run:
     return run
 
 
-def _running_count(**filters: Any) -> Subquery:
-    return Subquery(
-        Run.objects.filter(status=RunStatus.RUNNING, **filters)
-        .order_by()
-        .values("status")
-        .annotate(n=Count("id"))
-        .values("n")[:1],
-        output_field=IntegerField(),
-    )
-
-
 def run_claim(*, worker: str = "", max_runs: int | None = None, per_agent: int | None = None) -> Run | None:
     """Move the oldest startable queued run to ``running`` and return it, or None.
 
     Startable: the scheduler is not paused, the agent is active, fewer than
     ``per_agent`` (``MESA_MAX_RUNS_PER_AGENT``) runs of the agent and fewer than
     ``max_runs`` (``MESA_MAX_RUNS``) runs in total are running. The limits are checked
-    in the same UPDATE statement that claims the row (atomic on SQLite; on Postgres a
-    transaction-scoped advisory lock serialises claimers), so two schedulers can never
-    exceed them together.
+    in the same UPDATE statement that claims the row, so two schedulers can never exceed
+    them together; on PostgreSQL candidates are taken with ``FOR UPDATE SKIP LOCKED``
+    (``runners.claims``: the backend decides).
     """
     max_runs = settings.MESA_MAX_RUNS if max_runs is None else max_runs
     per_agent = settings.MESA_MAX_RUNS_PER_AGENT if per_agent is None else per_agent
@@ -162,46 +150,12 @@ def run_claim(*, worker: str = "", max_runs: int | None = None, per_agent: int |
     if scheduler_paused():
         return None
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(4242)")
-        running_total = Run.objects.filter(status=RunStatus.RUNNING).count()
-        if running_total >= max_runs:
+        pk = claim_queued_run(worker=worker, max_runs=max_runs, per_agent=per_agent)
+        if pk is None:
             return None
-        busy = (
-            Run.objects.filter(status=RunStatus.RUNNING)
-            .values("agent_id")
-            .annotate(n=Count("id"))
-            .filter(n__gte=per_agent)
-            .values("agent_id")
-        )
-        # Two runs never hold one issue's branch at once: a run waits while another runs on its issue.
-        busy_issues = Run.objects.filter(status=RunStatus.RUNNING, issue__isnull=False).values("issue_id")
-        candidates = list(
-            Run.objects.filter(status=RunStatus.QUEUED, agent__status=AgentStatus.ACTIVE)
-            .exclude(issue_id__in=busy_issues)
-            .filter(Q(not_before__isnull=True) | Q(not_before__lte=timezone.now()))
-            .exclude(agent_id__in=busy)
-            .order_by("id")
-            .values_list("pk", "agent_id")[:20]
-        )
-        now = timezone.now()
-        for pk, agent_id in candidates:
-            claimed = (
-                Run.objects.filter(pk=pk, status=RunStatus.QUEUED)
-                .exclude(issue_id__in=busy_issues)
-                .alias(
-                    total=Coalesce(_running_count(), Value(0)),
-                    mine=Coalesce(_running_count(agent_id=agent_id), Value(0)),
-                )
-                .filter(total__lt=max_runs, mine__lt=per_agent)
-                .update(status=RunStatus.RUNNING, claimed_by=worker[:100], started_at=now)
-            )
-            if claimed:
-                run = Run.objects.select_related("agent", "agent__org", "issue", "org").get(pk=pk)
-                event_publish(org=run.org, type=EventType.RUN_STARTED, data=run_event_data(run))
-                return run
-    return None
+        run = Run.objects.select_related("agent", "agent__org", "issue", "org").get(pk=pk)
+        event_publish(org=run.org, type=EventType.RUN_STARTED, data=run_event_data(run))
+        return run
 
 
 def run_start(

@@ -1,5 +1,7 @@
 """A loopback nudge from any Mesa process to the scheduler: "an event that may wake an agent just committed".
 
+This is the ``local`` variant of ``runners.wakeups`` (SQLite's default; PostgreSQL and Redis
+installs use LISTEN/NOTIFY or pub/sub instead, so every scheduler on every machine hears it).
 The scheduler binds a Unix datagram socket next to the database (``<sqlite file>.wake``;
 ``var/scheduler.wake`` for other databases, or ``MESA_SCHEDULER_SOCKET``) and sleeps on it.
 Every process with the ``runners`` app loaded sends one empty datagram after the commit of
@@ -20,6 +22,7 @@ from typing import Any
 from django.conf import settings
 
 from orgs.events import EventType
+from runners import wakeups
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +51,8 @@ def socket_path() -> str:
     return str(Path(settings.BASE_DIR) / "var" / "scheduler.wake")
 
 
-def notify() -> None:
-    """Nudge the scheduler (non-blocking, errors ignored)."""
+def send_datagram() -> None:
+    """Nudge the scheduler on this machine (non-blocking, errors ignored): the ``local`` wake-up variant."""
     global _sender
     try:
         if _sender is None:
@@ -62,7 +65,7 @@ def notify() -> None:
 
 def on_event(event: Any) -> None:
     if event.type in WAKE_TYPES:
-        notify()
+        wakeups.notify()
 
 
 class WakeSocket:

@@ -15,7 +15,7 @@ BASE = Path("/srv/mesa")
 
 def test_it_defaults_to_mesa_db_in_the_repo_root() -> None:
     config = database_config("", BASE)
-    assert config["ENGINE"] == "django.db.backends.sqlite3"
+    assert config["ENGINE"] == "mesa.backends.sqlite3"  # Django's, writers queued in-process
     assert config["NAME"] == "/srv/mesa/mesa.db"
 
 
