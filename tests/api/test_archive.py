@@ -9,7 +9,7 @@ from issues.archive import issue_archive, issue_restore, label_archive
 from issues.models import Comment
 from orgs.actors import Actor
 from orgs.models import Org
-from tests.factories import make_issue, make_label
+from tests.factories import make_issue, make_label, make_work_block
 
 BOARD = Actor.human(label="board")
 
@@ -66,3 +66,14 @@ def test_it_accepts_writes_again_once_restored(call: Any, api_org: Org, board_ke
     issue_archive(actor=BOARD, issue=issue)
     issue_restore(actor=BOARD, issue=issue)
     assert call("POST", f"issues/{issue.key}/comments", board_key, {"body": "Welcome back"}).status_code == 201
+
+
+def test_it_leaves_archived_issues_out_of_work_blocks(call: Any, api_org: Org, board_key: str) -> None:
+    block = make_work_block(api_org, title="Cycle with a shelf")
+    kept = make_issue(api_org, title="In the cycle", work_block=block)
+    issue_archive(actor=BOARD, issue=make_issue(api_org, title="Shelved", work_block=block))
+    body = call("GET", f"work-blocks/{block.pk}", board_key).json()
+    assert [i["key"] for i in body["issues"]] == [kept.key]
+    assert body["stats"]["planned"] == 1
+    listed = call("GET", "work-blocks", board_key).json()["results"]
+    assert [b["issue_count"] for b in listed if b["id"] == block.pk] == [1]
