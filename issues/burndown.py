@@ -3,7 +3,8 @@
 The history is the activity trail: ``moved`` rows (``{"from", "to"}``) for status changes and ``updated``
 rows whose ``changes`` hold ``work_block: [old_id, new_id]`` for issues entering or leaving a block. An
 issue with no such row has been in its current block since it was created. Issues deleted since are
-left out (their rows are gone); an archived issue leaves the block the moment it was archived. The block is named by id: issues cannot import blocks (sibling apps).
+left out (their rows are gone); an archived issue leaves the block the moment it was archived. The block
+is named by id: issues cannot import blocks (sibling apps).
 """
 
 from __future__ import annotations
