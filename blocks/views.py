@@ -60,12 +60,15 @@ class Metrics:
 
 
 def block_metrics(org: Org, block_ids: list[int]) -> dict[int, Metrics]:
-    """Per block: planned / completed / cancelled issues, runs and cost of its issues, mean cycle time (3 queries)."""
+    """Per block: planned / completed / cancelled issues, runs and cost of its issues, mean cycle time (3 queries).
+
+    Archived issues (and their runs) are left out, as everywhere on the block pages.
+    """
     out = {pk: Metrics() for pk in block_ids}
     if not block_ids:
         return out
     for row in (
-        Issue.objects.filter(org=org, work_block_id__in=block_ids)
+        Issue.objects.filter(org=org, work_block_id__in=block_ids, archived_at__isnull=True)
         .values("work_block_id")
         .annotate(
             planned=Count("id"),
@@ -77,7 +80,7 @@ def block_metrics(org: Org, block_ids: list[int]) -> dict[int, Metrics]:
         m = out[row["work_block_id"]]
         m.planned, m.completed, m.cancelled = row["planned"], row["completed"], row["cancelled"]
     runs = (
-        Run.objects.filter(org=org, issue__work_block_id__in=block_ids)
+        Run.objects.filter(org=org, issue__work_block_id__in=block_ids, issue__archived_at__isnull=True)
         .values_list("issue__work_block_id")
         .annotate(n=Count("id"), cost=Sum("cost_usd"))
         .order_by()
@@ -87,7 +90,12 @@ def block_metrics(org: Org, block_ids: list[int]) -> dict[int, Metrics]:
         m.runs, m.cost = n, Decimal(cost or 0)
     spans: dict[int, list[timedelta]] = {}
     for block_id, started, completed in Issue.objects.filter(
-        org=org, work_block_id__in=block_ids, status=Status.DONE, started_at__isnull=False, completed_at__isnull=False
+        org=org,
+        work_block_id__in=block_ids,
+        archived_at__isnull=True,
+        status=Status.DONE,
+        started_at__isnull=False,
+        completed_at__isnull=False,
     ).values_list("work_block_id", "started_at", "completed_at"):
         if block_id is not None and started is not None and completed is not None:
             spans.setdefault(block_id, []).append(completed - started)
@@ -165,7 +173,9 @@ def _render_detail(
     values: Any = None,
 ) -> HttpResponse:
     issues = list(
-        Issue.objects.filter(work_block=block).select_related("assignee").order_by("status", "-priority")[:500]
+        Issue.objects.filter(work_block=block, archived_at__isnull=True)
+        .select_related("assignee")
+        .order_by("status", "-priority")[:500]
     )
     metrics = block_metrics(org, [block.pk])[block.pk]
     burndown = None
@@ -176,7 +186,7 @@ def _render_detail(
         []
         if block.is_closed
         else list(
-            Issue.objects.filter(org=org, status__in=OPEN_STATUSES)
+            Issue.objects.filter(org=org, status__in=OPEN_STATUSES, archived_at__isnull=True)
             .exclude(work_block=block)
             .select_related("work_block")
             .order_by("-number")[:500]
@@ -301,7 +311,11 @@ def strategy(request: HtmxHttpRequest) -> HttpResponse:
     active_apex_ids = {a.pk for a in apexes if a.status == ApexStatus.ACTIVE}
     drift = [b for b in blocks if b.status in OPEN_BLOCK_STATUSES and b.apex_block_id not in active_apex_ids]
     drift_issue_count = (
-        Issue.objects.filter(work_block__in=drift).exclude(status__in=TERMINAL_STATUSES).count() if drift else 0
+        Issue.objects.filter(work_block__in=drift, archived_at__isnull=True)
+        .exclude(status__in=TERMINAL_STATUSES)
+        .count()
+        if drift
+        else 0
     )
     ctx: dict[str, Any] = {
         "apexes": [(a, by_apex.get(a.pk, [])) for a in apexes],

@@ -3,7 +3,8 @@
 The history is the activity trail: ``moved`` rows (``{"from", "to"}``) for status changes and ``updated``
 rows whose ``changes`` hold ``work_block: [old_id, new_id]`` for issues entering or leaving a block. An
 issue with no such row has been in its current block since it was created. Issues deleted since are
-left out (their rows are gone). The block is named by id: issues cannot import blocks (sibling apps).
+left out (their rows are gone); an archived issue leaves the block the moment it was archived. The block
+is named by id: issues cannot import blocks (sibling apps).
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class _Track:
     created_at: datetime
     status_now: str
     in_block_now: bool
+    archived_at: datetime | None = None
     statuses: list[tuple[datetime, str, str]] = field(default_factory=list)  # (at, from, to)
     membership: list[tuple[datetime, bool, bool]] = field(default_factory=list)  # (at, was in, is in)
 
@@ -65,7 +67,7 @@ class _Track:
         return self.statuses[0][1] if self.statuses else self.status_now
 
     def in_block_at(self, moment: datetime) -> bool:
-        if moment < self.created_at:
+        if moment < self.created_at or (self.archived_at is not None and moment >= self.archived_at):
             return False
         i = bisect.bisect_right([at for at, _, _ in self.membership], moment)
         if i:
@@ -92,10 +94,10 @@ def work_block_burndown(*, org: Org, block_id: int, start: date, end: date, now:
     """
     now = now or timezone.now()
     tracks: dict[str, _Track] = {}
-    for key, status, created_at in Issue.objects.filter(org=org, work_block_id=block_id).values_list(
-        "key", "status", "created_at"
+    for key, status, created_at, archived_at in Issue.objects.filter(org=org, work_block_id=block_id).values_list(
+        "key", "status", "created_at", "archived_at"
     ):
-        tracks[key] = _Track(created_at=created_at, status_now=status, in_block_now=True)
+        tracks[key] = _Track(created_at=created_at, status_now=status, in_block_now=True, archived_at=archived_at)
     moves: dict[str, list[tuple[datetime, bool, bool]]] = defaultdict(list)
     for key, at, details in (
         Activity.objects.filter(
@@ -109,10 +111,10 @@ def work_block_burndown(*, org: Org, block_id: int, start: date, end: date, now:
             moves[key].append((at, change[0] == block_id, change[1] == block_id))
     departed = [key for key in moves if key not in tracks]
     if departed:
-        for key, status, created_at in Issue.objects.filter(org=org, key__in=departed).values_list(
-            "key", "status", "created_at"
+        for key, status, created_at, archived_at in Issue.objects.filter(org=org, key__in=departed).values_list(
+            "key", "status", "created_at", "archived_at"
         ):
-            tracks[key] = _Track(created_at=created_at, status_now=status, in_block_now=False)
+            tracks[key] = _Track(created_at=created_at, status_now=status, in_block_now=False, archived_at=archived_at)
     for key, steps in moves.items():
         if key in tracks:
             tracks[key].membership = steps

@@ -18,7 +18,7 @@ from django.db import transaction
 from agents.selectors import is_ceo, manages
 from issues.models import Issue
 from orgs.actors import Actor
-from orgs.errors import Forbidden, NotFound
+from orgs.errors import Conflict, Forbidden, NotFound
 
 
 def edit_denial(actor: Actor, issue: Issue) -> str | None:
@@ -44,9 +44,17 @@ def edit_denial(actor: Actor, issue: Issue) -> str | None:
 
 
 def require_edit(actor: Actor, issue: Issue) -> None:
+    """Forbidden unless ``actor`` may change ``issue``; then Conflict (code ``archived``) while it is archived.
+
+    Every public issue write (edit, move, comment, stages, relations, shipping) passes here, so an archived
+    issue is read-only everywhere until restored (issues/archive.py); internal ``do_…`` paths (a run's own
+    report) are not refused.
+    """
     reason = edit_denial(actor, issue)
     if reason:
         raise Forbidden(reason)
+    if issue.archived_at is not None:
+        raise Conflict(f"{issue.key} is archived; a board member restores it first.", code="archived")
 
 
 def require_org(actor: Actor, org_id: int) -> None:
@@ -60,7 +68,7 @@ R = TypeVar("R")
 
 def edit_checked(do: Callable[P, R], *, name: str, doc: str) -> Callable[P, R]:
     """The public service of ``do`` (a ``do_…`` write that trusts its caller): the same call, made only
-    after ``require_edit(actor, issue)`` (else Forbidden), in one transaction.
+    after ``require_edit(actor, issue)`` (else Forbidden, or Conflict for an archived issue), in one transaction.
 
     ``do`` keeps the one signature; callers that already decided (an edit checked once, an
     approval's decider) call ``do`` itself.

@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -102,7 +102,7 @@ class WorkBlockStats:
 
 def work_block_stats(block: WorkBlock, issues: list[Issue]) -> WorkBlockStats:
     """Stats of ``block`` from its (already loaded) issues plus one aggregate query over their runs."""
-    agg = Run.objects.filter(issue__work_block=block).aggregate(
+    agg = Run.objects.filter(issue__work_block=block, issue__archived_at__isnull=True).aggregate(
         runs=Count("id"),
         cost=Sum("cost_usd"),
         tin=Sum("tokens_in"),
@@ -128,15 +128,23 @@ def work_block_stats(block: WorkBlock, issues: list[Issue]) -> WorkBlockStats:
 
 
 def work_block_detail(block: WorkBlock) -> dict[str, Any]:
-    """The block with its issues and stats, in three queries (block is already loaded)."""
-    issues = list(block.issues.select_related("assignee").order_by("-priority", "created_at", "id"))
+    """The block with its issues and stats, in three queries (block is already loaded); archived issues left out."""
+    issues = list(
+        block.issues.filter(archived_at__isnull=True)
+        .select_related("assignee")
+        .order_by("-priority", "created_at", "id")
+    )
     block.issue_rows = issues  # type: ignore[attr-defined]
     block.stats = work_block_stats(block, issues)  # type: ignore[attr-defined]
     return dict(WorkBlockDetailOutput(block).data)
 
 
 def work_blocks_listed(queryset: QuerySet[WorkBlock]) -> QuerySet[WorkBlock]:
-    return queryset.select_related("apex_block").annotate(issue_count=Count("issues")).order_by("-created_at", "-id")
+    return (
+        queryset.select_related("apex_block")
+        .annotate(issue_count=Count("issues", filter=Q(issues__archived_at__isnull=True)))
+        .order_by("-created_at", "-id")
+    )
 
 
 class ApexBlockOutput(serializers.Serializer):

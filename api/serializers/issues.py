@@ -56,6 +56,10 @@ class IssueOutput(serializers.Serializer):
     updated_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     completed_at = serializers.DateTimeField(allow_null=True)
+    archived_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the issue was archived, or null. Writes to an archived issue are refused (409, code archived).",
+    )
 
     def get_labels(self, obj: Issue) -> list[str]:
         return sorted(lab.name for lab in obj.labels.all())
@@ -76,6 +80,7 @@ _ROW_VALUES = (
     "updated_at",
     "started_at",
     "completed_at",
+    "archived_at",
 )
 
 
@@ -107,6 +112,7 @@ def issue_rows(queryset: QuerySet[Issue], *, offset: int = 0, limit: int | None 
             "updated_at": iso(r["updated_at"]),
             "started_at": iso(r["started_at"]),
             "completed_at": iso(r["completed_at"]),
+            "archived_at": iso(r["archived_at"]),
         }
         for r in raw
     ]
@@ -131,6 +137,7 @@ def issue_row(issue: Issue, labels: list[str] | None = None) -> dict[str, Any]:
         "updated_at": iso(issue.updated_at),
         "started_at": iso(issue.started_at),
         "completed_at": iso(issue.completed_at),
+        "archived_at": iso(issue.archived_at),
     }
 
 

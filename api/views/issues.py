@@ -281,7 +281,7 @@ class IssueCommentsApi(MesaAPIView):
         tags=TAGS,
         summary="Comment on an issue (kind comment or evidence)",
         request=CommentCreateInput,
-        responses={201: CommentOutput, **error_responses(400, 403, 404, 413, 415)},
+        responses={201: CommentOutput, **error_responses(400, 403, 404, 409, 413, 415)},
     )
     def post(self, request: Request, key: str) -> Response:
         actor = self.actor(request)

@@ -259,8 +259,11 @@
   var SHORTCUTS = [["C", "Create an issue"], ["/", "Search"], ["⌘K / Ctrl+K", "Command palette"],
     ["G then B", "Board"], ["G then A", "Agents"], ["G then W", "Wiki"], ["G then S", "Strategy"],
     ["G then D", "Dashboard"], ["J / K", "Next / previous item"], ["Enter", "Open the selected item"],
-    ["S", "Status (issue page)"], ["E", "Edit title and description (issue page)"], ["Space", "Peek at the selected issue"], ["A", "Assignee (issue page)"], ["P", "Priority (issue page)"],
-    ["?", "This list"], ["Esc", "Close / leave a field"]];
+    ["Space", "Peek at the selected issue (board, list)"], ["E", "Edit title and description (issue page)"],
+    ["S", "Status (issue page, selected card or row)"], ["A", "Assignee (issue page, selected card or row)"],
+    ["P", "Priority (issue page, selected card or row)"], ["L", "Labels (issue page, selected card or row)"],
+    ["X", "Select the card or row for bulk actions"], ["Shift+click", "Select a range of cards or rows"],
+    ["?", "This list"], ["Esc", "Close / leave a field / clear the selection"]];
   function showShortcuts() {
     var d = document.getElementById("mesa-shortcuts");
     if (!d) {

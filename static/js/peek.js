@@ -1,6 +1,6 @@
 /* Peek and quick create. Space on the selected board card or list row (J/K, mesa.js) opens the issue
    in a side panel: the issue URL's htmx partial (target #peek-body, issues.views.detail). Esc closes;
-   J/K while it is open moves the selection and the panel follows. Creating an issue from the
+   J/K while it is open moves the selection and the panel follows; live updates of its issue refresh it. Creating an issue from the
    quick-create modal or a sub-issue from the issue page answers 204 + HX-Trigger "mesa-created":
    this file toasts a link to the new issue and leaves you where you are. */
 (function () {
@@ -54,6 +54,19 @@
     var href = peekHref(selected());
     if (href && href !== panel.dataset.href) open(href);
   });
+
+  // Live: the open panel re-fetches itself when its issue changes or gets a comment (mesa.js turns
+  // the event stream into `mesa:<type>` events on body and replays those a swap could have missed).
+  function peekKey() {
+    var article = panel && panel.querySelector("[data-peek-key]");
+    return article ? article.dataset.peekKey : "";
+  }
+  function refreshIfMine(key) {
+    if (!isOpen() || !key || key !== peekKey()) return;
+    window.htmx.ajax("GET", panel.dataset.href, { target: "#peek-body", swap: "innerHTML" });
+  }
+  body.addEventListener("mesa:issue_updated", function (e) { refreshIfMine((e.detail || {}).key); });
+  body.addEventListener("mesa:comment_created", function (e) { refreshIfMine((e.detail || {}).issue_key); });
 
   /* ---- create without leaving the page ---- */
   function createdToast(d) {

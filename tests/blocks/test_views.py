@@ -6,6 +6,7 @@ from typing import Any
 
 from blocks.models import WorkBlock
 from issues.models import Issue
+from orgs.actors import Actor
 from tests.factories import make_agent, make_apex_block, make_issue, make_org, make_run, make_work_block
 
 
@@ -104,3 +105,32 @@ def test_it_keeps_a_block_linked_to_an_archived_goal_when_saving_its_form(client
     apex_block_update(actor=Actor.system("tests"), apex=apex, status="archived")
     page = client.get(f"/blocks/{block.pk}/").content.decode()
     assert f'<option value="{apex.pk}" selected>Old goal</option>' in page
+
+
+def test_it_leaves_archived_issues_out_of_the_block_pages(client: Any, org: Any) -> None:
+    from blocks.services import work_block_transition
+    from issues.archive import issue_archive
+    from tests.factories import SYSTEM
+
+    agent = make_agent(org)
+    block = make_work_block(org, title="Sprint B")
+    done = make_issue(org, title="Done here", work_block=block, assignee=agent)
+    Issue.objects.filter(pk=done.pk).update(status="done")
+    make_issue(org, title="Open here", work_block=block)
+    shelved = make_issue(org, title="Shelved here", work_block=block, assignee=agent)
+    make_run(agent, issue=shelved, status="completed", cost_usd=Decimal("9.50"))
+    loose = make_issue(org, title="Shelved loose")
+    board = Actor.human(label="board")
+    issue_archive(actor=board, issue=shelved)
+    issue_archive(actor=board, issue=loose)
+    listing = client.get("/blocks/").content.decode()
+    assert "$9.50" not in listing
+    detail = client.get(f"/blocks/{block.pk}/").content.decode()
+    assert "1 / 2" in detail and "width:50%" in detail.replace(".0%", "%")
+    assert "Shelved here" not in detail and "Open here" in detail
+    assert f'value="{loose.key}"' not in detail  # not offered by "Add issues" either
+    work_block_transition(actor=SYSTEM, block=block, to="active")
+    work_block_transition(actor=SYSTEM, block=block, to="ready")
+    Issue.objects.filter(pk=done.pk).update(status="in_progress")
+    strategy = client.get("/strategy/").content.decode()
+    assert "2 open issues" in strategy and "3 open issues" not in strategy

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.server import Server
+from tests.browser.server import Server, run_python
 from tests.browser.test_dashboard import assert_not_reloaded, make_issue, open_live
 
 pytestmark = pytest.mark.browser
@@ -79,4 +79,27 @@ def test_it_adds_a_sub_issue_and_stays_on_the_issue(page: Page, mesa: Server) ->
     expect(page.locator("#issue-children")).to_contain_text("A quick child")
     expect(box).to_have_value("")
     assert page.url.endswith(f"/issues/{key}/")
+    assert_not_reloaded(page)
+
+
+SET_TITLE_AND_STATUS = """
+from orgs.actors import Actor
+from issues.models import Issue
+from issues.services import issue_edit
+issue_edit(actor=Actor.system("seed"), issue=Issue.objects.get(key={key!r}), title="Renamed while peeking")
+issue_edit(actor=Actor.system("seed"), issue=Issue.objects.get(key={key!r}), status="blocked")
+"""
+
+
+def test_it_refreshes_the_open_panel_on_live_updates(page: Page, mesa: Server) -> None:
+    key = make_issue(mesa, "Peek before the change")
+    open_live(page, mesa.url + "/issues/")
+    select(page, key)
+    page.keyboard.press("Space")
+    panel = page.locator("#peek-panel")
+    expect(panel.locator(".peek-title")).to_have_text("Peek before the change")
+    expect(panel.locator("[data-peek-status]")).to_contain_text("Todo")
+    run_python(mesa.db, SET_TITLE_AND_STATUS.format(key=key))
+    expect(panel.locator(".peek-title")).to_have_text("Renamed while peeking")
+    expect(panel.locator("[data-peek-status]")).to_contain_text("Blocked")
     assert_not_reloaded(page)

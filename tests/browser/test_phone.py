@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Page, ViewportSize, expect
+from playwright.sync_api import Locator, Page, ViewportSize, expect
 
 from tests.browser.server import Server, run_python
 
@@ -104,6 +104,8 @@ def test_it_folds_the_sidebar_behind_a_menu_button(phone: Page, mesa: Server, se
     expect(sidebar).to_be_visible()
     expect(toggle).to_have_attribute("aria-expanded", "true")
     expect(sidebar.locator(".nav.on")).to_be_focused()  # focus moves into the drawer, onto the current page
+    # Measure the drawer once its slide-in (a CSS transition) has finished: on a busy machine it still moves.
+    phone.wait_for_function("() => document.querySelector('nav.sidebar').getBoundingClientRect().x >= 0")
     box = sidebar.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     phone.keyboard.press("Escape")
@@ -124,3 +126,75 @@ def test_it_keeps_the_sidebar_and_hides_the_button_on_a_wide_screen(page: Page, 
     page.goto(mesa.url + "/issues/")
     expect(page.locator("nav.sidebar")).to_be_visible()
     expect(page.get_by_role("button", name="Menu")).to_be_hidden()
+
+
+# An open issue outside the seeded block, in another block with a long name: "Add issues" lists it with
+# that name beside it.
+SEED_CANDIDATE = """
+from blocks.services import work_block_create
+from issues.services import issue_create
+from orgs.actors import Actor
+from orgs.models import Org
+
+org = Org.objects.get(slug="mesa")
+board = Actor.human(label="local")
+word = "Unbreakable" * 12
+other = work_block_create(actor=board, org=org, title="Another cycle " + word)
+print(issue_create(actor=board, org=org, title="Candidate " + word, work_block=other).key)
+"""
+
+
+def assert_fits(page: Page, box_of: str, locator: Locator) -> None:
+    """``locator`` is on screen, sideways inside the phone, scrolls nothing sideways itself, and the page
+    is no wider than the screen."""
+    expect(locator).to_be_visible()
+    box = locator.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], (box_of, box)
+    inner = locator.evaluate("e => [e.scrollWidth, e.clientWidth]")
+    assert inner[0] <= inner[1], f"{box_of} scrolls sideways: {inner}"
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{box_of} makes the page {width}px wide"
+
+
+def select_card(page: Page, key: str) -> None:
+    page.locator("body").click(position={"x": 200, "y": 5})
+    for _ in range(40):
+        page.keyboard.press("j")
+        if page.locator(f"[data-nav-item].is-selected[href='/issues/{key}/']").count():
+            return
+    raise AssertionError(f"J never reached {key}")
+
+
+def test_it_fits_the_bulk_bar_and_its_picker_in_a_phone_screen(
+    phone: Page, mesa: Server, seeded: dict[str, str]
+) -> None:
+    phone.goto(mesa.url + "/issues/")
+    select_card(phone, seeded["issue"])
+    phone.keyboard.press("x")
+    bar = phone.locator("#bulk-bar")
+    expect(bar).to_contain_text("1 selected")
+    assert_fits(phone, "the bulk bar", bar)
+    bar.get_by_role("button", name="Work block").click()
+    assert_fits(phone, "the picker", phone.locator(".picker-pop"))
+    phone.keyboard.press("Escape")
+    bar.get_by_role("button", name="Labels").click()
+    assert_fits(phone, "the labels picker", phone.locator(".picker-pop"))
+
+
+def test_it_fits_the_peek_panel_in_a_phone_screen(phone: Page, mesa: Server, seeded: dict[str, str]) -> None:
+    phone.goto(mesa.url + "/issues/")
+    select_card(phone, seeded["issue"])
+    phone.keyboard.press("Space")
+    panel = phone.locator("#peek-panel")
+    expect(panel.locator(".peek-title")).to_contain_text("Unbreakable")
+    assert_fits(phone, "the peek panel", panel)
+
+
+def test_it_fits_the_add_issues_dialog_in_a_phone_screen(phone: Page, mesa: Server, seeded: dict[str, str]) -> None:
+    candidate = run_python(mesa.db, SEED_CANDIDATE).strip()
+    phone.goto(f"{mesa.url}/blocks/{seeded['block']}/")
+    phone.get_by_role("button", name="Add issues").click()
+    dialog = phone.locator("dialog#add-issues")
+    expect(dialog.locator(f"input[value='{candidate}']")).to_be_attached()
+    assert_fits(phone, "the Add issues dialog", dialog)
+    assert_fits(phone, "a row of the Add issues dialog", dialog.locator(".pick-row", has_text=candidate))

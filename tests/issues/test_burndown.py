@@ -106,3 +106,19 @@ def test_it_reads_the_history_in_a_constant_number_of_queries(org: Org, django_a
     with django_assert_max_num_queries(4):
         result = burndown(org, block)
     assert result.days[-1].scope == 3 + 10
+
+
+def test_it_drops_an_archived_issue_from_the_day_it_was_archived(org: Org) -> None:
+    from issues.archive import issue_archive
+
+    today = timezone.localdate()
+    block = make_work_block(org, start_date=today - timedelta(days=2), end_date=today + timedelta(days=2))
+    history = History()
+    kept = make_issue(org, title="Kept", work_block=block)
+    shelved = make_issue(org, title="Shelved", work_block=block)
+    history.at(_noon(today - timedelta(days=3)), kept, shelved)
+    issue_archive(actor=Actor.human(label="board"), issue=shelved)
+    Issue.objects.filter(pk=shelved.pk).update(archived_at=_noon(today - timedelta(days=1)))
+    result = burndown(org, block)
+    assert [(d.scope, d.remaining) for d in result.days] == [(2, 2), (1, 1), (1, 1)]
+    assert [(d.added, d.removed) for d in result.days] == [(0, 0), (0, 1), (0, 0)]

@@ -11,7 +11,8 @@ from agents.services import agent_update
 from archetypes.loader import org_override_dir
 from blocks.models import WorkBlock
 from chat.conversations import chat_post, chat_reply, conversation_open
-from issues.models import Comment, Issue, IssueRelation
+from issues.archive import issue_archive, label_archive
+from issues.models import Comment, Issue, IssueRelation, Label
 from issues.services import do_issue_transition
 from learning.models import BoardPolicy, Skill
 from learning.services import policy_create, skill_propose
@@ -63,6 +64,9 @@ def _rich_org() -> Org:
     make_comment(child, body="Same text")
     make_comment(child, body="Same text\nStages: [Plan], [Do]\nStage 1: Plan - Complete")
     IssueRelation.objects.create(source=child, target=parent, kind="relates_to")
+    shelf = make_label(org, name="shelf")
+    issue_archive(actor=Actor.human(label="alice"), issue=make_issue(org, title="Shelved", labels=["shelf"]))
+    label_archive(actor=Actor.human(label="alice"), label=shelf)
     page = make_wiki_page(org, title="Runbook", content="v1")
     wiki_page_update(actor=Actor.for_agent(dev), page=page, content="v2 ''' with quotes'")
     talk = conversation_open(actor=Actor.human(label="alice"), agent=ceo, issue=child)
@@ -114,6 +118,10 @@ def test_it_exports_imports_and_exports_the_same_files(tmp_path: Path, monkeypat
     monkeypatch.setenv("OPENAI_API_KEY", "host-value")
     env = build_env(agent=ceo, run=make_run(ceo), issue=None, api_key="k", workdir=tmp_path)
     assert env["OPENAI_API_KEY"] == "host-value"
+    shelved = Issue.objects.get(org=imported, key="SRC-3")
+    assert shelved.archived_at is not None and shelved.archived_at.isoformat() in first["issues/SRC-3.toml"]
+    assert Label.objects.get(org=imported, name="shelf").archived_at is not None
+    assert Label.objects.get(org=imported, name="ui").archived_at is None
     child = Issue.objects.get(org=imported, key="SRC-2")
     assert child.status == "in_progress" and child.parent is not None and child.assignee is not None
     assert child.comments.count() == 4  # the stage answer included
@@ -155,11 +163,11 @@ def test_it_imports_under_another_slug_and_twice_changes_nothing(
         WorkBlock.objects.filter(org=copy).count(),
         Agent.objects.get(org=copy, slug="ceo").config_version,
     )
-    assert counts[:4] == (2, 4, 2, 1)
+    assert counts[:4] == (3, 4, 2, 1)
     again = _export("copy", tmp_path / "two")
     assert {k: v for k, v in again.items() if k != "org.toml"} == {k: v for k, v in first.items() if k != "org.toml"}
     # New issues continue after the imported numbers.
-    assert make_issue(copy, title="After import").key == "SRC-3"
+    assert make_issue(copy, title="After import").key == "SRC-4"
 
 
 @pytest.mark.django_db

@@ -20,7 +20,7 @@ from transfer.registry import Bundle, ImportContext
 NAME = "issues"
 DIR = "issues/"
 TEXT_FIELDS = ("key", "title", "type", "status", "acceptance_criteria", "created_by_label")
-DATE_FIELDS = ("started_at", "completed_at")
+DATE_FIELDS = ("started_at", "completed_at", "archived_at")  # archived_at: the issue stays archived
 
 
 def export(org: Org, bundle: Bundle) -> None:
