@@ -68,6 +68,21 @@ wiki_page_create(actor=board, org=org, title="Coding conventions", content="Serv
 approval_create(actor=Actor.for_agent(eng), org=org, title="Merge the setup wizard to main", issue=issues[0],
                 reason="Review passed; the change touches the sign-up flow.")
 target = issue_create(actor=board, org=org, title="Add a health endpoint", priority=2, assignee=eng, work_block=block)
+# A cycle with a week of history for the burndown: the block started six days ago, its issues were
+# planned before it, and three of them were finished on earlier days (their activity rows moved back).
+from blocks.models import WorkBlock
+from issues.models import Issue
+from orgs.models import Activity
+now = timezone.now()
+for title, days_ago in (("Sign-up form keeps the typed email", 5), ("Welcome email names the first step", 3),
+                        ("Empty dashboard links to the next steps", 1)):
+    done = issue_create(actor=board, org=org, title=title, priority=2, assignee=eng, work_block=block)
+    for step in ("in_progress", "in_review", "done"):
+        issue_transition(actor=board, issue=done, to=step)
+    Activity.objects.filter(org=org, object_id=done.key).update(created_at=now - timedelta(days=days_ago))
+Issue.objects.filter(org=org, work_block=block).update(created_at=now - timedelta(days=7))
+WorkBlock.objects.filter(pk=block.pk).update(start_date=timezone.localdate() - timedelta(days=6),
+                                             end_date=timezone.localdate() + timedelta(days=7))
 from chat.services import channel_create, message_post
 from learning.services import policy_create
 eng_channel = channel_create(actor=board, org=org, name="eng", topic="Engineering")
