@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from issues.models import Comment, Issue, IssueRelation, IssueStage, Label
+from issues.models import Comment, Issue, IssueRelation, IssueStage, Label, SavedView
 
 
 class CommentInline(admin.StackedInline):
@@ -43,3 +43,11 @@ class LabelAdmin(admin.ModelAdmin):
 class IssueRelationAdmin(admin.ModelAdmin):
     list_display = ("source", "kind", "target")
     raw_id_fields = ("source", "target")
+
+
+@admin.register(SavedView)
+class SavedViewAdmin(admin.ModelAdmin):
+    list_display = ("name", "owner", "org", "created_at")
+    list_filter = ("org",)
+    search_fields = ("name", "owner")
+    raw_id_fields = ("user",)

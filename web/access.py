@@ -218,7 +218,9 @@ def context(request: HttpRequest) -> dict[str, Any]:
     @functools.cache
     def saved_views() -> list[SavedView]:
         # The visitor's own saved board views: the sidebar lists them under Issues, the board's toolbar too.
-        return saved_views_for(actor=human_actor(request), org=org) if org else []
+        if not org or not hasattr(request, "user"):
+            return []  # no org, or a 404 from the static files handler (no middleware ran, nobody is known)
+        return saved_views_for(actor=human_actor(request), org=org)
 
     return {
         "org": org,
