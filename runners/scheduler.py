@@ -56,6 +56,7 @@ from runners.sandboxes.engine import docker_client, engine_answers
 from runners.services import heartbeat_capped, run_claim, run_finish, scheduler_beat, worker_name
 from runners.shipping import ship_poll
 from runners.wake import WAKE_TYPES, WakeSocket
+from runners.workers import worker_leftovers
 from runners.worktrees import worktrees_prune
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,9 @@ def _remove_dead_containers(live_run_ids: set[int]) -> list[str]:
     if not engine_answers():
         return []
     try:
-        return remove_leftovers(docker_client(), live_run_ids=live_run_ids)
+        client = docker_client()
+        removed = remove_leftovers(client, live_run_ids=live_run_ids)
+        return removed + worker_leftovers(client=client, live_run_ids=live_run_ids)  # runs exec'd into workers
     except Exception:  # the engine went away meanwhile: the next start tries again
         log.exception("could not remove leftover run containers")
         return []

@@ -25,6 +25,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,11 +42,14 @@ from runners.models import Worker, WorkerStatus
 from runners.sandboxes.container import MODEL_URL_VARS, network_plan
 from runners.sandboxes.engine import docker_client, worker_image
 from runners.sandboxes.worker import (
+    RUNS,
     WorkerSpec,
     create_worker_container,
     credentials_dir,
+    kill_run,
     worker_dir,
     worker_health,
+    worker_objects_mount,
 )
 from runners.worktrees import open_repo
 
@@ -332,3 +336,29 @@ def running_worker_of(agent: Agent) -> dict[str, str] | None:
         return None
     row = Worker.objects.filter(agent=agent, status=WorkerStatus.RUNNING).values("name", "container_id").first()
     return {"name": row["name"], "container_id": row["container_id"]} if row else None
+
+
+def worker_leftovers(*, client: Any, live_run_ids: set[int]) -> list[str]:
+    """Start-up recovery: in each running worker, kill the process of every run that no longer runs (a killed
+    scheduler's) and remove its worktree (as for a crashed run's worktree); the run dirs removed."""
+    removed: list[str] = []
+    for worker in Worker.objects.filter(status=WorkerStatus.RUNNING).select_related("org", "agent"):
+        runs = worker_dir(worker.org.slug, worker.agent.slug)
+        dead = [d for d in sorted(runs.glob("run-*")) if not (d.name[4:].isdigit() and int(d.name[4:]) in live_run_ids)]
+        if not dead:
+            continue
+        try:
+            container = client.containers.get(worker.container_id)
+            objects = worker_objects_mount(container)
+        except Exception:  # the container is gone: only its files are left
+            container, objects = None, ""
+        for run_dir in dead:
+            if container is not None:
+                kill_run(container, f"{RUNS}/{run_dir.name}", "KILL")
+            shutil.rmtree(run_dir, ignore_errors=True)
+            removed.append(str(run_dir))
+        if objects:  # the repository forgets the removed worktrees (their branches are free again)
+            subprocess.run(
+                ["git", "--git-dir", str(Path(objects).parent), "worktree", "prune"], capture_output=True, check=False
+            )
+    return removed

@@ -351,7 +351,7 @@ class WorkerSandbox:
         on_start = getattr(sink, "started", None)
         if callable(on_start):
             on_start(pid)
-        return self._follow(api, exec_id, stream, container, runner, ctx, sink, inside_run, user)
+        return self._follow(api, exec_id, stream, container, runner, ctx, sink, inside_run)
 
     def _follow(
         self,
@@ -363,7 +363,6 @@ class WorkerSandbox:
         ctx: RunContext,
         sink: EventSink,
         inside_run: str,
-        user: str,
     ) -> Outcome:
         parser = runner.parser(ctx)
         grace = float(ctx.extra.get("kill_grace_s", DEFAULT_KILL_GRACE_S))
@@ -376,10 +375,7 @@ class WorkerSandbox:
         killed_at: float | None = None
 
         def kill(signal: str) -> None:
-            # The process group first (the CLI's children), else the process alone.
-            line = f'p=$(cat {inside_run}/pid) && {{ kill -{signal} -- -"$p" 2>/dev/null || kill -{signal} "$p"; }}'
-            with contextlib.suppress(Exception):
-                container.exec_run(["/bin/sh", "-c", line], user=user)
+            kill_run(container, inside_run, signal)
 
         def stop(reason: str) -> None:
             nonlocal stop_reason, killed_at
@@ -439,6 +435,14 @@ class WorkerSandbox:
             stop_reason=stop_reason,
             stderr_tail=stderr_tail,
         )
+
+
+def kill_run(container: Any, inside_run: str, signal: str) -> None:
+    """Signal the process a run's wrapper recorded in ``<inside_run>/pid``: its process group first (the CLI's
+    children; an exec'd process leads its own group), else the process alone. The container stays up."""
+    line = f'p=$(cat {inside_run}/pid) && {{ kill -{signal} -- -"$p" 2>/dev/null || kill -{signal} "$p"; }}'
+    with contextlib.suppress(Exception):
+        container.exec_run(["/bin/sh", "-c", line], user=":".join(str(n) for n in run_user()))
 
 
 def _pump(chunks: Iterator[tuple[bytes | None, bytes | None]], out: queue.Queue[object], stderr: list[bytes]) -> None:

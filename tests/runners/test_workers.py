@@ -7,6 +7,7 @@ the agents use the ``command`` runner with a busybox shell line.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import threading
 import time
@@ -22,7 +23,8 @@ from django.core.management import CommandError, call_command
 from agents.models import Agent
 from runners.execution import execute_run
 from runners.models import Run, RunEvent, RunStatus, Worker, WorkerStatus
-from runners.sandboxes.worker import remove_worker_containers
+from runners.sandboxes.worker import remove_worker_containers, run_user
+from runners.scheduler import Scheduler
 from runners.services import run_cancel
 from tests.conftest import TEST_INSTANCE
 from tests.factories import SYSTEM, make_agent, make_issue, make_run
@@ -181,3 +183,44 @@ def test_worker_commands_refuse_what_they_cannot_do(org: Any, on_engine: Any, re
         call_command("worker", "add", str(spec))
     with pytest.raises(CommandError, match="no worker named 'nope'"):
         call_command("worker", "start", "nope")
+
+
+def test_scheduler_start_kills_the_process_of_a_dead_run_in_a_worker(
+    org: Any, on_engine: Any, repo: Path, tmp_path: Path
+) -> None:
+    _agent(org, repo, "true")
+    worker = _add_and_start(tmp_path)
+    run_dir = Path(settings.MESA_WORKTREES_DIR) / "workers" / "acme" / "boxed" / "run-999999"
+    run_dir.mkdir()
+    os.chown(run_dir, *run_user())
+    container = on_engine.containers.get(worker.container_id)
+    script = "echo $$ > /runs/run-999999/pid; exec sleep 300"  # what a killed scheduler's run left running
+    container.exec_run(["sh", "-c", script], user=":".join(str(n) for n in run_user()), detach=True)
+    for _ in range(200):  # until the process wrote its pid (polling, not a timing assertion)
+        if (run_dir / "pid").exists():
+            break
+        time.sleep(0.05)
+
+    scheduler = Scheduler(max_workers=1)
+    scheduler.start()
+    scheduler.close(timeout=1)
+
+    assert not run_dir.exists()
+    assert "sleep 300" not in container.exec_run(["ps", "-o", "args"]).output.decode()
+    container.reload()
+    assert container.status == "running"
+
+
+def test_a_timeout_kills_the_process_in_the_worker(org: Any, on_engine: Any, repo: Path, tmp_path: Path) -> None:
+    agent = _agent(org, repo, "echo working; sleep 100; echo never")
+    agent.timeout_s = 2
+    agent.save(update_fields=["timeout_s"])
+    worker = _add_and_start(tmp_path)
+    run = make_run(agent, issue=make_issue(org, title="Slow", assignee=None), status=RunStatus.RUNNING)
+
+    assert execute_run(run.pk) == RunStatus.TIMED_OUT
+
+    run.refresh_from_db()
+    assert "timed out after 2 s; the process in the worker was killed" in run.failure_reason
+    container = on_engine.containers.get(worker.container_id)
+    assert container.status == "running" and "sleep 100" not in container.exec_run(["ps", "-o", "args"]).output.decode()
