@@ -137,7 +137,7 @@ def create_worker_container(client: Any, spec: WorkerSpec) -> Any:
             "mesa.agent": spec.agent,
             "mesa.instance": instance_id(),
         },
-        name=f"mesa-worker-{spec.name}-{instance_id()[:8]}",
+        name=f"mesa-worker-{spec.name}-{instance_id()}",
     )
     try:
         container.start()
@@ -219,9 +219,11 @@ def _place(ctx: RunContext, runs: Path, objects_mount: str) -> _Placed:
     if not objects_mount or Path(objects_mount).resolve() != common / "objects":
         raise _NotHere("the worker was started for another repository (or none)")
     repo_root = str(common.parent.resolve())
+    runs = runs.resolve()
     run_dir = runs / f"run-{ctx.run_id}"
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
+    run_dir.chmod(0o755)  # Mesa's: when Mesa is root, the run's user cannot rename what is in it
     moved = run_dir / "work"
     with repo_lock(repo_root):
         _git(Path(repo_root), "worktree", "move", str(top), str(moved))
@@ -229,7 +231,15 @@ def _place(ctx: RunContext, runs: Path, objects_mount: str) -> _Placed:
 
 
 def _unplace(placed: _Placed, sink: EventSink) -> None:
-    """Restore the worktree's .git file, bring the commits back, move the worktree back."""
+    """Restore the worktree's .git file, bring the commits back, move the worktree back.
+
+    Nothing is touched when the run dir or the worktree is no longer the directory Mesa made (a link put in
+    its place would point Mesa's writes and git commands at a host path of the agent's choosing)."""
+    for path in (placed.run_dir, placed.moved):
+        if path.is_symlink() or not path.is_dir() or path.resolve() != path:
+            message = f"{path.name} was replaced during the run; the worktree is left in the worker"
+            sink.emit(ParsedEvent("error", {"message": message}, is_error=True))
+            return
     dotgit = placed.moved / ".git"
     if dotgit.is_dir() and not dotgit.is_symlink():
         shutil.rmtree(dotgit, ignore_errors=True)
@@ -290,8 +300,10 @@ class WorkerSandbox:
             if placed.run_git is not None:
                 # For the run, the worktree's .git names the run's git dir as the worker sees it.
                 (placed.moved / ".git").write_text(f"gitdir: {RUNS}/run-{ctx.run_id}/git\n")
+            (placed.run_dir / "pid").touch()
+            os.lchown(placed.run_dir / "pid", uid, gid)  # the wrapper writes the process id there
             if handed:
-                _chown_tree(placed.run_dir, uid, gid)
+                _chown_tree(placed.moved, uid, gid)  # the worktree only; the run dir stays root's
             return self._exec(container, runner, ctx, sink, placed, relays, f"{uid}:{gid}")
         except (_SetupError, RelayError, gitdir.GitImportError) as exc:
             sink.emit(ParsedEvent("error", {"message": str(exc)}, is_error=True))

@@ -82,6 +82,7 @@ def test_it_runs_an_agent_in_its_worker_and_keeps_the_worker_up(
             'wget -q -O - --header "Authorization: Bearer $MESA_API_KEY" "$MESA_API_URL/agents/me"; echo',
             "echo built-in-a-worker > feature.txt",
             "ls /runs",
+            'mv "/runs/run-$MESA_RUN_ID/work" "/runs/run-$MESA_RUN_ID/gone" 2>/dev/null || echo rename-refused',
             "id -u",
         ]
     )
@@ -110,6 +111,7 @@ def test_it_runs_an_agent_in_its_worker_and_keeps_the_worker_up(
     me = json.loads(lines[3])
     assert me["slug"] == "boxed"  # the Mesa API through the relay into the worker's namespace
     assert lines[4] == f"run-{run.pk}" and lines[-1] == "1000"
+    assert "rename-refused" in lines  # the run dir is Mesa's: the agent cannot put a link in its worktree's place
     assert "+built-in-a-worker" in run.diff
     assert not (repo / "feature.txt").exists() and git(repo, "status", "--porcelain") == ""
     assert _ids(on_engine) == before and mesa_containers(on_engine) == []  # no container for the run
