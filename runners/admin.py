@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from runners.models import IssueBranch, Run, RunEvent, SchedulerState, TerminalBinding
+from runners.models import IssueBranch, Run, RunEvent, SchedulerState, TerminalBinding, Worker
 
 
 @admin.register(Run)
@@ -35,3 +35,12 @@ class TerminalBindingAdmin(admin.ModelAdmin):
     list_display = ("run", "mode", "agent", "user", "granted_by_label", "created_at", "ended_at")
     list_filter = ("org", "mode")
     raw_id_fields = ("run", "agent", "user", "granted_by_agent", "granted_by_user")
+
+
+@admin.register(Worker)
+class WorkerAdmin(admin.ModelAdmin):
+    # Started, stopped and removed with `manage.py worker`: the container's state is the engine's, not a field.
+    list_display = ("name", "agent", "org", "status", "last_health", "last_health_at")
+    list_filter = ("org", "status")
+    raw_id_fields = ("agent",)
+    readonly_fields = ("status", "container_id", "last_health", "last_health_at", "last_error")

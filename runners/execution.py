@@ -46,6 +46,7 @@ from runners.sandboxes.base import sandbox_settings
 from runners.services import failures_since_success, run_finish, run_start
 from runners.sink import DbEventSink
 from runners.terminal_stream import terminal_cap, terminals_dir
+from runners.workers import running_worker_of
 from runners.worktrees import Workspace, WorkspaceError, agent_home, workspace_finish, workspace_prepare
 
 log = logging.getLogger(__name__)
@@ -290,6 +291,7 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
                 "terminal_cap": terminal_cap(),
                 "mesa_egress": agent.egress,
                 "org": agent.org.slug,
+                "mesa_worker": running_worker_of(agent),
                 **sandbox_settings(agent, env),
             },
         )

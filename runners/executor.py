@@ -124,6 +124,8 @@ class SubprocessRunner(BaseRunner):
         # The agent's sandbox (ctx.extra["mesa_sandbox"], set by execution) decides where the process runs;
         # a host run under a pseudo-terminal (ctx.extra["mesa_terminal"]) goes through the host sandbox.
         sandbox = str(ctx.extra.get("mesa_sandbox") or "host")
+        if sandbox == "container" and ctx.extra.get("mesa_worker"):
+            sandbox = "worker"  # the agent's persistent worker is running: exec into it (runners/sandboxes/worker.py)
         if sandbox == "host" and ctx.extra.get("mesa_terminal") != "pty":
             return run_subprocess(self, ctx, sink)
         return sandbox_for(sandbox).run(self, ctx, sink)

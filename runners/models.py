@@ -258,3 +258,41 @@ class TerminalBinding(models.Model):
     @property
     def is_active(self) -> bool:
         return self.ended_at is None
+
+
+class WorkerStatus(models.TextChoices):
+    STOPPED = "stopped"  # added, or stopped: no container
+    RUNNING = "running"  # its container was started (health says whether it still answers)
+    FAILED = "failed"  # the last start failed (``last_error`` says why)
+
+
+class Worker(models.Model):
+    """A persistent worker: a long-lived container per agent that the agent's runs ``exec`` into
+    (runners/workers.py, runners/sandboxes/worker.py). Added and driven by the instance operator only
+    (``manage.py worker``); the env holds *names* of the org's encrypted secrets, never values."""
+
+    name = models.SlugField(max_length=60, unique=True)
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="workers")
+    agent = models.OneToOneField("agents.Agent", on_delete=models.CASCADE, related_name="worker")
+    image = models.CharField(max_length=300, blank=True, default="")  # empty: the agent's, else MESA_WORKER_IMAGE
+    cpus = models.FloatField(default=1.0)
+    memory = models.CharField(max_length=20, default="2g")
+    pids = models.PositiveIntegerField(default=256)
+    # {VARIABLE: reference}: a reference names a variable of the agent's encrypted env ("NAME") or of
+    # another agent of the same org ("agent-slug.NAME"); resolved when the container starts.
+    env_refs = models.JSONField(default=dict, blank=True)
+    credential_sets = models.JSONField(default=list, blank=True)  # agents.models.CredentialSet names
+    status = models.CharField(max_length=10, choices=WorkerStatus.choices, default=WorkerStatus.STOPPED)
+    container_id = models.CharField(max_length=80, blank=True, default="")
+    last_health = models.CharField(max_length=200, blank=True, default="")  # "healthy" or why not
+    last_health_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.CheckConstraint(condition=Q(status__in=WorkerStatus.values), name="worker_status_valid")]
+
+    def __str__(self) -> str:
+        return f"worker {self.name} ({self.status})"

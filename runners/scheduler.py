@@ -57,6 +57,7 @@ from runners.services import heartbeat_capped, run_claim, run_finish, scheduler_
 from runners.shipping import ship_poll
 from runners.wake import WAKE_TYPES
 from runners.wakeups import listen
+from runners.workers import worker_leftovers
 from runners.worktrees import worktrees_prune
 
 log = logging.getLogger(__name__)
@@ -127,7 +128,9 @@ def _remove_dead_containers(live_run_ids: set[int]) -> list[str]:
     if not engine_answers():
         return []
     try:
-        return remove_leftovers(docker_client(), live_run_ids=live_run_ids)
+        client = docker_client()
+        removed = remove_leftovers(client, live_run_ids=live_run_ids)
+        return removed + worker_leftovers(client=client, live_run_ids=live_run_ids)  # runs exec'd into workers
     except Exception:  # the engine went away meanwhile: the next start tries again
         log.exception("could not remove leftover run containers")
         return []

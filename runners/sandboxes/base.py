@@ -28,6 +28,7 @@ class Sandbox(Protocol):
 SANDBOXES: dict[str, str] = {
     "host": "runners.sandboxes.host:HostSandbox",
     "container": "runners.sandboxes.container:ContainerSandbox",
+    "worker": "runners.sandboxes.worker:WorkerSandbox",
 }
 
 
