@@ -27,9 +27,9 @@ from blocks.services import (
     work_block_transition,
     work_block_update,
 )
+from issues.bulk import do_issues_set_work_block
 from issues.burndown import work_block_burndown
 from issues.models import OPEN_STATUSES, TERMINAL_STATUSES, Issue, Status
-from issues.services import do_issues_set_work_block
 from orgs.errors import InvalidInput, MesaError
 from orgs.models import Org
 from orgs.numbers import whole_number

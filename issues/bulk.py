@@ -17,7 +17,7 @@ from django.db import transaction
 from agents.models import Agent
 from issues.models import Issue
 from issues.selectors import issue_get_for
-from issues.services import issue_transition, issue_update
+from issues.services import do_issue_update, issue_transition, issue_update
 from orgs.actors import Actor
 from orgs.errors import InvalidInput, MesaError
 from orgs.models import Org
@@ -103,3 +103,20 @@ def issues_bulk_label(*, actor: Actor, org: Org, keys: list[str], label: str, ad
     if not label.strip():
         raise InvalidInput("Choose a label.", field="label")
     return _each(actor=actor, org=org, keys=keys, change=change)
+
+
+@transaction.atomic
+def do_issues_set_work_block(*, actor: Actor, issues: list[Issue], work_block: WorkBlock | None) -> int:
+    """Put each of ``issues`` into ``work_block`` (None: take them out), all or none; returns how many moved.
+
+    Each one goes through do_issue_update, so the rules (same org, open block) and the activity and
+    event per issue are the single-issue ones. Does not ask whether ``actor`` may edit the issues:
+    a block's membership is governed by the block's permission, which the caller checks
+    (``blocks.services.require_block_editor``).
+    """
+    moved = 0
+    for issue in issues:
+        if issue.work_block_id != (work_block.pk if work_block else None):
+            do_issue_update(actor=actor, issue=issue, work_block=work_block)
+            moved += 1
+    return moved

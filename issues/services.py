@@ -404,23 +404,6 @@ issue_update = edit_checked(
 
 
 @transaction.atomic
-def do_issues_set_work_block(*, actor: Actor, issues: list[Issue], work_block: WorkBlock | None) -> int:
-    """Put each of ``issues`` into ``work_block`` (None: take them out), all or none; returns how many moved.
-
-    Each one goes through do_issue_update, so the rules (same org, open block) and the activity and
-    event per issue are the single-issue ones. Does not ask whether ``actor`` may edit the issues:
-    a block's membership is governed by the block's permission, which the caller checks
-    (``blocks.services.require_block_editor``).
-    """
-    moved = 0
-    for issue in issues:
-        if issue.work_block_id != (work_block.pk if work_block else None):
-            do_issue_update(actor=actor, issue=issue, work_block=work_block)
-            moved += 1
-    return moved
-
-
-@transaction.atomic
 def issue_edit(
     *,
     actor: Actor,

@@ -112,32 +112,35 @@ def issues_archived_page(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "web/issues_archived.html", {"issues": issues_archived(org=org)})
 
 
-@require_POST
-def issue_archive_view(request: HtmxHttpRequest, key: str) -> HttpResponse:
+# Archive and restore differ only in the service and what the toast says.
+_ARCHIVE_ACTIONS = {
+    "archive": (issue_archive, "{key} archived: off the board and never dispatched until restored."),
+    "restore": (issue_restore, "{key} restored."),
+}
+
+
+def _issue_archive_action(request: HtmxHttpRequest, key: str, action: str) -> HttpResponse:
     org = require_org(request)
     actor = human_actor(request)
     issue = issue_get_for(actor=actor, org=org, key=key)
     url = reverse("issues:detail", args=[issue.key])
+    service, done = _ARCHIVE_ACTIONS[action]
     try:
-        issue_archive(actor=actor, issue=issue)
+        service(actor=actor, issue=issue)
     except MesaError as exc:
         return fail(request, exc, back=url)
-    messages.success(request, f"{issue.key} archived: off the board and never dispatched until restored.")
+    messages.success(request, done.format(key=issue.key))
     return HttpResponseRedirect(url)
+
+
+@require_POST
+def issue_archive_view(request: HtmxHttpRequest, key: str) -> HttpResponse:
+    return _issue_archive_action(request, key, "archive")
 
 
 @require_POST
 def issue_restore_view(request: HtmxHttpRequest, key: str) -> HttpResponse:
-    org = require_org(request)
-    actor = human_actor(request)
-    issue = issue_get_for(actor=actor, org=org, key=key)
-    url = reverse("issues:detail", args=[issue.key])
-    try:
-        issue_restore(actor=actor, issue=issue)
-    except MesaError as exc:
-        return fail(request, exc, back=url)
-    messages.success(request, f"{issue.key} restored.")
-    return HttpResponseRedirect(url)
+    return _issue_archive_action(request, key, "restore")
 
 
 @require_http_methods(["GET", "POST"])

@@ -51,8 +51,9 @@ from blocks.services import (
     work_block_transition,
     work_block_update,
 )
+from issues.bulk import do_issues_set_work_block
 from issues.models import Issue
-from issues.services import do_issue_update, do_issues_set_work_block
+from issues.services import do_issue_update
 from orgs.errors import InvalidInput, NotFound
 from orgs.models import Org
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from blocks.models import WorkBlock
 from blocks.services import work_block_transition, work_block_update
+from issues.bulk import do_issues_set_work_block
 from issues.models import Issue
-from issues.services import do_issues_set_work_block
 from orgs.actors import Actor
 from orgs.errors import InvalidInput
 from orgs.models import Activity, Event, Org
