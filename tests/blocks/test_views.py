@@ -98,7 +98,6 @@ def test_it_hides_blocks_of_another_org(client: Any, org: Any) -> None:
 
 def test_it_keeps_a_block_linked_to_an_archived_goal_when_saving_its_form(client: Any, org: Any) -> None:
     from blocks.services import apex_block_update
-    from orgs.actors import Actor
 
     apex = make_apex_block(org, title="Old goal")
     block = make_work_block(org, title="Sprint", apex_block=apex)

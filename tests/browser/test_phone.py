@@ -44,6 +44,9 @@ for n, status in enumerate(["in_progress", "in_review", "in_progress"]):
     if status == "in_review":
         issue_transition(actor=board, issue=other, to="in_review")
 page = wiki_page_create(actor=board, org=org, title="Phone wide page", content=text)
+# Settings lists API keys in a six-column table: wider than a phone with even one key in it.
+from agents.keys import key_create
+key_create(actor=board, org=org, kind="board", name="phone board key")
 print(issue.key, block.pk, page.slug, agent.slug)
 """
 
