@@ -227,6 +227,9 @@ async def test_it_tells_a_slow_client_to_resync_when_its_queue_overflows(
 
     ids = await _issue_ids(org, 4)  # the stream reads nothing meanwhile: a stalled browser tab
     await _wait_until(lambda: client.overflowed, "the queue to overflow")
+    # Every event read before the tab reads again: one the hub reads after the resync was taken follows it,
+    # rightly (the resync's id is before it), and would be taken here for a replayed one.
+    await _wait_until(lambda: hub.last_id >= ids[-1], "the hub to read every event")
     frames = event_frames(await frames_until(stream, lambda f: any(x.get("event") == "resync" for x in f)))
 
     resync = frames[-1]
