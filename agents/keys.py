@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from agents.models import Agent, ApiKey, KeyKind
 from orgs.actors import Actor
+from orgs.compiled import compiled_models
 from orgs.errors import InvalidInput
 from orgs.models import Org
 from orgs.services import activity_record
@@ -95,12 +96,21 @@ def key_revoke(*, actor: Actor, key: ApiKey) -> None:
         )
 
 
+# Every API request reads its key: compiled once (orgs/compiled.py). The agent's encrypted env is left
+# out (deferred): decrypting it on every request cost more than the query, and a request that needs it
+# reads it then.
+_key_by_digest = compiled_models(
+    lambda value: ApiKey.objects.select_related("org", "agent").defer("agent__env").filter(digest=value).order_by()[:1]
+)
+
+
 def key_lookup(raw: str) -> ApiKey | None:
     """The live key for ``raw`` (not expired, not revoked), with its org and agent loaded."""
     if not raw.startswith("mesa_") or len(raw) > 200:
         return None
     # digest is unique: no ORDER BY. The agent's org is the key's org (key_create checks), so no second join.
-    key = next(iter(ApiKey.objects.select_related("org", "agent").filter(digest=digest(raw)).order_by()[:1]), None)
+    found = _key_by_digest(digest(raw))
+    key = found[0] if found else None
     if key is None or key.revoked_at is not None:
         return None
     if key.agent is not None:

@@ -106,6 +106,8 @@ class Issue(models.Model):
             models.Index(fields=["org", "status"], name="issue_org_status"),
             models.Index(fields=["assignee", "status"], name="issue_assignee_status"),
             models.Index(fields=["org", "-updated_at"], name="issue_org_recent"),
+            # The API's list order: a page is read from the index, with no sort of the org's issues.
+            models.Index(fields=["org", "-priority", "created_at", "id"], name="issue_list_order"),
             # The board's top cards per status column, read straight from the index (issues/board.py).
             models.Index(
                 fields=["org", "status", "board_position", "-priority", "-updated_at", "-id"], name="issue_board_order"

@@ -12,6 +12,7 @@ from agents.selectors import is_ceo
 from issues.models import OPEN_STATUSES, Issue, Label, SavedView, Status
 from issues.saved_views import view_owner
 from orgs.actors import Actor
+from orgs.compiled import compiled_models
 from orgs.errors import Forbidden, NotFound
 from orgs.models import Org
 
@@ -24,17 +25,24 @@ def issue_get_for(*, actor: Actor, org: Org, key: str) -> Issue:
     """
     if actor.agent is not None and actor.agent.org_id != org.pk:
         raise NotFound(f"There is no issue {key}.")
-    # The key is unique per org: no ORDER BY, and the caller's org object instead of a join.
-    issue = (
-        Issue.objects.select_related("assignee", "parent", "work_block")
-        .filter(org=org, key=(key or "").upper())
-        .order_by()[:1]
-    )
-    found = next(iter(issue), None)
-    if found is None:
+    rows = _issue_by_key(org.pk, (key or "").upper())
+    if not rows:
         raise NotFound(f"There is no issue {key}.")
+    found: Issue = rows[0]
     found.org = org
     return found
+
+
+# The key is unique per org: no ORDER BY, and the caller's org object instead of a join. The most read
+# row of the API: compiled once (orgs/compiled.py).
+_issue_by_key = compiled_models(
+    lambda org_id, key: (
+        Issue.objects.select_related("assignee", "parent", "work_block")
+        .defer("assignee__env")
+        .filter(org_id=org_id, key=key)
+        .order_by()[:1]
+    )
+)
 
 
 def review_q(agent: Agent) -> Q:
@@ -47,15 +55,20 @@ def review_q(agent: Agent) -> Q:
     same rule for one issue.
     """
 
+    return review_q_for(agent.pk, ceo=is_ceo(agent), terminated=agent.status == AgentStatus.TERMINATED)
+
+
+def review_q_for(agent_id: int, *, ceo: bool, terminated: bool) -> Q:
+    """``review_q`` from the agent's id and what it needs to know of the agent (for compiled queries)."""
     gone = AgentStatus.TERMINATED
-    if agent.status == gone:
+    if terminated:
         return Q(pk__in=[])  # a terminated agent reviews nothing (its reviews pass on)
     no_reviewer = Q(assignee__review_agent__isnull=True) | Q(assignee__review_agent__status=gone)
     no_manager = Q(assignee__reports_to__isnull=True) | Q(assignee__reports_to__status=gone)
-    mine = Q(assignee__review_agent=agent) | (no_reviewer & Q(assignee__reports_to=agent))
-    if is_ceo(agent):
+    mine = Q(assignee__review_agent_id=agent_id) | (no_reviewer & Q(assignee__reports_to_id=agent_id))
+    if ceo:
         mine |= Q(assignee__isnull=True) | (no_reviewer & no_manager)
-    return Q(status=Status.IN_REVIEW) & mine & ~Q(assignee=agent)
+    return Q(status=Status.IN_REVIEW) & mine & ~Q(assignee_id=agent_id)
 
 
 def board_review_q() -> Q:

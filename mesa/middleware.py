@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from axes.middleware import AxesMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
@@ -66,3 +68,25 @@ class ApiErrorsMiddleware:
                 return busy
         log.error("%s %s failed", request.method, request.path, exc_info=exception)
         return JsonResponse({"error": "Internal error; it was logged.", "code": "server_error"}, status=500)
+
+
+class SyncAxesMiddleware(AxesMiddleware):
+    """django-axes' middleware, sync only.
+
+    Axes declares itself async-capable. Behind the sync middlewares above it, Django then adapts twice
+    per request: async_to_sync into Axes, and sync_to_async again for the view — two more thread hops
+    and event-loop round trips on every request (a third of a GET's server time). Sync only, the whole
+    chain runs on the one request thread. (Its sync path is also the one that passes the response and
+    the credentials to the lockout handler in the right order.)
+    """
+
+    async_capable = False
+
+
+class PageMessageMiddleware(MessageMiddleware):
+    """Django's messages (flash notices), for pages only: the API never shows one, and opening the
+    message store on every API request (its cookie, its storage class) was a tenth of a list's CPU."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        if not is_api(request):
+            super().process_request(request)

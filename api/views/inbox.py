@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from agents.models import AgentStatus
 from agents.selectors import is_ceo
 from api.base import MesaAPIView
 from api.errors import error_responses
-from api.serializers.issues import IssueOutput, iso, issue_rows
+from api.serializers.issues import ISSUE_ROW_FIELDS, IssueOutput, iso, issue_rows_of
 from approvals.models import Approval, ApprovalKind, ApprovalStatus
 from approvals.registry import HUMAN_ONLY_KINDS
 from issues.models import OPEN_STATUSES, Issue
-from issues.selectors import board_review_q, review_q
+from issues.selectors import board_review_q, review_q_for
+from orgs.compiled import compiled
 
 
 class InboxIssueOutput(IssueOutput):
@@ -58,19 +60,13 @@ class InboxApi(MesaAPIView):
     )
     def get(self, request: Request) -> Response:
         org, agent = self.org(request), self.actor(request).agent
-        issues = Issue.objects.filter(org=org, archived_at__isnull=True)
-        approvals = Approval.objects.filter(org=org, status=ApprovalStatus.PENDING)
         if agent is None:
-            issues = issues.filter(board_review_q())
-            approvals = approvals.filter(reviewer__isnull=True)
+            shape: tuple[Any, ...] = ("board",)
+            args: tuple[Any, ...] = (org.pk,)
         else:
-            issues = issues.filter(Q(assignee=agent, status__in=OPEN_STATUSES) | review_q(agent))
-            mine = Q(reviewer=agent)
-            if is_ceo(agent):
-                # Unaddressed requests the CEO may decide; the human gates stay with the humans.
-                mine |= Q(reviewer__isnull=True) & ~Q(kind__in=HUMAN_ONLY_KINDS)
-            approvals = approvals.filter(mine)
-        rows = issue_rows(issues.order_by("-priority", "created_at", "id"))
+            shape = ("agent", is_ceo(agent), agent.status == AgentStatus.TERMINATED)
+            args = (org.pk, agent.pk)
+        rows = issue_rows_of(_inbox_issues(shape, *args))
         for row in rows:
             if agent is None:
                 row["reason"] = "board_review"
@@ -78,17 +74,46 @@ class InboxApi(MesaAPIView):
                 row["reason"] = "assigned" if row["assignee"] == agent.slug else "review"
         pending: list[dict[str, Any]] = [
             {
-                "id": a["id"],
-                "kind": a["kind"],
-                "title": a["title"],
-                "reason": a["reason"],
-                "issue": a["issue__key"],
-                "reviewer": a["reviewer__slug"],
-                "requested_by": a["requested_by_label"] or "board",
-                "created_at": iso(a["created_at"]),
+                "id": a[0],
+                "kind": a[1],
+                "title": a[2],
+                "reason": a[3],
+                "issue": a[4],
+                "reviewer": a[5],
+                "requested_by": a[6] or "board",
+                "created_at": iso(a[7]),
             }
-            for a in approvals.order_by("created_at", "id").values(
-                "id", "kind", "title", "reason", "issue__key", "reviewer__slug", "requested_by_label", "created_at"
-            )
+            for a in _inbox_approvals(shape, *args)
         ]
         return Response({"issues": rows, "approvals": pending})
+
+
+# Agents read their inbox at the start of every run: both queries are compiled once per kind of caller
+# (orgs/compiled.py). ``shape`` is ("board",) or ("agent", is the CEO, is terminated).
+def _inbox_issues_query(shape: tuple[Any, ...], org_id: int, agent_id: int = 0) -> QuerySet[Issue, Any]:
+    issues = Issue.objects.filter(org_id=org_id, archived_at__isnull=True)
+    if shape[0] == "board":
+        issues = issues.filter(board_review_q())
+    else:
+        mine = Q(assignee_id=agent_id, status__in=OPEN_STATUSES)
+        issues = issues.filter(mine | review_q_for(agent_id, ceo=shape[1], terminated=shape[2]))
+    return issues.order_by("-priority", "created_at", "id").values_list(*ISSUE_ROW_FIELDS)
+
+
+def _inbox_approvals_query(shape: tuple[Any, ...], org_id: int, agent_id: int = 0) -> QuerySet[Approval, Any]:
+    approvals = Approval.objects.filter(org_id=org_id, status=ApprovalStatus.PENDING)
+    if shape[0] == "board":
+        approvals = approvals.filter(reviewer__isnull=True)
+    else:
+        mine = Q(reviewer_id=agent_id)
+        if shape[1]:
+            # Unaddressed requests the CEO may decide; the human gates stay with the humans.
+            mine |= Q(reviewer__isnull=True) & ~Q(kind__in=HUMAN_ONLY_KINDS)
+        approvals = approvals.filter(mine)
+    return approvals.order_by("created_at", "id").values_list(
+        "id", "kind", "title", "reason", "issue__key", "reviewer__slug", "requested_by_label", "created_at"
+    )
+
+
+_inbox_issues = compiled(_inbox_issues_query)
+_inbox_approvals = compiled(_inbox_approvals_query)

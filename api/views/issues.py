@@ -17,6 +17,7 @@ from api.errors import error_responses
 from api.openapi import BODY_ERRORS
 from api.pagination import PAGE_PARAMETERS, Page, envelope
 from api.serializers.issues import (
+    ISSUE_ROW_FIELDS,
     CheckoutInput,
     CommentCreateInput,
     CommentOutput,
@@ -31,7 +32,7 @@ from api.serializers.issues import (
     SimilarityInput,
     SimilarOutput,
     comment_out,
-    issue_rows,
+    issue_rows_of,
 )
 from api.serializers.workspace import WorkspaceOutput
 from api.views._lookups import agent_ref, issue_ref, work_block_ref
@@ -45,6 +46,7 @@ from issues.services import (
     issue_delete,
     issue_edit,
 )
+from orgs.compiled import compiled
 from orgs.errors import Conflict, InvalidInput, NotFound
 from orgs.models import Org
 from orgs.numbers import whole_number
@@ -71,40 +73,77 @@ def _statuses(request: Request) -> list[str]:
     return wanted
 
 
-def issue_filter(request: Request, org: Org) -> QuerySet[Issue]:
-    """The org's issues narrowed by the query string (see IssueCollectionApi.get)."""
-    qs = Issue.objects.filter(org=org, archived_at__isnull=True)
+def issue_filter(request: Request, org: Org) -> tuple[tuple[str, ...], list[Any]]:
+    """The list's query for the query string: its shape (which filters) and their values, for _issue_list."""
+    shape: list[str] = []
+    values: list[Any] = []
     params = request.query_params
     statuses = _statuses(request)
     if statuses:
-        qs = qs.filter(status__in=statuses)
+        shape.append(f"status:{len(statuses)}")
+        values.extend(statuses)
     assignee = params.get("assignee", "").strip()
     if assignee == "none":
-        qs = qs.filter(assignee__isnull=True)
+        shape.append("unassigned")
     elif assignee == "me":
         agent = request.actor.agent  # type: ignore[attr-defined]
         if agent is None:
             raise InvalidInput("assignee=me needs an agent key; a board key is nobody.", field="assignee")
-        qs = qs.filter(assignee=agent)
+        shape.append("assignee")
+        values.append(agent.pk)
     elif assignee:
         found = agent_ref(org, assignee, "assignee")
-        qs = qs.filter(assignee=found)
+        assert found is not None  # a slug that names no agent of the org is refused there
+        shape.append("assignee")
+        values.append(found.pk)
     label = params.get("label", "").strip()
     if label:
-        qs = qs.filter(labels__org=org, labels__name__iexact=label)
+        shape.append("label")
+        values.append(label)
     block = params.get("work_block", "").strip()
     if block:
         block_pk = whole_number(block, minimum=1)
         if block_pk is None:
             raise InvalidInput("work_block must be a work block id.", field="work_block")
-        qs = qs.filter(work_block_id=block_pk)
+        shape.append("work_block")
+        values.append(block_pk)
     parent = params.get("parent", "").strip()
     if parent:
-        qs = qs.filter(parent__key=parent.upper())
+        shape.append("parent")
+        values.append(parent.upper())
     q = params.get("q", "").strip()
     if q:
-        qs = qs.filter(Q(key__iexact=q) | Q(title__icontains=q) | Q(description__icontains=q))
-    return qs.order_by("-priority", "created_at", "id")
+        shape.append("q")
+        values.append(q)
+    return tuple(shape), values
+
+
+def _issue_list_query(shape: tuple[str, ...], org_id: int, *values: Any) -> QuerySet[Issue, Any]:
+    """The org's issues (not archived) narrowed by the filters named in ``shape``, in list order."""
+    qs = Issue.objects.filter(org_id=org_id, archived_at__isnull=True)
+    given = iter(values)
+    for name in shape:
+        if name.startswith("status:"):
+            qs = qs.filter(status__in=[next(given) for _ in range(int(name.split(":")[1]))])
+        elif name == "unassigned":
+            qs = qs.filter(assignee__isnull=True)
+        elif name == "assignee":
+            qs = qs.filter(assignee_id=next(given))
+        elif name == "label":
+            qs = qs.filter(labels__org_id=org_id, labels__name__iexact=next(given))
+        elif name == "work_block":
+            qs = qs.filter(work_block_id=next(given))
+        elif name == "parent":
+            qs = qs.filter(parent__key=next(given))
+        elif name == "q":
+            q = next(given)
+            qs = qs.filter(Q(key__iexact=q) | Q(title__icontains=q) | Q(description__icontains=q))
+    return qs.order_by("-priority", "created_at", "id").values_list(*ISSUE_ROW_FIELDS)
+
+
+# Agents list issues all the time: the query is compiled once per filter shape (orgs/compiled.py);
+# the shapes with a text match (label, q) run through the ORM each time.
+_issue_list = compiled(_issue_list_query)
 
 
 LIST_PARAMETERS = [
@@ -133,10 +172,10 @@ class IssueCollectionApi(MesaAPIView):
     def get(self, request: Request) -> Response:
         org = self.org(request)
         page = Page.from_request(request)
-        qs = issue_filter(request, org)
-        rows = issue_rows(qs, offset=page.offset, limit=page.limit)
-        page.settle(len(rows), qs.count)
-        return page.response(request, rows)
+        shape, values = issue_filter(request, org)
+        raw = _issue_list.page(shape, org.pk, *values, offset=page.offset, limit=page.limit)
+        page.settle(len(raw), lambda: _issue_list.count(shape, org.pk, *values))
+        return page.response(request, issue_rows_of(raw))
 
     @extend_schema(
         operation_id="issues_create",

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from typing import Any
 
 import pytest
+from asgiref.sync import SyncToAsync
+from django.contrib.messages import get_messages
 from django.core.handlers.asgi import ASGIHandler
+from django.core.signals import request_finished, request_started
 from django.db.backends.signals import connection_created
 
 from agents.keys import key_create
@@ -93,3 +97,53 @@ def test_it_falls_back_to_a_thread_of_its_own_when_every_pooled_thread_is_busy()
     finally:
         handler._idle.append(busy)
     assert _connections_opened(handler, f"/api/v1/issues/{issue.key}", key, requests=2) == 1
+
+
+def _trips(app: Any, path: str, key: str) -> tuple[int, set[int]]:
+    """Trips from the event loop to a thread while ``app`` serves one GET, and the threads that the
+    request's signals ran on."""
+    trips = [0]
+    threads: set[int] = set()
+    original = SyncToAsync.__call__
+
+    async def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+        trips[0] += 1
+        return await original(self, *args, **kwargs)
+
+    def seen(**kwargs: Any) -> None:
+        threads.add(threading.get_ident())
+
+    request_started.connect(seen)
+    request_finished.connect(seen)
+    SyncToAsync.__call__ = counting  # type: ignore[method-assign]
+    try:
+        status, _ = asyncio.run(_get(app, path, key))
+    finally:
+        SyncToAsync.__call__ = original  # type: ignore[method-assign]
+        request_started.disconnect(seen)
+        request_finished.disconnect(seen)
+    assert status == 200
+    return trips[0], threads
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_serves_a_request_in_one_trip_to_its_thread() -> None:
+    org = make_org()
+    issue = make_issue(org)
+    key = key_create(actor=Actor.system(), org=org, kind="board")[1]
+    path = f"/api/v1/issues/{issue.key}"
+    # Django's handler: request_started, the middleware chain and the view, and the close, each a trip.
+    assert _trips(ASGIHandler(), path, key)[0] >= 3
+    trips, threads = _trips(PooledThreadsASGIHandler(threads=1), path, key)
+    assert trips == 1
+    # request_started and request_finished (which closes stale connections) ran on the request's thread.
+    assert len(threads) == 1 and threading.get_ident() not in threads
+
+
+@pytest.mark.django_db
+def test_it_opens_the_message_store_for_pages_only(client: Any) -> None:
+    page = client.get("/")
+    assert hasattr(page.wsgi_request, "_messages")
+    api = client.get("/api/v1/inbox")
+    assert api.status_code == 401 and not hasattr(api.wsgi_request, "_messages")
+    assert list(get_messages(page.wsgi_request)) == []

@@ -21,6 +21,10 @@ from typing import Any
 
 from django.db.backends.sqlite3 import base
 
+from mesa.backends.sqlite3.operations import DatabaseOperations, install_converters
+
+install_converters()
+
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -31,6 +35,8 @@ def _write_lock(name: str) -> threading.Lock:
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    ops_class = DatabaseOperations
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._write_held: threading.Lock | None = None
