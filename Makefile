@@ -60,7 +60,7 @@ test: $(DEV_STAMP) browser-deps container-deps cli-deps lint
 ENGINE ?= podman
 BASE ?= docker.io/library/debian:trixie-slim
 images:
-	$(ENGINE) build -f docker/worker.Dockerfile --build-arg BASE=$(BASE) -t localhost/mesa-worker:latest docker
+	$(ENGINE) build -f docker/worker.Dockerfile --build-context runners=runners --build-arg BASE=$(BASE) -t localhost/mesa-worker:latest docker
 	$(ENGINE) build -f docker/Dockerfile --build-arg BASE=$(BASE) -t localhost/mesa:latest .
 
 bench: $(DEV_STAMP)

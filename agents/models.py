@@ -99,7 +99,7 @@ class Agent(models.Model):
     container_image = models.CharField(max_length=300, blank=True, default="")
     # CredentialSet names: the Mesa machine's CLI logins a container run gets read-only (the operator's choice).
     credential_mounts = models.JSONField(default=list, blank=True)
-    # Claude runs get Codex as an MCP tool (`codex mcp-server` over stdio) when Codex credentials are there.
+    # Claude runs get Codex as an MCP tool (runners/codex_bridge.py over stdio) when Codex credentials are there.
     codex_mcp = models.BooleanField(default=False)
     model = models.CharField(max_length=120, blank=True, default="")
     working_dir = models.CharField(max_length=500, blank=True, default="")

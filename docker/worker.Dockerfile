@@ -2,8 +2,10 @@
 # (runners/sandboxes/container.py runs it with a read-only root, a tmpfs home, no capabilities,
 # uid 1000 and the run's worktree at /workspace).
 #
-#   podman build -f docker/worker.Dockerfile -t localhost/mesa-worker:latest docker/
+#   podman build -f docker/worker.Dockerfile --build-context runners=runners -t localhost/mesa-worker:latest docker/
 #
+# RUNNERS (the named context `runners`, Mesa's runners/ directory): the Codex bridge, a stdlib-only MCP server
+# that a Claude run with Codex as its tool starts (runners/claude_code.py), installed as mesa-codex-mcp.
 # BASE: any Debian trixie (slim) image; the tests pass one made locally by docker/make-base.sh.
 # CLIS: where the pinned agent CLIs come from: `npm` (default) installs docker/clis/ (exact pins + lock)
 # from the npm registry; `local` copies an existing install mounted at /mesa-clis (the one
@@ -40,6 +42,7 @@ RUN set -e; echo "clis from ${CLIS} ${CLIS_KEY}"; \
 
 FROM system
 COPY --from=clis /opt/mesa-clis /opt/mesa-clis
+COPY --from=runners --chmod=0755 codex_bridge.py /usr/local/bin/mesa-codex-mcp
 # The home is a tmpfs at run time (read-only root), so nothing the CLIs need may live in it. Mode 1777:
 # podman gives a tmpfs mounted on an existing directory that directory's mode but root as owner, so a
 # 0700 home would be unwritable for uid 1000 under the sandbox's tmpfs.

@@ -18,7 +18,9 @@ Mesa's MCP server goes in with ``--mcp-config`` as inline JSON (no file): an HTT
 from its environment, so the key is neither in argv nor anywhere on disk.
 
 With the agent's ``codex_mcp`` (and Codex credentials within the run's reach), a second server ``codex``
-runs ``codex mcp-server`` over stdio: Claude can hand Codex a task as a tool call.
+runs Mesa's Codex bridge (``runners/codex_bridge.py``) over stdio: Claude can hand Codex a task as a tool
+call (``mcp__codex__codex``), which the bridge runs as ``codex exec``. A host run starts the bridge with
+Mesa's Python; a container run the copy in the worker image (``/usr/local/bin/mesa-codex-mcp``).
 
 Runs unattended: ``--dangerously-skip-permissions`` (which claude refuses as root unless
 ``IS_SANDBOX=1``, set through :meth:`ClaudeCodeRunner.env`), ``--disallowedTools`` from the agent.
@@ -30,7 +32,9 @@ keeps that run's state (the message ids already metered).
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, ClassVar
 
 from runners.base import ParsedEvent, RunContext, Usage, tool_result, tool_use
@@ -49,8 +53,13 @@ from runners.cli_common import (
 from runners.executor import SubprocessRunner
 
 # Claude with Codex as an MCP tool (the agent's ``codex_mcp``): the server's name and its command line.
+# The pinned codex (0.169.0) has no `mcp-server` subcommand: the bridge serves MCP and runs `codex exec`.
 CODEX_MCP_SERVER = "codex"
-CODEX_MCP_COMMAND = ("codex", "mcp-server")
+CODEX_BRIDGE = Path(__file__).resolve().with_name("codex_bridge.py")
+# A host run; -I keeps runners/ off sys.path (runners/selectors.py would shadow the standard library's).
+CODEX_MCP_COMMAND = (sys.executable, "-I", str(CODEX_BRIDGE))
+CODEX_MCP_IMAGE_COMMAND = ("/usr/local/bin/mesa-codex-mcp",)  # a container run: docker/worker.Dockerfile's copy
+IMAGE_SANDBOXES = ("container", "worker")
 
 
 def _usage(data: Any) -> Usage:
@@ -90,7 +99,8 @@ class ClaudeCodeRunner(SubprocessRunner):
             servers[MCP_SERVER] = {"type": "http", "url": url, "headers": {"Authorization": "Bearer ${MESA_API_KEY}"}}
         if ctx.extra.get("codex_mcp"):
             # Dual agent: Codex as a tool, over stdio (execution sets codex_mcp only when Codex has credentials).
-            command = [str(part) for part in ctx.extra.get("codex_mcp_command") or CODEX_MCP_COMMAND]
+            default = CODEX_MCP_IMAGE_COMMAND if ctx.extra.get("mesa_sandbox") in IMAGE_SANDBOXES else CODEX_MCP_COMMAND
+            command = [str(part) for part in ctx.extra.get("codex_mcp_command") or default]
             servers[CODEX_MCP_SERVER] = {"type": "stdio", "command": command[0], "args": command[1:]}
         if servers:
             # `=`: --mcp-config is variadic.

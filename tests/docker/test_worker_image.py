@@ -9,9 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shlex
+from pathlib import Path
 
 import pytest
 
+from runners.base import RunContext
+from runners.claude_code import CODEX_MCP_IMAGE_COMMAND, ClaudeCodeRunner
 from tests.docker.conftest import REPO, Podman
 
 pytestmark = pytest.mark.slow
@@ -45,6 +49,8 @@ def worker_image(podman: Podman, base_image: str) -> str:
         f"CLIS_KEY={key}",
         "--volume",
         f"{clis}:/mesa-clis:ro",
+        "--build-context",
+        f"runners={REPO / 'runners'}",  # the Codex bridge
         "-t",
         IMAGE,
         str(REPO / "docker"),
@@ -53,8 +59,9 @@ def worker_image(podman: Podman, base_image: str) -> str:
     return IMAGE
 
 
-def _run(podman: Podman, image: str, script: str) -> list[str]:
-    """The script's output lines, run as the container sandbox runs agents: read-only root, tmpfs home."""
+def _run(podman: Podman, image: str, script: str, *options: str, timeout: float = 120) -> list[str]:
+    """The script's output lines, run as the container sandbox runs agents: read-only root, tmpfs home
+    (``options``: more of ``podman run``'s, such as mounts and environment)."""
     out = podman(
         "run",
         "--rm",
@@ -66,10 +73,12 @@ def _run(podman: Podman, image: str, script: str) -> list[str]:
         "--cap-drop=all",
         "--security-opt=no-new-privileges",
         "--network=none",
+        *options,
         image,
         "bash",
         "-c",
         script,
+        timeout=timeout,
     )
     return out.splitlines()
 
@@ -95,3 +104,64 @@ def test_it_answers_the_pinned_version_of_each_agent_cli(podman: Podman, worker_
     for package, cmd in COMMANDS.items():
         exact = rf"(?<![\d.]){re.escape(PINS[package])}(?![\d.])"  # 2.1.33 must not pass for 2.1.330
         assert re.search(exact, answers.get(cmd, "")), (cmd, answers.get(cmd))
+
+
+def test_it_has_the_codex_bridge_that_a_claude_run_starts(podman: Podman, worker_image: str) -> None:
+    """The command a container run's --mcp-config names answers MCP over stdio with the image's python3."""
+    messages = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18"}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+    ]
+    lines = " ".join(f"'{json.dumps(message)}'" for message in messages)
+    out = _run(podman, worker_image, f"printf '%s\\n' {lines} | {CODEX_MCP_IMAGE_COMMAND[0]}")
+    answers = [json.loads(line) for line in out]
+    assert answers[0]["result"]["protocolVersion"] == "2025-06-18"
+    assert [tool["name"] for tool in answers[1]["result"]["tools"]] == ["codex"]
+
+
+def test_it_runs_the_dual_agent_inside_the_image(podman: Podman, worker_image: str) -> None:
+    """The image's claude starts the image's bridge from the --mcp-config a container run gets; the fake Claude
+    model calls ``mcp__codex__codex``; the image's codex runs; its final message reaches claude's next request.
+    Both fake model APIs run in the container (no network: loopback only), from tests/fakes mounted read-only."""
+    said = "Codex in the image wrote contract-output.txt."
+    ctx = RunContext(
+        run_id=1,
+        agent_slug="dual",
+        model="claude-sonnet-4-5",
+        prompt="Hand the file task to Codex.",
+        system_prompt="",
+        cwd=Path("/tmp/work"),
+        env={},
+        timeout_s=120,
+        max_turns=4,
+        extra={"codex_mcp": True, "mesa_sandbox": "container"},
+    )
+    env = {
+        **ClaudeCodeRunner().env(ctx),
+        "ANTHROPIC_API_KEY": "sk-ant-fake",
+        "ANTHROPIC_BASE_URL": "http://127.0.0.1:8790",
+        "OPENAI_API_KEY": "sk-fake",
+        "MESA_CODEX_BASE_URL": "http://127.0.0.1:8791/v1",
+        "MESA_CODEX_MODEL": "gpt-5",
+        "FAKE_ANTHROPIC_TOOL": json.dumps({"name": "mcp__codex__codex", "input": {"prompt": "Write the file."}}),
+        "FAKE_OPENAI_TEXT": said,
+    }
+    script = (
+        "mkdir -p /tmp/work $HOME/.codex && cd /tmp/work; "
+        "python3 /fakes/anthropic_api.py 8790 /tmp/claude.log /tmp/a.ready >/dev/null 2>&1 & "
+        "python3 /fakes/openai_responses_api.py 8791 /tmp/codex.log /tmp/o.ready >/dev/null 2>&1 & "
+        "until [ -e /tmp/a.ready ] && [ -e /tmp/o.ready ]; do sleep 0.1; done; "
+        f"{shlex.join(ClaudeCodeRunner().command(ctx))} </dev/null >/tmp/claude.out 2>&1; "
+        'echo "exit=$?"; echo "file=$(cat contract-output.txt)"; cat /tmp/claude.log; tail -c 3000 /tmp/claude.out'
+    )
+    options = ["--volume", f"{REPO / 'tests' / 'fakes'}:/fakes:ro"]
+    for name, value in env.items():
+        options += ["--env", f"{name}={value}"]
+    out = _run(podman, worker_image, script, *options, timeout=300)
+    why = "\n".join(out)
+    assert out[0] == "exit=0" and out[1] == "file=made-by-codex", why
+    asked = [json.loads(line) for line in out[2:] if line.startswith('{"path"')]
+    main = [r for r in asked if r.get("step") in ("tool", "final")]
+    assert [r["step"] for r in main] == ["tool", "final"], why
+    assert any(said in result for result in main[1]["tool_results"]), why

@@ -7,6 +7,7 @@ custom provider (``-c model_providers.X={base_url=..., wire_api="responses"}``).
 ``function_call`` of ``exec_command`` writing contract-output.txt (usage: input 642 of which 200
 cached, output 34 of which reasoning 10); step 2 the final message (input 900 of which 600
 cached, output 21). Each answer's usage is logged; GET requests (model lists) get empty lists.
+``FAKE_OPENAI_TEXT`` replaces the final message's text (the Codex bridge's contract test tells it apart).
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def route(req: Request, log: Log) -> None:
         ]
     else:
         step, usage = "final", FINAL_USAGE
-        text = "The file is written."
+        text = os.environ.get("FAKE_OPENAI_TEXT") or "The file is written."
         item = {
             "type": "message",
             "id": "msg_contract_1",

@@ -1,12 +1,13 @@
-"""Dual agent: Claude runs with Codex as an MCP tool (``codex mcp-server`` over stdio), per agent.
+"""Dual agent: Claude runs with Codex as an MCP tool (Mesa's Codex bridge over stdio), per agent.
 
-Only the arguments and the availability rule are tested: the pinned codex (``.tools/npm``, codex-cli
-0.169.0) has no ``mcp-server`` subcommand, so no live stdio handshake is possible with it.
+Here: the ``--mcp-config`` arguments and the availability rule. The bridge itself, and the real claude
+calling the real codex through it, are tested in test_codex_bridge.py.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import pytest
 
 from agents.services import agent_update
 from orgs.actors import Actor
-from runners.claude_code import ClaudeCodeRunner
+from runners.claude_code import CODEX_BRIDGE, ClaudeCodeRunner
 from runners.sandboxes.base import sandbox_settings
 from tests.factories import make_agent
 from tests.runners.cli_support import make_ctx
@@ -29,16 +30,25 @@ def _servers(argv: list[str]) -> dict[str, Any]:
 
 
 def test_it_adds_codex_next_to_mesas_server(tmp_path: Path) -> None:
-    env = {"MESA_API_KEY": "k", "MESA_MCP_URL": "http://127.0.0.1:9/mcp"}
+    env = {"MESA_API_KEY": "mesa-run-key-4f2a", "MESA_MCP_URL": "http://127.0.0.1:9/mcp"}
     argv = ClaudeCodeRunner().command(make_ctx(tmp_path, env=env, extra={"codex_mcp": True}))
     servers = _servers(argv)
-    assert servers["codex"] == {"type": "stdio", "command": "codex", "args": ["mcp-server"]}
+    # A host run: the bridge with Mesa's own Python, runners/ kept off its sys.path (-I).
+    assert servers["codex"] == {"type": "stdio", "command": sys.executable, "args": ["-I", str(CODEX_BRIDGE)]}
     assert servers["mesa"]["type"] == "http" and servers["mesa"]["url"] == "http://127.0.0.1:9/mcp"
-    assert "k" not in json.dumps(servers)  # the run key stays a variable reference
+    assert "mesa-run-key-4f2a" not in json.dumps(servers)  # the run key stays a variable reference
 
     assert set(_servers(ClaudeCodeRunner().command(make_ctx(tmp_path, env=env)))) == {"mesa"}
     alone = ClaudeCodeRunner().command(make_ctx(tmp_path, extra={"codex_mcp": True}))  # no run key: no Mesa server
     assert set(_servers(alone)) == {"codex"}
+
+
+def test_it_starts_the_images_copy_of_the_bridge_in_a_container(tmp_path: Path) -> None:
+    for sandbox in ("container", "worker"):
+        argv = ClaudeCodeRunner().command(make_ctx(tmp_path, extra={"codex_mcp": True, "mesa_sandbox": sandbox}))
+        assert _servers(argv)["codex"] == {"type": "stdio", "command": "/usr/local/bin/mesa-codex-mcp", "args": []}
+    host = ClaudeCodeRunner().command(make_ctx(tmp_path, extra={"codex_mcp": True, "mesa_sandbox": "host"}))
+    assert _servers(host)["codex"]["command"] == sys.executable
 
 
 @pytest.mark.django_db
