@@ -6,6 +6,7 @@ tests/runners/test_workers.py and test_worker_health.py).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -58,9 +59,16 @@ def test_it_lets_the_operator_add_check_stop_and_remove_a_worker(client: Client,
     worker = Worker.objects.get(name="acme-boxed")
     assert worker.memory == "512m" and worker.org == org and worker.status == WorkerStatus.STOPPED
     assert 'data-worker="acme-boxed"' in client.get(PAGE, headers=HTMX).content.decode()
+    when = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+    Worker.objects.filter(pk=worker.pk).update(
+        status=WorkerStatus.FAILED, last_health="container exited", last_health_at=when, last_error="restart failed: x"
+    )
+    row = client.get(PAGE, headers=HTMX).content.decode()
+    assert "container exited" in row and "2026-03-04 05:06:07" in row and "restart failed: x" in row
+    assert '<span class="bad">failed</span>' in row
 
     body = client.post(f"/settings/runners/workers/{worker.name}/check", headers=HTMX).content.decode()
-    assert "Worker acme-boxed: stopped." in body
+    assert "Worker acme-boxed: failed." in body  # not running: nothing to ask, the status is the answer
     body = client.post(f"/settings/runners/workers/{worker.name}/stop", headers=HTMX).content.decode()
     assert "Stopped worker acme-boxed." in body and Worker.objects.get().last_health == "stopped"
     response = client.post(f"/settings/runners/workers/{worker.name}/remove")  # a plain form post: back to the page
