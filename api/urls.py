@@ -25,6 +25,7 @@ from api.views import (
     stages,
     usage,
     wiki,
+    workers,
 )
 
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -66,6 +67,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("agents/<str:slug>/resume", agents.AgentResumeApi.as_view(), name="api-agent-resume"),
     path("heartbeat", agents.HeartbeatApi.as_view(), name="api-heartbeat"),
     path("usage", usage.UsageApi.as_view(), name="api-usage"),
+    path("workers", workers.WorkerCollectionApi.as_view(), name="api-workers"),
     path("labels", labels.LabelCollectionApi.as_view(), name="api-labels"),
     # Planning and knowledge: work / apex blocks, approvals, archetype patches, wiki.
     path("work-blocks", blocks.WorkBlockCollectionApi.as_view(), name="api-work-blocks"),

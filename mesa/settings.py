@@ -221,6 +221,8 @@ MESA_API_URL = env_str("MESA_API_URL", f"http://127.0.0.1:{PORT}/api/v1")
 # the operator turns them on: they run agents' code on this machine as the Mesa user).
 MESA_SANDBOX_DEFAULT = env_str("MESA_SANDBOX_DEFAULT", "auto")
 MESA_WORKER_IMAGE = env_str("MESA_WORKER_IMAGE", "localhost/mesa-worker:latest")
+# How often (seconds) the scheduler asks each running persistent worker whether it answers (and restarts it once).
+MESA_WORKER_HEALTH_SECONDS = env_int("MESA_WORKER_HEALTH_SECONDS", 30)
 MESA_ALLOW_HOST_RUNS = env_bool("MESA_ALLOW_HOST_RUNS", MESA_TRUSTED_LOCAL)
 # Set in the environment, MESA_ALLOW_HOST_RUNS overrides the operator's switch in Settings › Runners either way.
 MESA_HOST_RUNS_PINNED = "MESA_ALLOW_HOST_RUNS" in os.environ

@@ -146,6 +146,26 @@ def failure_reason(*, stop_reason: str, exit_code: int | None, stderr_tail: str,
     return ""
 
 
+def process_outcome(
+    *, exit_code: int | None, stdout: str, stop_reason: str, stderr_tail: str, timeout_s: int, stopped: str
+) -> Outcome:
+    """The :class:`Outcome` of a process that ran to its end (or was stopped): its exit code, output, and
+    :func:`failure_reason` (``stopped`` says what a timeout did). One construction for every sandbox."""
+    return Outcome(
+        exit_code=exit_code,
+        failure_reason=failure_reason(
+            stop_reason=stop_reason,
+            exit_code=exit_code,
+            stderr_tail=stderr_tail,
+            timeout_s=timeout_s,
+            stopped=stopped,
+        ),
+        stdout=stdout,
+        stop_reason=stop_reason,
+        stderr_tail=stderr_tail,
+    )
+
+
 def resolve_binary(name: str, env: dict[str, str], cwd: Path | None = None) -> str | None:
     """The absolute path of executable ``name`` on ``env["PATH"]`` (or as a path), or None."""
     if os.sep in name:
@@ -361,16 +381,11 @@ def run_subprocess(runner: SubprocessRunner, ctx: RunContext, sink: EventSink) -
         thread.join(timeout=1.0)
 
     stderr_tail = b"".join(err_tail).decode("utf-8", errors="replace")[-STDERR_TAIL:]
-    return Outcome(
+    return process_outcome(
         exit_code=exit_code,
-        failure_reason=failure_reason(
-            stop_reason=stop_reason,
-            exit_code=exit_code,
-            stderr_tail=stderr_tail,
-            timeout_s=ctx.timeout_s,
-            stopped="process group killed",
-        ),
         stdout=stdout.text(),
         stop_reason=stop_reason,
         stderr_tail=stderr_tail,
+        timeout_s=ctx.timeout_s,
+        stopped="process group killed",
     )

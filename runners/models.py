@@ -264,12 +264,14 @@ class WorkerStatus(models.TextChoices):
     STOPPED = "stopped"  # added, or stopped: no container
     RUNNING = "running"  # its container was started (health says whether it still answers)
     FAILED = "failed"  # the last start failed (``last_error`` says why)
+    # The health loop found it not answering and is restarting it (runs use disposable containers meanwhile).
+    UNHEALTHY = "unhealthy"
 
 
 class Worker(models.Model):
     """A persistent worker: a long-lived container per agent that the agent's runs ``exec`` into
     (runners/workers.py, runners/sandboxes/worker.py). Added and driven by the instance operator only
-    (``manage.py worker``); the env holds *names* of the org's encrypted secrets, never values."""
+    (``manage.py worker``, Settings › Runners); the env holds *names* of the org's encrypted secrets, never values."""
 
     name = models.SlugField(max_length=60, unique=True)
     org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="workers")

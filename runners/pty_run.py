@@ -43,7 +43,7 @@ from runners.executor import (
     _Capped,
     _kill_group,
     _parse,
-    failure_reason,
+    process_outcome,
     resolve_binary,
 )
 from runners.terminal_stream import DEFAULT_CAP, StreamWriter, input_path
@@ -261,16 +261,11 @@ def run_pty(runner: SubprocessRunner, ctx: RunContext, sink: EventSink) -> Outco
 
     screen = stdout.text()
     stderr_tail = screen[-STDERR_TAIL:]
-    return Outcome(
+    return process_outcome(
         exit_code=exit_code,
-        failure_reason=failure_reason(
-            stop_reason=stop_reason,
-            exit_code=exit_code,
-            stderr_tail=stderr_tail,
-            timeout_s=ctx.timeout_s,
-            stopped="process group killed",
-        ),
         stdout=screen,
         stop_reason=stop_reason,
         stderr_tail=stderr_tail,
+        timeout_s=ctx.timeout_s,
+        stopped="process group killed",
     )

@@ -57,6 +57,7 @@ from runners.services import heartbeat_capped, run_claim, run_finish, scheduler_
 from runners.shipping import ship_poll
 from runners.wake import WAKE_TYPES
 from runners.wakeups import listen
+from runners.worker_health import worker_health_pass
 from runners.workers import worker_leftovers
 from runners.worktrees import worktrees_prune
 
@@ -190,6 +191,8 @@ class Scheduler:
         self._next_beat = 0.0
         self._next_heartbeat_check = 0.0
         self._next_ship_poll = 0.0
+        # The first health pass one interval after start: start-up recovery has just looked at the workers.
+        self._next_worker_health = self.clock() + settings.MESA_WORKER_HEALTH_SECONDS
         self._lock = threading.Lock()
 
     # --- lifecycle ------------------------------------------------------------------
@@ -264,6 +267,7 @@ class Scheduler:
         self.cursor, _ = dispatch_claimed_events()
         self._heartbeats()
         self._ship_poll()
+        self._worker_health()
         periodic_run()  # registered by the apps above the engine (routines)
         return self._claim()
 
@@ -277,6 +281,17 @@ class Scheduler:
             ship_poll()
         except Exception:
             log.exception("reading pull requests back failed")
+
+    def _worker_health(self) -> None:
+        """Every MESA_WORKER_HEALTH_SECONDS: check the running persistent workers, restart one that does not answer."""
+        now = self.clock()
+        if now < self._next_worker_health:
+            return
+        self._next_worker_health = now + max(1, settings.MESA_WORKER_HEALTH_SECONDS)
+        try:
+            worker_health_pass()
+        except Exception:
+            log.exception("the workers' health pass failed")
 
     def _heartbeats(self) -> None:
         now = self.clock()

@@ -33,11 +33,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from agents.models import Agent, CredentialSet, Sandbox
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput, NotFound
+from orgs.models import Org
 from runners.models import Worker, WorkerStatus
 from runners.sandboxes.container import MODEL_URL_VARS, network_plan
 from runners.sandboxes.engine import docker_client, worker_image
@@ -196,6 +198,24 @@ def worker_get(name: str) -> Worker:
     return worker
 
 
+def workers_visible(*, actor: Actor, org: Org) -> QuerySet[Worker]:
+    """The workers ``actor`` may see: every org's for the operator, an agent its own, else ``org``'s (read-only)."""
+    workers = Worker.objects.select_related("agent", "org").order_by("name")
+    if actor.operator:
+        return workers
+    if actor.agent is not None:
+        return workers.filter(org=org, agent=actor.agent)
+    return workers.filter(org=org)
+
+
+def worker_for(*, actor: Actor, org: Org, name: str) -> Worker:
+    """The worker called ``name`` if ``actor`` may see it (:func:`workers_visible`); :class:`NotFound` otherwise."""
+    worker = workers_visible(actor=actor, org=org).filter(name=name).first()
+    if worker is None:
+        raise NotFound(f"no worker named {name!r}")
+    return worker
+
+
 @transaction.atomic
 def worker_add(*, actor: Actor, spec: WorkerFile) -> Worker:
     _require_operator(actor)
@@ -222,6 +242,12 @@ def worker_add(*, actor: Actor, spec: WorkerFile) -> Worker:
     )
 
 
+def worker_file_add(*, actor: Actor, text: str, filename: str) -> Worker:
+    """Parse a pasted or uploaded spec (its format by ``filename``'s suffix) and add the worker: the operator's."""
+    _require_operator(actor)
+    return worker_add(actor=actor, spec=worker_file_parse(text, filename=filename))
+
+
 def _objects_dir(agent: Agent) -> str:
     repo = open_repo(agent.working_dir) if agent.working_dir and Path(agent.working_dir).is_dir() else None
     if repo is None or not repo.working_tree_dir:
@@ -240,6 +266,16 @@ def _extra_hosts(agent: Agent) -> dict[str, str]:
     return plan.extra_hosts
 
 
+def _engine(client: Any) -> Any:
+    """The given client, else the configured engine's; :class:`Conflict` (not a crash) when there is none."""
+    if client is not None:
+        return client
+    try:
+        return docker_client()
+    except RuntimeError as exc:
+        raise Conflict(str(exc), code="no_engine") from exc
+
+
 def _remove_container(client: Any, container_id: str) -> None:
     if not container_id:
         return
@@ -254,7 +290,7 @@ def worker_start(*, actor: Actor, worker: Worker, client: Any = None) -> Worker:
     """Start the worker's container (a fresh one: secrets are resolved now). Engine calls happen outside
     a transaction; the row changes with a conditional update."""
     _require_operator(actor)
-    client = client or docker_client()
+    client = _engine(client)
     agent = worker.agent
     env = _resolve_env(agent, dict(worker.env_refs or {}))
     _remove_container(client, worker.container_id)
@@ -267,7 +303,8 @@ def worker_start(*, actor: Actor, worker: Worker, client: Any = None) -> Worker:
         memory=worker.memory,
         pids=worker.pids,
         env=env,
-        credential_sets=list(worker.credential_sets or []),
+        # The spec's sets and the agent's own (``credential_mounts``): the logins its runs would have in a container.
+        credential_sets=list(dict.fromkeys([*(worker.credential_sets or []), *(agent.credential_mounts or [])])),
         objects_dir=_objects_dir(agent),
         extra_hosts=_extra_hosts(agent),
     )
@@ -277,17 +314,16 @@ def worker_start(*, actor: Actor, worker: Worker, client: Any = None) -> Worker:
         _set(worker, status=WorkerStatus.FAILED, container_id="", last_error=f"{type(exc).__name__}: {exc}"[:2000])
         raise Conflict(f"worker {worker.name} could not start: {exc}") from exc
     _set(worker, status=WorkerStatus.RUNNING, container_id=container.id, last_error="")
-    worker_check(worker=worker, client=client)
+    worker_check(actor=actor, worker=worker, client=client)
     return worker
 
 
 def worker_stop(*, actor: Actor, worker: Worker, client: Any = None) -> Worker:
     """Stop the container (kept until ``rm`` or the next ``start``); runs fall back to disposable containers."""
     _require_operator(actor)
-    client = client or docker_client()
     if worker.container_id:
         try:
-            client.containers.get(worker.container_id).stop(timeout=5)
+            _engine(client).containers.get(worker.container_id).stop(timeout=5)
         except Exception as exc:
             if "not found" not in str(exc).lower() and "no such" not in str(exc).lower():
                 raise Conflict(f"worker {worker.name} could not stop: {exc}") from exc
@@ -298,9 +334,11 @@ def worker_stop(*, actor: Actor, worker: Worker, client: Any = None) -> Worker:
 def worker_remove(*, actor: Actor, worker: Worker, client: Any = None) -> None:
     """Remove the container, the staged logins, the (empty) worker dir and the row."""
     _require_operator(actor)
-    client = client or docker_client()
     try:
-        _remove_container(client, worker.container_id)
+        if worker.container_id:
+            _remove_container(_engine(client), worker.container_id)
+    except Conflict:
+        raise
     except Exception as exc:
         raise Conflict(f"worker {worker.name}'s container could not be removed: {exc}") from exc
     shutil.rmtree(credentials_dir(worker.org.slug, worker.agent.slug), ignore_errors=True)
@@ -311,8 +349,9 @@ def worker_remove(*, actor: Actor, worker: Worker, client: Any = None) -> None:
         Worker.objects.filter(pk=worker.pk).delete()
 
 
-def worker_check(*, worker: Worker, client: Any = None) -> str:
+def worker_check(*, actor: Actor, worker: Worker, client: Any = None) -> str:
     """Ask the container's health now (``exec true``) and record it; returns it ("healthy" or why not)."""
+    _require_operator(actor)
     if worker.status != WorkerStatus.RUNNING:
         return worker.status
     try:

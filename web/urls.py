@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from web import admin_views, chat_views, editing, host_runs_views, org_views, transfer_views, views
+from web import admin_views, chat_views, editing, host_runs_views, org_views, transfer_views, views, worker_views
 
 app_name = "web"
 
@@ -13,6 +13,8 @@ urlpatterns = [
     path("settings/", views.settings_page, name="settings"),
     path("settings/runners/", views.runners_page, name="runners"),
     path("settings/runners/host-runs", host_runs_views.host_runs_toggle, name="host_runs"),
+    path("settings/runners/workers/add", worker_views.worker_add_view, name="worker_add"),
+    path("settings/runners/workers/<slug:name>/<slug:action>", worker_views.worker_action, name="worker_action"),
     path("settings/labels/", admin_views.labels_page, name="labels"),
     path("settings/keys/new", admin_views.key_new, name="key_new"),
     path("orgs/new/", org_views.org_new, name="org_new"),

@@ -49,6 +49,8 @@ from web.access import (
 )
 from web.host_runs_views import host_runs_context
 from web.local_login import SESSION_LOCAL_KEY, has_local_session, login_link_use
+from web.worker_views import PARTIAL as WORKERS_PARTIAL
+from web.worker_views import workers_context
 
 ACTIVITY_PAGE_SIZE = 50
 
@@ -124,6 +126,9 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
 def runners_page(request: HtmxHttpRequest) -> HttpResponse:
     """Settings › Runners: ``manage.py doctor``'s findings, and which agents need setup."""
     org = require_org(request)
+    actor = human_actor(request)
+    if request.htmx and request.htmx.target == "workers":
+        return render(request, WORKERS_PARTIAL, {"w": workers_context(actor, org)})
     agents = Agent.objects.filter(org=org).exclude(status=AgentStatus.TERMINATED).order_by("name")
     info = engine_info()
     ctx = {
@@ -132,7 +137,8 @@ def runners_page(request: HtmxHttpRequest) -> HttpResponse:
         "fallback_runner": FALLBACK_RUNNER,
         "engine": info,
         "agent_rows": agent_rows(list(agents.select_related("org")), info),
-        "host_runs": host_runs_context(human_actor(request)),
+        "host_runs": host_runs_context(actor),
+        "w": workers_context(actor, org),
     }
     return render(request, "web/runners.html", ctx)
 

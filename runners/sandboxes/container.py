@@ -46,7 +46,7 @@ from runners.executor import (
     SubprocessRunner,
     _Capped,
     _parse,
-    failure_reason,
+    process_outcome,
 )
 from runners.sandboxes import credentials, gitdir
 from runners.sandboxes.engine import docker_client, instance_id, worker_image
@@ -372,18 +372,13 @@ class ContainerSandbox:
         stderr_tail = ""
         with contextlib.suppress(Exception):
             stderr_tail = container.logs(stdout=False, stderr=True).decode("utf-8", "replace")[-STDERR_TAIL:]
-        return Outcome(
+        return process_outcome(
             exit_code=exit_code,
-            failure_reason=failure_reason(
-                stop_reason=stop_reason,
-                exit_code=exit_code,
-                stderr_tail=stderr_tail,
-                timeout_s=ctx.timeout_s,
-                stopped="container stopped",
-            ),
             stdout=stdout.text(),
             stop_reason=stop_reason,
             stderr_tail=stderr_tail,
+            timeout_s=ctx.timeout_s,
+            stopped="container stopped",
         )
 
 

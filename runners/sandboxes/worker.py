@@ -41,8 +41,16 @@ from pathlib import Path
 from typing import Any
 
 from runners.base import EventSink, Outcome, ParsedEvent, RunContext
-from runners.executor import DEFAULT_KILL_GRACE_S, POLL_S, STDERR_TAIL, STDOUT_CAP, SubprocessRunner, _Capped, _parse
-from runners.executor import failure_reason as _failure_reason
+from runners.executor import (
+    DEFAULT_KILL_GRACE_S,
+    POLL_S,
+    STDERR_TAIL,
+    STDOUT_CAP,
+    SubprocessRunner,
+    _Capped,
+    _parse,
+    process_outcome,
+)
 from runners.sandboxes import credentials, gitdir
 from runners.sandboxes.container import (
     CONTAINER_UID,
@@ -136,6 +144,7 @@ def create_worker_container(client: Any, spec: WorkerSpec) -> Any:
             "mesa.org": spec.org,
             "mesa.agent": spec.agent,
             "mesa.instance": instance_id(),
+            "mesa.credential_sets": ",".join(sorted(spec.credential_sets)),  # what a run may expect in it
         },
         name=f"mesa-worker-{spec.name}-{instance_id()}",
     )
@@ -287,6 +296,9 @@ class WorkerSandbox:
         if health != "healthy":
             return self._fallback(runner, ctx, sink, f"not healthy: {health}")
         container = self.client.containers.get(info["container_id"])
+        staged = set(filter(None, str(container.labels.get("mesa.credential_sets", "")).split(",")))
+        if missing := sorted(set(ctx.extra.get("credential_mounts") or []) - staged):
+            return self._fallback(runner, ctx, sink, f"started without the credential sets {', '.join(missing)}")
         runs = worker_dir(str(ctx.extra.get("org", "")), ctx.agent_slug)
         try:
             placed = _place(ctx, runs, worker_objects_mount(container))
@@ -434,18 +446,13 @@ class WorkerSandbox:
             time.sleep(0.05)
         exit_code = int(exit_code) if exit_code is not None else -1
         stderr_tail = b"".join(stderr).decode("utf-8", "replace")[-STDERR_TAIL:]
-        return Outcome(
+        return process_outcome(
             exit_code=exit_code,
-            failure_reason=_failure_reason(
-                stop_reason=stop_reason,
-                exit_code=exit_code,
-                stderr_tail=stderr_tail,
-                timeout_s=ctx.timeout_s,
-                stopped="the process in the worker was killed",
-            ),
             stdout=stdout.text(),
             stop_reason=stop_reason,
             stderr_tail=stderr_tail,
+            timeout_s=ctx.timeout_s,
+            stopped="the process in the worker was killed",
         )
 
 

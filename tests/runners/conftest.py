@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from runners.sandboxes.container import remove_leftovers
+from runners.sandboxes.worker import remove_worker_containers
 from tests.conftest import TEST_INSTANCE
 
 # The container tests' image: a busybox-static tree imported into podman (no registry needed).
@@ -118,3 +119,12 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     remove_leftovers(client, live_run_ids=set(), instance=TEST_INSTANCE)
     service.terminate()
     service.wait(timeout=10)
+
+
+@pytest.fixture
+def on_engine(engine: Any, monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[Any]:
+    """The ``engine`` reached as ``DOCKER_HOST`` (the persistent workers' tests); its workers removed after."""
+    monkeypatch.setenv("DOCKER_HOST", engine.mesa_url)
+    settings.MESA_WORKER_IMAGE = IMAGE
+    yield engine
+    remove_worker_containers(engine, "*", instance=TEST_INSTANCE)  # a failed test's worker

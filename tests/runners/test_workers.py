@@ -11,7 +11,6 @@ import os
 import shlex
 import threading
 import time
-from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -23,22 +22,13 @@ from django.core.management import CommandError, call_command
 from agents.models import Agent
 from runners.execution import execute_run
 from runners.models import Run, RunEvent, RunStatus, Worker, WorkerStatus
-from runners.sandboxes.worker import remove_worker_containers, run_user
+from runners.sandboxes.worker import run_user
 from runners.scheduler import Scheduler
 from runners.services import run_cancel
-from tests.conftest import TEST_INSTANCE
 from tests.factories import SYSTEM, make_agent, make_issue, make_run
-from tests.runners.conftest import IMAGE, git, mesa_containers
+from tests.runners.conftest import git, mesa_containers
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def on_engine(engine: Any, monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[Any]:
-    monkeypatch.setenv("DOCKER_HOST", engine.mesa_url)
-    settings.MESA_WORKER_IMAGE = IMAGE
-    yield engine
-    remove_worker_containers(engine, "*", instance=TEST_INSTANCE)  # a failed test's worker
 
 
 def _agent(org: Any, repo: Path, line: str, slug: str = "boxed") -> Agent:
@@ -226,3 +216,29 @@ def test_a_timeout_kills_the_process_in_the_worker(org: Any, on_engine: Any, rep
     assert "timed out after 2 s; the process in the worker was killed" in run.failure_reason
     container = on_engine.containers.get(worker.container_id)
     assert container.status == "running" and "sleep 100" not in container.exec_run(["ps", "-o", "args"]).output.decode()
+
+
+def test_a_worker_has_its_agents_own_credential_sets(
+    org: Any, on_engine: Any, repo: Path, tmp_path: Path, settings: Any
+) -> None:
+    home = tmp_path / "operator-home"
+    (home / ".claude").mkdir(parents=True)
+    (home / ".claude" / ".credentials.json").write_text('{"login": "claude-in-a-worker"}')
+    settings.MESA_CREDENTIALS_HOME = str(home)
+    agent = _agent(org, repo, 'cat "$HOME/.claude/.credentials.json"; echo; hostname')
+    agent.credential_mounts = ["claude"]  # the operator's choice (agents.services), not in the worker's spec
+    agent.save(update_fields=["credential_mounts"])
+    worker = _add_and_start(tmp_path)  # its spec names no credential set
+    run = make_run(agent, issue=make_issue(org, title="Logged in", assignee=None), status=RunStatus.RUNNING)
+
+    assert execute_run(run.pk) == RunStatus.COMPLETED
+    run.refresh_from_db()
+    assert run.stdout.splitlines()[:2] == ['{"login": "claude-in-a-worker"}', worker.container_id[:12]]
+
+    agent.credential_mounts = ["claude", "codex"]  # chosen after the worker started: its runs go elsewhere
+    agent.save(update_fields=["credential_mounts"])
+    run = make_run(agent, issue=make_issue(org, title="Codex too", assignee=None), status=RunStatus.RUNNING)
+    assert execute_run(run.pk) == RunStatus.COMPLETED
+    run.refresh_from_db()
+    assert "not used (started without the credential sets codex); a disposable container runs" in run.stdout
+    assert worker.container_id[:12] not in run.stdout

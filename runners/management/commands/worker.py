@@ -73,7 +73,7 @@ class Command(BaseCommand):
             return
         self.stdout.write("NAME\tAGENT\tSTATUS\tHEALTH\tCONTAINER\tLIMITS")
         for worker in workers:
-            health = worker_check(worker=worker)
+            health = worker_check(actor=OPERATOR, worker=worker)
             limits = f"cpus={worker.cpus:g} memory={worker.memory} pids={worker.pids}"
             self.stdout.write(
                 f"{worker.name}\t{worker.org.slug}/{worker.agent.slug}\t{worker.status}\t{health}\t"
