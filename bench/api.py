@@ -12,6 +12,9 @@ plain ``http.client`` keep-alive connections:
 - the checkout race: 50 clients (one agent each) try to check out the same 200
   issues, each in its own random order. Every issue must be won exactly once;
   every other answer must be a 409.
+
+Then the concurrent figures and the race again, ``served_as_make_run``: against ``python -m mesa.serve``
+with one daphne worker per core on the one port, which is what ``make run`` serves.
 """
 
 from __future__ import annotations
@@ -359,8 +362,6 @@ def main() -> dict[str, Any]:
             out["checkout_race"] = _measured(
                 pid, N_RACERS * RACE_ISSUES, lambda: _race(port, seed["racers"], keys[:RACE_ISSUES])
             )
-            out["load_average_at_end"] = round(os.getloadavg()[0], 2)
-            return out
         finally:
             proc.terminate()
             try:
@@ -368,6 +369,66 @@ def main() -> dict[str, Any]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        out["served_as_make_run"] = _as_make_run(env, seed, browse)
+        out["load_average_at_end"] = round(os.getloadavg()[0], 2)
+        return out
+
+
+def _as_make_run(env: dict[str, str], seed: dict[str, Any], browse: list[str]) -> dict[str, Any]:
+    """The concurrent figures against what ``make run`` serves: ``python -m mesa.serve``, one daphne worker per
+    core on one port (the scheduler off, so that only requests are measured). The race's issues were won in
+    the single-process race: released here first, so this race is a new one."""
+    port = _free_port()
+    workers = os.cpu_count() or 1
+    release = (
+        "import django; django.setup()\n"
+        "from issues.models import Issue\n"
+        f"Issue.objects.filter(key__in={seed['keys'][:RACE_ISSUES]!r}).update(assignee=None, status='todo')\n"
+    )
+    subprocess.run([sys.executable, "-c", release], cwd=REPO, env=env, check=True, timeout=120)
+    with tempfile.TemporaryDirectory(prefix="mesa-bench-serve-") as tmp:
+        log = Path(tmp) / "serve.log"
+        with log.open("wb") as log_file:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "mesa.serve"],
+                cwd=REPO,
+                env={**env, "PORT": str(port), "MESA_WEB_WORKERS": str(workers), "MESA_SCHEDULER": "off"},
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            _wait_answering(port, proc, log)
+            warm = Client(port, seed["worker"])
+            for key in browse[:60]:  # every worker process warms up (the kernel spreads the connections)
+                Client(port, seed["worker"]).request("GET", f"issues/{key}")
+                warm.request("GET", f"issues/{key}")
+            return {
+                "web_workers": workers,
+                "get_issue_concurrent": _concurrent(port, [seed["worker"]], "GET", browse, CONCURRENT_REQUESTS),
+                "post_comment_concurrent": _concurrent(port, [seed["board"]], "POST", browse, CONCURRENT_COMMENTS),
+                "checkout_race": _race(port, seed["racers"], seed["keys"][:RACE_ISSUES]),
+            }
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _wait_answering(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/inbox", timeout=2)
+            return
+        except urllib.error.HTTPError:
+            return  # 401: the app answers
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start: {log.read_text()[-3000:]}") from None
+            time.sleep(0.1)
 
 
 if __name__ == "__main__":
