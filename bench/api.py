@@ -56,7 +56,7 @@ from django.db import transaction
 from agents.services import agent_create
 from agents.keys import key_create
 from issues.models import Issue, Status
-from issues.services import label_create
+from issues.labels import label_create
 from orgs.actors import Actor
 from orgs.models import Org
 from orgs.services import org_create
@@ -295,16 +295,7 @@ def main() -> dict[str, Any]:
                 stderr=subprocess.STDOUT,
             )
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/inbox", timeout=2)
-                except urllib.error.HTTPError:
-                    break  # 401: the app answers
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"daphne did not start: {log.read_text()[-3000:]}") from None
-                    time.sleep(0.1)
+            _wait_answering(port, proc, log)
             keys: list[str] = seed["keys"]
             browse = keys[RACE_ISSUES:]
             rng = random.Random(1)
@@ -363,12 +354,7 @@ def main() -> dict[str, Any]:
                 pid, N_RACERS * RACE_ISSUES, lambda: _race(port, seed["racers"], keys[:RACE_ISSUES])
             )
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            _stop(proc)
         out["served_as_make_run"] = _as_make_run(env, seed, browse)
         out["load_average_at_end"] = round(os.getloadavg()[0], 2)
         return out
@@ -409,12 +395,16 @@ def _as_make_run(env: dict[str, str], seed: dict[str, Any], browse: list[str]) -
                 "checkout_race": _race(port, seed["racers"], seed["keys"][:RACE_ISSUES]),
             }
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            _stop(proc)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _wait_answering(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:

@@ -33,14 +33,12 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.api import CONCURRENT_CLIENTS, Client, _concurrent, _free_port, _series
+from bench.api import CONCURRENT_CLIENTS, Client, _concurrent, _free_port, _series, _wait_answering
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT = False  # only with --scale: it needs PostgreSQL and takes minutes
@@ -114,20 +112,6 @@ def _redis_answers() -> bool:
             return sock.recv(16).startswith(b"+PONG")
     except (OSError, ValueError):
         return False
-
-
-def _wait_http(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/inbox", timeout=2)
-            return
-        except urllib.error.HTTPError:
-            return  # 401: the app answers
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"mesa.serve did not start: {log.read_text()[-3000:]}") from None
-            time.sleep(0.2)
 
 
 def _create(port: int, keys: list[str], runs: int) -> dict[str, Any]:
@@ -248,7 +232,7 @@ def main(runs: int = RUNS, *, request_figures: bool = True) -> dict[str, Any]:
                     stderr=out,
                 )
             procs.append(web)
-            _wait_http(port, web, web_log)
+            _wait_answering(port, web, web_log)
             result: dict[str, Any] = {
                 "database": "postgresql",
                 "wakeups": "redis" if redis else "postgres",

@@ -35,7 +35,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from agents.services import agent_create
 from issues.models import Issue, Status
-from issues.services import comment_create, label_create
+from issues.comments import comment_create
+from issues.labels import label_create
 from orgs.actors import Actor
 from orgs.models import Org
 from orgs.services import org_create

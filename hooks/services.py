@@ -33,8 +33,9 @@ from hooks.models import (
 )
 from hooks.secrets import hint, seal, unseal
 from hooks.templating import render
+from issues.comments import do_comment_create
 from issues.models import Issue
-from issues.services import do_comment_create, issue_create
+from issues.services import issue_create
 from orgs.actors import Actor
 from orgs.errors import Forbidden, InvalidInput, MesaError
 from orgs.events import EventType, event_publish

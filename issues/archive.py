@@ -12,8 +12,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from agents.selectors import is_ceo
+from issues.labels import COLOR_RE
 from issues.models import Issue, Label
-from issues.services import COLOR_RE, issue_event_data
+from issues.services import issue_event_data
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput
 from orgs.events import EventType, event_publish

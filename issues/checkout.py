@@ -12,8 +12,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from agents.selectors import is_ceo, manages
+from issues.comments import do_comment_create
 from issues.models import Issue, Status
-from issues.services import do_comment_create, issue_event_data
+from issues.services import issue_event_data
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput
 from orgs.events import EventType, event_publish

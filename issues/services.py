@@ -6,11 +6,10 @@ Telegram bot all call these functions.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Length
 from django.utils import timezone
@@ -19,13 +18,12 @@ from agents.models import Agent
 from agents.selectors import is_ceo
 from approvals.models import Approval, ApprovalKind, ApprovalStatus
 from approvals.services import approval_create, approvals_settle_pending
+from issues.comments import do_comment_create
 from issues.guards import completion_comment, delegation_cycle, evidence_missing
 from issues.lifecycle import allowed_moves, is_allowed
 from issues.models import (
     OPEN_STATUSES,
     TERMINAL_STATUSES,
-    Comment,
-    CommentKind,
     Issue,
     IssueType,
     Label,
@@ -33,7 +31,6 @@ from issues.models import (
     Status,
 )
 from issues.permissions import edit_checked, require_edit
-from issues.stages import stage_markers_apply
 from issues.validation import (
     check_parent,
     check_work_block,
@@ -55,8 +52,6 @@ from orgs.unset import UNSET, Unset
 if TYPE_CHECKING:
     # Annotations only: issues and blocks are independent domain apps (an issue names its block by FK).
     from blocks.models import WorkBlock
-
-COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 def issue_event_data(issue: Issue, **extra: Any) -> dict[str, Any]:
@@ -444,79 +439,3 @@ def issue_delete(*, actor: Actor, issue: Issue) -> None:
     activity_record(org=org, actor=actor, verb="deleted", obj=issue, details={"title": issue.title})
     issue.delete()
     event_publish(org=org, type=EventType.ISSUE_DELETED, data={"key": key})
-
-
-@transaction.atomic
-def do_comment_create(*, actor: Actor, issue: Issue, body: str, kind: str = CommentKind.COMMENT) -> Comment:
-    """Add a comment without asking whether ``actor`` may edit ``issue``.
-
-    Only for callers that already decided (a transition or an edit that carries the comment,
-    a release whose former holder may no longer edit the issue it just gave back).
-    ``system`` comments come only from the system actor.
-    """
-    body = (body or "").strip()
-    if not body:
-        raise InvalidInput("A comment needs a body.", field="body")
-    clean_text(body, "body")
-    if kind not in CommentKind.values:
-        raise InvalidInput(f"Unknown comment kind {kind!r}; use comment or evidence.", field="kind")
-    if kind == CommentKind.SYSTEM and actor.kind != "system":
-        raise InvalidInput("Only Mesa itself writes system comments; use comment or evidence.", field="kind")
-    comment = Comment.objects.create(issue=issue, body=body, kind=kind, **actor.author_fields("author"))
-    Issue.objects.filter(pk=issue.pk).update(updated_at=timezone.now())
-    activity_record(
-        org=issue.org, actor=actor, verb="commented", obj=issue, details={"comment_id": comment.pk, "kind": kind}
-    )
-    event_publish(
-        org=issue.org,
-        type=EventType.COMMENT_CREATED,
-        data={
-            "id": comment.pk,
-            "issue_key": issue.key,
-            "issue_id": issue.pk,
-            "kind": kind,
-            "author": str(actor),
-            "actor_kind": actor.kind,
-            "actor_agent_id": actor.agent.pk if actor.agent else None,
-            "body": body[:500],
-        },
-    )
-    if kind != CommentKind.SYSTEM:
-        answers = stage_markers_apply(actor=actor, issue=issue, body=body)
-        if answers:
-            do_comment_create(actor=Actor.system(), issue=issue, body="\n".join(answers), kind=CommentKind.SYSTEM)
-    return comment
-
-
-comment_create = edit_checked(
-    do_comment_create,
-    name="comment_create",
-    doc="Add a comment, if ``actor`` may edit ``issue`` (else Forbidden); then as do_comment_create.",
-)
-
-
-def system_comment(*, issue: Issue, body: str) -> Comment:
-    # The system actor is board: it may comment on any issue, so the check passes.
-    return comment_create(actor=Actor.system(), issue=issue, body=body, kind=CommentKind.SYSTEM)
-
-
-@transaction.atomic
-def label_create(*, actor: Actor, org: Org, name: str, color: str = "#8b8d98") -> Label:
-    require_member(actor, org.pk)
-    name = " ".join((name or "").split())
-    if not name:
-        raise InvalidInput("A label needs a name.", field="name")
-    if len(name) > 50:
-        raise InvalidInput("Label names are at most 50 characters.", field="name")
-    if not COLOR_RE.match(color or ""):
-        raise InvalidInput("color must be a hex colour like #e5484d.", field="color")
-    if Label.objects.filter(org=org, name__iexact=name).exists():
-        raise Conflict(f"The label {name!r} already exists.", code="duplicate")
-    try:
-        with transaction.atomic():
-            label = Label.objects.create(org=org, name=name, color=color)
-    except IntegrityError as exc:
-        raise Conflict(f"The label {name!r} already exists.", code="duplicate") from exc
-    activity_record(org=org, actor=actor, verb="created", obj=label)
-    event_publish(org=org, type=EventType.LABEL_CREATED, data={"id": label.pk, "name": name, "color": color})
-    return label

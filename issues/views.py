@@ -22,13 +22,14 @@ from agents.selectors import agent_ref
 from approvals.models import Approval
 from blocks.models import WorkBlock, WorkBlockStatus
 from issues.board import GROUPINGS, ORDERINGS, choice_menu, filter_menus, filters_query, grouped, parse_filters
+from issues.comments import comment_create
 from issues.lifecycle import allowed_moves
 from issues.linter import LintWarning, acceptance_warnings
 from issues.models import Comment, Issue, IssueRelation, IssueType, Label, Priority, Status
 from issues.ordering import issues_reorder
 from issues.relations import relation_add, relation_remove
 from issues.selectors import issue_get_for
-from issues.services import comment_create, issue_create, issue_edit, issue_transition
+from issues.services import issue_create, issue_edit, issue_transition
 from issues.stages import stage_progress
 from orgs.errors import InvalidInput, MesaError
 from orgs.models import Org

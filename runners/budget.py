@@ -15,8 +15,8 @@ from typing import Any
 from agents.models import Agent
 from approvals.models import Approval, ApprovalKind, ApprovalStatus
 from approvals.services import approval_create
+from issues.comments import system_comment
 from issues.models import Issue
-from issues.services import system_comment
 from orgs.actors import Actor
 from runners.usage import UsageTotals, agent_usage_today, day_start
 

@@ -50,12 +50,14 @@ def host_runs_allowed() -> bool:
     return SchedulerState.objects.filter(pk=1, host_runs=True).exists()
 
 
-def sandbox_problem(agent: Agent, *, images: list[str] | None = None) -> str:
-    """ "" when ``agent``'s sandbox can run its CLI here; otherwise why not (``images``: the engine's, if known)."""
+def sandbox_problem(agent: Agent, *, images: list[str] | None = None, host_runs: bool | None = None) -> str:
+    """ "" when ``agent``'s sandbox can run its CLI here; otherwise why not (``images``: the engine's, if known;
+    ``host_runs``: ``host_runs_allowed()`` when the caller has read it, e.g. once for a page's agents)."""
     if agent.runner not in RUNNERS or not isinstance(runner_for(agent.runner), SubprocessRunner):
         return ""  # in-process runners (noop, dry_run, openai) run inside Mesa whatever the sandbox
     if agent.sandbox == Sandbox.HOST:
-        return "" if host_runs_allowed() else HOST_RUNS_OFF
+        allowed = host_runs_allowed() if host_runs is None else host_runs
+        return "" if allowed else HOST_RUNS_OFF
     if not engine_answers():
         return "the container sandbox needs an engine: none answers (set DOCKER_HOST, see `manage.py doctor`)"
     image = agent.container_image or worker_image()
@@ -90,26 +92,32 @@ def runner_problem(runner: str, *, model: str = "", env: dict[str, str] | None =
     return ""
 
 
-def agent_problem(agent: Agent, *, images: list[str] | None = None) -> str:
+def agent_problem(agent: Agent, *, images: list[str] | None = None, host_runs: bool | None = None) -> str:
     """Why ``agent`` cannot run here ("" when it can): its runner's CLI, its sandbox (a terminated agent: "").
 
-    ``images``: the engine's image tags when the caller has them (doctor, the Settings page).
+    ``images``: the engine's image tags when the caller has them (doctor, the Settings page); ``host_runs``:
+    whether host runs are allowed, when the caller has read it once for many agents (a page).
     """
     if agent.status == AgentStatus.TERMINATED:
         return ""
     if agent.sandbox == Sandbox.CONTAINER and agent.runner in RUNNERS:
         # The CLI is the image's, not this machine's: only the engine (and its image) matters.
-        problem = sandbox_problem(agent, images=images)
+        problem = sandbox_problem(agent, images=images, host_runs=host_runs)
         if problem or isinstance(runner_for(agent.runner), SubprocessRunner):
             return problem
-    return runner_problem(agent.runner, model=agent.model, env=dict(agent.env or {})) or sandbox_problem(agent)
+    return runner_problem(agent.runner, model=agent.model, env=dict(agent.env or {})) or sandbox_problem(
+        agent, host_runs=host_runs
+    )
 
 
 def agents_needing_setup(agents: Iterable[Agent]) -> list[tuple[Agent, str]]:
     """(agent, problem) for each agent whose runner cannot run here."""
     out = []
+    host_runs: bool | None = None
     for agent in agents:
-        problem = agent_problem(agent)
+        if host_runs is None and agent.sandbox == Sandbox.HOST:
+            host_runs = host_runs_allowed()  # read once for all of them
+        problem = agent_problem(agent, host_runs=host_runs)
         if problem:
             out.append((agent, problem))
     return out

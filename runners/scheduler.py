@@ -36,7 +36,7 @@ from django.db import close_old_connections, connection
 
 from agents.keys import run_keys_revoke
 from agents.models import Agent, AgentStatus
-from issues.services import system_comment
+from issues.comments import system_comment
 from orgs.events import add_listener, remove_listener
 from orgs.models import Event
 from runners.companions import periodic_run

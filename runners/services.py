@@ -20,9 +20,10 @@ from django.utils import timezone
 
 from agents.models import Agent
 from agents.services import agent_pause
+from issues.comments import system_comment
 from issues.lifecycle import is_allowed, is_terminal
 from issues.models import Issue, Status
-from issues.services import issue_transition, system_comment
+from issues.services import issue_transition
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput
 from orgs.events import EventType, event_publish

@@ -8,7 +8,7 @@ The mode is the assignee's ``ship_mode``, else the org's ``settings["ship"]["mod
 * ``pull_request``: the branch is pushed to ``settings["ship"]["remote"]`` (default ``origin``)
   and a pull request is opened on ``settings["ship"]["forge"]`` (``github`` / ``gitlab``) at
   ``api_url`` for ``repo``, with the token in the server's ``MESA_FORGE_TOKEN`` (never in a run's
-  environment: :func:`runners.execution.build_env` drops every ``MESA_*`` variable of the host);
+  environment: :func:`runners.run_env.build_env` drops every ``MESA_*`` variable of the host);
   :func:`ship_poll` reads its state back (merged, closed, or changes requested → rework);
 * ``none``: the branch stays.
 
@@ -25,9 +25,10 @@ from django.conf import settings
 from django.db import transaction
 from git import GitCommandError, Repo
 
+from issues.comments import system_comment
 from issues.models import Issue, Status
 from issues.permissions import require_edit
-from issues.services import issue_event_data, system_comment
+from issues.services import issue_event_data
 from orgs.actors import Actor
 from orgs.errors import Conflict, InvalidInput
 from orgs.events import EventType, event_publish

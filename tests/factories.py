@@ -15,8 +15,10 @@ from agents.models import Agent
 from agents.services import agent_create
 from blocks.models import ApexBlock, WorkBlock
 from blocks.services import apex_block_create, work_block_create
+from issues.comments import do_comment_create
+from issues.labels import label_create
 from issues.models import Comment, Issue, Label
-from issues.services import do_comment_create, issue_create, label_create
+from issues.services import issue_create
 from orgs.actors import Actor
 from orgs.models import Org
 from orgs.services import org_create

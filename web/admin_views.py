@@ -23,9 +23,9 @@ from agents.keys import key_create
 from agents.models import AgentStatus, KeyKind
 from agents.selectors import agent_ref
 from issues.archive import issue_archive, issue_restore, label_archive, label_restore, label_update
+from issues.labels import label_create
 from issues.models import Label
 from issues.selectors import issue_get_for, issues_archived, label_get
-from issues.services import label_create
 from orgs.errors import Forbidden, InvalidInput, MesaError
 from orgs.models import Membership, OrgRole
 from web.access import HtmxHttpRequest, current_org, fail, human_actor, require_org, role

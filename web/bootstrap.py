@@ -11,8 +11,8 @@ from django.utils.text import slugify
 
 from agents.models import Agent, Runner
 from agents.services import agent_create, agent_update
+from issues.labels import label_create
 from issues.models import Label
-from issues.services import label_create
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput
 from orgs.models import Org

@@ -23,8 +23,8 @@ from agents.selectors import key_get, keys_listed
 from agents.services import agent_update
 from blocks.models import WorkBlock, WorkBlockStatus
 from blocks.services import alignment_score
+from issues.labels import label_create
 from issues.models import OPEN_STATUSES, TERMINAL_STATUSES, Issue, Label
-from issues.services import label_create
 from orgs.errors import Forbidden, InvalidInput, MesaError
 from orgs.models import DEFAULT_FEATURES, Activity, Membership, Org, OrgRole
 from orgs.selectors import orgs_visible

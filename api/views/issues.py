@@ -37,15 +37,11 @@ from api.serializers.issues import (
 from api.serializers.workspace import WorkspaceOutput
 from api.views._lookups import agent_ref, issue_ref, work_block_ref
 from issues.checkout import issue_checkout, issue_release
+from issues.comments import comment_create
 from issues.models import OPEN_STATUSES, Issue, Status
 from issues.relations import relation_add, relation_remove
 from issues.selectors import issue_get_for, issue_similar
-from issues.services import (
-    comment_create,
-    issue_create,
-    issue_delete,
-    issue_edit,
-)
+from issues.services import issue_create, issue_delete, issue_edit
 from orgs.compiled import compiled
 from orgs.errors import Conflict, InvalidInput, NotFound
 from orgs.models import Org

@@ -11,8 +11,8 @@ from api.base import MesaAPIView
 from api.errors import error_responses
 from api.fields import StrictCharField, StrictInput
 from api.pagination import PAGE_PARAMETERS, Page, envelope
+from issues.labels import label_create
 from issues.models import Label
-from issues.services import label_create
 
 
 class LabelOutput(serializers.Serializer):

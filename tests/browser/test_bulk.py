@@ -74,7 +74,7 @@ def test_it_adds_and_removes_a_label_and_sets_the_assignee_in_bulk(page: Page, m
     run_python(
         mesa.db,
         "from orgs.models import Org\nfrom orgs.actors import Actor\nfrom issues.models import Label\n"
-        "from issues.services import label_create\norg = Org.objects.get(slug='mesa')\n"
+        "from issues.labels import label_create\norg = Org.objects.get(slug='mesa')\n"
         "Label.objects.filter(org=org, name='bulkish').exists() or "
         "label_create(actor=Actor.system('seed'), org=org, name='bulkish')",
     )

@@ -19,7 +19,8 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 SEED = """
 from agents.models import Agent
 from blocks.services import work_block_create
-from issues.services import comment_create, issue_create, issue_transition
+from issues.comments import comment_create
+from issues.services import issue_create, issue_transition
 from orgs.actors import Actor
 from orgs.models import Org
 from wiki.services import wiki_page_create

@@ -17,7 +17,7 @@ LABEL = """
 from orgs.models import Org
 from orgs.actors import Actor
 from issues.models import Label
-from issues.services import label_create
+from issues.labels import label_create
 org = Org.objects.get(slug="mesa")
 if not Label.objects.filter(org=org, name={name!r}).exists():
     label_create(actor=Actor.system("seed"), org=org, name={name!r})

@@ -17,7 +17,9 @@ SEED = """
 from agents.models import Agent
 from approvals.services import approval_create
 from blocks.services import apex_block_create, work_block_create, work_block_transition
-from issues.services import comment_create, issue_create, issue_transition, label_create
+from issues.comments import comment_create
+from issues.services import issue_create, issue_transition
+from issues.labels import label_create
 from orgs.actors import Actor
 from orgs.models import Org
 from wiki.services import wiki_page_create

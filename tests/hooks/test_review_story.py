@@ -17,9 +17,9 @@ from hooks.services import hook_create, rule_create
 from hooks.writeback import policy_set
 from issues.models import Issue
 from orgs.actors import Actor
-from runners.execution import build_env
 from runners.models import Run
 from runners.prompt import prompt_build
+from runners.run_env import build_env
 from tests.factories import make_agent
 from tests.fakes.github_api import FakeGitHub
 from tests.hooks.conftest import BOARD, github_headers, post

@@ -6,17 +6,11 @@ from typing import Any
 
 import pytest
 
+from issues.comments import comment_create, system_comment
+from issues.labels import label_create
 from issues.models import Comment, Issue, IssueRelation, Status
 from issues.relations import relation_add, relation_remove
-from issues.services import (
-    comment_create,
-    issue_create,
-    issue_delete,
-    issue_transition,
-    issue_update,
-    label_create,
-    system_comment,
-)
+from issues.services import issue_create, issue_delete, issue_transition, issue_update
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput
 from orgs.models import Activity, Event

@@ -10,10 +10,11 @@ import pytest
 from agents.models import Agent
 from agents.selectors import is_ceo, manages
 from agents.services import agent_update
+from issues.comments import comment_create
 from issues.models import Issue, Status
 from issues.permissions import edit_denial, require_edit, require_org
 from issues.selectors import issue_get_for
-from issues.services import comment_create, issue_transition, issue_update
+from issues.services import issue_transition, issue_update
 from orgs.actors import Actor
 from orgs.errors import Forbidden, NotFound
 from tests.factories import make_agent, make_ceo, make_issue, make_org

@@ -8,7 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from issues.services import comment_create, do_issue_transition, issue_transition, issue_update
+from issues.comments import comment_create, system_comment
+from issues.services import do_issue_transition, issue_transition, issue_update
 from orgs.actors import Actor
 from orgs.models import Event
 from runners.dispatch import (
@@ -104,8 +105,6 @@ def test_it_wakes_the_assignee_on_a_human_comment_and_mentioned_agents(org: Any)
     assert last_wakes("comment_created") == [(dev.pk, issue.pk, "task"), (helper.pk, issue.pk, "task")]
     comment_create(actor=Actor.for_agent(dev), issue=issue, body="Working on it")
     assert last_wakes("comment_created") == []  # an agent's comment wakes nobody unless it mentions
-    from issues.services import system_comment
-
     system_comment(issue=issue, body="@helper system note")
     assert last_wakes("comment_created") == []
 

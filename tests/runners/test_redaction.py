@@ -9,7 +9,7 @@ import pytest
 
 from notifications.services import channel_create
 from orgs.actors import Actor
-from runners.execution import secrets_of
+from runners.run_env import secrets_of
 from tests.factories import make_agent
 
 SYSTEM = Actor.system("tests")

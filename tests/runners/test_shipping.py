@@ -15,8 +15,8 @@ from orgs.errors import Conflict, Forbidden
 from runners.branch_prompt import branch_section
 from runners.branches import issue_branch, issue_workspace
 from runners.dispatch import dispatch_events
-from runners.execution import build_env
 from runners.models import Run, ShipState
+from runners.run_env import build_env
 from runners.shipping import SHIPPER, issue_branch_discard, issue_ship, ship_poll
 from runners.worktrees import workspace_finish
 from tests.factories import make_agent, make_issue, make_run

@@ -81,7 +81,7 @@ def test_the_printed_link_signs_the_browser_in_once(local: Server) -> None:
 def test_a_runs_environment_never_carries_the_link(local: Server, tmp_path: Path) -> None:
     token = login_link(local).rsplit("token=", 1)[1]
     code = (
-        "from pathlib import Path\nfrom agents.models import Agent\nfrom runners.execution import build_env\n"
+        "from pathlib import Path\nfrom agents.models import Agent\nfrom runners.run_env import build_env\n"
         "from runners.models import Run\nagent = Agent.objects.exclude(archetype='ceo').first()\n"
         "run = Run.objects.create(org=agent.org, agent=agent)\n"
         f"env = build_env(agent=agent, run=run, issue=None, api_key='k', workdir=Path({str(tmp_path)!r}))\n"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from issues.services import do_comment_create
+from issues.comments import do_comment_create
 from orgs.actors import Actor
 from tests.factories import make_agent, make_issue, make_org
 from tests.security.live import fetch, operator_cookie

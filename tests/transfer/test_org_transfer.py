@@ -18,7 +18,7 @@ from learning.models import BoardPolicy, Skill
 from learning.services import policy_create, skill_propose
 from orgs.actors import Actor
 from orgs.models import Activity, Org
-from runners.execution import build_env
+from runners.run_env import build_env
 from tests.factories import (
     SYSTEM,
     make_agent,

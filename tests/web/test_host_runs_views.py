@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from orgs.actors import Actor
 from orgs.errors import Forbidden
@@ -89,3 +91,21 @@ def test_it_lets_the_environment_override_the_switch(org: Any, login_mode: None,
     settings.MESA_ALLOW_HOST_RUNS = True  # MESA_ALLOW_HOST_RUNS=1
     host_runs_set(actor=Actor.human(label="root", operator=True), allowed=False)
     assert host_runs_allowed()
+
+
+def _queries_for_agents_page(client: Client) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        page = client.get("/agents/")
+    assert page.status_code == 200 and "needs setup" in page.content.decode()
+    return len(ctx.captured_queries)
+
+
+def test_it_reads_the_host_runs_switch_once_per_page_not_per_agent(client: Client, org: Any, login_mode: None) -> None:
+    """In login mode every host agent's row asks whether host runs are allowed: one query per page."""
+    for n in range(2):
+        make_agent(org, slug=f"host-{n}", runner="command", sandbox="host", model="true")
+    _login(client, org)
+    few = _queries_for_agents_page(client)
+    for n in range(2, 8):
+        make_agent(org, slug=f"host-{n}", runner="command", sandbox="host", model="true")
+    assert _queries_for_agents_page(client) == few

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from issues.labels import label_create
 from issues.models import Label
-from issues.services import label_create
 from orgs.models import Org
 from transfer.nouns.common import parse_ts, read_toml, ts, write_toml
 from transfer.registry import Bundle, ImportContext

@@ -24,7 +24,7 @@ from archetypes.models import ArchetypePatch
 from archetypes.services import archetype_patch_diff
 from issues.board import cards_html, rows_html
 from issues.formatting import ago, priority_icon, status_icon
-from runners.readiness import agent_problem
+from runners.readiness import agent_problem, host_runs_allowed
 
 register = template.Library()
 
@@ -349,10 +349,21 @@ def icon(name: str, size: int = 14) -> SafeString:
     )
 
 
-@register.filter
-def needs_setup(agent: Any) -> str:
-    """Why ``agent``'s runner cannot run here ("claude is not installed"), or "" (see runners.readiness)."""
-    return agent_problem(agent)
+@register.simple_tag(takes_context=True)
+def needs_setup(context: Any, agent: Any) -> str:
+    """Why ``agent``'s runner cannot run here ("claude is not installed"), or "" (see runners.readiness).
+
+    ``{% needs_setup agent as problem %}``: whether host runs are allowed is read once per request, however
+    many agents the page lists.
+    """
+    request = context.get("request")
+    if request is None:
+        return agent_problem(agent)
+    allowed = getattr(request, "_mesa_host_runs", None)
+    if allowed is None:
+        allowed = host_runs_allowed()
+        setattr(request, "_mesa_host_runs", allowed)  # noqa: B010 - a per-request memo on Django's request
+    return agent_problem(agent, host_runs=allowed)
 
 
 @register.filter
