@@ -35,7 +35,8 @@ class RelayError(RuntimeError):
 
 @dataclass(frozen=True)
 class Endpoint:
-    """``listen_ip:port`` inside the container relays to ``host:port`` as seen from the Mesa machine."""
+    """``listen_ip:port`` inside the container relays to ``host:target_port`` as seen from the Mesa machine
+    (``port`` 0: a free port the kernel picks, as a run in a persistent worker has)."""
 
     listen_ip: str
     port: int
@@ -147,10 +148,12 @@ class Relays:
         self._lock = threading.Lock()
         self.closed = threading.Event()
 
-    def open(self, pid: int, endpoint: Endpoint) -> None:
+    def open(self, pid: int, endpoint: Endpoint) -> int:
+        """Listen for ``endpoint`` in the namespace of ``pid``; returns the port (the kernel's pick for port 0)."""
         listener = _listen_in(pid, endpoint.listen_ip, endpoint.port)
         self._listeners.append(listener)
         threading.Thread(target=self._accept, args=(listener, endpoint), daemon=True).start()
+        return int(listener.getsockname()[1])
 
     def _accept(self, listener: socket.socket, endpoint: Endpoint) -> None:
         while not self.closed.is_set():

@@ -14,8 +14,9 @@ The container (:func:`create_worker_container`) has the hardening of a run conta
 
 A run (:class:`WorkerSandbox`): the run's worktree is moved (``git worktree move``) into
 ``<worker dir>/run-<id>/work`` with a per-run git directory beside it (its ``.git`` file points there
-for the run and is restored before Mesa's git reads it), the relays to the Mesa API (and model API)
-are opened in the worker's network namespace for the run's duration, and the CLI is ``exec``'d with
+for the run and is restored before Mesa's git reads it), the run's own relays to the Mesa API (and model API)
+are opened in the worker's network namespace for its duration, on ports of their own so that several runs of
+the agent can be in the worker at once (:mod:`runners.sandboxes.worker_net`), and the CLI is ``exec``'d with
 the run's environment, workdir and user; its output goes through the runner's parser. The wrapper
 writes the process id to ``run-<id>/pid``; a cancel or timeout ``exec``'s ``kill`` on that process
 (its process group first), the container stays up. Afterwards the commits are brought back, the
@@ -59,10 +60,10 @@ from runners.sandboxes.container import (
     _chown_tree,
     _engine_is_podman,
     container_env,
-    network_plan,
 )
 from runners.sandboxes.engine import docker_client, instance_id
-from runners.sandboxes.relay import RelayError, Relays
+from runners.sandboxes.relay import RelayError
+from runners.sandboxes.worker_net import RunNetwork
 from runners.worktrees import repo_lock, worktrees_root
 
 RUNS = "/runs"  # the worker dir inside the container
@@ -306,7 +307,7 @@ class WorkerSandbox:
             return self._fallback(runner, ctx, sink, str(exc))
         uid, gid = run_user()
         handed = os.getuid() == 0
-        relays = Relays()
+        network = RunNetwork()
         try:
             placed.run_git = gitdir.prepare(placed.moved, placed.run_dir, uid=uid, gid=gid)
             if placed.run_git is not None:
@@ -316,12 +317,12 @@ class WorkerSandbox:
             os.lchown(placed.run_dir / "pid", uid, gid)  # the wrapper writes the process id there
             if handed:
                 _chown_tree(placed.moved, uid, gid)  # the worktree only; the run dir stays root's
-            return self._exec(container, runner, ctx, sink, placed, relays, f"{uid}:{gid}")
+            return self._exec(container, runner, ctx, sink, placed, network, f"{uid}:{gid}")
         except (_SetupError, RelayError, gitdir.GitImportError) as exc:
             sink.emit(ParsedEvent("error", {"message": str(exc)}, is_error=True))
             return Outcome(exit_code=None, failure_reason=str(exc), setup_error=True)
         finally:
-            relays.close()
+            network.close()
             if handed:
                 _chown_tree(placed.moved, 0, 0)
             _unplace(placed, sink)
@@ -334,7 +335,7 @@ class WorkerSandbox:
         ctx: RunContext,
         sink: EventSink,
         placed: _Placed,
-        relays: Relays,
+        network: RunNetwork,
         user: str,
     ) -> Outcome:
         cmd = runner.command(ctx)
@@ -348,15 +349,13 @@ class WorkerSandbox:
         if stdin is not None:
             (placed.run_dir / "stdin").write_bytes(stdin)
             redirect = f"<{inside_run}/stdin"
-        plan, env = network_plan(ctx.env, runner=runner.name, egress=str(ctx.extra.get("mesa_egress") or "none"))
-        env = container_env(env)
-        env["MESA_WORKTREE"] = workdir
         pid = int(container.attrs.get("State", {}).get("Pid") or 0)
-        try:
-            for endpoint in plan.endpoints:
-                relays.open(pid, endpoint)
+        egress = str(ctx.extra.get("mesa_egress") or "none")
+        try:  # the run's own relays: its URLs inside name their ports (runners.sandboxes.worker_net)
+            env = container_env(network.open(pid, ctx.env, runner=runner.name, egress=egress))
         except RelayError as exc:
             raise _SetupError(f"could not give the run its network in the worker: {exc}") from exc
+        env["MESA_WORKTREE"] = workdir
         wrapper = f'echo $$ > {inside_run}/pid; exec "$@" {redirect}'
         api = self.client.api
         try:

@@ -23,6 +23,7 @@ from agents.models import Agent
 from runners.execution import execute_run
 from runners.models import Run, RunEvent, RunStatus, Worker, WorkerStatus
 from runners.sandboxes.worker import run_user
+from runners.sandboxes.worker_net import RunNetwork
 from runners.scheduler import Scheduler
 from runners.services import run_cancel
 from tests.factories import SYSTEM, make_agent, make_issue, make_run
@@ -242,3 +243,150 @@ def test_a_worker_has_its_agents_own_credential_sets(
     run.refresh_from_db()
     assert "not used (started without the credential sets codex); a disposable container runs" in run.stdout
     assert worker.container_id[:12] not in run.stdout
+
+
+# Two runs of one agent in its worker at once: each waits (bounded) until both are inside, then each calls the
+# Mesa API through its relay and writes a file of its own; one that also waits for its go file waits bounded too.
+_TOGETHER = "; ".join(
+    [
+        'touch "$HOME/here-$MESA_RUN_ID"',
+        "n=0",
+        "while [ $(ls $HOME | grep -c '^here-') -lt 2 ]; do n=$((n+1)); [ $n -gt 600 ] && { echo alone; exit 3; }; "
+        "sleep 0.1; done",
+        "echo both-inside",
+    ]
+)
+_WORK = "; ".join(
+    [
+        'echo "url=$MESA_API_URL"',
+        'wget -q -O - --header "Authorization: Bearer $MESA_API_KEY" "$MESA_API_URL/agents/me"; echo',
+        'echo "mine-$MESA_RUN_ID" > "run-$MESA_RUN_ID.txt"',
+        "pwd",
+    ]
+)
+
+
+def _start(run_ids: list[int]) -> tuple[list[threading.Thread], dict[int, str]]:
+    status: dict[int, str] = {}
+    threads = [threading.Thread(target=lambda pk=pk: status.update({pk: execute_run(pk)})) for pk in run_ids]
+    for thread in threads:
+        thread.start()
+    return threads, status
+
+
+def test_it_runs_two_runs_of_an_agent_in_its_worker_at_once(
+    org: Any, on_engine: Any, repo: Path, tmp_path: Path, live_server: Any, settings: Any
+) -> None:
+    settings.MESA_API_URL = f"{live_server.url}/api/v1"
+    settings.MESA_MAX_RUNS_PER_AGENT = 2
+    agent = _agent(org, repo, f"{_TOGETHER}; {_WORK}")
+    worker = _add_and_start(tmp_path)
+    runs = [make_run(agent, issue=make_issue(org, title=f"Both {n}"), status=RunStatus.RUNNING) for n in (1, 2)]
+
+    threads, status = _start([run.pk for run in runs])
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert status == {run.pk: RunStatus.COMPLETED for run in runs}, [
+        (r.failure_reason, r.stdout) for r in Run.objects.all()
+    ]
+    urls = set()
+    for run in runs:
+        run.refresh_from_db()
+        lines = [x.strip() for x in run.stdout.splitlines()]
+        assert lines[0] == "both-inside"  # the other run was in the worker at the same time
+        urls.add(lines[1])
+        assert json.loads(lines[2])["slug"] == "boxed"  # the Mesa API through this run's own relay
+        assert lines[3] == f"/runs/run-{run.pk}/work"
+        other = next(r for r in runs if r.pk != run.pk)
+        assert f"+mine-{run.pk}" in run.diff and f"run-{other.pk}.txt" not in run.diff
+    assert len(urls) == 2  # each run's MESA_API_URL names its own relay
+    assert git(repo, "status", "--porcelain") == ""
+    container = on_engine.containers.get(worker.container_id)
+    assert container.status == "running" and mesa_containers(on_engine) == []
+    assert not any((Path(settings.MESA_WORKTREES_DIR) / "workers" / "acme" / "boxed").iterdir())
+
+
+def test_a_cancel_of_one_run_in_a_worker_leaves_the_other_running(
+    org: Any, on_engine: Any, repo: Path, tmp_path: Path, live_server: Any, settings: Any
+) -> None:
+    settings.MESA_API_URL = f"{live_server.url}/api/v1"
+    settings.MESA_MAX_RUNS_PER_AGENT = 2
+    wait = "n=0; while [ ! -e $HOME/go-$MESA_RUN_ID ]; do n=$((n+1)); [ $n -gt 600 ] && exit 4; sleep 0.1; done"
+    agent = _agent(org, repo, f"{_TOGETHER}; {wait}; {_WORK}")
+    worker = _add_and_start(tmp_path)
+    container = on_engine.containers.get(worker.container_id)
+    cancelled, kept = (
+        make_run(agent, issue=make_issue(org, title=f"Go {n}"), status=RunStatus.RUNNING) for n in (1, 2)
+    )
+
+    threads, status = _start([cancelled.pk, kept.pk])
+    try:
+        for _ in range(1200):  # until both are inside (polling, not a timing assertion)
+            if RunEvent.objects.filter(run__in=[cancelled, kept], type="text").values("run").distinct().count() == 2:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail(f"the two runs were never in the worker at once: {list(Run.objects.values('failure_reason'))}")
+        run_cancel(actor=SYSTEM, run=Run.objects.get(pk=cancelled.pk), reason="only this one")
+        threads[0].join(timeout=60)
+        assert status == {cancelled.pk: RunStatus.CANCELLED}, Run.objects.get(pk=cancelled.pk).stdout
+        assert threads[1].is_alive() and Run.objects.get(pk=kept.pk).status == RunStatus.RUNNING
+        processes = container.exec_run(["ps", "-o", "args"]).output.decode()
+        assert processes.count("/go-$MESA_RUN_ID") == 1, (
+            processes
+        )  # the kept run's shell still runs, the other's is gone
+        container.exec_run(["touch", f"/home/mesa/go-{kept.pk}"], user=":".join(str(n) for n in run_user()))
+    finally:
+        for thread in threads:
+            thread.join(timeout=60)
+
+    assert status[kept.pk] == RunStatus.COMPLETED, Run.objects.get(pk=kept.pk).stdout
+    kept.refresh_from_db()
+    lines = [x.strip() for x in kept.stdout.splitlines()]
+    assert lines[0] == "both-inside"
+    assert json.loads(lines[2])["slug"] == "boxed"  # its relay outlived the cancelled run's
+    assert f"+mine-{kept.pk}" in kept.diff
+    container.reload()
+    assert container.status == "running"
+
+
+def _listening(container: Any) -> set[str]:
+    out = container.exec_run(["netstat", "-ltn"]).output.decode()  # the worker's namespace: its /proc/net/tcp
+    return {line.split()[3] for line in out.splitlines() if line.rstrip().endswith("LISTEN")}
+
+
+def test_runs_in_a_worker_have_their_own_relays_and_share_a_built_in_model_apis(
+    org: Any, on_engine: Any, repo: Path, tmp_path: Path
+) -> None:
+    _agent(org, repo, "true")
+    worker = _add_and_start(tmp_path)
+    container = on_engine.containers.get(worker.container_id)
+    pid = int(container.attrs["State"]["Pid"])
+    env = {"MESA_API_URL": "http://127.0.0.1:8000/api/v1"}
+    first, second = RunNetwork(), RunNetwork()
+    try:
+        urls = [net.open(pid, env, runner="claude_code", egress="model_api")["MESA_API_URL"] for net in (first, second)]
+        ports = [url.split(":")[2].split("/")[0] for url in urls]
+        assert ports[0] != ports[1] and all(url.endswith("/api/v1") for url in urls)
+        own = {f"127.0.0.1:{port}" for port in ports}
+        assert own | {"127.0.0.11:443"} <= _listening(container)  # api.anthropic.com, as the worker's /etc/hosts says
+        first.close()
+        assert _listening(container) & (own | {"127.0.0.11:443"}) == {f"127.0.0.1:{ports[1]}", "127.0.0.11:443"}
+    finally:
+        first.close()
+        second.close()
+    assert not _listening(container) & (own | {"127.0.0.11:443"})
+    third = RunNetwork()
+    try:  # a model base URL variable names the run's own relay too
+        url = third.open(pid, {"OPENAI_BASE_URL": "http://127.0.0.1:9000/v1"}, runner="codex", egress="model_api")[
+            "OPENAI_BASE_URL"
+        ]
+        port = url.split(":")[2].split("/")[0]
+        assert (
+            port != "9000"
+            and f"127.0.0.1:{port}" in _listening(container)
+            and "127.0.0.1:9000" not in _listening(container)
+        )
+    finally:
+        third.close()
