@@ -3,12 +3,19 @@
 Django runs each request's sync code (middleware, views, the ORM) in a thread-sensitive context,
 and by default every request gets a context of its own: a new thread, and with it a new database
 connection (connections are per thread), both thrown away when the request ends. Here a request
-borrows one of a fixed set of single-thread executors instead, so threads and their connections
-live on between requests. Long-lived streams (``/events``) would hold a thread of their own for as
-long as a tab stays open (Django's per-request context keeps its thread until the response ends),
-so they all share one more thread: their sync work is only the middleware at the start and the
-close at the end, and the stream itself is async. When every pooled executor is busy, a request
-falls back to Django's own behaviour rather than wait.
+borrows one of a fixed set of single-thread executors instead (``MESA_REQUEST_THREADS``, default 1),
+so threads and their connections live on between requests. Long-lived streams (``/events``) would
+hold a thread of their own for as long as a tab stays open (Django's per-request context keeps its
+thread until the response ends), so they all share one more thread: their sync work is only the
+middleware at the start and the close at the end, and the stream itself is async.
+
+When every pooled executor is busy, a request waits for one, first come first served, for up to
+``MESA_REQUEST_QUEUE_MS`` (default 50), then falls back to Django's own behaviour (a thread of its
+own) rather than wait longer behind a slow request. Why so few threads: the GIL runs one thread's
+Python at a time anyway, and ten request threads taking turns made each request cost more CPU and
+held the SQLite write lock longer (at 10 clients posting comments to ``make run``'s two workers: eight
+threads each, 250–349 req/s, p99 96–123 ms; one thread and the queue, 352–462 req/s, p99 34–61 ms,
+same machine, alternating runs).
 
 Mesa's middleware and views are sync. Under ASGI, Django builds an async middleware chain and
 adapts at every sync/async border, and sends ``request_started`` and closes the response in
@@ -22,11 +29,15 @@ client's disconnect) over the same sync chain.
 
 from __future__ import annotations
 
+import asyncio
+import collections
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import django
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from django.conf import settings
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
@@ -38,15 +49,51 @@ STREAM_PATHS = frozenset({"/events"})
 
 
 class PooledThreadsASGIHandler(ASGIHandler):
-    def __init__(self, threads: int = 8) -> None:
+    def __init__(self, threads: int | None = None, queue_s: float | None = None) -> None:
         super().__init__()
         # The chain is sync (see the module's docstring): rebuilt for sync mode.
         self.load_middleware(is_async=False)
+        threads = settings.MESA_REQUEST_THREADS if threads is None else threads
+        self._queue_s = settings.MESA_REQUEST_QUEUE_MS / 1000 if queue_s is None else queue_s
         # ThreadPoolExecutor starts its thread on first use, so unused slots cost nothing.
         self._idle: list[ThreadPoolExecutor] = [
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="mesa-request") for _ in range(threads)
         ]
+        self._waiting: collections.deque[asyncio.Future[ThreadPoolExecutor]] = collections.deque()
         self._streams = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mesa-streams")
+
+    async def _take(self) -> ThreadPoolExecutor | None:
+        if self._idle:
+            return self._idle.pop()
+        if self._queue_s <= 0:
+            return None
+        waiter: asyncio.Future[ThreadPoolExecutor] = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiter), self._queue_s)
+        except TimeoutError:
+            if waiter.done() and not waiter.cancelled():
+                return waiter.result()
+            waiter.cancel()
+            with contextlib.suppress(ValueError):
+                self._waiting.remove(waiter)
+            return None
+        except BaseException:  # the request was cancelled while it waited: an executor handed over goes back
+            if waiter.done() and not waiter.cancelled():
+                self._give_back(waiter.result())
+            else:
+                waiter.cancel()
+                with contextlib.suppress(ValueError):
+                    self._waiting.remove(waiter)
+            raise
+
+    def _give_back(self, executor: ThreadPoolExecutor) -> None:
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(executor)
+                return
+        self._idle.append(executor)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -57,13 +104,13 @@ class PooledThreadsASGIHandler(ASGIHandler):
                 await self.handle(scope, receive, send)
             return
         # The event loop runs one coroutine step at a time: taking and giving back need no lock.
-        executor = self._idle.pop() if self._idle else None
+        executor = await self._take()
         try:
             async with ThreadSensitiveContext(executor=executor):
                 await self._handle_in_one_trip(scope, receive, send)
         finally:
             if executor is not None:
-                self._idle.append(executor)
+                self._give_back(executor)
 
     async def get_response_async(self, request: Any) -> HttpResponseBase:
         """Django's ``handle`` (streams) through the sync chain, in one trip to the request thread."""

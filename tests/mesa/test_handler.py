@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 from typing import Any
@@ -147,3 +148,74 @@ def test_it_opens_the_message_store_for_pages_only(client: Any) -> None:
     api = client.get("/api/v1/inbox")
     assert api.status_code == 401 and not hasattr(api.wsgi_request, "_messages")
     assert list(get_messages(page.wsgi_request)) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_queues_a_request_for_the_busy_thread_and_spills_after_the_queue_time() -> None:
+    org = make_org()
+    issue = make_issue(org)
+    key = key_create(actor=Actor.system(), org=org, kind="board")[1]
+    path = f"/api/v1/issues/{issue.key}"
+    handler = PooledThreadsASGIHandler(threads=1, queue_s=5)
+
+    async def queued_then_served() -> tuple[int, list[str]]:
+        executor = await handler._take()  # another request holds the only thread
+        assert executor is not None
+        order: list[str] = []
+
+        async def waiting() -> int:
+            status, _ = await _get(handler, path, key)
+            order.append("served")
+            return status
+
+        task = asyncio.ensure_future(waiting())
+        await asyncio.sleep(0.2)
+        assert not task.done() and len(handler._waiting) == 1  # it waits in line, no thread of its own
+        order.append("released")
+        handler._give_back(executor)
+        return await task, order
+
+    status, order = asyncio.run(queued_then_served())
+    assert status == 200 and order == ["released", "served"]
+    assert len(handler._idle) == 1 and not handler._waiting  # the thread went back
+
+    spill = PooledThreadsASGIHandler(threads=1, queue_s=0.05)
+
+    async def spilled() -> int:
+        held = await spill._take()
+        try:
+            status, _ = await _get(spill, path, key)  # served on a thread of its own after 50 ms
+            return status
+        finally:
+            assert held is not None
+            spill._give_back(held)
+
+    assert asyncio.run(spilled()) == 200
+    assert len(spill._idle) == 1 and not spill._waiting
+
+
+def test_it_gives_back_a_thread_handed_to_a_request_cancelled_while_it_waited() -> None:
+    handler = PooledThreadsASGIHandler(threads=1, queue_s=5)
+
+    async def request() -> None:  # what __call__ does with the thread it takes
+        executor = await handler._take()
+        try:
+            await asyncio.sleep(0.05)
+        finally:
+            if executor is not None:
+                handler._give_back(executor)
+
+    async def cancel_a_waiter() -> None:
+        held = await handler._take()
+        assert held is not None
+        waiting = asyncio.ensure_future(request())
+        await asyncio.sleep(0.05)
+        assert len(handler._waiting) == 1
+        handler._give_back(held)  # handed to the waiting request ...
+        waiting.cancel()  # ... which is cancelled before it runs again
+        # Python 3.11's wait_for may return the thread rather than raise: either way it must come back.
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiting
+
+    asyncio.run(cancel_a_waiter())
+    assert len(handler._idle) == 1 and not handler._waiting  # not lost either way
