@@ -64,6 +64,10 @@ from runners.worktrees import worktrees_prune
 log = logging.getLogger(__name__)
 
 FULL_PASS_S = 1.0
+# The periodic checks (routines, audits: runners.companions.periodic_run) in the loop's full passes: at most this
+# often. Their schedules are cron minutes and days; asking for due rows every second was most of an idle
+# scheduler's CPU.
+PERIODIC_S = 10.0
 BEAT_S = 5.0
 
 
@@ -193,6 +197,8 @@ class Scheduler:
         self._next_ship_poll = 0.0
         # The first health pass one interval after start: start-up recovery has just looked at the workers.
         self._next_worker_health = self.clock() + settings.MESA_WORKER_HEALTH_SECONDS
+        self._next_periodic = 0.0
+        self._periodic_due = True  # pass_once() called directly (tests, --once) always runs them
         self._lock = threading.Lock()
 
     # --- lifecycle ------------------------------------------------------------------
@@ -268,7 +274,8 @@ class Scheduler:
         self._heartbeats()
         self._ship_poll()
         self._worker_health()
-        periodic_run()  # registered by the apps above the engine (routines)
+        if self._periodic_due:
+            periodic_run()  # registered by the apps above the engine (routines, audits)
         return self._claim()
 
     def _ship_poll(self) -> None:
@@ -360,11 +367,16 @@ class Scheduler:
                 changed = self._changed()
                 if woken or changed or now >= self._next_full:
                     self._next_full = now + FULL_PASS_S
+                    self._periodic_due = now >= self._next_periodic
+                    if self._periodic_due:
+                        self._next_periodic = now + PERIODIC_S
                     try:
                         self.pass_once()
                     except Exception:  # keep scheduling; the next pass retries
                         log.exception("scheduler pass failed")
                         close_old_connections()
+                    finally:
+                        self._periodic_due = True
                 if now >= self._next_beat:
                     self._next_beat = now + BEAT_S
                     try:

@@ -17,6 +17,7 @@ from agents.keys import key_lookup
 from agents.models import Agent
 from agents.services import agent_update
 from issues.services import issue_update
+from runners import scheduler as scheduler_module
 from runners.models import Run, RunEvent, RunStatus
 from runners.scheduler import Scheduler
 from runners.services import run_enqueue
@@ -414,8 +415,6 @@ def test_it_counts_a_busy_agents_heartbeat_as_done_and_never_beats_faster_than_f
 def test_it_logs_a_pass_that_raises_and_keeps_scheduling(
     org: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from runners import scheduler as scheduler_module
-
     monkeypatch.setattr(scheduler_module, "FULL_PASS_S", 0.0)  # a pass on every wake-up, not once a second
     scheduler = Scheduler(poll_s=0.01)
     real_pass = scheduler.pass_once
@@ -442,3 +441,35 @@ def test_it_logs_a_pass_that_raises_and_keeps_scheduling(
     assert len(failed) == 1 and failed[0].exc_info is not None and "database is locked" in str(failed[0].exc_info[1])
     assert len(calls) > 2  # the loop went on after the failure
     assert Run.objects.filter(status=RunStatus.COMPLETED).exists()  # and the next passes still started work
+
+
+def test_it_asks_for_due_routines_and_audits_at_most_every_periodic_interval(
+    org: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loop's full passes run the periodic checks (routines, audits) only every PERIODIC_S; a direct
+    pass_once() (``--once``, tests) always runs them."""
+    monkeypatch.setattr(scheduler_module, "FULL_PASS_S", 0.0)  # a full pass on every wake-up
+    monkeypatch.setattr(scheduler_module, "PERIODIC_S", 3600.0)
+    periodic: list[float] = []
+    monkeypatch.setattr(scheduler_module, "periodic_run", lambda: periodic.append(time.monotonic()))
+    scheduler = Scheduler(poll_s=0.01)
+    passes: list[int] = []
+    real_pass = scheduler.pass_once
+
+    def counted_pass() -> int:
+        passes.append(1)
+        if len(passes) >= 20:
+            scheduler.request_stop()
+        return real_pass()
+
+    monkeypatch.setattr(scheduler, "pass_once", counted_pass)
+    scheduler.run_forever()
+    assert len(passes) >= 20 and len(periodic) == 1  # the first full pass only
+
+    other = Scheduler(poll_s=0.01)
+    try:
+        other.pass_once()
+        other.pass_once()
+    finally:
+        other.close()
+    assert len(periodic) == 3
