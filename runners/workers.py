@@ -4,8 +4,8 @@ A worker is a long-lived container per agent (runners/sandboxes/worker.py) that 
 ``exec`` into instead of starting a container each. Only the instance operator drives workers
 (``manage.py worker``; every service refuses a non-operator actor).
 
-The spec file is TOML (``.toml``) or JSON (``.json``); YAML (``.yaml``/``.yml``) only when PyYAML is
-importable (it is not a dependency of Mesa). Keys::
+The spec file is TOML (``.toml``), JSON (``.json``) or YAML (``.yaml``/``.yml``: PyYAML comes with
+drf-spectacular; still checked, as Mesa does not declare it itself). Keys::
 
     name = "acme-dev"            # required: a slug, unique on this Mesa
     org = "acme"                 # required: the org's slug
@@ -65,7 +65,7 @@ _MEMORY = re.compile(r"^[0-9]+[bkmg]?$", re.IGNORECASE)
 
 def yaml_available() -> bool:
     try:
-        import yaml  # noqa: F401  (only asked whether it is importable: PyYAML is optional)
+        import yaml  # noqa: F401  (only asked whether it is importable: Mesa does not declare PyYAML itself)
     except ImportError:
         return False
     return True
@@ -97,7 +97,7 @@ def worker_file_parse(text: str, *, filename: str) -> WorkerFile:
         elif suffix in (".yaml", ".yml"):
             if not yaml_available():
                 raise InvalidInput(f"{filename}: YAML needs PyYAML, which is not installed here; use TOML or JSON")
-            import yaml  # optional (checked above): PyYAML is not a dependency of Mesa
+            import yaml  # checked above: PyYAML comes with drf-spectacular, not declared by Mesa itself
 
             data = yaml.safe_load(text)
         else:

@@ -41,3 +41,15 @@ def test_it_reads_a_worker_file_in_toml_and_json() -> None:
     assert spec.env_refs == {"KEY": "other.SECRET"} and spec.credential_sets == ["claude"]
     same = worker_file_parse(json.dumps({"name": "w", "org": "acme", "agent": "dev"}), filename="w.JSON")
     assert same.agent == "dev"
+
+
+def test_it_reads_a_worker_file_in_yaml_like_toml() -> None:
+    """``manage.py worker add FILE.yaml``: PyYAML comes with drf-spectacular, a dependency of Mesa."""
+    toml = (
+        'name = "w"\norg = "acme"\nagent = "dev"\ncredential_sets = ["claude"]\n[limits]\npids = 64\n[env]\nK = "S"\n'
+    )
+    yaml = "name: w\norg: acme\nagent: dev\ncredential_sets: [claude]\nlimits:\n  pids: 64\nenv:\n  K: S\n"
+    assert worker_file_parse(yaml, filename="w.yaml") == worker_file_parse(toml, filename="w.toml")
+    with pytest.raises(InvalidInput) as caught:
+        worker_file_parse("name: [", filename="w.yml")
+    assert "w.yml: not valid YAML" in caught.value.message
