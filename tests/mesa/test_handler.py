@@ -240,3 +240,17 @@ def test_it_gives_back_a_thread_handed_to_a_request_cancelled_while_it_waited() 
 
     _run(cancel_a_waiter())
     assert len(handler._idle) == 1 and not handler._waiting  # not lost either way
+
+    async def cancel_before_any_thread_is_free() -> None:
+        held = await handler._take()
+        assert held is not None
+        waiting = asyncio.ensure_future(handler._take())
+        await asyncio.sleep(0.05)
+        waiting.cancel()  # gives up its place in line while the thread is still taken
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiting
+        assert not handler._waiting  # out of the line: the thread is not handed to a request that left
+        handler._give_back(held)
+
+    _run(cancel_before_any_thread_is_free())
+    assert len(handler._idle) == 1 and not handler._waiting
