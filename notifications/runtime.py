@@ -13,10 +13,11 @@ import logging
 import threading
 from typing import Any
 
-from django.db import close_old_connections
+from django.db import connection
 
 from notifications.models import ChannelKind, NotificationChannel
 from notifications.worker import start_in_thread
+from orgs.commits import CommitWatch
 
 log = logging.getLogger(__name__)
 
@@ -35,23 +36,30 @@ class NotificationThreads:
         self._watch.start()
 
     def _telegram_wanted(self) -> bool:
-        try:
-            return NotificationChannel.objects.filter(kind=ChannelKind.TELEGRAM, enabled=True).exists()
-        finally:
-            close_old_connections()
+        return NotificationChannel.objects.filter(kind=ChannelKind.TELEGRAM, enabled=True).exists()
 
     def _watch_telegram(self) -> None:
+        # The channel table is read again only after some commit (orgs.commits), on one kept connection.
+        commits = CommitWatch()
+        try:
+            self._watch_loop(commits)
+        finally:
+            connection.close()
+
+    def _watch_loop(self, commits: CommitWatch) -> None:
         while not self.stopping.is_set() and self.bot is None:
             try:
-                if self._telegram_wanted():
+                if commits.changed() and self._telegram_wanted():
                     # python-telegram-bot is heavy: load it only once some org enables Telegram.
                     from notifications.telegram_poller import start_in_thread
 
                     self.bot = start_in_thread()
                     log.info("telegram bot started")
                     return
-            except Exception:  # keep watching; the next check retries
+            except Exception:  # keep watching; the next check retries on a fresh connection
                 log.exception("could not start the telegram bot")
+                commits = CommitWatch()
+                connection.close()
             self.stopping.wait(self.check_every_s)
 
     def stop(self, timeout: float = 5.0) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import Prefetch, QuerySet
 
-from notifications.models import Delivery, DeliveryAttempt, NotificationChannel
+from notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, NotificationChannel
 from orgs.errors import NotFound
 from orgs.models import Org
 
@@ -28,4 +30,16 @@ def delivery_log(org: Org, *, limit: int = 50) -> list[Delivery]:
         .select_related("channel")
         .prefetch_related(Prefetch("attempt_log", queryset=DeliveryAttempt.objects.order_by("number")))
         .order_by("-id")[:limit]
+    )
+
+
+def next_attempt_at() -> datetime | None:
+    """When the earliest delivery still to be attempted (pending, or failed with retries left) is due, of any org."""
+    return (
+        Delivery.objects.filter(
+            status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED], next_attempt_at__isnull=False
+        )
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
     )

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime
 
-from django.db import close_old_connections, connection
+from django.db import connection
+from django.utils import timezone
 
 from notifications.events import process_events
+from notifications.selectors import next_attempt_at
 from notifications.services import deliver_due
+from orgs.commits import CommitWatch
 
 log = logging.getLogger(__name__)
 
@@ -21,15 +25,39 @@ def run_once(*, now: datetime | None = None) -> tuple[int, int]:
     return events, attempts
 
 
+# Idle and with nothing committed since the last cycle, there is nothing new to map: the next cycle is then
+# the next delivery's retry time, or this long at most.
+IDLE_CYCLE_S = 60.0
+
+
+def _rest_s(interval_s: float) -> float:
+    """Seconds until a cycle is needed even if nothing commits: the earliest retry, within bounds."""
+    due = next_attempt_at()
+    if due is None:
+        return IDLE_CYCLE_S
+    return min(IDLE_CYCLE_S, max(interval_s, (due - timezone.now()).total_seconds()))
+
+
 def run_forever(stop: threading.Event, *, interval_s: float = 2.0) -> None:
+    """Every ``interval_s``: a cycle when something committed (``orgs.commits``) or a retry is due.
+
+    The thread keeps its connection between cycles (a SQLite commit counter is per connection) and
+    drops it only after an error, so the next cycle starts on a fresh one.
+    """
+    commits = CommitWatch()
+    next_full = 0.0
     try:
         while not stop.is_set():
-            close_old_connections()
+            events = attempts = 0
             try:
-                events, attempts = run_once()
+                now = time.monotonic()
+                if commits.changed() or now >= next_full:
+                    events, attempts = run_once()
+                    next_full = now + _rest_s(interval_s)
             except Exception:  # keep the worker alive; the next cycle retries
                 log.exception("notification worker cycle failed")
-                events = attempts = 0
+                next_full = 0.0
+                connection.close()
             if not events and not attempts:
                 stop.wait(interval_s)
     finally:

@@ -6,7 +6,9 @@ queued runs into a bounded thread pool (``runners.execution.execute_run``). Betw
 it sleeps on a wake-up flag with a short timeout and looks for database changes cheaply:
 on SQLite ``PRAGMA data_version`` (no table read; it changes when another connection
 commits), elsewhere an indexed ``id > cursor`` probe. A full pass also runs once a second
-as a safety net.
+as a safety net while runs are running or queued (and always off SQLite); an idle SQLite
+scheduler, which sees every commit in the probe, passes only when a clock is due (the next
+heartbeat, pull-request poll, worker health check) and at least every ``PERIODIC_S``.
 
 Start-up recovery: runs left ``running`` by a dead scheduler are marked failed (their
 orphaned process groups are killed when they can be identified), their issues get a
@@ -37,6 +39,7 @@ from django.db import close_old_connections, connection
 from agents.keys import run_keys_revoke
 from agents.models import Agent, AgentStatus
 from issues.comments import system_comment
+from orgs.commits import CommitWatch
 from orgs.events import add_listener, remove_listener
 from orgs.models import Event
 from runners.companions import periodic_run
@@ -190,7 +193,8 @@ class Scheduler:
         self.futures: dict[int, Future[str]] = {}
         self.cursor = 0
         self.heartbeat_due: dict[int, float] = {}
-        self._data_version: int | None = None
+        self._commits = CommitWatch()
+        self._queued_left = True  # queued runs that the last pass did not start (unknown before the first)
         self._next_full = 0.0
         self._next_beat = 0.0
         self._next_heartbeat_check = 0.0
@@ -255,18 +259,30 @@ class Scheduler:
         """Did anything commit since the last look? Cheap enough to ask 20 times a second."""
         try:
             if connection.vendor == "sqlite":
-                with connection.cursor() as cursor:
-                    cursor.execute("PRAGMA data_version")
-                    row = cursor.fetchone()
-                version = int(row[0]) if row else 0
-                changed = version != self._data_version
-                self._data_version = version
-                return changed
+                return self._commits.changed()
             return Event.objects.filter(id__gt=self.cursor).exists()
         except Exception:  # a DB hiccup: reconnect and do a full pass
             log.exception("change probe failed")
             close_old_connections()
             return True
+
+    def _next_full_pass(self, now: float) -> float:
+        """When the next full pass is due if nothing commits and nothing wakes the loop before.
+
+        Once a second while runs are running or queued (a deferred run's time may come) and on databases
+        without a commit counter. Idle on SQLite, where every commit shows in ``_changed``, only the
+        clocks are left: the next heartbeat, pull-request poll, worker health check or periodic check.
+        """
+        if connection.vendor != "sqlite" or self.futures or self._queued_left:
+            return now + FULL_PASS_S
+        clock = self.clock()
+        rest = min(
+            PERIODIC_S,
+            self._next_ship_poll - time.monotonic(),
+            self._next_worker_health - clock,
+            min(self.heartbeat_due.values(), default=clock + PERIODIC_S) - clock,
+        )
+        return now + max(FULL_PASS_S, rest)
 
     def pass_once(self) -> int:
         """Dispatch new events, fire due heartbeats, claim and start runs. Returns runs started."""
@@ -331,8 +347,11 @@ class Scheduler:
         self._reap()
         if self.stopping.is_set():
             return 0
+        # Left True when the loop stops with runs still queued (all slots busy, or none claimable yet).
+        self._queued_left = True
         while len(self.futures) < self.max_workers:
             if not Run.objects.filter(status=RunStatus.QUEUED).exists():
+                self._queued_left = False
                 break
             run = run_claim(worker=self.worker)
             if run is None:
@@ -372,6 +391,7 @@ class Scheduler:
                         self._next_periodic = now + PERIODIC_S
                     try:
                         self.pass_once()
+                        self._next_full = self._next_full_pass(now)
                     except Exception:  # keep scheduling; the next pass retries
                         log.exception("scheduler pass failed")
                         close_old_connections()

@@ -5,13 +5,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from agents.keys import key_lookup
 from agents.models import Agent
@@ -463,6 +466,7 @@ def test_it_asks_for_due_routines_and_audits_at_most_every_periodic_interval(
         return real_pass()
 
     monkeypatch.setattr(scheduler, "pass_once", counted_pass)
+    monkeypatch.setattr(scheduler, "_next_full_pass", lambda now: now)  # idle or not
     scheduler.run_forever()
     assert len(passes) >= 20 and len(periodic) == 1  # the first full pass only
 
@@ -473,3 +477,72 @@ def test_it_asks_for_due_routines_and_audits_at_most_every_periodic_interval(
     finally:
         other.close()
     assert len(periodic) == 3
+
+
+def test_it_makes_no_full_pass_while_idle_until_something_commits(org: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Idle on SQLite, the loop only probes the commit counter; a commit by anyone brings the next pass."""
+    scheduler = Scheduler(poll_s=0.01)
+    passes: list[int] = []
+    probes: list[int] = []
+    real_pass, real_changed = scheduler.pass_once, scheduler._changed
+
+    def counted_pass() -> int:
+        passes.append(1)
+        return real_pass()
+
+    def counted_changed() -> bool:
+        probes.append(1)
+        return real_changed()
+
+    monkeypatch.setattr(scheduler, "pass_once", counted_pass)
+    monkeypatch.setattr(scheduler, "_changed", counted_changed)
+    thread = threading.Thread(target=scheduler.run_forever)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        # 150 probes 10 ms apart: past FULL_PASS_S (1 s), when the old loop passed again regardless.
+        while len(probes) < 150 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(probes) >= 150
+        assert len(passes) == 1  # the first pass only: nothing committed, no clock due
+        issue = make_issue(org, title="Wakes it", assignee=make_agent(org, slug="idle-noop", runner="noop"))
+        deadline = time.monotonic() + 30
+        while not Run.objects.filter(issue=issue, status=RunStatus.COMPLETED).exists():
+            assert time.monotonic() < deadline, "the commit did not bring a pass"
+            time.sleep(0.02)
+        assert len(passes) >= 2
+    finally:
+        scheduler.request_stop()
+        thread.join(timeout=30)
+
+
+def test_it_passes_idle_at_the_next_clock_and_every_second_while_work_is_queued(org: Any) -> None:
+    now = {"t": 1000.0}
+    scheduler = Scheduler(poll_s=0.01, clock=lambda: now["t"])
+    try:
+        scheduler._next_ship_poll = time.monotonic() + 60
+        scheduler._next_worker_health = now["t"] + 30
+        scheduler._queued_left = False
+        assert scheduler._next_full_pass(500.0) == 500.0 + scheduler_module.PERIODIC_S
+        scheduler.heartbeat_due = {1: now["t"] + 3.5, 2: now["t"] + 200}
+        assert scheduler._next_full_pass(500.0) == 503.5  # the next heartbeat
+        scheduler.heartbeat_due = {1: now["t"] + 0.2}
+        assert scheduler._next_full_pass(500.0) == 500.0 + scheduler_module.FULL_PASS_S  # never faster
+        scheduler.heartbeat_due = {}
+        scheduler._queued_left = True  # a run still queued (deferred, or every slot busy): its time may come
+        assert scheduler._next_full_pass(500.0) == 500.0 + scheduler_module.FULL_PASS_S
+    finally:
+        scheduler.close()
+
+
+def test_it_knows_whether_its_last_claim_left_runs_queued(org: Any) -> None:
+    scheduler = Scheduler(poll_s=0.01, max_workers=1)
+    try:
+        scheduler._claim()
+        assert scheduler._queued_left is False
+        agent = make_agent(org, slug="slow-noop", runner="noop")
+        make_run(agent, issue=make_issue(org), status=RunStatus.QUEUED, not_before=timezone.now() + timedelta(hours=1))
+        scheduler._claim()
+        assert scheduler._queued_left is True  # deferred: the loop keeps looking once a second
+    finally:
+        scheduler.close()
