@@ -9,7 +9,7 @@ class ApiConfig(AppConfig):
 
     def ready(self) -> None:
         # The prompt's API cheat sheet is generated here, from the routes and serializers (runners cannot import api).
-        from api.cheatsheet import cheat_sheet
+        # By dotted path: DRF and the serializers are imported when a prompt first needs the sheet.
         from runners.cheatsheet import cheat_sheet_provider_set
 
-        cheat_sheet_provider_set(cheat_sheet)
+        cheat_sheet_provider_set("api.cheatsheet.cheat_sheet")

@@ -9,8 +9,7 @@ class ApprovalsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registration must wait until every app's models are loaded (AppConfig.ready), hence the imports here.
-        from approvals.appliers import agent_add
         from approvals.models import ApprovalKind
         from approvals.registry import register_applier
 
-        register_applier(ApprovalKind.AGENT_ADD, agent_add)
+        register_applier(ApprovalKind.AGENT_ADD, "approvals.appliers.agent_add")  # imported at its first use

@@ -13,13 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.utils.module_loading import import_string
+
 from approvals.models import Approval, ApprovalKind
 from orgs.actors import Actor
 from orgs.errors import Conflict
 
 Applier = Callable[[Approval, Actor], None]
 
-APPLIERS: dict[str, Applier] = {}
+# kind -> the applier, or its dotted path (imported at the first decision of that kind, so that start-up does
+# not import every app's appliers and what they import).
+APPLIERS: dict[str, Applier | str] = {}
 
 # Gates only humans hold: agents (even the CEO) may ask but never decide these.
 HUMAN_ONLY_KINDS: frozenset[str] = frozenset(
@@ -37,16 +41,21 @@ HUMAN_ONLY_KINDS: frozenset[str] = frozenset(
 )
 
 
-def register_applier(kind: ApprovalKind, applier: Applier) -> None:
-    """Say what deciding ``kind`` does. Registering a kind twice with different functions is a bug."""
+def register_applier(kind: ApprovalKind, applier: Applier | str) -> None:
+    """Say what deciding ``kind`` does (the function or its dotted path). Registering a kind twice with
+    different appliers is a bug."""
     existing = APPLIERS.get(kind)
-    if existing is not None and existing is not applier:
+    if existing is not None and existing != applier:
         raise RuntimeError(f"An applier for {kind} is already registered: {existing!r}.")
     APPLIERS[kind] = applier
 
 
 def applier_for(kind: str) -> Applier | None:
-    return APPLIERS.get(kind)
+    applier = APPLIERS.get(kind)
+    if isinstance(applier, str):
+        loaded: Applier = import_string(applier)
+        return loaded
+    return applier
 
 
 def stale(approval: Approval, why: str) -> Conflict:

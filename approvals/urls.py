@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from django.urls import path
 
-from approvals import views
+from orgs.lazy_views import view
 
 app_name = "approvals"
 
 urlpatterns = [
-    path("approvals/", views.inbox, name="inbox"),
-    path("approvals/<int:approval_id>/resolve", views.resolve, name="resolve"),
+    path("approvals/", view("approvals.views.inbox"), name="inbox"),
+    path("approvals/<int:approval_id>/resolve", view("approvals.views.resolve"), name="resolve"),
 ]

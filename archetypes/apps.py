@@ -12,8 +12,7 @@ class ArchetypesConfig(AppConfig):
         from agents.services import register_archetype_check
         from approvals.models import ApprovalKind
         from approvals.registry import register_applier
-        from archetypes.appliers import archetype_patch
         from archetypes.loader import archetype_exists
 
-        register_applier(ApprovalKind.ARCHETYPE_PATCH, archetype_patch)
+        register_applier(ApprovalKind.ARCHETYPE_PATCH, "archetypes.appliers.archetype_patch")  # imported at first use
         register_archetype_check(archetype_exists)

@@ -11,7 +11,7 @@ class BlocksConfig(AppConfig):
         # Registration must wait until every app's models are loaded (AppConfig.ready), hence the imports here.
         from approvals.models import ApprovalKind
         from approvals.registry import register_applier
-        from blocks.appliers import work_block_activate, work_block_ship
 
-        register_applier(ApprovalKind.WORK_BLOCK_ACTIVATE, work_block_activate)
-        register_applier(ApprovalKind.WORK_BLOCK_SHIP, work_block_ship)
+        # By dotted path: imported at their first use.
+        register_applier(ApprovalKind.WORK_BLOCK_ACTIVATE, "blocks.appliers.work_block_activate")
+        register_applier(ApprovalKind.WORK_BLOCK_SHIP, "blocks.appliers.work_block_ship")

@@ -2,15 +2,15 @@ from __future__ import annotations
 
 from django.urls import path
 
-from blocks import views
+from orgs.lazy_views import view
 
 app_name = "blocks"
 
 urlpatterns = [
-    path("blocks/", views.block_list, name="list"),
-    path("blocks/<int:block_id>/", views.block_detail, name="detail"),
-    path("blocks/<int:block_id>/move", views.block_move, name="move"),
-    path("blocks/<int:block_id>/edit", views.block_edit, name="edit"),
-    path("blocks/<int:block_id>/issues", views.block_add_issues, name="add_issues"),
-    path("strategy/", views.strategy, name="strategy"),
+    path("blocks/", view("blocks.views.block_list"), name="list"),
+    path("blocks/<int:block_id>/", view("blocks.views.block_detail"), name="detail"),
+    path("blocks/<int:block_id>/move", view("blocks.views.block_move"), name="move"),
+    path("blocks/<int:block_id>/edit", view("blocks.views.block_edit"), name="edit"),
+    path("blocks/<int:block_id>/issues", view("blocks.views.block_add_issues"), name="add_issues"),
+    path("strategy/", view("blocks.views.strategy"), name="strategy"),
 ]

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from django.urls import path
 
-from chat import views
+from orgs.lazy_views import view
 
 app_name = "chat"
 
 urlpatterns = [
-    path("channels/", views.channel_list, name="list"),
-    path("channels/new", views.create, name="create"),
-    path("channels/<str:name>/", views.channel_list, name="channel"),
-    path("channels/<str:name>/post", views.post, name="post"),
+    path("channels/", view("chat.views.channel_list"), name="list"),
+    path("channels/new", view("chat.views.create"), name="create"),
+    path("channels/<str:name>/", view("chat.views.channel_list"), name="channel"),
+    path("channels/<str:name>/post", view("chat.views.post"), name="post"),
 ]

@@ -9,11 +9,10 @@ class HooksConfig(AppConfig):
 
     def ready(self) -> None:
         # Registration must wait until every app's models are loaded (AppConfig.ready), hence the imports here.
-        from hooks.routines import routines_fire_due
         from orgs.redaction import register_secret_source
         from runners.companions import register_periodic
 
-        register_periodic(routines_fire_due)
+        register_periodic("hooks.routines.routines_fire_due")  # imported at the first periodic pass
         register_secret_source(hook_secrets)
 
 

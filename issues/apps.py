@@ -11,6 +11,5 @@ class IssuesConfig(AppConfig):
         # Registration must wait until every app's models are loaded (AppConfig.ready), hence the imports here.
         from approvals.models import ApprovalKind
         from approvals.registry import register_applier
-        from issues.appliers import board_review
 
-        register_applier(ApprovalKind.BOARD_REVIEW, board_review)
+        register_applier(ApprovalKind.BOARD_REVIEW, "issues.appliers.board_review")  # imported at its first use

@@ -11,8 +11,8 @@ class LearningConfig(AppConfig):
         # Registration must wait until every app's models are loaded (AppConfig.ready), hence the imports here.
         from approvals.models import ApprovalKind
         from approvals.registry import register_applier
-        from learning.appliers import improvement_issue, policy_propose, skill_propose
 
-        register_applier(ApprovalKind.SKILL_PROPOSE, skill_propose)
-        register_applier(ApprovalKind.POLICY_PROPOSE, policy_propose)
-        register_applier(ApprovalKind.ISSUE_PROPOSE, improvement_issue)
+        # By dotted path: imported at their first use.
+        register_applier(ApprovalKind.SKILL_PROPOSE, "learning.appliers.skill_propose")
+        register_applier(ApprovalKind.POLICY_PROPOSE, "learning.appliers.policy_propose")
+        register_applier(ApprovalKind.ISSUE_PROPOSE, "learning.appliers.improvement_issue")

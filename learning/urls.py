@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from django.urls import path
 
-from learning import views
+from orgs.lazy_views import view
 
 app_name = "learning"
 
 urlpatterns = [
-    path("observability/", views.observability, name="observability"),
-    path("skills/", views.skills, name="skills"),
-    path("policies/", views.policies, name="policies"),
-    path("audits/", views.audits, name="audits"),
+    path("observability/", view("learning.views.observability"), name="observability"),
+    path("skills/", view("learning.views.skills"), name="skills"),
+    path("policies/", view("learning.views.policies"), name="policies"),
+    path("audits/", view("learning.views.audits"), name="audits"),
 ]

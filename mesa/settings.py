@@ -93,7 +93,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
-    "rest_framework",
+    # DRF is used as a library, not installed as an app: its templates and template tags serve only the
+    # browsable API (Mesa renders JSON), and every installed app's tags load with the first page rendered.
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "orgs",

@@ -2,15 +2,15 @@ from __future__ import annotations
 
 from django.urls import path
 
-from notifications import views
+from orgs.lazy_views import view
 
 app_name = "notifications"
 
 urlpatterns = [
-    path("", views.settings_page, name="settings"),
-    path("new/", views.channel_new, name="new"),
-    path("log/", views.delivery_log_view, name="log"),
-    path("<int:pk>/", views.channel_edit, name="edit"),
-    path("<int:pk>/delete/", views.channel_remove, name="delete"),
-    path("<int:pk>/test/", views.channel_test, name="test"),
+    path("", view("notifications.views.settings_page"), name="settings"),
+    path("new/", view("notifications.views.channel_new"), name="new"),
+    path("log/", view("notifications.views.delivery_log_view"), name="log"),
+    path("<int:pk>/", view("notifications.views.channel_edit"), name="edit"),
+    path("<int:pk>/delete/", view("notifications.views.channel_remove"), name="delete"),
+    path("<int:pk>/test/", view("notifications.views.channel_test"), name="test"),
 ]

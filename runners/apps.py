@@ -15,15 +15,14 @@ class RunnersConfig(AppConfig):
         from approvals.registry import register_applier
         from issues.guards import register_evidence
         from orgs.events import add_listener
-        from runners.appliers import budget_raise
-        from runners.audit import audits_due
         from runners.companions import register_periodic
         from runners.evidence import run_with_diff
         from runners.sandboxes.engine import default_sandbox
         from runners.wake import on_event
 
         add_listener(on_event)
-        register_applier(ApprovalKind.BUDGET_RAISE, budget_raise)
+        # By dotted path: imported when first used, not at start-up (the audit brings git and the prompt).
+        register_applier(ApprovalKind.BUDGET_RAISE, "runners.appliers.budget_raise")
         register_evidence(run_with_diff)
-        register_periodic(audits_due)  # the orgs' audit schedules
+        register_periodic("runners.audit.audits_due")  # the orgs' audit schedules
         register_default_sandbox(default_sandbox)

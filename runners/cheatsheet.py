@@ -10,13 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.utils.module_loading import import_string
+
 CheatSheetProvider = Callable[..., str]
 
-_provider: CheatSheetProvider | None = None
+# The provider or its dotted path: the API's serializers are imported when a prompt first needs the sheet.
+_provider: CheatSheetProvider | str | None = None
 
 
-def cheat_sheet_provider_set(provider: CheatSheetProvider | None) -> None:
-    """Register ``provider(*, ceo: bool) -> str`` (the API does, at start-up); None unregisters."""
+def cheat_sheet_provider_set(provider: CheatSheetProvider | str | None) -> None:
+    """Register ``provider(*, ceo: bool) -> str`` or its dotted path (the API does, at start-up); None
+    unregisters."""
     global _provider
     _provider = provider
 
@@ -25,4 +29,5 @@ def cheat_sheet(*, ceo: bool) -> str:
     """The API cheat sheet for an agent (the CEO's adds the roster and hiring)."""
     if _provider is None:
         return "Mesa API: $MESA_API_URL with 'Authorization: Bearer $MESA_API_KEY' (never print the key)."
-    return _provider(ceo=ceo)
+    provider: CheatSheetProvider = import_string(_provider) if isinstance(_provider, str) else _provider
+    return provider(ceo=ceo)

@@ -11,6 +11,8 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
+from django.utils.module_loading import import_string
+
 log = logging.getLogger(__name__)
 
 
@@ -43,19 +45,24 @@ def companions_stop(companions: list[Companion], timeout: float = 5.0) -> None:
         companion.stop(timeout=timeout)
 
 
-# Work the scheduler does on every pass, registered by the apps above (the hooks app's routines).
-_periodic: list[Callable[[], object]] = []
+# Work the scheduler does on its periodic passes, registered by the apps above (the hooks app's routines):
+# functions or their dotted paths (imported at the first pass, not at start-up).
+_periodic: list[Callable[[], object] | str] = []
 
 
-def register_periodic(fn: Callable[[], object]) -> None:
-    """Call ``fn()`` on every scheduler pass (it must be quick and safe with two schedulers running)."""
+def register_periodic(fn: Callable[[], object] | str) -> None:
+    """Call ``fn()`` on the scheduler's periodic passes (it must be quick and safe with two schedulers running)."""
     if fn not in _periodic:
         _periodic.append(fn)
 
 
+def periodic_functions() -> list[Callable[[], object]]:
+    return [import_string(fn) if isinstance(fn, str) else fn for fn in _periodic]
+
+
 def periodic_run() -> None:
     """One call of each registered periodic function; one failing does not stop the others."""
-    for fn in _periodic:
+    for fn in periodic_functions():
         try:
             fn()
         except Exception:

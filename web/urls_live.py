@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django.urls import path
 
-from web import palette, sse
+from orgs.lazy_views import view
+from web import sse
 
 urlpatterns = [
-    path("events", sse.events, name="live-events"),
-    path("palette/search", palette.search, name="palette-search"),
-    path("palette/action", palette.action, name="palette-action"),
+    path("events", sse.events, name="live-events"),  # async: routed directly
+    path("palette/search", view("web.palette.search"), name="palette-search"),
+    path("palette/action", view("web.palette.action"), name="palette-action"),
 ]

@@ -29,10 +29,8 @@ from orgs.errors import Forbidden, InvalidInput, MesaError
 from orgs.models import DEFAULT_FEATURES, Activity, Membership, Org, OrgRole
 from orgs.selectors import orgs_visible
 from orgs.services import membership_remove, membership_set, org_update
-from runners.management.commands.doctor import agent_rows, doctor_rows
 from runners.models import Run, RunStatus, SchedulerState
 from runners.readiness import FALLBACK_RUNNER, agents_needing_setup
-from runners.sandboxes.engine import engine_info
 from runners.selectors import agent_states
 from runners.services import scheduler_set_paused, scheduler_state_message
 from runners.usage import UsageTotals, day_start, usage_by_agent, usage_by_day
@@ -47,10 +45,7 @@ from web.access import (
     require_org,
     role,
 )
-from web.host_runs_views import host_runs_context
 from web.local_login import SESSION_LOCAL_KEY, has_local_session, login_link_use
-from web.worker_views import PARTIAL as WORKERS_PARTIAL
-from web.worker_views import workers_context
 
 ACTIVITY_PAGE_SIZE = 50
 
@@ -120,27 +115,6 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     if request.htmx and request.htmx.target == "recent-issues":
         return render(request, "web/partials/recent_issues.html", ctx)
     return render(request, "web/dashboard.html", ctx)
-
-
-@require_GET
-def runners_page(request: HtmxHttpRequest) -> HttpResponse:
-    """Settings › Runners: ``manage.py doctor``'s findings, and which agents need setup."""
-    org = require_org(request)
-    actor = human_actor(request)
-    if request.htmx and request.htmx.target == "workers":
-        return render(request, WORKERS_PARTIAL, {"w": workers_context(actor, org)})
-    agents = Agent.objects.filter(org=org).exclude(status=AgentStatus.TERMINATED).order_by("name")
-    info = engine_info()
-    ctx = {
-        "rows": doctor_rows(),
-        "needs_setup": agents_needing_setup(agents),
-        "fallback_runner": FALLBACK_RUNNER,
-        "engine": info,
-        "agent_rows": agent_rows(list(agents.select_related("org")), info),
-        "host_runs": host_runs_context(actor),
-        "w": workers_context(actor, org),
-    }
-    return render(request, "web/runners.html", ctx)
 
 
 @require_POST

@@ -27,7 +27,7 @@ def test_it_has_an_applier_registered_by_its_app_for_every_human_gate() -> None:
         ApprovalKind.SKILL_PROPOSE: skill_propose,
         ApprovalKind.POLICY_PROPOSE: policy_propose,
         ApprovalKind.ISSUE_PROPOSE: improvement_issue,
-    } == registry.APPLIERS
+    } == {kind: registry.applier_for(kind) for kind in registry.APPLIERS}
     assert set(registry.APPLIERS) == registry.HUMAN_ONLY_KINDS
     assert registry.applier_for(ApprovalKind.ACTION) is None  # a plain agent action applies nothing
 
@@ -39,3 +39,12 @@ def test_it_refuses_a_second_different_applier_for_a_kind(monkeypatch: Any) -> N
     with pytest.raises(RuntimeError, match="already registered"):
         registry.register_applier(ApprovalKind.BOARD_REVIEW, budget_raise)
     assert {ApprovalKind.BOARD_REVIEW: board_review} == registry.APPLIERS
+
+
+def test_it_imports_an_applier_registered_by_name_at_its_first_use(monkeypatch: Any) -> None:
+    monkeypatch.setattr(registry, "APPLIERS", {})
+    registry.register_applier(ApprovalKind.BOARD_REVIEW, "issues.appliers.board_review")
+    registry.register_applier(ApprovalKind.BOARD_REVIEW, "issues.appliers.board_review")
+    with pytest.raises(RuntimeError, match="already registered"):
+        registry.register_applier(ApprovalKind.BOARD_REVIEW, "runners.appliers.budget_raise")
+    assert registry.applier_for(ApprovalKind.BOARD_REVIEW) is board_review

@@ -102,7 +102,7 @@ def test_it_refuses_a_bad_cron_or_timezone(org: Any) -> None:
 
 
 def test_it_is_fired_by_the_schedulers_periodic_pass() -> None:
-    assert routines_fire_due in companions._periodic
+    assert routines_fire_due in companions.periodic_functions()
 
 
 def test_it_fires_once_when_two_schedulers_read_the_same_due_routine(org: Any, monkeypatch: Any) -> None:
