@@ -16,6 +16,7 @@ from html import escape as _e
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.http import QueryDict
@@ -191,20 +192,55 @@ def _cards(
     fields = ("id", "key", "title", "status", "priority", "type", "updated_at", "assignee_id", "assignee__name")
     cards = [Card(*row) for row in Issue.objects.filter(chosen).order_by(*ordering).values_list(*fields)]
     ids = [c.id for c in cards]
-    counts = {
-        parent: (n, done)
-        for parent, n, done in Issue.objects.filter(parent_id__in=ids, archived_at__isnull=True)
-        .values_list("parent_id")
-        .annotate(n=Count("id"), done=Count("id", filter=Q(status__in=TERMINAL_STATUSES)))
-        .order_by()
-    }
-    label_ids: dict[int, list[int]] = {}
-    for issue_id, label_id in Issue.labels.through.objects.filter(issue_id__in=ids).values_list("issue_id", "label_id"):
-        label_ids.setdefault(issue_id, []).append(label_id)
+    counts = _sub_issue_counts(ids)
+    label_ids = _label_ids(ids)
     for card in cards:
         card.label_list = [labels[i] for i in label_ids.get(card.id, ()) if i in labels]
         card.sub_count, card.sub_done = counts.get(card.id, (0, 0))
     return cards
+
+
+# The two reads by card id below are plain SQL: through the ORM, binding a board's few hundred ids to each
+# ``IN`` list cost about a tenth of the page.
+
+
+def _in_list(ids: list[Any]) -> str:
+    return ", ".join(["%s"] * len(ids))
+
+
+def _sub_issue_counts(ids: list[int]) -> dict[int, tuple[int, int]]:
+    """parent id -> (sub-issues, of which finished), archived sub-issues left out."""
+    if not ids:
+        return {}
+    qn, table = connection.ops.quote_name, _qn_table(Issue)
+    terminal = sorted(TERMINAL_STATUSES)
+    finished = f"SUM(CASE WHEN {qn('status')} IN ({_in_list(terminal)}) THEN 1 ELSE 0 END)"
+    sql = (
+        f"SELECT {qn('parent_id')}, COUNT(*), {finished} "
+        f"FROM {table} WHERE {qn('archived_at')} IS NULL AND {qn('parent_id')} IN ({_in_list(ids)}) "
+        f"GROUP BY {qn('parent_id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*terminal, *ids])
+        return {parent: (int(n), int(done or 0)) for parent, n, done in cursor.fetchall()}
+
+
+def _label_ids(ids: list[int]) -> dict[int, list[int]]:
+    """issue id -> its label ids."""
+    found: dict[int, list[int]] = {}
+    if not ids:
+        return found
+    qn, table = connection.ops.quote_name, _qn_table(Issue.labels.through)
+    sql = f"SELECT {qn('issue_id')}, {qn('label_id')} FROM {table} WHERE {qn('issue_id')} IN ({_in_list(ids)})"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ids)
+        for issue_id, label_id in cursor.fetchall():
+            found.setdefault(issue_id, []).append(label_id)
+    return found
+
+
+def _qn_table(model: Any) -> str:
+    return str(connection.ops.quote_name(model._meta.db_table))
 
 
 def _ordering(order: str) -> list[Any]:

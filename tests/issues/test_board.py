@@ -154,3 +154,23 @@ def test_it_orders_cards_as_asked(client: Any, org: Any) -> None:
 
     assert keys("priority") == [old.key, new.key]
     assert keys("created") == [new.key, old.key]
+
+
+def test_it_counts_each_cards_finished_and_live_sub_issues_and_lists_its_labels(org: Any) -> None:
+    make_label(org, name="api", color="#445566")
+    make_label(org, name="ui", color="#112233")
+    parent = make_issue(org, title="Parent", labels=["api", "ui"])
+    other = make_issue(org, title="Other parent", labels=["ui"])
+    done, cancelled, open_, archived = (make_issue(org, title=f"Part {n}", parent=parent) for n in range(4))
+    make_issue(org, title="Other part", parent=other)
+    Issue.objects.filter(pk=done.pk).update(status=Status.DONE)
+    Issue.objects.filter(pk=cancelled.pk).update(status=Status.CANCELLED)
+    Issue.objects.filter(pk=archived.pk).update(status=Status.DONE, archived_at=timezone.now())
+    groups = grouped(org, {}, grouping="status", limit=50, agents=[], labels=list(Label.objects.filter(org=org)))
+    cards = {card.key: card for group in groups for card in group.issues}
+    assert (cards[parent.key].sub_count, cards[parent.key].sub_done) == (3, 2)  # the archived part is left out
+    assert (cards[other.key].sub_count, cards[other.key].sub_done) == (1, 0)
+    assert (cards[open_.key].sub_count, cards[open_.key].sub_done) == (0, 0)
+    assert sorted(lab.name for lab in cards[parent.key].label_list) == ["api", "ui"]
+    assert [lab.name for lab in cards[other.key].label_list] == ["ui"]
+    assert cards[open_.key].label_list == []
