@@ -3,7 +3,8 @@
 Seeds a fresh SQLite database in a temporary directory (1,000 issues, 20 agents
 plus 50 racing agents, keys minted through the services), starts
 ``python -m daphne mesa.asgi:application`` on a free port, then measures with
-plain ``http.client`` keep-alive connections:
+keep-alive connections (``http.client`` for one client; for several, one asyncio loop driving them all,
+``bench/aclient.py``, so that the client's threads do not queue on the GIL in the figures):
 
 - p50/p99 of ``GET /inbox``, ``GET /issues/{key}``, ``POST /issues/{key}/comments``,
   ``GET /issues?limit=50`` (varied offsets) and ``GET /issues?limit=500`` with one client;
@@ -19,6 +20,7 @@ with one daphne worker per core on the one port, which is what ``make run`` serv
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import os
@@ -28,7 +30,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from collections import Counter
@@ -36,6 +37,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.aclient import AsyncClient  # noqa: E402
 
 N_ISSUES = 1000
 N_AGENTS = 20
@@ -187,40 +191,37 @@ def _series(client: Client, n: int, make: Any) -> dict[str, Any]:
 
 def _concurrent(port: int, keys: list[str], method: str, issue_keys: list[str], total: int) -> dict[str, Any]:
     """``CONCURRENT_CLIENTS`` closed-loop clients (keys cycled): GET one issue, or POST a comment on one."""
+    return asyncio.run(_concurrent_async(port, keys, method, issue_keys, total))
+
+
+async def _concurrent_async(
+    port: int, keys: list[str], method: str, issue_keys: list[str], total: int
+) -> dict[str, Any]:
     per_client = total // CONCURRENT_CLIENTS
     times: list[float] = []
     errors = [0]
-    lock = threading.Lock()
-    barrier = threading.Barrier(CONCURRENT_CLIENTS + 1)
     ok = 200 if method == "GET" else 201
+    clients = [AsyncClient(port, keys[n % len(keys)]) for n in range(CONCURRENT_CLIENTS)]
+    for client in clients:  # connected (and each served once) before the clock starts
+        await client.request("GET", f"issues/{issue_keys[0]}")
 
-    def worker(seed: int) -> None:
+    async def worker(seed: int, client: AsyncClient) -> None:
         rng = random.Random(seed)
-        client = Client(port, keys[seed % len(keys)])
-        client.request("GET", f"issues/{issue_keys[0]}")
-        barrier.wait()
-        mine = []
         for i in range(per_client):
             key = rng.choice(issue_keys)
             if method == "GET":
-                status, _, took = client.request("GET", f"issues/{key}")
+                status, _, took = await client.request("GET", f"issues/{key}")
             else:
-                status, _, took = client.request("POST", f"issues/{key}/comments", {"body": f"load {seed}-{i}"})
-            mine.append(took)
+                status, _, took = await client.request("POST", f"issues/{key}/comments", {"body": f"load {seed}-{i}"})
+            times.append(took)
             if status != ok:
-                with lock:
-                    errors[0] += 1
-        with lock:
-            times.extend(mine)
+                errors[0] += 1
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(CONCURRENT_CLIENTS)]
-    for t in threads:
-        t.start()
-    barrier.wait()
     start = time.perf_counter()
-    for t in threads:
-        t.join()
+    await asyncio.gather(*(worker(n, c) for n, c in enumerate(clients)))
     elapsed = time.perf_counter() - start
+    for client in clients:
+        client.close()
     return {
         "clients": CONCURRENT_CLIENTS,
         "requests": len(times),
@@ -232,32 +233,30 @@ def _concurrent(port: int, keys: list[str], method: str, issue_keys: list[str], 
 
 
 def _race(port: int, racer_keys: list[str], issue_keys: list[str]) -> dict[str, Any]:
+    return asyncio.run(_race_async(port, racer_keys, issue_keys))
+
+
+async def _race_async(port: int, racer_keys: list[str], issue_keys: list[str]) -> dict[str, Any]:
     wins: Counter[str] = Counter()
     statuses: Counter[int] = Counter()
-    lock = threading.Lock()
-    barrier = threading.Barrier(len(racer_keys) + 1)
+    clients = [AsyncClient(port, key) for key in racer_keys]
+    for client in clients:
+        await client.request("GET", "agents/me")  # connect before the start line
 
-    def worker(n: int, key: str) -> None:
+    async def worker(n: int, client: AsyncClient) -> None:
         order = list(issue_keys)
         random.Random(n).shuffle(order)
-        client = Client(port, key)
-        client.request("GET", "agents/me")  # connect before the start line
-        barrier.wait()
         for issue_key in order:
-            status, _, _ = client.request("POST", f"issues/{issue_key}/checkout")
-            with lock:
-                statuses[status] += 1
-                if status == 200:
-                    wins[issue_key] += 1
+            status, _, _ = await client.request("POST", f"issues/{issue_key}/checkout")
+            statuses[status] += 1
+            if status == 200:
+                wins[issue_key] += 1
 
-    threads = [threading.Thread(target=worker, args=(n, k)) for n, k in enumerate(racer_keys)]
-    for t in threads:
-        t.start()
-    barrier.wait()
     start = time.perf_counter()
-    for t in threads:
-        t.join()
+    await asyncio.gather(*(worker(n, c) for n, c in enumerate(clients)))
     elapsed = time.perf_counter() - start
+    for client in clients:
+        client.close()
     attempts = sum(statuses.values())
     return {
         "clients": len(racer_keys),

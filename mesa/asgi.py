@@ -12,6 +12,7 @@ from mcp_server.asgi import McpApp
 from mesa import bodylimit
 from mesa.handler import pooled_asgi_application
 from mesa.static import StaticFiles
+from orgs.gc_tuning import gc_tune
 
 # Bodies are limited where daphne reads them (see mesa/bodylimit.py), when daphne is the server.
 with contextlib.suppress(ImportError):  # another ASGI server: its own limits apply
@@ -43,3 +44,7 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await mcp_application(scope, receive, send)
         return
     await django_application(scope, receive, send)
+
+
+# Everything loaded so far lives as long as the server: out of the collector's sight (orgs/gc_tuning.py).
+gc_tune()

@@ -103,6 +103,7 @@ class _Scheduler:
             # Default: the scheduler runs in this process, sharing one Django (half the memory of
             # two processes). `manage.py scheduler` remains the separate-process / scale-out path.
             # Imported here, not at the top: this module runs before Django is set up (_prepare).
+            from orgs.gc_tuning import gc_tune  # like the two imports above
             from runners.companions import companions_start
             from runners.scheduler import Scheduler
 
@@ -110,6 +111,7 @@ class _Scheduler:
             self.thread = threading.Thread(target=self.loop.run_forever, name="mesa-scheduler", daemon=True)
             self.thread.start()
             self.companions = companions_start()
+            gc_tune()  # the scheduler's code is loaded now (a web worker's is tuned by mesa.asgi)
 
         threading.Thread(target=wait_then_start, name="start-scheduler", daemon=True).start()
 

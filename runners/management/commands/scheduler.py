@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from orgs.gc_tuning import gc_tune
 from runners.companions import companions_start, companions_stop
 from runners.parent import die_with_parent
 from runners.scheduler import Scheduler
@@ -37,6 +38,7 @@ class Command(BaseCommand):
             return
         previous = {sig: signal.signal(sig, scheduler.request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         companions = companions_start() if options["notifications"] else []
+        gc_tune()  # a long-lived process from here on (orgs/gc_tuning.py)
         try:
             scheduler.run_forever()
         finally:

@@ -1,0 +1,27 @@
+"""The cyclic garbage collector, tuned for a long-lived server process.
+
+Python's collector runs a young-generation pass every 700 net allocations of container objects and a full
+pass over every tracked object every 100 young passes or so. A Mesa server holds ~150,000 such objects
+from start-up (Django, the apps, DRF), and a request allocates thousands more: the full passes, each
+walking the whole heap with the GIL held, were the latency tail. Measured with ``make bench`` (one daphne
+process, 10 clients): GET one issue p99 119 ms and POST a comment p99 152 ms with the default collector;
+with the objects of start-up frozen and the thresholds below, 24 ms and 43 ms, the same machine and hour.
+
+``gc.freeze()`` moves every object alive now to a permanent generation the collector never walks (they
+live as long as the process anyway). The young threshold of 10,000 lets most of a request's garbage die
+by reference counting before a pass looks at it; the older thresholds make full passes rarer. Nothing is
+switched off: cycles are still collected.
+"""
+
+from __future__ import annotations
+
+import gc
+
+THRESHOLDS = (10_000, 20, 20)
+
+
+def gc_tune() -> None:
+    """Freeze what is alive now and set the thresholds; call once the server's code is loaded."""
+    # No gc.collect() first: it would cost the cold start a full pass for the little garbage start-up leaves.
+    gc.freeze()
+    gc.set_threshold(*THRESHOLDS)
