@@ -17,8 +17,8 @@ HOST = env_str("MESA_HOST", "127.0.0.1")
 PORT = env_int("PORT", 3001)
 # `make run`'s web worker processes on the one port (mesa/serve.py); 1 = web and scheduler in one process.
 MESA_WEB_WORKERS = max(1, env_int("MESA_WEB_WORKERS", os.cpu_count() or 1))
-# Requests a web worker runs at once (mesa/handler.py); one more waits up to MESA_REQUEST_QUEUE_MS for one of
-# them, then runs on a thread of its own.
+# Requests a web worker runs at once (mesa/handler.py); others wait in line, and leave it for a thread of their
+# own only once the line has not moved for MESA_REQUEST_QUEUE_MS.
 MESA_REQUEST_THREADS = max(1, env_int("MESA_REQUEST_THREADS", 1))
 MESA_REQUEST_QUEUE_MS = max(0, env_int("MESA_REQUEST_QUEUE_MS", 50))
 ALLOWED_HOSTS = [h for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h]

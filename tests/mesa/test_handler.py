@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -253,4 +254,30 @@ def test_it_gives_back_a_thread_handed_to_a_request_cancelled_while_it_waited() 
         handler._give_back(held)
 
     _run(cancel_before_any_thread_is_free())
+    assert len(handler._idle) == 1 and not handler._waiting
+
+
+def test_it_keeps_a_request_in_a_moving_line_longer_than_the_queue_time() -> None:
+    """Only a line that stands still (a slow request holds the thread) sends a request to a thread of its own;
+    a line of quick requests is waited in, however long, so no request pays for a new thread and connection."""
+    handler = PooledThreadsASGIHandler(threads=1, queue_s=1.0)
+
+    async def moving_line() -> ThreadPoolExecutor | None:
+        held = await handler._take()
+        assert held is not None
+        first = asyncio.ensure_future(handler._take())
+        second = asyncio.ensure_future(handler._take())
+        await asyncio.sleep(0.6)
+        handler._give_back(held)  # the line moves: the first waiter is served
+        served = await first
+        assert served is not None
+        await asyncio.sleep(0.6)  # the second has now waited 1.2 s, longer than the queue time ...
+        assert not second.done()  # ... in a line that moved 0.6 s ago: it still waits
+        handler._give_back(served)
+        taken = await second
+        if taken is not None:
+            handler._give_back(taken)
+        return taken
+
+    assert _run(moving_line()) is not None
     assert len(handler._idle) == 1 and not handler._waiting
