@@ -12,6 +12,7 @@ from issues.validation import clean_text
 from orgs.actors import Actor
 from orgs.errors import InvalidInput
 from orgs.events import EventType, event_publish
+from orgs.inserts import insert
 from orgs.services import activity_record
 
 
@@ -31,7 +32,7 @@ def do_comment_create(*, actor: Actor, issue: Issue, body: str, kind: str = Comm
         raise InvalidInput(f"Unknown comment kind {kind!r}; use comment or evidence.", field="kind")
     if kind == CommentKind.SYSTEM and actor.kind != "system":
         raise InvalidInput("Only Mesa itself writes system comments; use comment or evidence.", field="kind")
-    comment = Comment.objects.create(issue=issue, body=body, kind=kind, **actor.author_fields("author"))
+    comment = insert(Comment(issue=issue, body=body, kind=kind, **actor.author_fields("author")))
     Issue.objects.filter(pk=issue.pk).update(updated_at=timezone.now())
     activity_record(
         org=issue.org, actor=actor, verb="commented", obj=issue, details={"comment_id": comment.pk, "kind": kind}

@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import models, transaction
 
+from orgs.inserts import insert
 from orgs.models import Event, Org
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,6 @@ def _notify(event: Event) -> None:
 def event_publish(*, org: Org, type: EventType, data: dict[str, Any]) -> Event:
     """Write one event of ``type`` (a member; a string that is no member raises ValueError) for ``org``."""
     # Stored as the plain value: listeners get the same str the feed's readers get from the database.
-    event = Event.objects.create(org=org, type=EventType(type).value, data=data)
+    event = insert(Event(org=org, type=EventType(type).value, data=data))
     transaction.on_commit(lambda: _notify(event))
     return event

@@ -11,6 +11,7 @@ from django.utils.text import slugify
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput, NotFound
 from orgs.events import EventType, event_publish
+from orgs.inserts import insert
 from orgs.models import DEFAULT_FEATURES, Activity, Membership, Org, OrgRole
 
 PREFIX_RE = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
@@ -34,17 +35,19 @@ def activity_record(
         object_id = object_id or str(getattr(obj, "key", None) or obj.pk)
         object_repr = object_repr or str(obj)[:300]
     user = actor.user if actor.user is not None and actor.user.pk else None
-    row = Activity.objects.create(
-        org=org,
-        actor_kind=actor.kind,
-        actor_agent=actor.agent,
-        actor_user=user,
-        actor_label=str(actor)[:100],
-        verb=verb,
-        object_type=object_type,
-        object_id=object_id,
-        object_repr=object_repr[:300],
-        details=details or {},
+    row = insert(
+        Activity(
+            org=org,
+            actor_kind=actor.kind,
+            actor_agent=actor.agent,
+            actor_user=user,
+            actor_label=str(actor)[:100],
+            verb=verb,
+            object_type=object_type,
+            object_id=object_id,
+            object_repr=object_repr[:300],
+            details=details or {},
+        )
     )
     if publish:
         event_publish(
