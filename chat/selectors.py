@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 from agents.models import Agent
 from chat.models import Channel, ChannelKind, Message, Recipient
 from orgs.actors import Actor
+from orgs.compiled import compiled_models
 from orgs.errors import NotFound
 from orgs.models import Org
 
@@ -46,6 +47,19 @@ def unread_for(agent: Agent) -> QuerySet[Recipient]:
     )
 
 
-def undelivered_for(agent: Agent, *, limit: int = 20) -> list[Recipient]:
+UNDELIVERED_MAX = 20
+
+
+def _undelivered_query(agent_id: int) -> QuerySet[Recipient]:
+    return unread_for(Agent(pk=agent_id)).filter(delivered_at__isnull=True)[:UNDELIVERED_MAX]
+
+
+_undelivered = compiled_models(_undelivered_query)  # every run's prompt asks (orgs/compiled.py)
+
+
+def undelivered_for(agent: Agent, *, limit: int = UNDELIVERED_MAX) -> list[Recipient]:
     """Unread messages addressed to ``agent`` that no prompt has carried yet, oldest first."""
-    return list(unread_for(agent).filter(delivered_at__isnull=True)[:limit])
+    if limit != UNDELIVERED_MAX:
+        return list(unread_for(agent).filter(delivered_at__isnull=True)[:limit])
+    found: list[Recipient] = _undelivered(agent.pk)
+    return found

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from agents.models import Agent
 from learning.models import BoardPolicy, Evaluation, Reflection, Skill, SkillStatus
+from orgs.compiled import compiled_models
 from orgs.errors import NotFound
 from orgs.models import Org
 
@@ -84,9 +85,28 @@ def words(text: str) -> set[str]:
     return {w.lower() for w in _WORD.findall(text or "")} - _STOP
 
 
+# Every run's prompt reads these three (compiled once: orgs/compiled.py).
+def _reflection_pool_query(agent_id: int) -> QuerySet[Reflection]:
+    return Reflection.objects.filter(agent_id=agent_id).select_related("issue").order_by("-id")[:_REFLECTION_POOL]
+
+
+def _skills_query(org_id: int, agent_id: int, archetype: str) -> QuerySet[Skill]:
+    given = Q(agent_id=agent_id) | Q(agent__isnull=True, archetype=archetype) | Q(agent__isnull=True, archetype="")
+    return Skill.objects.filter(org_id=org_id, status=SkillStatus.ACTIVE).filter(given).order_by("title")
+
+
+def _policies_query(org_id: int) -> QuerySet[BoardPolicy]:
+    return BoardPolicy.objects.filter(org_id=org_id, active=True).order_by("id")
+
+
+_reflection_pool = compiled_models(_reflection_pool_query)
+_skills = compiled_models(_skills_query)
+_policies = compiled_models(_policies_query)
+
+
 def reflections_for(agent: Agent, *, about: str = "") -> list[Reflection]:
     """The agent's last few reflections, then older ones sharing the most words with ``about`` (its issue)."""
-    pool = list(Reflection.objects.filter(agent=agent).select_related("issue").order_by("-id")[:_REFLECTION_POOL])
+    pool: list[Reflection] = _reflection_pool(agent.pk)
     recent = pool[:RECENT_REFLECTIONS]
     wanted = words(about)
     scored = []
@@ -100,15 +120,13 @@ def reflections_for(agent: Agent, *, about: str = "") -> list[Reflection]:
 
 def skills_for(agent: Agent) -> list[Skill]:
     """Active skills given to ``agent``: its own, its archetype's, and the org-wide ones."""
-    return list(
-        Skill.objects.filter(org_id=agent.org_id, status=SkillStatus.ACTIVE)
-        .filter(Q(agent=agent) | Q(agent__isnull=True, archetype=agent.archetype) | Q(agent__isnull=True, archetype=""))
-        .order_by("title")
-    )
+    found: list[Skill] = _skills(agent.org_id, agent.pk, agent.archetype)
+    return found
 
 
 def policies_active(org_id: int) -> list[BoardPolicy]:
-    return list(BoardPolicy.objects.filter(org_id=org_id, active=True).order_by("id"))
+    found: list[BoardPolicy] = _policies(org_id)
+    return found
 
 
 def policy_get(*, org: Org, policy_id: int | str) -> BoardPolicy:
