@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -36,6 +37,7 @@ from chat.models import ChatMessage, Conversation, Recipient
 from chat.selectors import unread_for
 from issues.models import TERMINAL_STATUSES, Comment, Issue, Status
 from issues.selectors import review_q
+from orgs.compiled import compiled_models
 from orgs.events import EventType
 from orgs.models import Event
 from runners.backlog import backlog_read
@@ -80,21 +82,37 @@ def reviewer_for(issue: Issue) -> Agent | None:
     return ceo
 
 
+# The reads of every dispatched event, compiled once (orgs/compiled.py).
+def _event_issues(org_id: int) -> QuerySet[Issue]:
+    return Issue.objects.select_related("assignee__review_agent", "assignee__reports_to").filter(
+        org_id=org_id, archived_at__isnull=True
+    )
+
+
+_issue_by_pk = compiled_models(lambda org_id, pk: _event_issues(org_id).filter(pk=pk))
+_issue_by_key = compiled_models(lambda org_id, key: _event_issues(org_id).filter(key=key))
+_agent_with_org = compiled_models(lambda pk: Agent.objects.select_related("org").filter(pk=pk))
+_live_issue = compiled_models(lambda pk: Issue.objects.filter(pk=pk, archived_at__isnull=True))
+
+
+def _first(rows: list[Any]) -> Any:
+    return rows[0] if rows else None
+
+
 def _issue(data: dict[str, object], org_id: int, *, id_key: str, key_key: str) -> Issue | None:
     """The issue an event is about, in the event's org: ``data[id_key]`` (its pk), else ``data[key_key]``.
 
     Each event type names its own field: an issue event's ``id`` is the issue, a comment event's ``id``
     is the comment (its issue is ``issue_id``).
     """
-    issues = Issue.objects.select_related("assignee__review_agent", "assignee__reports_to").filter(
-        org_id=org_id, archived_at__isnull=True
-    )
     issue_id = data.get(id_key)
-    if isinstance(issue_id, int):
-        return issues.filter(pk=issue_id).first()
+    if isinstance(issue_id, int) and not isinstance(issue_id, bool):
+        found: Issue | None = _first(_issue_by_pk(org_id, issue_id))
+        return found
     key = data.get(key_key)
     if isinstance(key, str):
-        return issues.filter(key=key).first()
+        by_key: Issue | None = _first(_issue_by_key(org_id, key))
+        return by_key
     return None
 
 
@@ -207,7 +225,7 @@ def agent_has_work(agent: Agent) -> bool:
 
 def dispatch(wake: Wake) -> Run | None:
     """Queue the run a wake-up asks for, after the work, retry-cap and budget checks; None when not queued."""
-    agent = Agent.objects.select_related("org").filter(pk=wake.agent_id).first()
+    agent: Agent | None = _first(_agent_with_org(wake.agent_id))
     if agent is None or agent.status == AgentStatus.TERMINATED:
         return None
     problem = agent_problem(agent)
@@ -216,7 +234,7 @@ def dispatch(wake: Wake) -> Run | None:
         log.info("not waking %s: %s", agent.slug, problem)
         return None
     # An archived issue is not worked on until it is restored (issues.archive).
-    issue = Issue.objects.filter(pk=wake.issue_id, archived_at__isnull=True).first() if wake.issue_id else None
+    issue: Issue | None = _first(_live_issue(wake.issue_id)) if wake.issue_id else None
     if wake.issue_id and issue is None:
         return None
     if not has_work(wake, agent, issue):
