@@ -462,6 +462,26 @@ def filter_menus(filters: Filters, *, agents: list[Any], labels: list[Label], bl
     ]
 
 
+def menu_html(menu: FilterMenu) -> SafeString:
+    """``issues/partials/filter_menu.html`` for ``menu``, built in Python like the cards (the toolbar's
+    menus hold every agent, label and block: their template loops were a tenth of the board page)."""
+    multi = menu.multi
+    kind = "checkbox" if multi else "radio"
+    name, title = _e(menu.name), _e(menu.title)
+    options = "".join(
+        f'<label><input type="{kind}" name="{name}" value="{_e(value)}"{" checked" if on else ""}> '
+        f"<span>{_e(label)}</span></label>"
+        for value, label, on in menu.options
+    )
+    if not menu.options:
+        options += '<span class="muted small">None yet</span>'
+    return mark_safe(  # every value above is escaped
+        f'<details class="filter-menu" data-picker-menu="{name}" data-title="{title}"{" data-multi" if multi else ""}>'
+        f'<summary class="btn btn-sm" data-picker-summary>{_e(menu.summary)}</summary>'
+        f'<div class="filter-options" role="group" aria-label="{title}">{options}</div></details>'
+    )
+
+
 def choice_menu(name: str, title: str, choices: Iterable[str], current: str) -> FilterMenu:
     """A one-of toolbar menu (grouping, ordering) in the same popover as the filters."""
     return FilterMenu(name, title, [(c, c, c == current) for c in choices], multi=False)

@@ -12,7 +12,7 @@ from django.urls import reverse, set_script_prefix
 from django.utils import timezone
 from django.utils.html import escape
 
-from issues.board import GROUPINGS, Card, grouped
+from issues.board import GROUPINGS, Card, FilterMenu, choice_menu, filter_menus, grouped
 from issues.models import Issue, Label, Status
 from tests.factories import make_agent, make_issue, make_issues_bulk, make_label, make_work_block
 
@@ -174,3 +174,16 @@ def test_it_counts_each_cards_finished_and_live_sub_issues_and_lists_its_labels(
     assert sorted(lab.name for lab in cards[parent.key].label_list) == ["api", "ui"]
     assert [lab.name for lab in cards[other.key].label_list] == ["ui"]
     assert cards[open_.key].label_list == []
+
+
+def test_it_renders_toolbar_menus_the_same_through_the_fast_path_and_the_template(org: Any) -> None:
+    agent = make_agent(org, slug="q", name='<Q> & "co"')
+    labels = [make_label(org, name="<b>ui</b>")]
+    menus = filter_menus({"assignee": ["q"], "label": []}, agents=[agent], labels=labels, blocks=[])
+    menus += [choice_menu("order", "Order", ["manual", "priority"], "priority"), FilterMenu("empty", "Empty", [])]
+    fast = Template("{% load mesa_tags %}{% for menu in menus %}{% filter_menu menu %}{% endfor %}")
+    slow = Template('{% for menu in menus %}{% include "issues/partials/filter_menu.html" %}{% endfor %}')
+    html = fast.render(Context({"menus": menus}))
+    assert "&lt;Q&gt; &amp; &quot;co&quot;" in html and 'value="q" checked' in html and "None yet" in html
+    assert 'type="radio" name="order" value="priority" checked' in html and "Assignee: &lt;Q&gt;" in html
+    assert normalise(html) == normalise(slow.render(Context({"menus": menus})))

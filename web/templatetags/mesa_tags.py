@@ -22,7 +22,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from archetypes.models import ArchetypePatch
 from archetypes.services import archetype_patch_diff
-from issues.board import cards_html, rows_html
+from issues.board import FilterMenu, cards_html, menu_html, rows_html
 from issues.formatting import ago, priority_icon, status_icon
 from runners.readiness import agent_problem, host_runs_allowed
 
@@ -285,6 +285,12 @@ def board_cards(context: template.Context, issues: Iterable[Any]) -> SafeString:
 @register.simple_tag
 def list_rows(issues: Iterable[Any]) -> SafeString:
     return rows_html(issues)
+
+
+@register.simple_tag
+def filter_menu(menu: FilterMenu) -> SafeString:
+    """A toolbar menu of the board, as ``issues/partials/filter_menu.html`` renders it (see issues.board)."""
+    return menu_html(menu)
 
 
 # What an activity row's object is called in a sentence ("created key …", not "created key apikey …").
