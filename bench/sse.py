@@ -25,6 +25,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.startup import _children  # noqa: E402
 from tests.browser.server import mesa_env, prepare_db, reserved_port, start_daphne  # noqa: E402
 
 CLIENT_COUNTS = (1, 50, 200, 1000)  # the target is set at 1,000 open tabs
@@ -173,13 +174,7 @@ async def _round(port: int, pid: int, db: Path, clients: int, tag: str) -> dict[
 
 def _rss_tree_kb(pid: int) -> int:
     """RSS of ``pid`` and every process below it (``make run``'s workers)."""
-    kids = []
-    for children in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            kids += [int(p) for p in children.read_text().split()]
-        except OSError:
-            continue
-    return _rss_kb(pid) + sum(_rss_tree_kb(k) for k in kids)
+    return _rss_kb(pid) + sum(_rss_kb(k) for k in _children(pid))
 
 
 def _as_make_run(db: Path, directory: Path) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import logging
 import threading
 from typing import Any
 
-from django.db import connection
+from django.db import close_old_connections, connection
 
 from notifications.models import ChannelKind, NotificationChannel
 from notifications.worker import start_in_thread
@@ -48,6 +48,8 @@ class NotificationThreads:
 
     def _watch_loop(self, commits: CommitWatch) -> None:
         while not self.stopping.is_set() and self.bot is None:
+            if connection.vendor != "sqlite":
+                close_old_connections()  # a pooled connection goes back between looks (orgs.commits: no probe)
             try:
                 if commits.changed() and self._telegram_wanted():
                     # python-telegram-bot is heavy: load it only once some org enables Telegram.

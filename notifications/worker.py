@@ -7,7 +7,7 @@ import threading
 import time
 from datetime import datetime
 
-from django.db import connection
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from notifications.events import process_events
@@ -48,6 +48,8 @@ def run_forever(stop: threading.Event, *, interval_s: float = 2.0) -> None:
     next_full = 0.0
     try:
         while not stop.is_set():
+            if connection.vendor != "sqlite":
+                close_old_connections()  # a pooled connection goes back between cycles (orgs.commits: no probe)
             events = attempts = 0
             try:
                 now = time.monotonic()

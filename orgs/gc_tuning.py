@@ -16,12 +16,18 @@ switched off: cycles are still collected.
 from __future__ import annotations
 
 import gc
+import os
 
 THRESHOLDS = (10_000, 20, 20)
 
 
 def gc_tune() -> None:
-    """Freeze what is alive now and set the thresholds; call once the server's code is loaded."""
+    """Freeze what is alive now and set the thresholds; call once the server's code is loaded.
+
+    ``MESA_GC_TUNE=0`` leaves Python's defaults (to compare, or should a library misbehave with them).
+    """
+    if os.environ.get("MESA_GC_TUNE", "").strip() == "0":
+        return
     # No gc.collect() first: it would cost the cold start a full pass for the little garbage start-up leaves.
     gc.freeze()
     gc.set_threshold(*THRESHOLDS)

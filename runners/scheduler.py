@@ -74,6 +74,17 @@ PERIODIC_S = 10.0
 BEAT_S = 5.0
 
 
+def _fail_unstarted(run_id: int) -> None:
+    """Record as failed a claimed run whose execution raised before it could record anything itself."""
+    connection.close()  # it may be what failed: the next query opens a fresh one
+    try:
+        run = Run.objects.filter(pk=run_id, status=RunStatus.RUNNING).first()
+        if run is not None:
+            run_finish(run=run, status=RunStatus.FAILED, failure_reason="Mesa could not execute this run (see its log)")
+    except Exception:
+        log.exception("could not record the failure of run %s", run_id)
+
+
 def _pid_alive(pid: int) -> bool:
     """True when ``pid`` is a running process. A zombie (exited, not yet reaped) is dead, though
     ``os.kill(pid, 0)`` still succeeds on it: its state in /proc says so."""
@@ -365,7 +376,15 @@ class Scheduler:
     def _execute(self, run_id: int) -> str:
         try:
             return execute_run(run_id, shutdown=self.stopping)
+        except Exception:  # a future's exception is never read: say it, and do not leave the run running
+            log.exception("run %s could not be executed", run_id)
+            _fail_unstarted(run_id)
+            return RunStatus.FAILED
         finally:
+            if connection.vendor != "sqlite":
+                # A pooled connection goes back after each run: a thread that keeps one idle between runs
+                # takes it from a pool sized for what runs at once (MESA_DB_POOL_SIZE).
+                close_old_connections()
             self.wake.set()
 
     def _reap(self) -> None:

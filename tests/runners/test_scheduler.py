@@ -546,3 +546,26 @@ def test_it_knows_whether_its_last_claim_left_runs_queued(org: Any) -> None:
         assert scheduler._queued_left is True  # deferred: the loop keeps looking once a second
     finally:
         scheduler.close()
+
+
+def test_it_records_a_run_whose_execution_raises_before_it_can_record_anything(
+    org: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A claimed run must never stay ``running`` (it holds its agent): an exception escaping execute_run, such as
+    no database connection free in the pool, is logged and the run recorded as failed."""
+    agent = make_agent(org, slug="unlucky", runner="noop")
+    run = make_run(agent, issue=make_issue(org), status=RunStatus.RUNNING, claimed_by="test:1")
+
+    def no_connection(run_id: int, *, shutdown: Any = None) -> str:
+        raise RuntimeError("couldn't get a connection after 20.00 sec")
+
+    monkeypatch.setattr(scheduler_module, "execute_run", no_connection)
+    caplog.set_level("ERROR", logger="runners.scheduler")
+    scheduler = Scheduler(poll_s=0.01)
+    try:
+        assert scheduler._execute(run.pk) == RunStatus.FAILED
+    finally:
+        scheduler.close()
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED and "could not execute" in run.failure_reason
+    assert any("could not be executed" in r.getMessage() for r in caplog.records)
