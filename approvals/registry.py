@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.utils.module_loading import import_string
-
 from approvals.models import Approval, ApprovalKind
 from orgs.actors import Actor
 from orgs.errors import Conflict
+from orgs.lazy_views import load_by_name
 
 Applier = Callable[[Approval, Actor], None]
 
@@ -53,7 +52,7 @@ def register_applier(kind: ApprovalKind, applier: Applier | str) -> None:
 def applier_for(kind: str) -> Applier | None:
     applier = APPLIERS.get(kind)
     if isinstance(applier, str):
-        loaded: Applier = import_string(applier)
+        loaded: Applier = load_by_name(applier)
         return loaded
     return applier
 

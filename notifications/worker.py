@@ -41,8 +41,9 @@ def _rest_s(interval_s: float) -> float:
 def run_forever(stop: threading.Event, *, interval_s: float = 2.0) -> None:
     """Every ``interval_s``: a cycle when something committed (``orgs.commits``) or a retry is due.
 
-    The thread keeps its connection between cycles (a SQLite commit counter is per connection) and
-    drops it only after an error, so the next cycle starts on a fresh one.
+    On SQLite the thread keeps its connection between cycles (the commit counter is per connection) and
+    drops it only after an error, so the next cycle starts on a fresh one; a pooled connection (PostgreSQL)
+    goes back to the pool after every cycle.
     """
     commits = CommitWatch()
     next_full = 0.0
@@ -55,7 +56,8 @@ def run_forever(stop: threading.Event, *, interval_s: float = 2.0) -> None:
                 now = time.monotonic()
                 if commits.changed() or now >= next_full:
                     events, attempts = run_once()
-                    next_full = now + _rest_s(interval_s)
+                    # Work done: look again at once (more may wait than one cycle takes); else rest.
+                    next_full = 0.0 if events or attempts else now + _rest_s(interval_s)
             except Exception:  # keep the worker alive; the next cycle retries
                 log.exception("notification worker cycle failed")
                 next_full = 0.0

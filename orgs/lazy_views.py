@@ -14,6 +14,7 @@ an ``async def`` view is routed directly (Django picks the calling convention fr
 from __future__ import annotations
 
 import inspect
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -21,7 +22,18 @@ from typing import Any
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.module_loading import import_string
 
-_lock = threading.Lock()
+# One lock for every import deferred to first use in this process (views here, and what apps register by
+# name: appliers, periodic checks, the API cheat sheet): two threads never run two such imports at once, so
+# they cannot deadlock on each other's module locks, and a first use waits for an import under way.
+_lock = threading.RLock()
+
+
+def load_by_name(dotted: str) -> Any:
+    """``import_string(dotted)``, under the process's one lock for deferred imports (when not imported yet)."""
+    if dotted.rpartition(".")[0] in sys.modules:  # loaded already: no lock needed
+        return import_string(dotted)
+    with _lock:
+        return import_string(dotted)
 
 
 class LazyView:
@@ -40,7 +52,7 @@ class LazyView:
         if view is None:
             with _lock:  # two first requests at once import it once
                 if self._view is None:
-                    target = import_string(self.dotted)
+                    target = load_by_name(self.dotted)
                     loaded = target.as_view(**self.init) if self.as_view else target
                     if inspect.iscoroutinefunction(loaded):
                         raise TypeError(f"{self.dotted} is async: route it directly, not through LazyView")

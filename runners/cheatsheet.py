@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.utils.module_loading import import_string
+from orgs.lazy_views import load_by_name
 
 CheatSheetProvider = Callable[..., str]
 
@@ -29,5 +29,5 @@ def cheat_sheet(*, ceo: bool) -> str:
     """The API cheat sheet for an agent (the CEO's adds the roster and hiring)."""
     if _provider is None:
         return "Mesa API: $MESA_API_URL with 'Authorization: Bearer $MESA_API_KEY' (never print the key)."
-    provider: CheatSheetProvider = import_string(_provider) if isinstance(_provider, str) else _provider
+    provider: CheatSheetProvider = load_by_name(_provider) if isinstance(_provider, str) else _provider
     return provider(ceo=ceo)

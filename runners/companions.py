@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
-from django.utils.module_loading import import_string
+from orgs.lazy_views import load_by_name
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def register_periodic(fn: Callable[[], object] | str) -> None:
 
 
 def periodic_functions() -> list[Callable[[], object]]:
-    return [import_string(fn) if isinstance(fn, str) else fn for fn in _periodic]
+    return [load_by_name(fn) if isinstance(fn, str) else fn for fn in _periodic]
 
 
 def periodic_run() -> None:
