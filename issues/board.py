@@ -25,6 +25,7 @@ from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString, mark_safe
 
 from issues.formatting import ago, priority_icon, status_icon
+from issues.labels import issue_labels_of
 from issues.lifecycle import allowed_moves
 from issues.models import OPEN_STATUSES, TERMINAL_STATUSES, Issue, IssueType, Label, Priority, Status
 from orgs.models import Org
@@ -193,15 +194,13 @@ def _cards(
     cards = [Card(*row) for row in Issue.objects.filter(chosen).order_by(*ordering).values_list(*fields)]
     ids = [c.id for c in cards]
     counts = _sub_issue_counts(ids)
-    label_ids = _label_ids(ids)
+    label_ids: dict[int, list[int]] = {}
+    for issue_id, label_id, _name in issue_labels_of(ids):
+        label_ids.setdefault(issue_id, []).append(label_id)
     for card in cards:
         card.label_list = [labels[i] for i in label_ids.get(card.id, ()) if i in labels]
         card.sub_count, card.sub_done = counts.get(card.id, (0, 0))
     return cards
-
-
-# The two reads by card id below are plain SQL: through the ORM, binding a board's few hundred ids to each
-# ``IN`` list cost about a tenth of the page.
 
 
 def _in_list(ids: list[Any]) -> str:
@@ -209,10 +208,11 @@ def _in_list(ids: list[Any]) -> str:
 
 
 def _sub_issue_counts(ids: list[int]) -> dict[int, tuple[int, int]]:
-    """parent id -> (sub-issues, of which finished), archived sub-issues left out."""
+    """parent id -> (sub-issues, of which finished), archived sub-issues left out. Plain SQL, like the labels
+    (``issue_labels_of``): through the ORM, binding a board's few hundred ids cost about a tenth of the page."""
     if not ids:
         return {}
-    qn, table = connection.ops.quote_name, _qn_table(Issue)
+    qn, table = connection.ops.quote_name, connection.ops.quote_name(Issue._meta.db_table)
     terminal = sorted(TERMINAL_STATUSES)
     finished = f"SUM(CASE WHEN {qn('status')} IN ({_in_list(terminal)}) THEN 1 ELSE 0 END)"
     sql = (
@@ -223,24 +223,6 @@ def _sub_issue_counts(ids: list[int]) -> dict[int, tuple[int, int]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [*terminal, *ids])
         return {parent: (int(n), int(done or 0)) for parent, n, done in cursor.fetchall()}
-
-
-def _label_ids(ids: list[int]) -> dict[int, list[int]]:
-    """issue id -> its label ids."""
-    found: dict[int, list[int]] = {}
-    if not ids:
-        return found
-    qn, table = connection.ops.quote_name, _qn_table(Issue.labels.through)
-    sql = f"SELECT {qn('issue_id')}, {qn('label_id')} FROM {table} WHERE {qn('issue_id')} IN ({_in_list(ids)})"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, ids)
-        for issue_id, label_id in cursor.fetchall():
-            found.setdefault(issue_id, []).append(label_id)
-    return found
-
-
-def _qn_table(model: Any) -> str:
-    return str(connection.ops.quote_name(model._meta.db_table))
 
 
 def _ordering(order: str) -> list[Any]:

@@ -65,12 +65,13 @@ class PooledThreadsASGIHandler(ASGIHandler):
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="mesa-request") for _ in range(threads)
         ]
         self._waiting: collections.deque[asyncio.Future[ThreadPoolExecutor]] = collections.deque()
-        self._moved = time.monotonic()  # when a pooled thread last finished a request
+        self._moved = time.monotonic()  # when a pooled thread last started or finished a request
         self._streams = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mesa-streams")
 
     async def _take(self) -> ThreadPoolExecutor | None:
         """A pooled executor, or None: serve on a thread of its own (the line stood still for the queue time)."""
         if self._idle:
+            self._moved = time.monotonic()  # a request starts: the line's clock starts with it
             return self._idle.pop()
         if self._queue_s <= 0:
             return None

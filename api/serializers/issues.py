@@ -15,14 +15,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from rest_framework import serializers
 
 from api.fields import StrictCharField, StrictInput, StrictIntegerField
+from issues.labels import issue_labels_of
 from issues.lifecycle import allowed_moves
 from issues.linter import acceptance_warnings
-from issues.models import Comment, CommentKind, Issue, IssueRelation, IssueType, Label, Priority, Status
+from issues.models import Comment, CommentKind, Issue, IssueRelation, IssueType, Priority, Status
 from orgs.compiled import compiled
 from runners.models import Run
 
@@ -96,22 +96,10 @@ def issue_rows(queryset: QuerySet[Issue], *, offset: int = 0, limit: int | None 
 
 
 def _labels_of(issue_ids: list[int]) -> dict[int, list[str]]:
-    """Label names by issue id. Plain SQL: through the ORM, binding a 500-row page's ids cost a third of
-    the page's CPU."""
+    """Label names by issue id."""
     labels: dict[int, list[str]] = {}
-    if not issue_ids:
-        return labels
-    qn = connection.ops.quote_name
-    through, label = Issue.labels.through._meta.db_table, Label._meta.db_table
-    sql = (
-        f"SELECT t.{qn('issue_id')}, l.{qn('name')} FROM {qn(through)} t "
-        f"JOIN {qn(label)} l ON l.{qn('id')} = t.{qn('label_id')} "
-        f"WHERE t.{qn('issue_id')} IN ({', '.join(['%s'] * len(issue_ids))})"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, issue_ids)
-        for issue_id, name in cursor.fetchall():
-            labels.setdefault(issue_id, []).append(name)
+    for issue_id, _label_id, name in issue_labels_of(issue_ids):
+        labels.setdefault(issue_id, []).append(name)
     return labels
 
 

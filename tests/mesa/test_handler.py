@@ -281,3 +281,25 @@ def test_it_keeps_a_request_in_a_moving_line_longer_than_the_queue_time() -> Non
 
     assert _run(moving_line()) is not None
     assert len(handler._idle) == 1 and not handler._waiting
+
+
+def test_it_starts_the_line_clock_when_an_idle_thread_is_taken() -> None:
+    """After a quiet spell, a request that arrives just behind another waits for it: the line stood still only
+    since that request began, not since the thread last finished one long ago."""
+    handler = PooledThreadsASGIHandler(threads=1, queue_s=1.0)
+    handler._moved -= 60  # the thread last finished a request a minute ago
+
+    async def just_behind() -> bool:
+        held = await handler._take()
+        assert held is not None
+        second = asyncio.ensure_future(handler._take())
+        await asyncio.sleep(0.2)
+        waiting = not second.done()  # it waits for the request that began 0.2 s ago ...
+        handler._give_back(held)
+        taken = await second
+        assert taken is not None  # ... and is served on the pooled thread
+        handler._give_back(taken)
+        return waiting
+
+    assert _run(just_behind())
+    assert len(handler._idle) == 1 and not handler._waiting
