@@ -12,7 +12,7 @@ from issues.validation import clean_text
 from orgs.actors import Actor
 from orgs.errors import InvalidInput
 from orgs.events import EventType, event_publish
-from orgs.inserts import insert
+from orgs.inserts import insert, update_by_pk
 from orgs.services import activity_record
 
 
@@ -33,7 +33,7 @@ def do_comment_create(*, actor: Actor, issue: Issue, body: str, kind: str = Comm
     if kind == CommentKind.SYSTEM and actor.kind != "system":
         raise InvalidInput("Only Mesa itself writes system comments; use comment or evidence.", field="kind")
     comment = insert(Comment(issue=issue, body=body, kind=kind, **actor.author_fields("author")))
-    Issue.objects.filter(pk=issue.pk).update(updated_at=timezone.now())
+    update_by_pk(Issue, issue.pk, updated_at=timezone.now())
     activity_record(
         org=issue.org, actor=actor, verb="commented", obj=issue, details={"comment_id": comment.pk, "kind": kind}
     )
