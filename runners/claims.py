@@ -24,6 +24,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from agents.models import AgentStatus
+from orgs.compiled import compiled, compiled_models
 from runners.models import Run, RunStatus
 
 # The advisory lock key that serialises the limit check of concurrent claimers on PostgreSQL.
@@ -32,6 +33,28 @@ SQLITE_CANDIDATES = 20
 POSTGRES_ATTEMPTS = 20
 # How long a hole in the event ids may stay open before it counts as a rolled-back insert (see events_before_gap).
 EVENT_GAP_WAIT_S = 5.0
+
+
+# Read for every run claimed and again when it executes, and asked before every claim: compiled once
+# (orgs/compiled.py); building these querysets cost the scheduler more CPU than running them.
+_run_with_parts = compiled_models(
+    lambda pk: Run.objects.select_related("agent", "agent__org", "issue", "org").filter(pk=pk)
+)
+_one_in_status = compiled(lambda status: Run.objects.filter(status=status).values_list("id")[:1])
+
+
+def run_with_parts(pk: int) -> Run:
+    """The run ``pk`` with its agent (and the agent's org), issue and org; ``Run.DoesNotExist`` if there is none."""
+    found = _run_with_parts(pk)
+    if not found:
+        raise Run.DoesNotExist(f"no run {pk}")
+    run: Run = found[0]
+    return run
+
+
+def any_queued() -> bool:
+    """Whether a run is waiting to be claimed."""
+    return bool(_one_in_status(RunStatus.QUEUED.value))
 
 
 def _running_count(**filters: Any) -> Subquery:

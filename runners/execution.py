@@ -31,6 +31,7 @@ from runners.base import BaseRunner, EventSink, Outcome, ParsedEvent, RunContext
 from runners.branches import issue_workspace
 from runners.budget import budget_block, budget_remaining
 from runners.chat_runs import answer_chat
+from runners.claims import run_with_parts
 from runners.dispatch import Wake, dispatch
 from runners.executor import SubprocessRunner
 from runners.judge import evaluation_request, judge_prompt, judge_record
@@ -147,7 +148,7 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> str:
     """Execute the claimed (running) run ``run_id`` to its end; returns its final status."""
     _fresh_connection()
 
-    run = Run.objects.select_related("agent", "agent__org", "issue", "org").get(pk=run_id)
+    run = run_with_parts(run_id)
     if run.mode in ONE_TURN:
         return _execute_one_turn(run, ONE_TURN[run.mode], shutdown)
     agent, issue = run.agent, run.issue

@@ -28,6 +28,7 @@ from chat.models import Conversation
 from chat.selectors import undelivered_for
 from issues.models import OPEN_STATUSES, Comment, Issue, Status
 from learning.selectors import policies_active, reflections_for, skills_for
+from orgs.compiled import compiled_models
 from runners.backlog import backlog_read
 from runners.branch_prompt import branch_section
 from runners.cheatsheet import cheat_sheet
@@ -142,6 +143,15 @@ def _comments(issue: Issue) -> list[str]:
         f"- {c.author_label or 'someone'} [{c.kind}] {c.created_at:%Y-%m-%d %H:%M}: {_clip(c.body, COMMENT_MAX)}"
         for c in rows
     ]
+
+
+# Every run's prompt reads its issue with the chain of parents and blocks it quotes: compiled once
+# (orgs/compiled.py), as building this queryset cost more than running it.
+_prompt_issue = compiled_models(
+    lambda pk: Issue.objects.select_related(
+        "assignee", "work_block__apex_block", "parent__parent__parent", "parent__work_block__apex_block"
+    ).filter(pk=pk)
+)
 
 
 def _issue_block(issue: Issue) -> list[str]:
@@ -289,14 +299,8 @@ def prompt_build(
         parts.append(CHAT_RULES + "\n\nConversation:\n" + "\n\n".join(transcript(conversation)))
         return Prompt(system=role_text(agent), task="\n\n".join(p for p in parts if p).strip() + "\n")
     if issue is not None:
-        issue = (
-            Issue.objects.select_related(
-                "assignee", "work_block__apex_block", "parent__parent__parent", "parent__work_block__apex_block"
-            )
-            .filter(pk=issue.pk)
-            .first()
-            or issue
-        )
+        fresh = _prompt_issue(issue.pk)
+        issue = fresh[0] if fresh else issue
         parts.append("\n".join(_issue_block(issue)))
         parts.append(branch_section(issue))
     if mode == "review":

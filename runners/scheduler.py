@@ -42,6 +42,7 @@ from issues.comments import system_comment
 from orgs.commits import CommitWatch
 from orgs.events import add_listener, remove_listener
 from orgs.models import Event
+from runners.claims import any_queued
 from runners.companions import periodic_run
 from runners.dispatch import (
     Wake,
@@ -361,7 +362,7 @@ class Scheduler:
         # Left True when the loop stops with runs still queued (all slots busy, or none claimable yet).
         self._queued_left = True
         while len(self.futures) < self.max_workers:
-            if not Run.objects.filter(status=RunStatus.QUEUED).exists():
+            if not any_queued():
                 self._queued_left = False
                 break
             run = run_claim(worker=self.worker)

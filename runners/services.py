@@ -27,7 +27,7 @@ from issues.services import issue_transition
 from orgs.actors import Actor
 from orgs.errors import Conflict, Forbidden, InvalidInput
 from orgs.events import EventType, event_publish
-from runners.claims import claim_queued_run
+from runners.claims import claim_queued_run, run_with_parts
 from runners.models import (
     ACTIVE_RUN_STATUSES,
     FAILED_RUN_STATUSES,
@@ -154,7 +154,7 @@ def run_claim(*, worker: str = "", max_runs: int | None = None, per_agent: int |
         pk = claim_queued_run(worker=worker, max_runs=max_runs, per_agent=per_agent)
         if pk is None:
             return None
-        run = Run.objects.select_related("agent", "agent__org", "issue", "org").get(pk=pk)
+        run = run_with_parts(pk)
         event_publish(org=run.org, type=EventType.RUN_STARTED, data=run_event_data(run))
         return run
 
