@@ -78,6 +78,8 @@ _EXEC = 'exec "$@" </dev/null'
 # Host variables that describe the host, not the run: they would be wrong (or leak) inside.
 _HOST_ONLY_ENV = frozenset({"PATH", "HOME", "USER", "LOGNAME", "SHELL", "PWD", "OLDPWD", "TMPDIR", "VIRTUAL_ENV"})
 _EOF = object()
+# How often a quiet run asks the engine whether its container is still running (see ContainerSandbox._follow).
+EXIT_LOOK_S = 1.0
 
 
 def container_env(env: dict[str, str]) -> dict[str, str]:
@@ -166,6 +168,15 @@ def _chown_tree(path: Path, uid: int, gid: int) -> None:
         for name in dirs + files:
             with contextlib.suppress(FileNotFoundError):
                 os.lchown(os.path.join(root, name), uid, gid)
+
+
+def _exited(container: Any) -> bool:
+    """Whether the engine says ``container`` is no longer running (False when it cannot tell)."""
+    try:
+        container.reload()
+    except Exception:
+        return False
+    return str(getattr(container, "status", "")) in {"exited", "dead", "stopped"}
 
 
 def _pump(chunks: Iterable[bytes], out: queue.Queue[object]) -> None:
@@ -347,6 +358,7 @@ class ContainerSandbox:
                         break
 
         eof = False
+        next_look = time.monotonic() + EXIT_LOOK_S
         while not eof:
             try:
                 item = lines.get(timeout=POLL_S)
@@ -361,6 +373,13 @@ class ContainerSandbox:
                     stop("timed_out")
                 elif item is None and (asked := sink.should_stop()):
                     stop(asked)
+            if item is None and time.monotonic() >= next_look:
+                # The follow stream should end with the container, but podman's has been seen to stay open
+                # after the container exited (a run waited minutes past its timeout). A quiet stream makes
+                # us ask the engine itself; what the stream did not deliver is read from the logs below.
+                next_look = time.monotonic() + EXIT_LOOK_S
+                if _exited(container):
+                    break
         status = container.wait(timeout=max(grace, 1.0) + 30)
         exit_code = int(status.get("StatusCode", -1))
         # A follow stream can end before the engine has handed over all of a short-lived container's

@@ -233,6 +233,73 @@ def test_it_gives_a_prompt_on_stdin_and_hands_the_worktree_back(engine: Any, tmp
     assert owner == (work.parent.stat().st_uid,) * 2  # handed back to Mesa's user after the run
 
 
+class _StuckStream:
+    """A real container whose follow stream never ends: what podman's once did after the container exited.
+
+    The hang cannot be caused on demand, so only the stream is replaced; start, reload, wait and the
+    plain log reads go to the engine.
+    """
+
+    def __init__(self, real: Any, release: threading.Event) -> None:
+        self._real = real
+        self._release = release
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def logs(self, **kwargs: Any) -> Any:
+        if not kwargs.get("stream"):
+            return self._real.logs(**kwargs)
+        release = self._release
+
+        def never_ends() -> Iterator[bytes]:
+            release.wait()
+            yield from ()
+
+        return never_ends()
+
+
+def test_it_finishes_a_run_whose_log_stream_outlives_the_container(
+    engine: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = threading.Event()
+    create = ContainerSandbox._create
+
+    def stuck(self: ContainerSandbox, *args: Any, **kwargs: Any) -> Any:
+        return _StuckStream(create(self, *args, **kwargs), release)
+
+    monkeypatch.setattr(ContainerSandbox, "_create", stuck)
+    work = tmp_path / "work"
+    work.mkdir()
+    ctx = RunContext(
+        run_id=10,
+        agent_slug="dev",
+        model="",
+        prompt="p",
+        system_prompt="",
+        cwd=work,
+        env={},
+        timeout_s=120,
+        max_turns=1,
+        extra={"kill_grace_s": 1, "image": IMAGE},
+    )
+    sink = _Sink()
+    done: list[Any] = []
+    runner = threading.Thread(
+        target=lambda: done.append(ContainerSandbox(client=engine).run(ShellRunner("echo one; echo two"), ctx, sink))
+    )
+    runner.start()
+    try:
+        runner.join(timeout=60)  # well inside the run's own timeout: the container's exit ends it
+        assert not runner.is_alive(), "the run waited on a stream that never ends"
+    finally:
+        release.set()
+        runner.join(timeout=30)
+    outcome = done[0]
+    assert outcome.exit_code == 0, outcome
+    assert [line for line in outcome.stdout.splitlines() if line] == ["one", "two"]  # read from the logs instead
+
+
 def test_scheduler_start_removes_containers_of_runs_a_killed_scheduler_left(org: Any, on_engine: Any) -> None:
     agent = make_agent(org, slug="boxed", runner="command", sandbox="container", model="true")
     dead = make_run(agent, status=RunStatus.RUNNING, claimed_by=f"{socket.gethostname()}:999999999")
