@@ -40,6 +40,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.aclient import AsyncClient  # noqa: E402
+from bench.procs import stop  # noqa: E402
 
 N_ISSUES = 1000
 N_AGENTS = 20
@@ -353,7 +354,7 @@ def main() -> dict[str, Any]:
                 pid, N_RACERS * RACE_ISSUES, lambda: _race(port, seed["racers"], keys[:RACE_ISSUES])
             )
         finally:
-            _stop(proc)
+            stop(proc)
         out["served_as_make_run"] = _as_make_run(env, seed, browse)
         out["load_average_at_end"] = round(os.getloadavg()[0], 2)
         return out
@@ -394,16 +395,7 @@ def _as_make_run(env: dict[str, str], seed: dict[str, Any], browse: list[str]) -
                 "checkout_race": _race(port, seed["racers"], seed["keys"][:RACE_ISSUES]),
             }
         finally:
-            _stop(proc)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+            stop(proc)
 
 
 def _wait_answering(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:

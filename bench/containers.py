@@ -28,6 +28,10 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # run standalone too
+
+from bench.procs import stop  # noqa: E402
+
 RUNS = 10
 IMAGE = "localhost/mesa-bench-busybox:latest"
 CONF = '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n[engine]\nruntime = "runc"\n'
@@ -95,7 +99,6 @@ def _summary(samples: list[float]) -> dict[str, float]:
 
 
 def main() -> dict[str, Any]:
-    sys.path.insert(0, str(REPO))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesa.settings")
     import django
 
@@ -162,8 +165,7 @@ def main() -> dict[str, Any]:
         return result
     finally:
         if service is not None:
-            service.terminate()
-            service.wait(timeout=10)
+            stop(service, timeout=10)
         shutil.rmtree(scratch, ignore_errors=True)
 
 

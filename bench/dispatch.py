@@ -27,6 +27,10 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # run standalone too
+
+from bench.procs import stop  # noqa: E402
+
 ASSIGNMENTS = 200
 BATCH = 500
 AGENTS = 4
@@ -159,16 +163,11 @@ def main() -> dict[str, Any]:
                 text=True,
             )
         finally:
-            scheduler.terminate()
-            try:
-                scheduler.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                scheduler.kill()
+            stop(scheduler)
         result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
         result["scheduler_stopped_cleanly"] = scheduler.returncode == 0
         return result
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(REPO))
     print(json.dumps(main(), indent=2))

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.api import CONCURRENT_CLIENTS, Client, _concurrent, _free_port, _series, _wait_answering
+from bench.procs import stop
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT = False  # only with --scale: it needs PostgreSQL and takes minutes
@@ -260,14 +261,7 @@ def main(runs: int = RUNS, *, request_figures: bool = True) -> dict[str, Any]:
                     result.setdefault("scheduler_exits", {})[n] = proc.returncode
             return result
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(*procs)
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
 

@@ -25,6 +25,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.procs import stop  # noqa: E402
 from bench.startup import _children  # noqa: E402
 from tests.browser.server import mesa_env, prepare_db, reserved_port, start_daphne  # noqa: E402
 
@@ -212,12 +213,7 @@ def _served(db: Path, directory: Path, port: int, workers: int) -> dict[str, Any
             row.pop("server_cpu_ms_per_update", None)  # the parent's CPU only: not the workers'
         return {"web_workers": workers, "sse_latency": rounds}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def main() -> dict[str, Any]:

@@ -22,6 +22,10 @@ from pathlib import Path
 from typing import Any
 
 BASE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE))  # run standalone too
+
+from bench.procs import stop  # noqa: E402
+
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -145,8 +149,7 @@ def main(rounds: int = 5, idle_s: float = 30.0) -> dict[str, Any]:
                         time.sleep(2.0)  # let the scheduler and every worker finish starting
                         result[mode] = _idle(proc.pid, workers, idle_s)
                 finally:
-                    proc.terminate()
-                    proc.wait(timeout=20)
+                    stop(proc)
         result["cold_start_s_p50"] = round(statistics.median(starts), 3)
         result["cold_start_s_max"] = round(max(starts), 3)
         return result

@@ -57,9 +57,7 @@ def _undelivered_query(agent_id: int) -> QuerySet[Recipient]:
 _undelivered = compiled_models(_undelivered_query)  # every run's prompt asks (orgs/compiled.py)
 
 
-def undelivered_for(agent: Agent, *, limit: int = UNDELIVERED_MAX) -> list[Recipient]:
-    """Unread messages addressed to ``agent`` that no prompt has carried yet, oldest first."""
-    if limit != UNDELIVERED_MAX:
-        return list(unread_for(agent).filter(delivered_at__isnull=True)[:limit])
+def undelivered_for(agent: Agent) -> list[Recipient]:
+    """Unread messages addressed to ``agent`` that no prompt has carried yet, oldest first (at most UNDELIVERED_MAX)."""
     found: list[Recipient] = _undelivered(agent.pk)
     return found

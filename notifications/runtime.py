@@ -13,11 +13,11 @@ import logging
 import threading
 from typing import Any
 
-from django.db import close_old_connections, connection
+from django.db import connection
 
 from notifications.models import ChannelKind, NotificationChannel
 from notifications.worker import start_in_thread
-from orgs.commits import CommitWatch
+from orgs.commits import CommitWatch, release_pooled_connection
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,7 @@ class NotificationThreads:
 
     def _watch_loop(self, commits: CommitWatch) -> None:
         while not self.stopping.is_set() and self.bot is None:
-            if connection.vendor != "sqlite":
-                close_old_connections()  # a pooled connection goes back between looks (orgs.commits: no probe)
+            release_pooled_connection()
             try:
                 if commits.changed() and self._telegram_wanted():
                     # python-telegram-bot is heavy: load it only once some org enables Telegram.

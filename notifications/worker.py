@@ -7,13 +7,13 @@ import threading
 import time
 from datetime import datetime
 
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.utils import timezone
 
 from notifications.events import process_events
 from notifications.selectors import next_attempt_at
 from notifications.services import deliver_due
-from orgs.commits import CommitWatch
+from orgs.commits import CommitWatch, release_pooled_connection
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,7 @@ def run_forever(stop: threading.Event, *, interval_s: float = 2.0) -> None:
     next_full = 0.0
     try:
         while not stop.is_set():
-            if connection.vendor != "sqlite":
-                close_old_connections()  # a pooled connection goes back between cycles (orgs.commits: no probe)
+            release_pooled_connection()
             events = attempts = 0
             try:
                 now = time.monotonic()

@@ -10,7 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection
+from django.db import close_old_connections, connection
+
+
+def release_pooled_connection() -> None:
+    """Between a long-lived thread's cycles: give a pooled connection (PostgreSQL) back to the pool.
+
+    A thread that keeps one idle between cycles holds it from a pool sized for what runs at once
+    (``MESA_DB_POOL_SIZE``). On SQLite the connection stays: the commit counter above is per connection,
+    and a new one would count as a change.
+    """
+    if connection.vendor != "sqlite":
+        close_old_connections()
 
 
 class CommitWatch:

@@ -182,6 +182,11 @@ class CompiledModels(Compiled):
         assert isinstance(plan, _ModelPlan)
         return plan.instances(args)
 
+    def first(self, *args: Any) -> Any | None:
+        """The first instance of ``build(*args)``, or None: for a read of one row by its key (no LIMIT is added)."""
+        found = self(*args)
+        return found[0] if found else None
+
 
 def compiled(build: Callable[..., QuerySet[Any, Any]]) -> Compiled:
     """Wrap a builder of ``values_list()`` querysets (not ``flat``, not ``named``) as a compiled query."""

@@ -45,10 +45,9 @@ _one_in_status = compiled(lambda status: Run.objects.filter(status=status).value
 
 def run_with_parts(pk: int) -> Run:
     """The run ``pk`` with its agent (and the agent's org), issue and org; ``Run.DoesNotExist`` if there is none."""
-    found = _run_with_parts(pk)
-    if not found:
+    run: Run | None = _run_with_parts.first(pk)
+    if run is None:
         raise Run.DoesNotExist(f"no run {pk}")
-    run: Run = found[0]
     return run
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -95,10 +94,6 @@ _agent_with_org = compiled_models(lambda pk: Agent.objects.select_related("org")
 _live_issue = compiled_models(lambda pk: Issue.objects.filter(pk=pk, archived_at__isnull=True))
 
 
-def _first(rows: list[Any]) -> Any:
-    return rows[0] if rows else None
-
-
 def _issue(data: dict[str, object], org_id: int, *, id_key: str, key_key: str) -> Issue | None:
     """The issue an event is about, in the event's org: ``data[id_key]`` (its pk), else ``data[key_key]``.
 
@@ -107,11 +102,11 @@ def _issue(data: dict[str, object], org_id: int, *, id_key: str, key_key: str) -
     """
     issue_id = data.get(id_key)
     if isinstance(issue_id, int) and not isinstance(issue_id, bool):
-        found: Issue | None = _first(_issue_by_pk(org_id, issue_id))
+        found: Issue | None = _issue_by_pk.first(org_id, issue_id)
         return found
     key = data.get(key_key)
     if isinstance(key, str):
-        by_key: Issue | None = _first(_issue_by_key(org_id, key))
+        by_key: Issue | None = _issue_by_key.first(org_id, key)
         return by_key
     return None
 
@@ -225,7 +220,7 @@ def agent_has_work(agent: Agent) -> bool:
 
 def dispatch(wake: Wake) -> Run | None:
     """Queue the run a wake-up asks for, after the work, retry-cap and budget checks; None when not queued."""
-    agent: Agent | None = _first(_agent_with_org(wake.agent_id))
+    agent: Agent | None = _agent_with_org.first(wake.agent_id)
     if agent is None or agent.status == AgentStatus.TERMINATED:
         return None
     problem = agent_problem(agent)
@@ -234,7 +229,7 @@ def dispatch(wake: Wake) -> Run | None:
         log.info("not waking %s: %s", agent.slug, problem)
         return None
     # An archived issue is not worked on until it is restored (issues.archive).
-    issue: Issue | None = _first(_live_issue(wake.issue_id)) if wake.issue_id else None
+    issue: Issue | None = _live_issue.first(wake.issue_id) if wake.issue_id else None
     if wake.issue_id and issue is None:
         return None
     if not has_work(wake, agent, issue):

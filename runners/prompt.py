@@ -299,8 +299,7 @@ def prompt_build(
         parts.append(CHAT_RULES + "\n\nConversation:\n" + "\n\n".join(transcript(conversation)))
         return Prompt(system=role_text(agent), task="\n\n".join(p for p in parts if p).strip() + "\n")
     if issue is not None:
-        fresh = _prompt_issue(issue.pk)
-        issue = fresh[0] if fresh else issue
+        issue = _prompt_issue.first(issue.pk) or issue
         parts.append("\n".join(_issue_block(issue)))
         parts.append(branch_section(issue))
     if mode == "review":

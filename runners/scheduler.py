@@ -39,7 +39,7 @@ from django.db import close_old_connections, connection
 from agents.keys import run_keys_revoke
 from agents.models import Agent, AgentStatus
 from issues.comments import system_comment
-from orgs.commits import CommitWatch
+from orgs.commits import CommitWatch, release_pooled_connection
 from orgs.events import add_listener, remove_listener
 from orgs.models import Event
 from runners.claims import any_queued
@@ -382,10 +382,7 @@ class Scheduler:
             _fail_unstarted(run_id)
             return RunStatus.FAILED
         finally:
-            if connection.vendor != "sqlite":
-                # A pooled connection goes back after each run: a thread that keeps one idle between runs
-                # takes it from a pool sized for what runs at once (MESA_DB_POOL_SIZE).
-                close_old_connections()
+            release_pooled_connection()  # after each run (orgs.commits)
             self.wake.set()
 
     def _reap(self) -> None:

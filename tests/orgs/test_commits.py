@@ -7,7 +7,7 @@ import threading
 import pytest
 from django.db import connection
 
-from orgs.commits import CommitWatch
+from orgs.commits import CommitWatch, release_pooled_connection
 from tests.factories import make_org
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -42,3 +42,13 @@ def test_it_counts_a_new_connection_as_a_change() -> None:
     connection.close()  # the counter is per connection: a fresh one may start at the same value
     assert watch.changed()
     assert not watch.changed()
+
+
+def test_it_keeps_the_sqlite_connection_between_cycles() -> None:
+    """Releasing gives back only a pooled connection: on SQLite the watch's counter lives on the one it has."""
+    watch = CommitWatch()
+    watch.changed()
+    raw = connection.connection
+    release_pooled_connection()
+    assert connection.connection is raw and raw is not None
+    assert not watch.changed()  # the same connection: no change seen where none happened

@@ -1,4 +1,4 @@
-"""The server process freezes what start-up loaded and collects young garbage less often (orgs/gc_tuning.py)."""
+"""A server process freezes what start-up loaded and makes full collector passes rarer (orgs/gc_tuning.py)."""
 
 from __future__ import annotations
 

@@ -164,19 +164,24 @@ class _Sink:
         return "cancelled" if self.stop_after and len(self.events) >= self.stop_after else None
 
 
-def test_it_stops_and_removes_the_container_on_cancel(engine: Any, tmp_path: Path) -> None:
-    ctx = RunContext(
-        run_id=8,
+def _context(run_id: int, cwd: Path, *, prompt: str = "p", timeout_s: int = 120) -> RunContext:
+    """A run of the test image with a one-second stop grace."""
+    return RunContext(
+        run_id=run_id,
         agent_slug="dev",
         model="",
-        prompt="p",
+        prompt=prompt,
         system_prompt="",
-        cwd=tmp_path,
+        cwd=cwd,
         env={},
-        timeout_s=120,
+        timeout_s=timeout_s,
         max_turns=1,
         extra={"kill_grace_s": 1, "image": IMAGE},
     )
+
+
+def test_it_stops_and_removes_the_container_on_cancel(engine: Any, tmp_path: Path) -> None:
+    ctx = _context(8, tmp_path)
     sink = _Sink(stop_after=1)
     outcome = ContainerSandbox(client=engine).run(ShellRunner("echo working; sleep 100; echo never"), ctx, sink)
     assert outcome.stop_reason == "cancelled" and outcome.exit_code != 0
@@ -213,18 +218,7 @@ def test_it_gives_a_prompt_on_stdin_and_hands_the_worktree_back(engine: Any, tmp
 
     work = tmp_path / "work"
     work.mkdir()
-    ctx = RunContext(
-        run_id=9,
-        agent_slug="dev",
-        model="",
-        prompt="the task",
-        system_prompt="",
-        cwd=work,
-        env={},
-        timeout_s=60,
-        max_turns=1,
-        extra={"kill_grace_s": 1, "image": IMAGE},
-    )
+    ctx = _context(9, work, prompt="the task", timeout_s=60)
     sink = _Sink()
     outcome = ContainerSandbox(client=engine).run(StdinRunner("cat > /workspace/got.txt; id -u"), ctx, sink)
     assert outcome.exit_code == 0, outcome
@@ -271,18 +265,7 @@ def test_it_finishes_a_run_whose_log_stream_outlives_the_container(
     monkeypatch.setattr(ContainerSandbox, "_create", stuck)
     work = tmp_path / "work"
     work.mkdir()
-    ctx = RunContext(
-        run_id=10,
-        agent_slug="dev",
-        model="",
-        prompt="p",
-        system_prompt="",
-        cwd=work,
-        env={},
-        timeout_s=120,
-        max_turns=1,
-        extra={"kill_grace_s": 1, "image": IMAGE},
-    )
+    ctx = _context(10, work)
     sink = _Sink()
     done: list[Any] = []
     runner = threading.Thread(
